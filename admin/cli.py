@@ -1,0 +1,220 @@
+"""Command-line interface: ``flask --app wsgi <group> <command>`` (SPEC §6)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from engine.bootstrap import Services
+from engine.errors import EngineError
+from engine.rules import validate_ruleset
+from engine.rules.problems import RulesetInvalid
+from engine.services import accounts, rulesets
+from engine.storage import database
+
+
+def _svc() -> Services:
+    return current_app.extensions["engine"]  # type: ignore[no-any-return]
+
+
+def _read(path: str) -> tuple[str, str]:
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path}: not UTF-8 (invalid byte at offset {exc.start})") from exc
+    fmt = "json" if path.endswith(".json") else "yaml" if path.endswith((".yaml", ".yml")) else None
+    return text, fmt or rulesets.sniff_format(text)
+
+
+def _fail(exc: EngineError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+# --- db ---------------------------------------------------------------------------------------
+db = click.Group("db", help="Database schema migrations (Alembic).")
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Create or upgrade every table (SQLite or PostgreSQL, from DATABASE_URL)."""
+    database.upgrade(_svc().settings.database_url, revision)
+    click.echo(f"database at revision {database.current_revision(_svc().settings.database_url)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    database.downgrade(_svc().settings.database_url, revision)
+
+
+@db.command("current")
+def db_current() -> None:
+    click.echo(database.current_revision(_svc().settings.database_url) or "empty")
+
+
+# --- ruleset ----------------------------------------------------------------------------------
+ruleset = click.Group("ruleset", help="Validate, load and inspect rule documents.")
+
+
+@ruleset.command("validate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def ruleset_validate(file: str) -> None:
+    """Check FILE; print every problem as FILE:LINE: PATH: message and exit 1 when any."""
+    text, fmt = _read(file)
+    problems = validate_ruleset(text, fmt)
+    for p in problems:
+        click.echo(f"{file}:{p.line if p.line is not None else '-'}: {p.path or '(document)'}: {p.message}")
+    if problems:
+        click.echo(f"{len(problems)} problem(s); nothing was changed", err=True)
+        sys.exit(1)
+    click.echo(f"{file}: valid")
+
+
+@ruleset.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--author", default="cli", show_default=True)
+@click.option("--comment", default="")
+def ruleset_load(file: str, author: str, comment: str) -> None:
+    """Validate FILE and make it the new active version."""
+    text, fmt = _read(file)
+    svc = _svc()
+    try:
+        with svc.uow() as uow:
+            number = rulesets.put(uow.conn, text, fmt, author, svc.clock.now(), comment=comment)
+            uow.commit()
+    except RulesetInvalid as exc:
+        for p in exc.problems:
+            click.echo(f"{file}:{p.line if p.line is not None else '-'}: {p.path}: {p.message}")
+        click.echo(f"{len(exc.problems)} problem(s); nothing was changed", err=True)
+        sys.exit(1)
+    click.echo(f"loaded {file} as version {number}")
+
+
+@ruleset.command("show")
+@click.option("--version", "number", type=int, default=None, help="default: the active version")
+def ruleset_show(number: int | None) -> None:
+    """Print the active (or a given) version's text."""
+    svc = _svc()
+    with svc.uow() as uow:
+        if number is None:
+            active = svc.rulesets.active(uow.conn)
+            if active is None:
+                raise click.ClickException("no ruleset loaded yet: use `ruleset load FILE`")
+            number = active.version
+        try:
+            text, _ = rulesets.version_text(uow.conn, number)
+        except EngineError as exc:
+            _fail(exc)
+    click.echo(f"# version {number}")
+    click.echo(text)
+
+
+@ruleset.command("versions")
+def ruleset_versions() -> None:
+    svc = _svc()
+    with svc.uow() as uow:
+        for v in rulesets.versions(uow.conn):
+            mark = "*" if v["active"] else " "
+            click.echo(f"{mark} {v['number']:>4}  {v['created_at']:%Y-%m-%d %H:%M}  {v['author']:<12} "
+                       f"{v['name']}  {v['comment']}")
+
+
+@ruleset.command("activate")
+@click.argument("number", type=int)
+@click.option("--author", default="cli", show_default=True)
+def ruleset_activate(number: int, author: str) -> None:
+    svc = _svc()
+    try:
+        with svc.uow() as uow:
+            rulesets.activate(uow.conn, number, author, svc.clock.now())
+            uow.commit()
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"version {number} is active")
+
+
+@ruleset.command("diff")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+def ruleset_diff(old: int, new: int) -> None:
+    svc = _svc()
+    with svc.uow() as uow:
+        try:
+            click.echo(rulesets.diff(uow.conn, old, new))
+        except EngineError as exc:
+            _fail(exc)
+
+
+# --- users and tokens -------------------------------------------------------------------------
+users = click.Group("users", help="People who sign in or own API tokens.")
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="may change rules and master data")
+@click.option("--password", default=None, help="default: asked for (hidden)")
+@click.option("--no-password", is_flag=True, help="token-only user (integrations)")
+def users_create(name: str, admin: bool, password: str | None, no_password: bool) -> None:
+    """Create user NAME; business roles come from the ruleset's role members."""
+    if password is None and not no_password:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    svc = _svc()
+    try:
+        with svc.uow() as uow:
+            accounts.create_user(uow.conn, name, svc.clock.now(), password=password, is_admin=admin)
+            uow.commit()
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"created {'admin ' if admin else ''}user {name}")
+
+
+@users.command("list")
+def users_list() -> None:
+    svc = _svc()
+    with svc.uow() as uow:
+        for u in accounts.list_users(uow.conn):
+            click.echo(f"{u.username:<20} {'admin' if u.is_admin else 'user'}")
+
+
+tokens = click.Group("tokens", help="API tokens (stored hashed; shown once).")
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--label", default="cli", show_default=True, help="what the token is for")
+def tokens_create(name: str, label: str) -> None:
+    """Create an API token for user NAME; the token is printed as the last line."""
+    svc = _svc()
+    try:
+        with svc.uow() as uow:
+            token = accounts.create_token(uow.conn, name, label, svc.clock.now())
+            uow.commit()
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"token for {name} ({label}); store it now, it is not shown again:")
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@click.argument("prefix")
+def tokens_revoke(prefix: str) -> None:
+    """Revoke the token(s) starting with PREFIX (the first 10 characters)."""
+    svc = _svc()
+    with svc.uow() as uow:
+        n = accounts.revoke_token(uow.conn, prefix, svc.clock.now())
+        uow.commit()
+    click.echo(f"revoked {n} token(s)")
+
+
+def init_app(app: Flask) -> None:
+    from admin import demo_cli
+
+    for group in (db, ruleset, users, tokens):
+        app.cli.add_command(group)
+    demo_cli.init_app(app)

@@ -1,0 +1,35 @@
+"""The composition root: builds everything the engine needs from ``Settings``, explicitly.
+
+Nothing connects at import time; the web app, the CLI, the worker and the tests each call
+``bootstrap`` once and pass the result along.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from engine.clock import Clock, SystemClock
+from engine.config import Settings
+from engine.services.rulesets import RulesetCache
+from engine.storage.database import make_engine
+from engine.storage.unit_of_work import UnitOfWork
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Engine
+    clock: Clock
+    rulesets: RulesetCache = field(default_factory=RulesetCache)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.db)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def bootstrap(settings: Settings, clock: Clock | None = None) -> Services:
+    return Services(settings=settings, db=make_engine(settings.database_url), clock=clock or SystemClock())

@@ -1,0 +1,61 @@
+"""Settings: read once from the environment, with the embedded defaults (SQLite, jobs in-process).
+
+No other module reads ``os.environ``: the composition root passes a ``Settings`` everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    instance_path: Path = DEFAULT_INSTANCE
+    max_content_length: int = 16 * 1024 * 1024
+    max_batch_events: int = 10_000
+    testing: bool = False
+    secure_cookies: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        """True on the embedded default: jobs run in-process, no Redis."""
+        return not self.redis_url
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = dict(os.environ if env is None else env)
+        instance = Path(env.get("STOCKWARN_INSTANCE", str(DEFAULT_INSTANCE)))
+        settings = cls(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'stockwarn.db'}",
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=env.get("SECRET_KEY") or "",
+            instance_path=instance,
+            secure_cookies=env.get("STOCKWARN_INSECURE_COOKIES", "") not in ("1", "true"),
+        )
+        return replace(settings, **overrides) if overrides else settings
+
+    def with_secret(self) -> Settings:
+        """A settings copy with a secret key: the configured one, or one kept in the instance folder.
+
+        The embedded default must work with no configuration, so a random key is generated once
+        and stored next to the SQLite database (mode 0600) rather than hard-coded.
+        """
+        if self.secret_key:
+            return self
+        self.instance_path.mkdir(parents=True, exist_ok=True)
+        key_file = self.instance_path / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return replace(self, secret_key=key_file.read_text().strip())

@@ -1,0 +1,90 @@
+"""A realistic, seeded demo catalogue: warehouses, suppliers and 240 SKUs with zh/en names."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+WAREHOUSES = [
+    {"code": "WH-SH", "name": "上海仓 Shanghai DC", "region": "east"},
+    {"code": "WH-BJ", "name": "北京仓 Beijing DC", "region": "north"},
+    {"code": "WH-GZ", "name": "广州仓 Guangzhou DC", "region": "south"},
+]
+
+SUPPLIERS = [
+    {"code": "SUP-HZ", "name": "杭州优品供应链 Hangzhou Youpin", "lead_time_days": 3,
+     "lead_time_std_days": 0.5, "moq": 20, "pack_size": 10, "on_time_rate": 0.97},
+    {"code": "SUP-SZ", "name": "深圳华南贸易 Shenzhen Huanan Trading", "lead_time_days": 5,
+     "lead_time_std_days": 1.5, "moq": 50, "pack_size": 25, "on_time_rate": 0.9},
+    {"code": "SUP-NB", "name": "宁波海联 Ningbo Hailian", "lead_time_days": 10,
+     "lead_time_std_days": 3, "moq": 100, "pack_size": 50, "on_time_rate": 0.85},
+    {"code": "SUP-CD", "name": "成都西部物产 Chengdu West", "lead_time_days": 7,
+     "lead_time_std_days": 2, "moq": 10, "pack_size": 1, "on_time_rate": 0.92},
+    {"code": "SUP-QD", "name": "青岛北方食品 Qingdao North Foods", "lead_time_days": 4,
+     "lead_time_std_days": 1, "moq": 30, "pack_size": 6, "on_time_rate": 0.95},
+]
+
+# (category, zh, en, unit cost range, base daily demand range, tags)
+CATEGORIES = [
+    ("beverage", "饮料", "Beverage", (2, 8), (5, 40), ["fmcg"]),
+    ("snack", "零食", "Snack", (3, 15), (3, 25), ["fmcg"]),
+    ("dairy", "乳制品", "Dairy", (4, 20), (4, 30), ["fresh", "fmcg"]),
+    ("household", "日用品", "Household", (5, 60), (1, 10), []),
+    ("personal-care", "个护", "Personal care", (8, 90), (1, 8), []),
+    ("electronics", "数码配件", "Electronics accessory", (20, 300), (0.2, 3), ["high-value"]),
+    ("seasonal", "季节商品", "Seasonal goods", (10, 120), (0.5, 6), ["seasonal"]),
+    ("stationery", "文具", "Stationery", (1, 25), (0.5, 8), []),
+]
+
+ITEMS = {
+    "beverage": [("矿泉水", "Mineral water"), ("绿茶", "Green tea"), ("可乐", "Cola"),
+                 ("橙汁", "Orange juice"), ("咖啡饮料", "Coffee drink"), ("苏打水", "Soda water")],
+    "snack": [("薯片", "Potato chips"), ("饼干", "Biscuits"), ("坚果", "Mixed nuts"),
+              ("巧克力", "Chocolate"), ("辣条", "Spicy strips"), ("果冻", "Jelly cups")],
+    "dairy": [("纯牛奶", "Whole milk"), ("酸奶", "Yogurt"), ("奶酪", "Cheese"), ("豆奶", "Soy milk")],
+    "household": [("洗衣液", "Laundry liquid"), ("纸巾", "Tissues"), ("垃圾袋", "Bin bags"),
+                  ("洗洁精", "Dish soap"), ("抹布", "Cleaning cloths")],
+    "personal-care": [("洗发水", "Shampoo"), ("牙膏", "Toothpaste"), ("沐浴露", "Body wash"),
+                      ("护手霜", "Hand cream")],
+    "electronics": [("数据线", "USB-C cable"), ("充电宝", "Power bank"), ("耳机", "Earphones"),
+                    ("手机壳", "Phone case")],
+    "seasonal": [("月饼礼盒", "Mooncake gift box"), ("春联", "Spring couplets"), ("电暖器", "Heater"),
+                 ("防晒霜", "Sunscreen"), ("雨伞", "Umbrella")],
+    "stationery": [("中性笔", "Gel pen"), ("笔记本", "Notebook"), ("便利贴", "Sticky notes")],
+}
+
+VARIANTS = [("", ""), ("大包装 ", "Large "), ("小包装 ", "Small "), ("家庭装 ", "Family "),
+            ("促销装 ", "Promo "), ("礼盒装 ", "Gift ")]
+
+
+def build_catalog(n_skus: int = 240, seed: int = 7) -> dict[str, list[dict[str, Any]]]:
+    """Warehouses, suppliers and ``n_skus`` SKUs with supplier links; also a ``demand`` hint."""
+    rng = random.Random(seed)
+    skus: list[dict[str, Any]] = []
+    i = 0
+    while len(skus) < n_skus:
+        cat, cat_zh, cat_en, cost, demand, tags = CATEGORIES[i % len(CATEGORIES)]
+        names = ITEMS[cat]
+        zh, en = names[(i // len(CATEGORIES)) % len(names)]
+        vzh, ven = VARIANTS[(i // (len(CATEGORIES) * len(names))) % len(VARIANTS)]
+        code = f"SKU-{i + 1:04d}"
+        preferred, backup = rng.sample(SUPPLIERS, 2)
+        unit_cost = round(rng.uniform(*cost), 2)
+        skus.append({
+            "code": code,
+            "name": f"{vzh}{zh} {ven}{en}",
+            "category": cat,
+            "tags": list(tags) + (["promo"] if vzh.startswith("促销") else []),
+            "unit": "EA",
+            "unit_cost": unit_cost,
+            "attributes": {"brand": rng.choice(["Acme", "华美", "Sunrise", "优选", "Nova"]),
+                           "base_demand": round(rng.uniform(*demand), 2)},
+            "suppliers": [
+                {"supplier": preferred["code"], "preferred": True,
+                 "price": round(unit_cost * rng.uniform(0.9, 1.05), 2)},
+                {"supplier": backup["code"], "backup": True,
+                 "price": round(unit_cost * rng.uniform(0.95, 1.2), 2)},
+            ],
+        })
+        i += 1
+    return {"warehouses": WAREHOUSES, "suppliers": SUPPLIERS, "skus": skus}

@@ -1,0 +1,182 @@
+"""The immutable result of a valid rule document: what the engine runs until the next version.
+
+Everything here is frozen; a ruleset version is compiled once (conditions become Python callables)
+and shared by every evaluation. Durations are ``timedelta``; JsonLogic is kept raw (``when``) for
+display and explanation, and compiled (``condition``) for evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from forms.fields import FieldSpec
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+EVENT_TYPES = (
+    "receipt",
+    "sale",
+    "issue",
+    "return",
+    "adjustment",
+    "count",
+    "transfer",
+    "reserve",
+    "release",
+    "supplier_delay",
+)
+# A rule without ``on`` listens to every event that changes a stock level (SPEC §3).
+STOCK_CHANGING = frozenset(t for t in EVENT_TYPES if t != "supplier_delay")
+QUANTITY_POLICIES = ("order_up_to", "eoq", "fixed", "expression")
+SUPPLIER_CHOICES = ("preferred", "backup", "fastest", "cheapest")
+
+Condition = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class RulesetSettings:
+    demand_window_days: int = 28
+    review_period_days: int = 7
+    service_level: float = 0.95
+    timezone: str = "Asia/Shanghai"
+    default_lead_time_days: float = 7.0
+    ordering_cost: float = 50.0  # per order, for EOQ
+    holding_cost_rate: float = 0.25  # per year, fraction of unit cost, for EOQ
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_params(self) -> dict[str, Any]:
+        """The settings as the ``params.*`` facts before a group's overrides."""
+        out = {k: v for k, v in self.__dict__.items() if k != "extra"}
+        out.update(self.extra)
+        return out
+
+
+@dataclass(frozen=True)
+class SkuGroup:
+    id: str
+    name: str
+    where: Any  # raw JsonLogic over sku.* and warehouse.*, None = every SKU
+    matches: Condition  # compiled ``where``
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    name: str
+    members: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    escalate_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    id: str
+    from_states: tuple[str, ...]
+    to: str
+    roles: tuple[str, ...]
+    form: tuple[FieldSpec, ...] = ()
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Workflow:
+    id: str
+    name: str
+    states: tuple[str, ...]
+    initial: str
+    transitions: tuple[Transition, ...]
+    terminal: tuple[str, ...] = ()  # states with no way out; a task there is closed
+
+    def transition(self, transition_id: str) -> Transition | None:
+        return next((t for t in self.transitions if t.id == transition_id), None)
+
+
+@dataclass(frozen=True)
+class ApprovalThreshold:
+    above: float  # requisition amount above which ``role`` must approve
+    role: str
+
+
+@dataclass(frozen=True)
+class CreateTask:
+    title: str  # sandboxed Jinja template
+    workflow: str
+    due: timedelta | None = None
+    role: str | None = None  # defaults to the rule's owner
+    kind: str = "create_task"
+
+
+@dataclass(frozen=True)
+class CreateRequisition:
+    policy: str  # one of QUANTITY_POLICIES
+    fixed: float | None = None
+    expression: Any = None  # raw JsonLogic when policy == "expression"
+    quantity_fn: Condition | None = None  # compiled expression
+    supplier: str = "preferred"  # a SUPPLIER_CHOICES entry or a supplier code
+    approval: tuple[ApprovalThreshold, ...] = ()
+    kind: str = "create_requisition"
+
+
+@dataclass(frozen=True)
+class Notify:
+    to: str = "owner"  # owner | supplier | a role id
+    channels: tuple[str, ...] = ()  # empty: the role's own channels
+    message: str | None = None  # sandboxed Jinja template; None: a default text
+    kind: str = "notify"
+
+
+@dataclass(frozen=True)
+class Escalate:
+    after: timedelta
+    to: str  # role id
+    kind: str = "escalate"
+
+
+Action = CreateTask | CreateRequisition | Notify | Escalate
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    groups: tuple[str, ...]  # empty: every SKU
+    on: frozenset[str]
+    when: Any  # raw JsonLogic
+    condition: Condition  # compiled ``when``
+    severity: str = "medium"
+    owner: str | None = None
+    cooldown: timedelta = timedelta(0)
+    auto_resolve: bool = True
+    actions: tuple[Action, ...] = ()
+    enabled: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CompiledRuleset:
+    name: str
+    settings: RulesetSettings
+    groups: Mapping[str, SkuGroup]
+    roles: Mapping[str, Role]
+    workflows: Mapping[str, Workflow]
+    rules: tuple[Rule, ...]
+    document: Mapping[str, Any] = field(default_factory=dict)  # the validated data, for editors
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def roles_of(self, username: str) -> frozenset[str]:
+        """A user's business roles: the roles whose ``members`` list them (issue #2)."""
+        return frozenset(r.id for r in self.roles.values() if username in r.members)
+
+    def params_for(self, group_ids: tuple[str, ...]) -> dict[str, Any]:
+        """Settings, overridden by each group's params in document order."""
+        params = self.settings.as_params()
+        for gid in group_ids:
+            group = self.groups.get(gid)
+            if group is not None:
+                params.update(group.params)
+        return params

@@ -1,0 +1,541 @@
+"""JsonLogic operators: the allow-list registry and the JavaScript-faithful runtime helpers.
+
+Compiled expressions call these helpers for everything that is not a fast path. They reproduce
+json-logic-js (SPEC §3): JavaScript's loose ``==``, relational comparison with coercion, ToNumber,
+parseFloat for ``+`` and ``*``, ToString for ``cat``/``substr``, and JsonLogic truthiness (an empty
+array is false, ``"0"`` is true).
+
+Deliberate departures from json-logic-js, each for a reason:
+
+* ``/`` and ``%`` by zero raise ``ZeroDivisionError`` instead of giving Infinity/NaN: a rule that
+  divides by zero is a fault to report (RELIABILITY row 15), not a number to compare.
+* ``var`` with a default also uses the default when the value is null (JavaScript uses it only for
+  a missing key). The engine leaves null facts out of the data dict, so both agree there; this way
+  a default always says what null means, however the data was built.
+* ``*`` with one operand turns it into a number (JavaScript returns it unchanged).
+* A tuple counts as an array, like a list. Strings are handled as code points, not UTF-16 units.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+NUM = (int, float)  # ``type(x) in NUM`` excludes bool, which JavaScript keeps apart from numbers
+ARRAYS = (list, tuple)
+NAN = float("nan")
+UNDEF: Any = type("Undefined", (), {"__repr__": lambda self: "UNDEF"})()  # JS ``undefined``
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """What the checker knows of an operator: arity, operand and result types, in plain words."""
+
+    name: str
+    min_args: int
+    max_args: int | None
+    result: str  # number | string | boolean | array | any | same (the type of its operands)
+    operands: str = "any"  # the type every operand should have: number | any
+    what: str = ""  # what it does, for messages: "'<' compares numbers"
+
+
+def _ops(*specs: OpSpec) -> dict[str, OpSpec]:
+    return {s.name: s for s in specs}
+
+
+OPERATORS: dict[str, OpSpec] = _ops(
+    OpSpec("and", 1, None, "same", what="is true when all its operands are"),
+    OpSpec("or", 1, None, "same", what="is true when any operand is"),
+    OpSpec("!", 1, 1, "boolean", what="negates"),
+    OpSpec("!!", 1, 1, "boolean", what="tests for a value"),
+    OpSpec("if", 2, None, "same", what="chooses a value"),
+    OpSpec("?:", 3, 3, "same", what="chooses a value"),
+    OpSpec("==", 2, 2, "boolean", what="compares"),
+    OpSpec("!=", 2, 2, "boolean", what="compares"),
+    OpSpec("===", 2, 2, "boolean", what="compares"),
+    OpSpec("!==", 2, 2, "boolean", what="compares"),
+    OpSpec("<", 2, 3, "boolean", "number", "compares numbers"),
+    OpSpec("<=", 2, 3, "boolean", "number", "compares numbers"),
+    OpSpec(">", 2, 2, "boolean", "number", "compares numbers"),
+    OpSpec(">=", 2, 2, "boolean", "number", "compares numbers"),
+    OpSpec("+", 1, None, "number", "number", "adds numbers"),
+    OpSpec("-", 1, 2, "number", "number", "subtracts numbers"),
+    OpSpec("*", 1, None, "number", "number", "multiplies numbers"),
+    OpSpec("/", 2, 2, "number", "number", "divides numbers"),
+    OpSpec("%", 2, 2, "number", "number", "takes the remainder of numbers"),
+    OpSpec("min", 1, None, "number", "number", "picks the smallest number"),
+    OpSpec("max", 1, None, "number", "number", "picks the largest number"),
+    OpSpec("in", 2, 2, "boolean", what="looks for an item in a list or for text inside text"),
+    OpSpec("cat", 1, None, "string", what="joins text"),
+    OpSpec("substr", 2, 3, "string", what="cuts text"),
+    OpSpec("merge", 0, None, "array", what="joins lists"),
+    OpSpec("var", 0, 2, "any", what="reads a fact"),
+    OpSpec("missing", 0, None, "array", what="lists the facts without a value"),
+    OpSpec("missing_some", 2, 2, "array", what="lists the facts without a value"),
+    OpSpec("map", 2, 2, "array", what="transforms each item of a list"),
+    OpSpec("filter", 2, 2, "array", what="keeps the items of a list that match"),
+    OpSpec("reduce", 2, 3, "any", what="combines the items of a list"),
+    OpSpec("all", 2, 2, "boolean", what="tests every item of a list"),
+    OpSpec("some", 2, 2, "boolean", what="tests the items of a list"),
+    OpSpec("none", 2, 2, "boolean", what="tests the items of a list"),
+    OpSpec("log", 1, 1, "same", what="returns its operand"),
+)
+# Operators whose second operand is evaluated once per item, with the item as the data.
+SCOPED = frozenset({"map", "filter", "reduce", "all", "some", "none"})
+
+# --- conversions (ECMAScript ToNumber, parseFloat, ToString) ------------------------------------
+
+_WS = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"  # noqa: E501
+_DECIMAL = r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+_TO_NUMBER = re.compile(_DECIMAL + r"\Z")
+_PARSE_FLOAT = re.compile(_DECIMAL)
+_RADIX = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
+_RADIX_DIGITS = {16: re.compile(r"[0-9a-fA-F]+\Z"), 8: re.compile(r"[0-7]+\Z"), 2: re.compile(r"[01]+\Z")}  # noqa: E501
+
+
+def _decimal_text(text: str) -> float:
+    return float(text.replace("Infinity", "inf"))
+
+
+def str_to_number(s: str) -> float:
+    """JavaScript ``Number(s)``: blank is 0, hex/octal/binary prefixes work, anything else NaN."""
+    s = s.strip(_WS)
+    if not s:
+        return 0.0
+    if _TO_NUMBER.match(s):
+        return _decimal_text(s)
+    base = _RADIX.get(s[:2])
+    if base and _RADIX_DIGITS[base].match(s[2:]):
+        return float(int(s[2:], base))
+    return NAN
+
+
+def to_primitive(v: Any) -> Any:
+    """JavaScript ToPrimitive: an array becomes its joined text, an object '[object Object]'."""
+    if type(v) in ARRAYS:
+        return ",".join("" if x is None or x is UNDEF else to_str(x) for x in v)
+    if isinstance(v, Mapping):
+        return "[object Object]"
+    return v
+
+
+def to_number(v: Any) -> int | float:
+    """JavaScript ToNumber: null is 0, true is 1, text is parsed strictly, objects are NaN."""
+    t = type(v)
+    if t in NUM:
+        return v  # type: ignore[no-any-return]
+    if v is None:
+        return 0
+    if t is bool:
+        return 1 if v else 0
+    if t is str:
+        return str_to_number(v)
+    if t in ARRAYS:
+        return str_to_number(to_primitive(v))
+    return NAN
+
+
+def parse_float(v: Any) -> int | float:
+    """JavaScript ``parseFloat(v)``: the longest number at the start of the text, else NaN."""
+    if type(v) in NUM:
+        return v  # type: ignore[no-any-return]
+    match = _PARSE_FLOAT.match(to_str(v).lstrip(_WS))
+    return _decimal_text(match.group()) if match else NAN
+
+
+def _float_to_str(x: float) -> str:
+    if x != x:
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == 0:
+        return "0"
+    if x.is_integer() and abs(x) < 1e21:
+        return str(int(x))
+    sign = "-" if x < 0 else ""
+    _, digit_tuple, exp = Decimal(repr(abs(x))).as_tuple()  # repr has the shortest digits, as JS
+    all_digits = "".join(map(str, digit_tuple))
+    digits = all_digits.rstrip("0")
+    point = len(all_digits) + int(exp)  # the value is 0.<digits> * 10**point
+    return sign + _place_point(digits, point)
+
+
+def _place_point(digits: str, n: int) -> str:
+    """ECMAScript Number::toString: the point goes at ``n``; exponent form outside 1e-7..1e21."""
+    k = len(digits)
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * -n + digits
+    e = n - 1
+    mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{mantissa}e{'+' if e > 0 else '-'}{abs(e)}"
+
+
+def to_str(v: Any) -> str:
+    """JavaScript ``String(v)``."""
+    t = type(v)
+    if t is str:
+        return v  # type: ignore[no-any-return]
+    if t is int:
+        return str(v) if abs(v) < 10**21 else _float_to_str(float(v))
+    if t is float:
+        return _float_to_str(v)
+    if t is bool:
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if v is UNDEF:
+        return "undefined"
+    prim = to_primitive(v)
+    return prim if type(prim) is str else str(prim)
+
+
+def truthy(v: Any) -> bool:
+    """JsonLogic truthiness: JavaScript's, except that an empty array is false."""
+    if v is True:
+        return True
+    if v is False or v is None or v is UNDEF:
+        return False
+    t = type(v)
+    if t is float:
+        return v == v and v != 0.0  # NaN is false
+    if t is int or t is str or t in ARRAYS:
+        return bool(v)
+    return True  # objects, even empty ones
+
+
+# --- equality and comparison -------------------------------------------------------------------
+
+
+def strict_eq(a: Any, b: Any) -> bool:
+    """JavaScript ``===``: same type and value; arrays and objects only when they are the same."""
+    ta, tb = type(a), type(b)
+    if ta in NUM and tb in NUM:
+        return a == b  # type: ignore[no-any-return]
+    if ta is not tb:
+        return False
+    if ta is str or ta is bool or a is None:
+        return a == b  # type: ignore[no-any-return]
+    return a is b
+
+
+def loose_eq(a: Any, b: Any) -> bool:
+    """JavaScript ``==`` (IsLooselyEqual)."""
+    if a is None or b is None:
+        return a is b
+    ta, tb = type(a), type(b)
+    if (ta in NUM and tb in NUM) or (ta is str and tb is str) or (ta is bool and tb is bool):
+        return a == b  # type: ignore[no-any-return]
+    if ta is bool:
+        return loose_eq(1 if a else 0, b)
+    if tb is bool:
+        return loose_eq(a, 1 if b else 0)
+    if ta in NUM and tb is str:
+        return a == str_to_number(b)  # type: ignore[no-any-return]
+    if ta is str and tb in NUM:
+        return str_to_number(a) == b  # type: ignore[no-any-return]
+    a_obj, b_obj = _is_object(a), _is_object(b)
+    if a_obj and b_obj:
+        return a is b
+    if a_obj and (tb is str or tb in NUM):
+        return loose_eq(to_primitive(a), b)
+    if b_obj and (ta is str or ta in NUM):
+        return loose_eq(a, to_primitive(b))
+    return False
+
+
+def _is_object(v: Any) -> bool:
+    return type(v) in ARRAYS or isinstance(v, Mapping)
+
+
+def _relational(a: Any, b: Any) -> tuple[Any, Any]:
+    """The operands as JavaScript compares them: both text, or both numbers."""
+    pa, pb = to_primitive(a), to_primitive(b)
+    if type(pa) is str and type(pb) is str:
+        return pa, pb
+    return to_number(pa), to_number(pb)
+
+
+def lt(a: Any, b: Any) -> bool:
+    x, y = _relational(a, b)
+    return x < y  # type: ignore[no-any-return]
+
+
+def le(a: Any, b: Any) -> bool:
+    x, y = _relational(a, b)
+    return x <= y  # type: ignore[no-any-return]
+
+
+def gt(a: Any, b: Any) -> bool:
+    x, y = _relational(a, b)
+    return x > y  # type: ignore[no-any-return]
+
+
+def ge(a: Any, b: Any) -> bool:
+    x, y = _relational(a, b)
+    return x >= y  # type: ignore[no-any-return]
+
+
+# --- arithmetic ---------------------------------------------------------------------------------
+
+
+def add(*args: Any) -> int | float:
+    total: int | float = 0
+    for a in args:
+        total += parse_float(a)
+    return total
+
+
+def mul(*args: Any) -> int | float:
+    if not args:
+        raise TypeError("'*' needs at least one operand")
+    product: int | float = parse_float(args[0])
+    for a in args[1:]:
+        product *= parse_float(a)
+    return product
+
+
+def sub(*args: Any) -> int | float:
+    if len(args) == 1:
+        return -to_number(args[0])
+    if not args:
+        return NAN
+    return to_number(args[0]) - to_number(args[1])
+
+
+def div(a: Any = UNDEF, b: Any = UNDEF) -> float:
+    return to_number(a) / to_number(b)  # ZeroDivisionError on purpose, see the module docstring
+
+
+def mod(a: Any = UNDEF, b: Any = UNDEF) -> int | float:
+    """JavaScript ``%``: the remainder takes the sign of the dividend."""
+    x, y = to_number(a), to_number(b)
+    if y == 0:
+        raise ZeroDivisionError("remainder of a division by zero")
+    if type(x) is int and type(y) is int:
+        r = abs(x) % abs(y)
+        return r if x >= 0 else -r
+    if x != x or y != y or math.isinf(x):
+        return NAN
+    if math.isinf(y):
+        return x
+    return math.fmod(x, y)
+
+
+def min_(*args: Any) -> int | float:
+    nums = [to_number(a) for a in args]
+    if any(n != n for n in nums):
+        return NAN
+    return min(nums) if nums else math.inf
+
+
+def max_(*args: Any) -> int | float:
+    nums = [to_number(a) for a in args]
+    if any(n != n for n in nums):
+        return NAN
+    return max(nums) if nums else -math.inf
+
+
+# --- text and lists -----------------------------------------------------------------------------
+
+
+def _join_item(v: Any) -> str:
+    return "" if v is None or v is UNDEF else to_str(v)
+
+
+def cat(*args: Any) -> str:
+    return "".join([_join_item(a) for a in args])
+
+
+def _to_integer(v: Any) -> int | float:
+    """ECMAScript ToIntegerOrInfinity."""
+    n = to_number(v)
+    if n != n:
+        return 0
+    return n if math.isinf(n) else int(n)
+
+
+def _js_substr(s: str, start: Any, length: Any = UNDEF) -> str:
+    size = len(s)
+    begin = _to_integer(start)
+    begin = max(size + begin, 0) if begin < 0 else min(begin, size)
+    count = size if length is UNDEF else _to_integer(length)
+    end = min(begin + min(max(count, 0), size), size)
+    return s[int(begin) : int(end)] if end > begin else ""
+
+
+def substr(source: Any = UNDEF, start: Any = UNDEF, end: Any = UNDEF) -> str:
+    """json-logic-js ``substr``: a negative length leaves that many characters off the end."""
+    text = to_str(source)
+    if end is not UNDEF and lt(end, 0):
+        rest = _js_substr(text, start)
+        return _js_substr(rest, 0, len(rest) + to_number(end))
+    return _js_substr(text, start, end)
+
+
+def merge(*args: Any) -> list[Any]:
+    out: list[Any] = []
+    for a in args:
+        if type(a) in ARRAYS:
+            out.extend(a)
+        else:
+            out.append(a)
+    return out
+
+
+def in_(needle: Any = UNDEF, haystack: Any = UNDEF) -> bool:
+    """json-logic-js ``in``: ``indexOf`` on text or on a list (strict equality), else false."""
+    th = type(haystack)
+    if th in ARRAYS:
+        tn = type(needle)
+        if tn is str or needle is None:
+            return needle in haystack  # only text equals text, only None is None
+        return any(strict_eq(needle, item) for item in haystack)
+    if th is str and haystack:
+        return to_str(needle) in haystack
+    return False
+
+
+def in_set(needle: Any, members: frozenset[Any], kind: tuple[type, ...]) -> bool:
+    """``in`` on a literal list of only text or only numbers, precomputed as a set."""
+    return type(needle) in kind and needle in members
+
+
+# --- data access --------------------------------------------------------------------------------
+
+
+def _index(part: str) -> int | None:
+    """A JavaScript array index: canonical decimal digits ("01" and "-1" are not indexes)."""
+    if part.isascii() and part.isdigit() and (part == "0" or part[0] != "0"):
+        return int(part)
+    return None
+
+
+def get_path(data: Any, parts: tuple[str, ...], default: Any = None) -> Any:
+    """Follow a dotted ``var`` path as JavaScript would; null or missing gives the default."""
+    for part in parts:
+        t = type(data)
+        if t is dict or (t not in ARRAYS and t is not str and isinstance(data, Mapping)):
+            data = data.get(part)
+        elif t in ARRAYS or t is str:
+            if part == "length":
+                data = len(data)
+                continue
+            i = _index(part)
+            if i is None or i >= len(data):
+                return default
+            data = data[i]
+        else:
+            return default
+    return default if data is None else data
+
+
+def var(data: Any, key: Any = None, default: Any = None) -> Any:
+    """``{"var": key}`` with a key computed at run time."""
+    if key is None or key is UNDEF or (type(key) is str and key == ""):
+        return data
+    return get_path(data, tuple(to_str(key).split(".")), default)
+
+
+def missing(data: Any, *args: Any) -> list[Any]:
+    keys = args[0] if args and type(args[0]) in ARRAYS else args
+    out = []
+    for key in keys:
+        value = var(data, key)
+        if value is None or (type(value) is str and value == ""):
+            out.append(key)
+    return out
+
+
+def missing_some(data: Any, need: Any = UNDEF, keys: Any = UNDEF) -> list[Any]:
+    if type(keys) not in ARRAYS:
+        return []
+    absent = missing(data, keys)
+    return [] if len(keys) - len(absent) >= to_number(need) else absent
+
+
+# --- operators with a body evaluated per item ----------------------------------------------------
+
+Body = Callable[[Any], Any]
+
+
+def map_(body: Body, items: Any) -> list[Any]:
+    return [body(x) for x in items] if type(items) in ARRAYS else []
+
+
+def filter_(body: Body, items: Any) -> list[Any]:
+    return [x for x in items if truthy(body(x))] if type(items) in ARRAYS else []
+
+
+def reduce_(body: Body, items: Any, initial: Any = None) -> Any:
+    if type(items) not in ARRAYS:
+        return initial
+    acc = initial
+    for x in items:
+        acc = body({"current": x, "accumulator": acc})
+    return acc
+
+
+def all_(body: Body, items: Any) -> bool:
+    if type(items) not in ARRAYS or not items:
+        return False  # JsonLogic: all of an empty list is false
+    return all(truthy(body(x)) for x in items)
+
+
+def some_(body: Body, items: Any) -> bool:
+    return type(items) in ARRAYS and any(truthy(body(x)) for x in items)
+
+
+def none_(body: Body, items: Any) -> bool:
+    return not some_(body, items)
+
+
+def log(value: Any = None, *_: Any) -> Any:
+    return value  # no printing: a rule's log is its explanation, kept by the engine
+
+
+# The only names generated code can reach (besides its constants): no builtins at all.
+RUNTIME: dict[str, Any] = {
+    "__builtins__": {},
+    "TYPE": type,
+    "NUM": NUM,
+    "UNDEF": UNDEF,
+    "LOOKUP_ERRORS": (LookupError, TypeError),
+    "TRUTHY": truthy,
+    "EQ": loose_eq,
+    "SEQ": strict_eq,
+    "LT": lt,
+    "LE": le,
+    "GT": gt,
+    "GE": ge,
+    "ADD": add,
+    "MUL": mul,
+    "SUB": sub,
+    "DIV": div,
+    "MOD": mod,
+    "MIN": min_,
+    "MAX": max_,
+    "CAT": cat,
+    "SUBSTR": substr,
+    "MERGE": merge,
+    "IN": in_,
+    "IN_SET": in_set,
+    "GET_PATH": get_path,
+    "VAR": var,
+    "MISSING": missing,
+    "MISSING_SOME": missing_some,
+    "MAP": map_,
+    "FILTER": filter_,
+    "REDUCE": reduce_,
+    "ALL": all_,
+    "SOME": some_,
+    "NONE": none_,
+    "LOG": log,
+}

@@ -1,0 +1,164 @@
+"""Users and API tokens: passwords hashed with Argon2id, tokens stored only as SHA-256."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, insert, select, update
+
+from engine.errors import Conflict, InputInvalid, NotFound
+from engine.storage.tables import api_tokens, users
+
+TOKEN_PREFIX = "sw_"
+MAX_PASSWORD = 1024  # bounds the hashing cost (RELIABILITY §1.3)
+MIN_PASSWORD = 8
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    is_admin: bool
+    active: bool = True
+    locale: str | None = None
+
+
+def _user(row: object) -> User:
+    m = row._mapping  # type: ignore[attr-defined]
+    return User(m["id"], m["username"], m["display_name"], m["is_admin"], m["active"], m["locale"])
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) > MAX_PASSWORD:
+        raise InputInvalid([{"field": "password", "message": f"password too long (max {MAX_PASSWORD})"}])
+    if len(password) < MIN_PASSWORD:
+        raise InputInvalid(
+            [{"field": "password", "message": f"password must have at least {MIN_PASSWORD} characters"}]
+        )
+
+
+def create_user(
+    conn: Connection,
+    username: str,
+    now: datetime,
+    password: str | None = None,
+    is_admin: bool = False,
+    display_name: str = "",
+) -> User:
+    if not USERNAME.match(username):
+        raise InputInvalid([{"field": "username", "message":
+                             "a username is 1–64 lowercase letters, digits, '.', '_' or '-'"}])
+    if conn.execute(select(users.c.id).where(users.c.username == username)).first():
+        raise Conflict(f"user '{username}' already exists")
+    password_hash = None
+    if password is not None:
+        check_password_rules(password)
+        password_hash = _hasher.hash(password)
+    new_id = conn.execute(
+        insert(users).values(
+            username=username,
+            display_name=display_name or username,
+            password_hash=password_hash,
+            is_admin=is_admin,
+            active=True,
+            created_at=now,
+        )
+    ).inserted_primary_key[0]
+    return User(new_id, username, display_name or username, is_admin)
+
+
+def get_user(conn: Connection, username: str) -> User:
+    row = conn.execute(select(users).where(users.c.username == username)).first()
+    if row is None:
+        raise NotFound("user", username)
+    return _user(row)
+
+
+def list_users(conn: Connection) -> list[User]:
+    return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+
+
+def authenticate_password(conn: Connection, username: str, password: str) -> User | None:
+    """The user when the password matches; None otherwise (same answer for unknown users)."""
+    if len(password) > MAX_PASSWORD:
+        return None
+    row = conn.execute(select(users).where(users.c.username == username)).first()
+    stored = row._mapping["password_hash"] if row is not None else None
+    try:
+        # Verify against a dummy hash for unknown users so timing does not reveal them.
+        ok = _hasher.verify(stored or _dummy_hash(), password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or row is None or not row._mapping["active"]:
+        return None
+    return _user(row)
+
+
+def set_password(conn: Connection, username: str, password: str) -> None:
+    check_password_rules(password)
+    done = conn.execute(
+        update(users).where(users.c.username == username).values(password_hash=_hasher.hash(password))
+    )
+    if done.rowcount == 0:
+        raise NotFound("user", username)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(conn: Connection, username: str, name: str, now: datetime) -> str:
+    """A new API token for ``username``; the plain token is returned once and never stored."""
+    user = get_user(conn, username)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        insert(api_tokens).values(
+            user_id=user.id,
+            name=name,
+            token_hash=hash_token(token),
+            prefix=token[:10],
+            created_at=now,
+        )
+    )
+    return token
+
+
+def authenticate_token(conn: Connection, token: str, now: datetime) -> User | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+        return None
+    row = conn.execute(
+        select(users, api_tokens.c.id.label("token_id"))
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
+    ).first()
+    if row is None or not row._mapping["active"]:
+        return None
+    conn.execute(
+        update(api_tokens).where(api_tokens.c.id == row._mapping["token_id"]).values(last_used_at=now)
+    )
+    return _user(row)
+
+
+def revoke_token(conn: Connection, prefix: str, now: datetime) -> int:
+    done = conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return done.rowcount
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("not-a-real-password")

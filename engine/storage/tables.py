@@ -1,0 +1,342 @@
+"""Every table of the product, in one ``MetaData`` that Alembic migrations are generated from."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from engine.storage.types import Json, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# States in which an alert still counts as open (one per rule+SKU+warehouse, enforced below).
+OPEN_ALERT_STATES = ("open", "acknowledged")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False, server_default=""),
+    Column("password_hash", String(256), nullable=True),
+    Column("is_admin", Boolean, nullable=False, server_default=text("false")),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("locale", String(8), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex, never the token
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+warehouses = Table(
+    "warehouses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("region", String(128), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("lead_time_days", Float, nullable=False),
+    Column("lead_time_std_days", Float, nullable=False, server_default="0"),
+    Column("moq", Float, nullable=False, server_default="0"),
+    Column("pack_size", Float, nullable=False, server_default="1"),
+    Column("on_time_rate", Float, nullable=True),
+    Column("contact", Json, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+skus = Table(
+    "skus",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("category", String(128), nullable=True),
+    Column("tags", Json, nullable=False),
+    Column("unit", String(32), nullable=False, server_default="EA"),
+    Column("unit_cost", Float, nullable=False, server_default="0"),
+    Column("abc_class", String(1), nullable=True),
+    Column("abc_given", Boolean, nullable=False, server_default=text("false")),
+    Column("attributes", Json, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+sku_suppliers = Table(
+    "sku_suppliers",
+    metadata,
+    Column("sku_id", Integer, ForeignKey("skus.id", ondelete="CASCADE"), primary_key=True),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id"), primary_key=True),
+    Column("price", Float, nullable=True),
+    Column("preferred", Boolean, nullable=False, server_default=text("false")),
+    Column("backup", Boolean, nullable=False, server_default=text("false")),
+)
+
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("sku_id", Integer, ForeignKey("skus.id", ondelete="CASCADE"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("on_hand", Float, nullable=False, server_default="0"),
+    Column("reserved", Float, nullable=False, server_default="0"),
+    # Open purchase orders as the ERP reports them (count events); requisitions raised here
+    # are added on top until they are linked to an ERP order by ``ref`` (SPEC §4).
+    Column("on_order_erp", Float, nullable=False, server_default="0"),
+    Column("last_event_at", UtcDateTime, nullable=True),
+    Column("last_sale_day", Date, nullable=True),
+    Column("version", Integer, nullable=False, server_default="0"),
+)
+
+demand_days = Table(
+    "demand_days",
+    metadata,
+    Column("sku_id", Integer, ForeignKey("skus.id", ondelete="CASCADE"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("qty", Float, nullable=False),
+)
+
+stock_events = Table(
+    "stock_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("type", String(32), nullable=False),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("qty", Float, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("ref", String(128), nullable=True),
+    Column("payload", Json, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_stock_events_sku_wh_at", "sku_id", "warehouse_id", "at"),
+)
+
+rejected_events = Table(
+    "rejected_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(128), nullable=True, index=True),
+    Column("payload", Json, nullable=True),
+    Column("raw", Text, nullable=True),
+    Column("errors", Json, nullable=False),
+    Column("source", String(64), nullable=False, server_default="api"),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("replayed_at", UtcDateTime, nullable=True),
+    Column("state", String(16), nullable=False, server_default="pending"),  # pending|replayed
+)
+
+ruleset_versions = Table(
+    "ruleset_versions",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(128), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("checksum", String(64), nullable=False),
+)
+
+# A single row that says which version runs; ``revision`` guards concurrent edits (409).
+ruleset_state = Table(
+    "ruleset_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("active_version", Integer, ForeignKey("ruleset_versions.number"), nullable=True),
+    Column("revision", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UtcDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(256), nullable=False, server_default=""),
+    Column("detail", Json, nullable=True),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("rule_version", Integer, nullable=False),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("owner", String(64), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("last_hit_at", UtcDateTime, nullable=False),
+    Column("acknowledged_at", UtcDateTime, nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("resolution", String(64), nullable=True),
+    Column("hits", Integer, nullable=False, server_default="1"),
+    Column("facts", Json, nullable=False),
+    Index("ix_alerts_key_resolved", "rule", "sku_id", "warehouse_id", "resolved_at"),
+    # At most one open alert per rule+SKU+warehouse, enforced by the database (issue #3).
+    Index(
+        "uq_alerts_one_open",
+        "rule",
+        "sku_id",
+        "warehouse_id",
+        unique=True,
+        sqlite_where=text("state IN ('open', 'acknowledged')"),
+        postgresql_where=text("state IN ('open', 'acknowledged')"),
+    ),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=True),
+    Column("action_key", String(64), nullable=False),
+    Column("title", String(512), nullable=False),
+    Column("workflow", String(64), nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("closed", Boolean, nullable=False, server_default=text("false")),
+    Column("role", String(64), nullable=True),
+    Column("assignee", String(64), nullable=True),
+    Column("severity", String(16), nullable=False, server_default="medium"),
+    Column("due_at", UtcDateTime, nullable=True),
+    Column("data", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    # An alert's action runs once: a replayed evaluation cannot add a second task.
+    UniqueConstraint("alert_id", "action_key", name="uq_tasks_alert_action"),
+)
+
+task_history = Table(
+    "task_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("transition", String(64), nullable=False),
+    Column("from_state", String(64), nullable=True),
+    Column("to_state", String(64), nullable=False),
+    Column("data", Json, nullable=True),
+    Index("ix_task_history_task", "task_id"),
+)
+
+requisitions = Table(
+    "requisitions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=True),
+    Column("action_key", String(64), nullable=False),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id"), nullable=True),
+    Column("quantity", Float, nullable=False),
+    Column("unit_price", Float, nullable=True),
+    Column("amount", Float, nullable=True),
+    Column("state", String(32), nullable=False),
+    Column("approval_role", String(64), nullable=True),
+    Column("ref", String(128), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    UniqueConstraint("alert_id", "action_key", name="uq_requisitions_alert_action"),
+    Index("ix_requisitions_sku_wh_state", "sku_id", "warehouse_id", "state"),
+)
+
+requisition_history = Table(
+    "requisition_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "requisition_id",
+        Integer,
+        ForeignKey("requisitions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("transition", String(64), nullable=False),
+    Column("from_state", String(32), nullable=True),
+    Column("to_state", String(32), nullable=False),
+    Column("data", Json, nullable=True),
+    Index("ix_requisition_history_req", "requisition_id"),
+)
+
+# Messages to deliver (notify actions): written with the alert, delivered by the runtime.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=True),
+    Column("task_id", Integer, ForeignKey("tasks.id"), nullable=True),
+    Column("dedupe_key", String(160), nullable=False, unique=True),
+    Column("channel", String(32), nullable=False),
+    Column("recipients", Json, nullable=False),
+    Column("subject", String(512), nullable=False, server_default=""),
+    Column("message", Text, nullable=False),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    Column("task_id", Integer, ForeignKey("tasks.id"), nullable=True),
+    Column("level", Integer, nullable=False),
+    Column("to_role", String(64), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("fired_at", UtcDateTime, nullable=True),
+    Column("cancelled_at", UtcDateTime, nullable=True),
+    UniqueConstraint("alert_id", "level", name="uq_escalations_alert_level"),
+    Index("ix_escalations_due", "fired_at", "due_at"),
+)

@@ -1,0 +1,69 @@
+"""JSON parsing that refuses what Python's ``json`` quietly accepts: NaN, duplicate keys, depth."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_DEPTH = 64
+
+
+class JsonInvalid(ValueError):
+    """The text is not acceptable JSON; ``message`` says where and why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _no_constants(name: str) -> Any:
+    raise JsonInvalid(f"{name} is not a number JSON allows; send a finite number")
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise JsonInvalid(f"the key '{key}' appears twice in one object")
+        out[key] = value
+    return out
+
+
+def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse nesting deeper than ``limit`` before parsing, so no RecursionError is possible."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                raise JsonInvalid(f"nesting is deeper than {limit} levels")
+        elif ch in "]}":
+            depth -= 1
+
+
+def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse ``text`` strictly; raise ``JsonInvalid`` with the line and column of a syntax error."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise JsonInvalid(f"the body is not UTF-8 (invalid byte at offset {exc.start})") from exc
+    check_depth(text, max_depth)
+    try:
+        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        raise JsonInvalid(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        if isinstance(exc, JsonInvalid):
+            raise
+        raise JsonInvalid(f"malformed JSON: {exc}") from exc

@@ -1,0 +1,154 @@
+"""The purchase requisition lifecycle of SPEC §5: draft → approval → ERP order → receipt.
+
+States: draft | pending_approval | approved | ordered | received | rejected | cancelled.
+Transitions: submit (draft → pending_approval, or → approved when no approval is needed),
+approve and reject (pending_approval; only by the requisition's approval role — there is no
+superuser here), order (approved → ordered, with the ERP purchase order number ``ref``),
+receive (ordered → received), cancel (draft | pending_approval | approved → cancelled).
+
+On-order counting (SPEC §4, "never counted twice"): a requisition adds to ``on_order`` only
+while it lives here alone (draft, pending_approval, approved). Once ordered it carries the ERP's
+``ref``, and the quantity is counted by the ERP's own ``on_order`` for that purchase order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from engine.metrics import approval_role
+from engine.rules.compiled import ApprovalThreshold
+from engine.workflows.errors import FormInvalid, RoleNotAllowed, TransitionNotAllowed
+from engine.workflows.tasks import HistoryEntry
+from forms.fields import FieldSpec
+from forms.validation import validate_form
+
+STATES = ("draft", "pending_approval", "approved", "ordered", "received", "rejected", "cancelled")
+CLOSED = frozenset({"received", "rejected", "cancelled"})
+ON_ORDER = frozenset({"draft", "pending_approval", "approved"})
+
+_NOTE = FieldSpec("note", "Note", "textarea")
+_REASON = FieldSpec("reason", "Reason", "textarea")
+_REF = FieldSpec("ref", "ERP purchase order", "text", required=True, max_length=100)
+
+
+@dataclass(frozen=True)
+class _Step:
+    from_states: tuple[str, ...]
+    to: str | None  # None: decided by the requisition (submit)
+    form: tuple[FieldSpec, ...] = ()
+    approver_only: bool = False
+
+
+STEPS: Mapping[str, _Step] = {
+    "submit": _Step(("draft",), None, (_NOTE,)),
+    "approve": _Step(("pending_approval",), "approved", (_NOTE,), approver_only=True),
+    "reject": _Step(("pending_approval",), "rejected", (_REASON,), approver_only=True),
+    "order": _Step(("approved",), "ordered", (_REF, _NOTE)),
+    "receive": _Step(("ordered",), "received", (_NOTE,)),
+    "cancel": _Step(("draft", "pending_approval", "approved"), "cancelled", (_REASON,)),
+}
+
+
+@dataclass
+class Requisition:
+    id: str
+    alert_id: str | None
+    sku: str
+    warehouse: str
+    supplier: str | None
+    quantity: float
+    unit_price: float | None
+    amount: float | None
+    state: str = "draft"
+    approval_role: str | None = None  # who must approve; None: no approval needed
+    ref: str | None = None  # the ERP purchase order number, once ordered
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+def draft_requisition(
+    id: str,
+    alert_id: str | None,
+    sku: str,
+    warehouse: str,
+    supplier: str | None,
+    quantity: float,
+    unit_price: float | None,
+    thresholds: Iterable[ApprovalThreshold] = (),
+) -> Requisition:
+    """A new draft with its amount and approval role.
+
+    Without a unit price the amount is unknown, so the highest threshold's role must approve:
+    an unknown amount never slips under an approval threshold.
+    """
+    thresholds = tuple(thresholds)
+    amount = quantity * unit_price if unit_price is not None else None
+    if amount is None:
+        role = max(thresholds, key=lambda t: t.above).role if thresholds else None
+    else:
+        role = approval_role(amount, thresholds)
+    return Requisition(
+        id, alert_id, sku, warehouse, supplier, quantity, unit_price, amount, approval_role=role
+    )
+
+
+def is_open(state: str) -> bool:
+    """Still in progress: not received, rejected or cancelled."""
+    return state not in CLOSED
+
+
+def counts_on_order(state: str) -> bool:
+    """Whether the quantity adds to ``on_order`` here (ordered ones are the ERP's, by ``ref``)."""
+    return state in ON_ORDER
+
+
+def allowed_requisition_transitions(req: Requisition, actor_roles: Iterable[str]) -> list[str]:
+    """The transitions this user may take on ``req`` now, in lifecycle order."""
+    roles = frozenset(actor_roles)
+    return [
+        name
+        for name, step in STEPS.items()
+        if req.state in step.from_states and (not step.approver_only or req.approval_role in roles)
+    ]
+
+
+def apply_requisition_transition(
+    req: Requisition,
+    transition: str,
+    actor: str,
+    actor_roles: Iterable[str],
+    data: Mapping[str, Any],
+    now: datetime,
+) -> Requisition:
+    """The requisition after ``actor`` takes ``transition``; ``req`` is left unchanged.
+
+    Raises ``TransitionNotAllowed`` (unknown transition, wrong state), ``RoleNotAllowed``
+    (approve or reject by someone without the approval role) or ``FormInvalid`` (``order``
+    without ``ref``).
+    """
+    step = _check(req, transition, frozenset(actor_roles))
+    clean, errors = validate_form(step.form, data)
+    if errors:
+        raise FormInvalid(errors)
+    to = step.to or ("pending_approval" if req.approval_role else "approved")
+    entry = HistoryEntry(now, actor, transition, req.state, to, clean)
+    ref = clean["ref"].strip() if transition == "order" else req.ref
+    return replace(req, state=to, ref=ref, history=[*req.history, entry])
+
+
+def _check(req: Requisition, transition: str, roles: frozenset[str]) -> _Step:
+    step = STEPS.get(transition)
+    if step is None:
+        reason = f"requisitions have only {', '.join(STEPS)}"
+        raise TransitionNotAllowed(transition, req.state, reason)
+    if req.state not in step.from_states:
+        reason = f"it can only be taken from {', '.join(step.from_states)}"
+        raise TransitionNotAllowed(transition, req.state, reason)
+    if step.approver_only:
+        if req.approval_role is None:
+            raise TransitionNotAllowed(transition, req.state, "the requisition has no approver")
+        if req.approval_role not in roles:
+            raise RoleNotAllowed(transition, (req.approval_role,), roles)
+    return step

@@ -1,0 +1,1 @@
+"""Form definitions (a transition's fields) turned into validation and widget descriptions."""
