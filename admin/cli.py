@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from engine.bootstrap import Services
 from engine.errors import EngineError
@@ -36,7 +37,7 @@ def _fail(exc: EngineError) -> None:
 
 
 # --- db ---------------------------------------------------------------------------------------
-db = click.Group("db", help="Database schema migrations (Alembic).")
+db = AppGroup("db", help="Database schema migrations (Alembic).")
 
 
 @db.command("upgrade")
@@ -59,7 +60,7 @@ def db_current() -> None:
 
 
 # --- ruleset ----------------------------------------------------------------------------------
-ruleset = click.Group("ruleset", help="Validate, load and inspect rule documents.")
+ruleset = AppGroup("ruleset", help="Validate, load and inspect rule documents.")
 
 
 @ruleset.command("validate")
@@ -152,7 +153,7 @@ def ruleset_diff(old: int, new: int) -> None:
 
 
 # --- users and tokens -------------------------------------------------------------------------
-users = click.Group("users", help="People who sign in or own API tokens.")
+users = AppGroup("users", help="People who sign in or own API tokens.")
 
 
 @users.command("create")
@@ -182,7 +183,7 @@ def users_list() -> None:
             click.echo(f"{u.username:<20} {'admin' if u.is_admin else 'user'}")
 
 
-tokens = click.Group("tokens", help="API tokens (stored hashed; shown once).")
+tokens = AppGroup("tokens", help="API tokens (stored hashed; shown once).")
 
 
 @tokens.command("create")
@@ -213,8 +214,9 @@ def tokens_revoke(prefix: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from admin import demo_cli
+    from admin import demo_cli, events_cli
 
     for group in (db, ruleset, users, tokens):
         app.cli.add_command(group)
     demo_cli.init_app(app)
+    events_cli.init_app(app)

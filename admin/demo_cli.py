@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from engine.bootstrap import Services
 from engine.config import PROJECT_ROOT
@@ -25,6 +26,7 @@ DEMO_USERS = [
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--skus", default=240, show_default=True)
 @click.option("--ruleset", "ruleset_file", default=str(PROJECT_ROOT / "configs" / "demo-ruleset.yaml"),
               show_default=True)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
+from engine.services.engine_cache import EngineCache
 from engine.services.rulesets import RulesetCache
 from engine.storage.database import make_engine
 from engine.storage.unit_of_work import UnitOfWork
@@ -23,6 +24,10 @@ class Services:
     db: Engine
     clock: Clock
     rulesets: RulesetCache = field(default_factory=RulesetCache)
+    cache: EngineCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cache = EngineCache(self.rulesets)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db)

@@ -8,9 +8,10 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from functools import lru_cache
 from statistics import NormalDist
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from engine.rules.compiled import ApprovalThreshold, CreateRequisition
+if TYPE_CHECKING:  # annotations only: metrics stays a leaf module (STYLE module map)
+    from engine.rules.compiled import ApprovalThreshold, CreateRequisition
 
 KEEP_DAYS = 120
 """Days of demand history a DemandWindow keeps by default: enough for any window up to this."""
@@ -26,12 +27,22 @@ class DemandWindow:
 
     Days are kept as ordinals. ``stats`` keeps a running sum and sum of squares for the last
     window it answered, so the engine's usual pattern (add today's sale, then ask for today's
-    stats) costs O(1); moving to a later day costs O(days moved), at most O(window). A day is
-    exact as long as quantities are whole numbers (floats add integers exactly below 2**53).
+    stats) costs O(1); moving to a later day costs O(days moved), at most O(window). The running
+    sums are exact for whole quantities (floats add integers exactly below 2**53); for fractional
+    ones they are recounted once per window length, and a window with no demand is exactly 0.
     """
 
     __slots__ = (
-        "_qty", "_keep", "_last", "_latest", "_end", "_size", "_sum", "_sq", "_nonzero", "_slides"
+        "_qty",
+        "_keep",
+        "_last",
+        "_latest",
+        "_end",
+        "_size",
+        "_sum",
+        "_sq",
+        "_nonzero",
+        "_slides",
     )
 
     def __init__(self, keep_days: int = KEEP_DAYS) -> None:
@@ -203,7 +214,7 @@ class Metrics:
     days_since_last_sale: int | None
 
     def as_facts(self) -> dict[str, float | int]:
-        """The ``metrics.*`` facts; null ones are left out so a JsonLogic ``var`` default applies."""
+        """The ``metrics.*`` facts, without nulls, so that a JsonLogic ``var`` default applies."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
@@ -331,12 +342,12 @@ def requisition_quantity(
 ) -> Quantity:
     """The quantity a ``create_requisition`` action orders for these facts and this supplier.
 
-    Without a supplier, quantities are rounded up to whole units (a pack size of 1).
+    Without a supplier, or a pack size, quantities are rounded up to whole units (packs of 1).
     """
     raw, reason = _policy_quantity(policy, facts, metrics, supplier)
     if reason is None and not raw > 0:
         reason = "nothing to order: the policy's quantity is not above 0"
-    moq, pack = (supplier.moq, supplier.pack_size) if supplier else (None, 1.0)
+    moq, pack = (supplier.moq, supplier.pack_size or 1.0) if supplier else (None, 1.0)
     return Quantity(round_to_supplier(raw, moq, pack), raw, reason)
 
 

@@ -28,25 +28,73 @@ MAX_RENDER_SECONDS = 0.1
 ELLIPSIS = "…"
 
 ALLOWED_FILTERS = frozenset(
-    {"round", "int", "float", "abs", "upper", "lower", "title", "capitalize", "trim", "default",
-     "d", "length", "count", "string", "truncate"}
+    {
+        "round",
+        "int",
+        "float",
+        "abs",
+        "upper",
+        "lower",
+        "title",
+        "capitalize",
+        "trim",
+        "default",
+        "d",
+        "length",
+        "count",
+        "string",
+        "truncate",
+    }
 )  # nothing that formats (format, center, indent) or multiplies text (replace, join, wordwrap)
 ALLOWED_TESTS = frozenset({"defined", "undefined", "none", "number", "string", "true", "false"})
 
 # Expression and statement nodes a template may contain; everything else is refused.
 _ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
-    nodes.Template, nodes.Output, nodes.TemplateData, nodes.If, nodes.Const, nodes.Name,
-    nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Test, nodes.CondExpr, nodes.Compare,
-    nodes.Operand, nodes.And, nodes.Or, nodes.Not, nodes.Neg, nodes.Pos, nodes.Add, nodes.Sub,
-    nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Concat, nodes.Keyword,
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.If,
+    nodes.Const,
+    nodes.Name,
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.Filter,
+    nodes.Test,
+    nodes.CondExpr,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Neg,
+    nodes.Pos,
+    nodes.Add,
+    nodes.Sub,
+    nodes.Mul,
+    nodes.Div,
+    nodes.FloorDiv,
+    nodes.Concat,
+    nodes.Keyword,
 )
 _REFUSED_NAMES: dict[str, str] = {
-    "For": "'{% for %}' loops", "Call": "calling functions such as range(…)",
-    "Assign": "'{% set %}'", "AssignBlock": "'{% set %}'", "Macro": "'{% macro %}'",
-    "CallBlock": "'{% call %}'", "FilterBlock": "'{% filter %}' blocks", "With": "'{% with %}'",
-    "Block": "'{% block %}'", "Extends": "'{% extends %}'", "Include": "'{% include %}'",
-    "Import": "'{% import %}'", "FromImport": "'{% from … import %}'", "Pow": "'**'",
-    "Mod": "'%' formatting", "Slice": "slices", "List": "list literals", "Tuple": "tuples",
+    "For": "'{% for %}' loops",
+    "Call": "calling functions such as range(…)",
+    "Assign": "'{% set %}'",
+    "AssignBlock": "'{% set %}'",
+    "Macro": "'{% macro %}'",
+    "CallBlock": "'{% call %}'",
+    "FilterBlock": "'{% filter %}' blocks",
+    "With": "'{% with %}'",
+    "Block": "'{% block %}'",
+    "Extends": "'{% extends %}'",
+    "Include": "'{% include %}'",
+    "Import": "'{% import %}'",
+    "FromImport": "'{% from … import %}'",
+    "Pow": "'**'",
+    "Mod": "'%' formatting",
+    "Slice": "slices",
+    "List": "list literals",
+    "Tuple": "tuples",
     "Dict": "dict literals",
 }
 _RESERVED_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs"})
@@ -90,14 +138,18 @@ def _null_safe(fn: Any) -> Any:
     """A numeric filter that passes a missing value through, so ``default`` can still replace it."""
 
     def wrapped(value: Any, *args: Any, **kwargs: Any) -> Any:
-        return value if value is None or isinstance(value, Undefined) else fn(value, *args, **kwargs)
+        return (
+            value if value is None or isinstance(value, Undefined) else fn(value, *args, **kwargs)
+        )
 
     return wrapped
 
 
 _ENV = _Environment(autoescape=False, undefined=ChainableUndefined, finalize=_finalize)
 _ENV.globals.clear()  # no range, dict, lipsum, cycler, joiner or namespace
-_ENV.filters.update({name: _null_safe(_ENV.filters[name]) for name in ("round", "int", "float", "abs")})
+_ENV.filters.update(
+    {name: _null_safe(_ENV.filters[name]) for name in ("round", "int", "float", "abs")}
+)
 
 
 def check_template(text: str) -> list[str]:
@@ -125,7 +177,8 @@ def _problem(node: nodes.Node) -> str | None:
     if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
         return f"attribute '{node.attr}' not allowed"
     if isinstance(node, nodes.Mul) and any(
-        isinstance(side, nodes.Const) and isinstance(side.value, str) for side in (node.left, node.right)
+        isinstance(side, nodes.Const) and isinstance(side.value, str)
+        for side in (node.left, node.right)
     ):
         return "text cannot be multiplied"
     if isinstance(node, nodes.Getitem):
@@ -144,8 +197,9 @@ def _subscript_problem(arg: nodes.Node) -> str | None:
 
 
 def _call_problem(node: nodes.Filter | nodes.Test) -> str | None:
-    kind, allowed = ("filter", ALLOWED_FILTERS) if isinstance(node, nodes.Filter) else (
-        "test", ALLOWED_TESTS)
+    kind, allowed = (
+        ("filter", ALLOWED_FILTERS) if isinstance(node, nodes.Filter) else ("test", ALLOWED_TESTS)
+    )
     if node.name not in allowed:
         return f"{kind} '{node.name}' not allowed; allowed: {', '.join(sorted(allowed))}"
     if node.dyn_args is not None or node.dyn_kwargs is not None:

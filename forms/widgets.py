@@ -30,7 +30,9 @@ def widget(spec: FieldSpec) -> dict[str, Any]:
         "name": spec.name,
         "label": spec.label or spec.name,
         "input": INPUT_KINDS.get(spec.type, "text"),
-        "choices": [{"value": o, "label": o} for o in spec.options] if spec.type == "select" else [],
+        "choices": [{"value": o, "label": o} for o in spec.options]
+        if spec.type == "select"
+        else [],
         "required": spec.required,
         "min": spec.min if numeric else None,
         "max": spec.max if numeric else None,

@@ -49,7 +49,7 @@ def _empty_postgres(url: str) -> None:
     names = ", ".join(t.name for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO ruleset_state (id, revision) VALUES (1, 0)"))
+        conn.execute(text("INSERT INTO ruleset_state (id, revision, catalog_revision) VALUES (1, 0, 0)"))
     engine.dispose()
 
 

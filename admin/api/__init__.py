@@ -21,11 +21,12 @@ API_SPEC = {
 
 
 def init_app(app: Flask) -> Api:
-    from admin.api import catalog, ruleset
+    from admin.api import catalog, events, ruleset
 
     for key, value in API_SPEC.items():
         app.config.setdefault(key, value)
     api = Api(app)
-    for module in (ruleset, catalog):
+    events.register_schemas(api)
+    for module in (ruleset, catalog, events):
         api.register_blueprint(module.blp)
     return api

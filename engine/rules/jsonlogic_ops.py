@@ -1,4 +1,4 @@
-"""JsonLogic operators: the allow-list registry and the JavaScript-faithful runtime helpers.
+"""JsonLogic runtime: the JavaScript-faithful helpers that compiled expressions call.
 
 Compiled expressions call these helpers for everything that is not a fast path. They reproduce
 json-logic-js (SPEC §3): JavaScript's loose ``==``, relational comparison with coercion, ToNumber,
@@ -12,7 +12,6 @@ Deliberate departures from json-logic-js, each for a reason:
 * ``var`` with a default also uses the default when the value is null (JavaScript uses it only for
   a missing key). The engine leaves null facts out of the data dict, so both agree there; this way
   a default always says what null means, however the data was built.
-* ``*`` with one operand turns it into a number (JavaScript returns it unchanged).
 * A tuple counts as an array, like a list. Strings are handled as code points, not UTF-16 units.
 """
 
@@ -21,7 +20,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -30,62 +28,6 @@ ARRAYS = (list, tuple)
 NAN = float("nan")
 UNDEF: Any = type("Undefined", (), {"__repr__": lambda self: "UNDEF"})()  # JS ``undefined``
 
-
-@dataclass(frozen=True)
-class OpSpec:
-    """What the checker knows of an operator: arity, operand and result types, in plain words."""
-
-    name: str
-    min_args: int
-    max_args: int | None
-    result: str  # number | string | boolean | array | any | same (the type of its operands)
-    operands: str = "any"  # the type every operand should have: number | any
-    what: str = ""  # what it does, for messages: "'<' compares numbers"
-
-
-def _ops(*specs: OpSpec) -> dict[str, OpSpec]:
-    return {s.name: s for s in specs}
-
-
-OPERATORS: dict[str, OpSpec] = _ops(
-    OpSpec("and", 1, None, "same", what="is true when all its operands are"),
-    OpSpec("or", 1, None, "same", what="is true when any operand is"),
-    OpSpec("!", 1, 1, "boolean", what="negates"),
-    OpSpec("!!", 1, 1, "boolean", what="tests for a value"),
-    OpSpec("if", 2, None, "same", what="chooses a value"),
-    OpSpec("?:", 3, 3, "same", what="chooses a value"),
-    OpSpec("==", 2, 2, "boolean", what="compares"),
-    OpSpec("!=", 2, 2, "boolean", what="compares"),
-    OpSpec("===", 2, 2, "boolean", what="compares"),
-    OpSpec("!==", 2, 2, "boolean", what="compares"),
-    OpSpec("<", 2, 3, "boolean", "number", "compares numbers"),
-    OpSpec("<=", 2, 3, "boolean", "number", "compares numbers"),
-    OpSpec(">", 2, 2, "boolean", "number", "compares numbers"),
-    OpSpec(">=", 2, 2, "boolean", "number", "compares numbers"),
-    OpSpec("+", 1, None, "number", "number", "adds numbers"),
-    OpSpec("-", 1, 2, "number", "number", "subtracts numbers"),
-    OpSpec("*", 1, None, "number", "number", "multiplies numbers"),
-    OpSpec("/", 2, 2, "number", "number", "divides numbers"),
-    OpSpec("%", 2, 2, "number", "number", "takes the remainder of numbers"),
-    OpSpec("min", 1, None, "number", "number", "picks the smallest number"),
-    OpSpec("max", 1, None, "number", "number", "picks the largest number"),
-    OpSpec("in", 2, 2, "boolean", what="looks for an item in a list or for text inside text"),
-    OpSpec("cat", 1, None, "string", what="joins text"),
-    OpSpec("substr", 2, 3, "string", what="cuts text"),
-    OpSpec("merge", 0, None, "array", what="joins lists"),
-    OpSpec("var", 0, 2, "any", what="reads a fact"),
-    OpSpec("missing", 0, None, "array", what="lists the facts without a value"),
-    OpSpec("missing_some", 2, 2, "array", what="lists the facts without a value"),
-    OpSpec("map", 2, 2, "array", what="transforms each item of a list"),
-    OpSpec("filter", 2, 2, "array", what="keeps the items of a list that match"),
-    OpSpec("reduce", 2, 3, "any", what="combines the items of a list"),
-    OpSpec("all", 2, 2, "boolean", what="tests every item of a list"),
-    OpSpec("some", 2, 2, "boolean", what="tests the items of a list"),
-    OpSpec("none", 2, 2, "boolean", what="tests the items of a list"),
-    OpSpec("log", 1, 1, "same", what="returns its operand"),
-)
-# Operators whose second operand is evaluated once per item, with the item as the data.
-SCOPED = frozenset({"map", "filter", "reduce", "all", "some", "none"})
 
 # --- conversions (ECMAScript ToNumber, parseFloat, ToString) ------------------------------------
 
@@ -293,9 +235,12 @@ def add(*args: Any) -> int | float:
     return total
 
 
-def mul(*args: Any) -> int | float:
+def mul(*args: Any) -> Any:
+    """JavaScript ``reduce`` without a start value: one operand is returned as it is."""
     if not args:
         raise TypeError("'*' needs at least one operand")
+    if len(args) == 1:
+        return args[0]
     product: int | float = parse_float(args[0])
     for a in args[1:]:
         product *= parse_float(a)
@@ -376,7 +321,8 @@ def substr(source: Any = UNDEF, start: Any = UNDEF, end: Any = UNDEF) -> str:
     text = to_str(source)
     if end is not UNDEF and lt(end, 0):
         rest = _js_substr(text, start)
-        return _js_substr(rest, 0, len(rest) + to_number(end))
+        # JavaScript's ``rest.length + end`` joins text when ``end`` is not a number: NaN, so 0.
+        return _js_substr(rest, 0, len(rest) + end if type(end) in NUM else 0)
     return _js_substr(text, start, end)
 
 
@@ -411,7 +357,7 @@ def in_set(needle: Any, members: frozenset[Any], kind: tuple[type, ...]) -> bool
 # --- data access --------------------------------------------------------------------------------
 
 
-def _index(part: str) -> int | None:
+def array_index(part: str) -> int | None:
     """A JavaScript array index: canonical decimal digits ("01" and "-1" are not indexes)."""
     if part.isascii() and part.isdigit() and (part == "0" or part[0] != "0"):
         return int(part)
@@ -428,7 +374,7 @@ def get_path(data: Any, parts: tuple[str, ...], default: Any = None) -> Any:
             if part == "length":
                 data = len(data)
                 continue
-            i = _index(part)
+            i = array_index(part)
             if i is None or i >= len(data):
                 return default
             data = data[i]
@@ -506,6 +452,9 @@ RUNTIME: dict[str, Any] = {
     "__builtins__": {},
     "TYPE": type,
     "NUM": NUM,
+    "STR": str,
+    "INT": int,
+    "FLOAT": float,
     "UNDEF": UNDEF,
     "LOOKUP_ERRORS": (LookupError, TypeError),
     "TRUTHY": truthy,

@@ -1,7 +1,7 @@
 """Strict marshmallow fields for rule documents, whose errors read as plain sentences.
 
 Messages carry placeholders filled in when they are flattened into problems (``schema.py``):
-``$field`` (the field's name), ``$path`` (its full location) and ``$raw`` (a yes/no value as it
+``$field`` (the field's name), ``$path`` (its full location) and ``$raw(default)`` (a yes/no value as it
 was written). Each message starts with a stable code and ``CODE_SEP``.
 """
 
@@ -53,7 +53,8 @@ def describe(value: Any) -> str:
 
 def _not_text(value: Any) -> str:
     if isinstance(value, bool):
-        return msg("type", "'$field' must be text; got a yes/no value — write \"$raw\" in quotes")
+        written = f"$raw({str(value).lower()})"  # the text as written, when the source knows it
+        return msg("type", f"'$field' must be text; got a yes/no value — write \"{written}\" in quotes")
     if isinstance(value, int | float | dt.date):
         shown = value.isoformat() if isinstance(value, dt.date) else f"{value:g}"
         return msg("type", f"'$field' must be text; got {describe(value)} — write \"{shown}\" in quotes")
@@ -236,7 +237,7 @@ class ListOf(Friendly):
         if not isinstance(value, list):
             raise fail("type", f"'$field' must be a list; got {describe(value)}")
         if len(value) < self.min_items:
-            raise fail("required", f"'$field' must list at least {self.min_items}")
+            raise fail("required", f"'$field' must list at least {self.min_items} entr{'y' if self.min_items == 1 else 'ies'}")
         out, errors = [], {}
         for index, item in enumerate(value):
             try:

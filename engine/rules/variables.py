@@ -39,6 +39,8 @@ FACTS: dict[str, Fact] = {
         _f("event.warehouse", STRING, "event warehouse", "事件仓库"),
         _f("event.to_warehouse", STRING, "transfer destination", "调入仓库", nullable=True),
         _f("event.supplier", STRING, "event supplier", "事件供应商", nullable=True),
+        _f("event.eta", STRING, "new arrival time", "新到货时间", nullable=True),
+        _f("event.delay_days", NUMBER, "delay (days)", "延误天数", nullable=True),
         _f("sku.code", STRING, "SKU code", "SKU编码"),
         _f("sku.name", STRING, "SKU name", "SKU名称"),
         _f("sku.category", STRING, "category", "品类", nullable=True),

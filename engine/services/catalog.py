@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 
 from engine.catalog import validate_rows
 from engine.errors import InputInvalid
 from engine.services import audit
-from engine.storage.tables import sku_suppliers, skus, suppliers, warehouses
+from engine.storage.tables import ruleset_state, sku_suppliers, skus, suppliers, warehouses
 from engine.storage.upsert import upsert
 
 
@@ -32,6 +32,8 @@ def put_rows(conn: Connection, kind: str, rows: Any, actor: str, now: datetime) 
         _put_skus(conn, clean, now)
     else:
         upsert(conn, table, [dict(r, updated_at=now) for r in clean], ["code"])
+    conn.execute(update(ruleset_state).where(ruleset_state.c.id == 1)
+                 .values(catalog_revision=ruleset_state.c.catalog_revision + 1))
     audit.record(conn, now, actor, f"{kind}.put", f"{len(clean)} rows",
                  created=len(clean) - len(existing), updated=len(existing))
     return {"created": len(clean) - len(existing), "updated": len(existing), "rows": len(clean)}
@@ -67,9 +69,9 @@ def _put_skus(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> No
     linked = [r for r in rows if r.get("suppliers") is not None]
     if not linked:
         return
-    ids = dict(conn.execute(select(skus.c.code, skus.c.id).where(
-        skus.c.code.in_([r["code"] for r in linked]))).tuples())
-    sup_ids = dict(conn.execute(select(suppliers.c.code, suppliers.c.id)).tuples())
+    ids = {code: id_ for code, id_ in conn.execute(
+        select(skus.c.code, skus.c.id).where(skus.c.code.in_([r["code"] for r in linked])))}
+    sup_ids = {code: id_ for code, id_ in conn.execute(select(suppliers.c.code, suppliers.c.id))}
     conn.execute(delete(sku_suppliers).where(sku_suppliers.c.sku_id.in_(list(ids.values()))))
     links = [
         {"sku_id": ids[r["code"]], "supplier_id": sup_ids[link["supplier"]], "price": link["price"],

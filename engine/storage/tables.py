@@ -120,8 +120,14 @@ stock_levels = Table(
     # Open purchase orders as the ERP reports them (count events); requisitions raised here
     # are added on top until they are linked to an ERP order by ``ref`` (SPEC §4).
     Column("on_order_erp", Float, nullable=False, server_default="0"),
+    Column("erp_on_order_at", UtcDateTime, nullable=True),  # time of the ERP's last snapshot
+    # Requisitions raised here and not yet ordered in the ERP (kept with each change of them).
+    Column("on_order_local", Float, nullable=False, server_default="0"),
     Column("last_event_at", UtcDateTime, nullable=True),
     Column("last_sale_day", Date, nullable=True),
+    # The recent daily demand ([first day ordinal, qty, qty, ...]) so that one row read gives
+    # everything an evaluation needs; demand_days keeps the full history.
+    Column("demand_window", Json, nullable=True),
     Column("version", Integer, nullable=False, server_default="0"),
 )
 
@@ -185,6 +191,8 @@ ruleset_state = Table(
     Column("active_version", Integer, ForeignKey("ruleset_versions.number"), nullable=True),
     Column("revision", Integer, nullable=False, server_default="0"),
     Column("updated_at", UtcDateTime, nullable=True),
+    # Bumped by every master-data change so each process knows to refresh its caches.
+    Column("catalog_revision", Integer, nullable=False, server_default="0"),
 )
 
 audit_log = Table(
@@ -280,6 +288,10 @@ requisitions = Table(
     Column("state", String(32), nullable=False),
     Column("approval_role", String(64), nullable=True),
     Column("ref", String(128), nullable=True),
+    # True once the ERP's own on_order includes this (ordered) requisition: then it no longer
+    # counts in stock_levels.on_order_local, so it is never counted twice (SPEC §4).
+    Column("counted_by_erp", Boolean, nullable=False, server_default=text("false")),
+    Column("ordered_at", UtcDateTime, nullable=True),
     Column("reason", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

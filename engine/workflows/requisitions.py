@@ -134,7 +134,7 @@ def apply_requisition_transition(
         raise FormInvalid(errors)
     to = step.to or ("pending_approval" if req.approval_role else "approved")
     entry = HistoryEntry(now, actor, transition, req.state, to, clean)
-    ref = clean["ref"].strip() if transition == "order" else req.ref
+    ref = clean["ref"] if transition == "order" else req.ref
     return replace(req, state=to, ref=ref, history=[*req.history, entry])
 
 

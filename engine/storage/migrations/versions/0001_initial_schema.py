@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 22:29:06.699560
+Create Date: 2026-11-21 22:34:03.499921
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import engine.storage.types
 from sqlalchemy.dialects import postgresql
+
+import engine.storage.types
 
 revision = '0001'
 down_revision = None
@@ -157,11 +158,11 @@ def upgrade() -> None:
     sa.Column('active_version', sa.Integer(), nullable=True),
     sa.Column('revision', sa.Integer(), server_default='0', nullable=False),
     sa.Column('updated_at', engine.storage.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('catalog_revision', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['active_version'], ['ruleset_versions.number'], name=op.f('fk_ruleset_state_active_version_ruleset_versions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ruleset_state'))
-    )
-    # The single row that names the active ruleset version (created here, never deleted).
-    op.execute("INSERT INTO ruleset_state (id, revision) VALUES (1, 0)")
+    )    # The single row that names the active ruleset version (created here, never deleted).
+    op.execute("INSERT INTO ruleset_state (id, revision, catalog_revision) VALUES (1, 0, 0)")
 
     op.create_table('sku_suppliers',
     sa.Column('sku_id', sa.Integer(), nullable=False),
@@ -198,8 +199,11 @@ def upgrade() -> None:
     sa.Column('on_hand', sa.Float(), server_default='0', nullable=False),
     sa.Column('reserved', sa.Float(), server_default='0', nullable=False),
     sa.Column('on_order_erp', sa.Float(), server_default='0', nullable=False),
+    sa.Column('erp_on_order_at', engine.storage.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('on_order_local', sa.Float(), server_default='0', nullable=False),
     sa.Column('last_event_at', engine.storage.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('last_sale_day', sa.Date(), nullable=True),
+    sa.Column('demand_window', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('version', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_stock_levels_sku_id_skus'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'], name=op.f('fk_stock_levels_warehouse_id_warehouses')),
@@ -218,6 +222,8 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=32), nullable=False),
     sa.Column('approval_role', sa.String(length=64), nullable=True),
     sa.Column('ref', sa.String(length=128), nullable=True),
+    sa.Column('counted_by_erp', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
+    sa.Column('ordered_at', engine.storage.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('created_at', engine.storage.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', engine.storage.types.UtcDateTime(timezone=True), nullable=False),

@@ -1,0 +1,132 @@
+"""REST: stock events in (one or a list), and the rejected ones for review and replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from admin.api import schemas
+from admin.api.body import json_body
+from admin.auth import require, services
+from engine.services import events
+
+blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Stock events (SPEC §4)")
+
+
+class EventSchema(Schema):
+    id = fields.String(required=True)
+    type = fields.String(required=True)
+    sku = fields.String(required=True)
+    warehouse = fields.String(required=True)
+    qty = fields.Float()
+    at = fields.String(required=True, metadata={"description": "ISO 8601 with a time zone"})
+    ref = fields.String()
+    to_warehouse = fields.String()
+    supplier = fields.String()
+    eta = fields.String()
+    reserved = fields.Float()
+    on_order = fields.Float()
+
+
+class ItemErrorSchema(Schema):
+    field = fields.String()
+    message = fields.String()
+
+
+class ItemResultSchema(Schema):
+    index = fields.Integer()
+    id = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": ["accepted", "duplicate", "rejected"]})
+    errors = fields.List(fields.Nested(ItemErrorSchema))
+
+
+class IngestResultSchema(Schema):
+    accepted = fields.Integer()
+    duplicates = fields.Integer()
+    rejected = fields.Integer()
+    results = fields.List(fields.Nested(ItemResultSchema))
+
+
+class RejectedSchema(Schema):
+    id = fields.Integer()
+    event_id = fields.String(allow_none=True)
+    payload = fields.Raw(allow_none=True)
+    errors = fields.List(fields.Dict())
+    source = fields.String()
+    received_at = fields.DateTime()
+    state = fields.String()
+    replayed_at = fields.DateTime(allow_none=True)
+
+
+class RejectedPageSchema(Schema):
+    total = fields.Integer()
+    items = fields.List(fields.Nested(RejectedSchema))
+
+
+class ReplayRequestSchema(Schema):
+    ids = fields.List(fields.Integer(), metadata={"description": "default: every pending one"})
+
+
+class ReplayResultSchema(Schema):
+    accepted = fields.Integer()
+    duplicate = fields.Integer()
+    rejected = fields.Integer()
+
+
+@blp.route("")
+class Events(MethodView):
+    @require()
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [{"$ref": "#/components/schemas/Event"},
+                  {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}]}}}})
+    @blp.response(200, IngestResultSchema)
+    @blp.alt_response(400, schema=schemas.MessageSchema, description="malformed JSON")
+    @blp.alt_response(422, schema=schemas.RowErrorsSchema, description="batch over the limit")
+    def post(self) -> dict[str, Any]:
+        """Ingest one event or a list (up to 10,000); answered item by item.
+
+        A repeated ``id`` is acknowledged as ``duplicate`` and not applied again. Rejected items
+        are kept for review (``GET /events/rejected``) and replay.
+        """
+        body = json_body()
+        items = body if isinstance(body, list) else [body]
+        svc = services()
+        with svc.uow() as uow:
+            results, stats = events.ingest_batch(uow, svc.cache, items, svc.clock.now(),
+                                                 svc.settings.max_batch_events)
+        return {"accepted": stats.accepted, "duplicates": stats.duplicates, "rejected": stats.rejected,
+                "results": [r.as_dict() for r in results]}
+
+
+@blp.route("/rejected")
+class Rejected(MethodView):
+    @require()
+    @blp.response(200, RejectedPageSchema)
+    def get(self) -> dict[str, Any]:
+        """Rejected events with their reasons (``?state=pending|replayed|all``, paged)."""
+        svc = services()
+        limit = min(request.args.get("limit", 100, type=int), 1000)
+        with svc.uow() as uow:
+            total, items = events.list_rejected(uow.conn, request.args.get("state", "pending"), limit,
+                                                request.args.get("offset", 0, type=int))
+        return {"total": total, "items": items}
+
+
+@blp.route("/rejected/replay")
+class Replay(MethodView):
+    @require(admin=True)
+    @blp.arguments(ReplayRequestSchema, required=False)
+    @blp.response(200, ReplayResultSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, int]:
+        """Replay pending rejected events once the master data is fixed."""
+        svc = services()
+        with svc.uow() as uow:
+            return events.replay_rejected(uow, svc.cache, svc.clock.now(), body.get("ids") if body else None)
+
+
+def register_schemas(api: Any) -> None:
+    api.spec.components.schema("Event", schema=EventSchema)

@@ -1,0 +1,33 @@
+"""The action registry: each action kind maps to one handler, listed explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.actions import create_requisition, create_task, escalate, notify
+from engine.actions.context import ActionContext, Draft
+from engine.rules.compiled import Action, Escalate
+
+Handler = Callable[[Any, str, ActionContext], list[Draft]]
+
+ACTIONS: dict[str, Handler] = {
+    "create_task": create_task.handle,
+    "create_requisition": create_requisition.handle,
+    "notify": notify.handle,
+    "escalate": escalate.handle,
+}
+
+
+def run_actions(actions: tuple[Action, ...], ctx: ActionContext) -> list[Draft]:
+    """Every draft the rule's actions ask for; escalation levels count up in document order."""
+    drafts: list[Draft] = []
+    level = 0
+    for index, action in enumerate(actions):
+        key = f"{action.kind}:{index}"
+        if isinstance(action, Escalate):
+            level += 1
+            drafts.extend(escalate.handle(action, key, ctx, level))
+        else:
+            drafts.extend(ACTIONS[action.kind](action, key, ctx))
+    return drafts

@@ -1,0 +1,82 @@
+"""What an action sees when its alert opens, and the drafts of the effects it asks for.
+
+Actions are pure: they return drafts; the ingest service writes them in the event's transaction,
+each under a unique key (alert, action index) so that a replayed evaluation adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.metrics import Metrics, SupplierLink
+from engine.rules.compiled import CompiledRuleset, Rule
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    ruleset: CompiledRuleset
+    rule: Rule
+    facts: Mapping[str, Any]
+    metrics: Metrics
+    links: tuple[SupplierLink, ...]
+    at: datetime
+    open_requisitions: int = 0  # open local requisitions for this SKU×warehouse
+    supplier_contacts: Mapping[str, Any] = field(default_factory=dict)
+
+    def template_context(self) -> dict[str, Any]:
+        ctx = dict(self.facts)
+        ctx["rule"] = {"id": self.rule.id, "name": self.rule.name, "severity": self.rule.severity}
+        return ctx
+
+
+@dataclass(frozen=True)
+class TaskDraft:
+    action_key: str
+    title: str
+    workflow: str
+    state: str
+    role: str | None
+    due_at: datetime | None
+    severity: str
+
+
+@dataclass(frozen=True)
+class RequisitionDraft:
+    action_key: str
+    supplier: str | None
+    quantity: float
+    unit_price: float | None
+    amount: float | None
+    state: str
+    approval_role: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class NotificationDraft:
+    action_key: str
+    channel: str
+    recipients: tuple[str, ...]
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
+class EscalationDraft:
+    level: int
+    to_role: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An action that decided to do nothing, and why (kept in the alert's explanation)."""
+
+    action_key: str
+    reason: str
+
+
+Draft = TaskDraft | RequisitionDraft | NotificationDraft | EscalationDraft | Skipped

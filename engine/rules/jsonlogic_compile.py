@@ -1,0 +1,456 @@
+"""JsonLogic to Python source, compiled once per expression: the operator allow-list and generator.
+
+Safety: no text from the document ever enters the generated source. Every literal of the
+expression (text, numbers, lists, ``var`` paths) goes into a constants tuple ``K``, unpacked into
+locals ``c0, c1, …``; the source holds only the fixed fragments written here, generated local names
+(``v0``, ``c3``, ``b1``) and integers. It runs with no builtins, seeing only the runtime helpers of
+``jsonlogic_ops.RUNTIME``, and only operators of ``OPERATORS`` compile: anything else raises.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from engine.rules.jsonlogic_ops import RUNTIME, array_index, to_str
+
+MAX_DEPTH = 32
+MAX_NODES = 2000
+MAX_LIST = 1000
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """What the checker knows of an operator: arity, operand and result types, in plain words."""
+
+    name: str
+    min_args: int
+    max_args: int | None
+    result: str  # number | string | boolean | array | any | same (the type of its operands)
+    operands: str = "any"  # the type every operand should have: number | any
+    what: str = ""  # what it does, for messages: "'<' compares numbers"
+
+
+def _ops(*specs: OpSpec) -> dict[str, OpSpec]:
+    return {s.name: s for s in specs}
+
+
+OPERATORS: dict[str, OpSpec] = _ops(
+    OpSpec("and", 1, None, "same", what="is true when all its operands are"),
+    OpSpec("or", 1, None, "same", what="is true when any operand is"),
+    OpSpec("!", 1, 1, "boolean", what="negates"),
+    OpSpec("!!", 1, 1, "boolean", what="tests for a value"),
+    OpSpec("if", 2, None, "same", what="chooses a value"),
+    OpSpec("?:", 3, 3, "same", what="chooses a value"),
+    OpSpec("==", 2, 2, "boolean", what="compares"),
+    OpSpec("!=", 2, 2, "boolean", what="compares"),
+    OpSpec("===", 2, 2, "boolean", what="compares"),
+    OpSpec("!==", 2, 2, "boolean", what="compares"),
+    OpSpec("<", 2, 3, "boolean", "number", "compares numbers"),
+    OpSpec("<=", 2, 3, "boolean", "number", "compares numbers"),
+    OpSpec(">", 2, 2, "boolean", "number", "compares numbers"),
+    OpSpec(">=", 2, 2, "boolean", "number", "compares numbers"),
+    OpSpec("+", 1, None, "number", "number", "adds numbers"),
+    OpSpec("-", 1, 2, "number", "number", "subtracts numbers"),
+    OpSpec("*", 2, None, "number", "number", "multiplies numbers"),  # 1 operand: returned as is
+    OpSpec("/", 2, 2, "number", "number", "divides numbers"),
+    OpSpec("%", 2, 2, "number", "number", "takes the remainder of a division"),
+    OpSpec("min", 1, None, "number", "number", "picks the smallest number"),
+    OpSpec("max", 1, None, "number", "number", "picks the largest number"),
+    OpSpec("in", 2, 2, "boolean", what="looks for an item in a list or for text inside text"),
+    OpSpec("cat", 1, None, "string", what="joins text"),
+    OpSpec("substr", 2, 3, "string", what="cuts text"),
+    OpSpec("merge", 0, None, "array", what="joins lists"),
+    OpSpec("var", 0, 2, "any", what="reads a fact"),
+    OpSpec("missing", 0, None, "array", what="lists the facts without a value"),
+    OpSpec("missing_some", 2, 2, "array", what="lists the facts without a value"),
+    OpSpec("map", 2, 2, "array", what="transforms each item of a list"),
+    OpSpec("filter", 2, 2, "array", what="keeps the items of a list that match"),
+    OpSpec("reduce", 2, 3, "any", what="combines the items of a list"),
+    OpSpec("all", 2, 2, "boolean", what="tests every item of a list"),
+    OpSpec("some", 2, 2, "boolean", what="tests the items of a list"),
+    OpSpec("none", 2, 2, "boolean", what="tests the items of a list"),
+    OpSpec("log", 1, 1, "same", what="returns its operand"),
+)
+# Operators whose second operand is evaluated once per item, with the item as the data.
+SCOPED = frozenset({"map", "filter", "reduce", "all", "some", "none"})
+
+
+def operands(logic: dict[Any, Any]) -> tuple[Any, list[Any]]:
+    """The operator of a one-key object and its operands (a lone operand counts as a list of one)."""
+    ((op, args),) = logic.items()
+    return op, args if type(args) is list else [args]
+
+
+def measure(logic: Any) -> tuple[int, int]:
+    """Nesting depth and node count, without recursion; stops counting past the limits."""
+    stack, depth, nodes = [(logic, 1)], 0, 0
+    while stack and depth <= MAX_DEPTH and nodes <= MAX_NODES:
+        node, level = stack.pop()
+        nodes, depth = nodes + 1, max(depth, level)
+        if type(node) is dict:
+            children = operands(node)[1] if len(node) == 1 else list(node.values())
+        else:
+            children = node if type(node) is list else []
+        stack.extend((child, level + 1) for child in children)
+    return depth, nodes
+
+
+@dataclass(frozen=True)
+class _Val:
+    """A compiled operand: a name to read it by, and what Python type it surely has, if known."""
+
+    expr: str
+    kind: str = "any"  # bool | num | str | any | undef
+
+
+_UNDEF = _Val("UNDEF", "undef")
+_NONE = _Val("None", "any")
+
+
+class _Block:
+    """Lines of one generated function, with the current indentation."""
+
+    def __init__(self, indent: int) -> None:
+        self.lines: list[str] = []
+        self.indent = indent
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    @contextmanager
+    def nested(self, header: str) -> Iterator[None]:
+        self.emit(header)
+        self.indent += 1
+        try:
+            yield
+        finally:
+            self.indent -= 1
+
+
+def _test(val: _Val) -> str:
+    """A Python condition true when ``val`` is JsonLogic-truthy."""
+    return val.expr if val.kind == "bool" else f"TRUTHY({val.expr})"
+
+
+def _num_guard(vals: list[_Val]) -> str | None:
+    """Condition under which all operands are plain numbers: "" always, None never."""
+    if any(v.kind in ("str", "bool", "undef") for v in vals):
+        return None
+    # ``(t := type(x)) is int or t is float`` is the fastest test that leaves bool out.
+    tests = [f"((t{i} := TYPE({v.expr})) is INT or t{i} is FLOAT)" for i, v in enumerate(vals)]
+    return " and ".join(t for t, v in zip(tests, vals) if v.kind != "num")
+
+
+def _eq_guard(a: _Val, b: _Val) -> str | None:
+    """Condition under which Python ``==`` is JavaScript's ``==`` and ``===`` for these operands."""
+    kinds = {a.kind, b.kind}
+    if len(kinds) == 1 and a.kind in ("num", "str", "bool"):
+        return ""
+    if kinds == {"str", "any"}:
+        return f"TYPE({(b if a.kind == 'str' else a).expr}) is STR"
+    return _num_guard([a, b])
+
+
+def _choose(fast: str, guard: str | None, slow: str) -> str:
+    if guard == "":
+        return fast
+    return slow if guard is None else f"{fast} if {guard} else {slow}"
+
+
+def _fast_path(parts: tuple[str, ...]) -> bool:
+    """A path of plain keys: every failed lookup on it means 'no value', as in JavaScript."""
+    return all(p != "length" and array_index(p) is None for p in parts)
+
+
+class _Generator:
+    """Turns one expression into the source of ``_make(K)``, which returns the compiled function."""
+
+    def __init__(self) -> None:
+        self.consts: list[Any] = []
+        self.bodies: list[list[str]] = []
+        self.count = 0
+
+    def module(self, logic: Any) -> str:
+        main = self.function("_f", logic)
+        names = [f"c{i}" for i in range(len(self.consts))]
+        unpack = [f"    {', '.join(names)}, = K"] if names else []
+        lines = ["def _make(K):", *unpack, *(ln for b in self.bodies for ln in b), *main]
+        return "\n".join([*lines, "    return _f", ""])
+
+    def function(self, name: str, logic: Any) -> list[str]:
+        block = _Block(2)
+        result = self.value(block, logic)
+        block.emit(f"return {result.expr}")
+        return [f"    def {name}(d):", *block.lines]
+
+    def const(self, value: Any) -> str:
+        self.consts.append(value)
+        return f"c{len(self.consts) - 1}"
+
+    def temp(self) -> str:
+        self.count += 1
+        return f"v{self.count}"
+
+    def assign(self, out: _Block, expr: str, kind: str = "any") -> _Val:
+        name = self.temp()
+        out.emit(f"{name} = {expr}")
+        return _Val(name, kind)
+
+    def value(self, out: _Block, logic: Any) -> _Val:
+        t = type(logic)
+        if t is dict and len(logic) == 1:
+            op, args = operands(logic)
+            handler = _HANDLERS.get(op) if type(op) is str else None
+            if handler is None or op not in OPERATORS:
+                raise ValueError(f"{op!r} is not an allowed JsonLogic operator")
+            return handler(self, out, args)
+        if t is list:
+            return self.array(out, logic)
+        if logic is None:
+            return _NONE
+        kind = {bool: "bool", int: "num", float: "num", str: "str"}.get(t, "any")
+        return _Val(self.const(logic), kind)
+
+    def array(self, out: _Block, items: list[Any]) -> _Val:
+        if all(type(x) is not dict and type(x) is not list for x in items):
+            return self.assign(out, f"[*{self.const(tuple(items))}]")  # a fresh list per call
+        vals = [self.value(out, x).expr for x in items]
+        return self.assign(out, f"[{', '.join(vals)}]")
+
+    def values(self, out: _Block, args: list[Any]) -> list[_Val]:
+        return [self.value(out, a) for a in args]
+
+    def call(self, out: _Block, helper: str, args: list[Any], *lead: str, kind: str = "any") -> _Val:
+        names = [*lead, *(v.expr for v in self.values(out, args))]
+        return self.assign(out, f"{helper}({', '.join(names)})", kind)
+
+    def body(self, logic: Any) -> str:
+        """Compile the per-item operand of map/filter/… as its own function ``bN(d)``."""
+        name = f"b{len(self.bodies)}"
+        self.bodies.append([])
+        self.bodies[int(name[1:])] = self.function(name, logic)
+        return name
+
+
+Handler = Callable[[_Generator, _Block, list[Any]], _Val]
+
+
+def _var(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+    key = args[0] if args else None
+    computed = gen.value(out, key) if type(key) in (dict, list) else None
+    default = gen.value(out, args[1]) if len(args) > 1 and args[1] is not None else _NONE
+    if computed is not None:
+        return gen.assign(out, f"VAR(d, {computed.expr}, {default.expr})")
+    if key is None or (type(key) is str and key == ""):
+        return _Val("d")
+    parts = tuple(to_str(key).split("."))
+    if not _fast_path(parts):
+        return gen.assign(out, f"GET_PATH(d, {gen.const(parts)}, {default.expr})")
+    name = gen.temp()
+    with out.nested("try:"):
+        out.emit(f"{name} = d{''.join(f'[{gen.const(p)}]' for p in parts)}")
+    with out.nested("except LOOKUP_ERRORS:"):
+        out.emit(f"{name} = None")
+    if default is not _NONE:
+        with out.nested(f"if {name} is None:"):
+            out.emit(f"{name} = {default.expr}")
+    return _Val(name)
+
+
+def _and_or(gen: _Generator, out: _Block, args: list[Any], is_and: bool) -> _Val:
+    if not args:
+        return _NONE
+    first = gen.value(out, args[0])
+    result = first.expr if _is_temp(first) else gen.assign(out, first.expr).expr
+    kinds = [first.kind]
+    for arg in args[1:]:
+        test = _test(_Val(result, "bool" if set(kinds) == {"bool"} else "any"))
+        with out.nested(f"if {test}:" if is_and else f"if not {test}:"):
+            val = gen.value(out, arg)
+            out.emit(f"{result} = {val.expr}")
+        kinds.append(val.kind)
+    return _Val(result, "bool" if set(kinds) == {"bool"} else "any")
+
+
+def _is_temp(val: _Val) -> bool:
+    """A temporary is assigned once and read only by its parent, which may then reuse it."""
+    return val.expr.startswith("v")
+
+
+def _if(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+    if len(args) < 2:
+        return gen.value(out, args[0]) if args else _NONE
+    result, kinds = gen.temp(), []
+    pairs = [(args[i], args[i + 1]) for i in range(0, len(args) - 1, 2)]
+    otherwise = args[-1] if len(args) % 2 else None
+    pending = gen.temp() if len(pairs) > 1 else ""
+    if pending:
+        out.emit(f"{pending} = True")
+    for i, (cond, then) in enumerate(pairs):
+        with out.nested(f"if {pending}:") if pending and i else nullcontext():
+            test = _test(gen.value(out, cond))
+            with out.nested(f"if {test}:"):
+                kinds.append(_branch(gen, out, then, result))
+                if pending:
+                    out.emit(f"{pending} = False")
+    with out.nested(f"if {pending}:" if pending else "else:"):
+        kinds.append(_branch(gen, out, otherwise, result))
+    return _Val(result, "bool" if set(kinds) == {"bool"} else "any")
+
+
+def _branch(gen: _Generator, out: _Block, logic: Any, result: str) -> str:
+    val = gen.value(out, logic)
+    out.emit(f"{result} = {val.expr}")
+    return val.kind
+
+
+def _not(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+    val = gen.value(out, args[0]) if args else _UNDEF
+    return gen.assign(out, f"not {_test(val)}", "bool")
+
+
+def _truthy(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+    val = gen.value(out, args[0]) if args else _UNDEF
+    return val if val.kind == "bool" else gen.assign(out, _test(val), "bool")
+
+
+def _two(gen: _Generator, out: _Block, args: list[Any]) -> list[_Val]:
+    """Evaluate every operand (as JavaScript does) and return the first two, padded."""
+    vals = gen.values(out, args)
+    return (vals + [_UNDEF, _UNDEF])[: max(2, len(vals))]
+
+
+def _equality(py_op: str, helper: str, negate: bool) -> Handler:
+    def handler(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+        a, b = _two(gen, out, args)[:2]
+        slow = f"{'not ' if negate else ''}{helper}({a.expr}, {b.expr})"
+        return gen.assign(out, _choose(f"{a.expr} {py_op} {b.expr}", _eq_guard(a, b), slow), "bool")
+
+    return handler
+
+
+def _relation(py_op: str, helper: str, between: bool) -> Handler:
+    def handler(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+        vals = _two(gen, out, args)
+        used = vals[:3] if between and len(vals) > 2 else vals[:2]
+        fast = f" {py_op} ".join(v.expr for v in used)
+        slow = " and ".join(f"{helper}({x.expr}, {y.expr})" for x, y in zip(used, used[1:]))
+        return gen.assign(out, _choose(fast, _num_guard(used), slow), "bool")
+
+    return handler
+
+
+def _arith(py_op: str, helper: str, max_args: int | None) -> Handler:
+    def handler(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+        vals = gen.values(out, args)
+        used = vals[:max_args] if max_args else vals
+        slow = f"{helper}({', '.join(v.expr for v in used)})"
+        if len(used) < 2:
+            fast, guard = (f"-{used[0].expr}", _num_guard(used)) if py_op == "-" and used else ("", None)
+        else:
+            fast, guard = f" {py_op} ".join(v.expr for v in used), _num_guard(used)
+        return gen.assign(out, _choose(fast, guard, slow), "any")
+
+    return handler
+
+
+def _in(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+    haystack = args[1] if len(args) > 1 else None
+    if type(haystack) is list and haystack and len(args) == 2:
+        kind = _literal_kind(haystack)
+        if kind:
+            needle = gen.value(out, args[0])
+            members = gen.const(frozenset(haystack))
+            guard = "TYPE({0}) is STR" if kind == "str" else "TYPE({0}) in NUM"
+            test = f"{guard.format(needle.expr)} and {needle.expr} in {members}"
+            return gen.assign(out, test, "bool")
+    return gen.call(out, "IN", args, kind="bool")
+
+
+def _literal_kind(items: list[Any]) -> str:
+    """'str' or 'num' when a literal list holds only text or only (non-NaN) numbers."""
+    if all(type(x) is str for x in items):
+        return "str"
+    if all(type(x) in (int, float) and x == x for x in items):
+        return "num"
+    return ""
+
+
+def _helper(name: str, with_data: bool = False) -> Handler:
+    def handler(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+        return gen.call(out, name, args, *(["d"] if with_data else []))
+
+    return handler
+
+
+def _scoped(helper: str) -> Handler:
+    def handler(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+        items = gen.value(out, args[0]) if args else _UNDEF
+        body = gen.body(args[1] if len(args) > 1 else None)
+        extra = [gen.value(out, args[2]).expr] if helper == "REDUCE" and len(args) > 2 else []
+        return gen.assign(out, f"{helper}({', '.join([body, items.expr, *extra])})")
+
+    return handler
+
+
+_HANDLERS: dict[str, Handler] = {
+    "var": _var,
+    "and": lambda gen, out, args: _and_or(gen, out, args, True),
+    "or": lambda gen, out, args: _and_or(gen, out, args, False),
+    "if": _if,
+    "?:": _if,
+    "!": _not,
+    "!!": _truthy,
+    "==": _equality("==", "EQ", False),
+    "!=": _equality("!=", "EQ", True),
+    "===": _equality("==", "SEQ", False),
+    "!==": _equality("!=", "SEQ", True),
+    "<": _relation("<", "LT", True),
+    "<=": _relation("<=", "LE", True),
+    ">": _relation(">", "GT", False),
+    ">=": _relation(">=", "GE", False),
+    "+": _arith("+", "ADD", None),
+    "*": _arith("*", "MUL", None),
+    "-": _arith("-", "SUB", 2),
+    "/": _arith("/", "DIV", 2),
+    "%": _helper("MOD"),
+    "min": _helper("MIN"),
+    "max": _helper("MAX"),
+    "in": _in,
+    "cat": _helper("CAT"),
+    "substr": _helper("SUBSTR"),
+    "merge": _helper("MERGE"),
+    "log": _helper("LOG"),
+    "missing": _helper("MISSING", with_data=True),
+    "missing_some": _helper("MISSING_SOME", with_data=True),
+    "map": _scoped("MAP"),
+    "filter": _scoped("FILTER"),
+    "reduce": _scoped("REDUCE"),
+    "all": _scoped("ALL"),
+    "some": _scoped("SOME"),
+    "none": _scoped("NONE"),
+}
+
+
+def generate(logic: Any) -> tuple[str, tuple[Any, ...]]:
+    """The Python source of ``_make(K)`` for an expression, and the constants ``K`` it needs."""
+    depth, nodes = measure(logic)
+    if depth > MAX_DEPTH or nodes > MAX_NODES:
+        raise ValueError(f"expression too large to compile (limits: depth {MAX_DEPTH}, "
+                         f"{MAX_NODES} nodes)")
+    gen = _Generator()
+    source = gen.module(logic)
+    return source, tuple(gen.consts)
+
+
+def build(logic: Any) -> Callable[[Any], Any]:
+    """Compile an expression into a function of the data (no cache; see ``jsonlogic.compile``)."""
+    source, consts = generate(logic)
+    namespace = dict(RUNTIME)
+    exec(builtins.compile(source, "<jsonlogic>", "exec"), namespace)  # noqa: S102 - see docstring
+    function: Callable[[Any], Any] = namespace["_make"](consts)
+    return function

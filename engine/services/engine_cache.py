@@ -1,0 +1,106 @@
+"""What every evaluation needs in memory: master data, supplier links, the compiled ruleset
+and its indexes. Refreshed when the active version or the catalogue revision changes, which
+each batch checks with one small query — so several processes stay consistent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from engine.membership import GroupIndex, referenced_roots
+from engine.metrics import SupplierLink
+from engine.evaluation import RuleIndex
+from engine.services.master_data import sku_facts, warehouse_facts
+from engine.services.rulesets import ActiveRuleset, RulesetCache
+from engine.storage.tables import ruleset_state, sku_suppliers, skus, suppliers, warehouses
+
+
+@dataclass
+class Snapshot:
+    key: tuple[int | None, int]
+    ruleset: ActiveRuleset | None
+    sku_ids: dict[str, int]
+    sku_facts: dict[int, dict[str, Any]]
+    warehouse_ids: dict[str, int]
+    warehouse_facts: dict[int, dict[str, Any]]
+    links: dict[int, tuple[SupplierLink, ...]]
+    supplier_ids: dict[str, int]
+    supplier_contacts: dict[str, Any]
+    rule_index: RuleIndex | None = None
+    group_index: GroupIndex | None = None
+    tz: Any = None
+    needs_total: bool = False
+    promotion_days: frozenset[str] = frozenset()
+    _params: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
+
+    def params(self, groups: tuple[str, ...]) -> Mapping[str, Any]:
+        found = self._params.get(groups)
+        if found is None and self.ruleset is not None:
+            found = self._params[groups] = self.ruleset.compiled.params_for(groups)
+        return found or {}
+
+    def groups_for(self, sku: str, warehouse: str) -> tuple[str, ...]:
+        return self.group_index.groups_for(sku, warehouse) if self.group_index else ()
+
+
+class EngineCache:
+    def __init__(self, rulesets: RulesetCache) -> None:
+        self.rulesets = rulesets
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def current(self, conn: Connection) -> Snapshot:
+        state = conn.execute(
+            select(ruleset_state.c.active_version, ruleset_state.c.catalog_revision)
+            .where(ruleset_state.c.id == 1)
+        ).one()
+        key = (state.active_version, state.catalog_revision)
+        snap = self._snapshot
+        if snap is None or snap.key != key:
+            with self._lock:
+                snap = self._snapshot = load_snapshot(conn, key, self.rulesets)
+        return snap
+
+    def invalidate(self) -> None:
+        self._snapshot = None
+
+
+def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: RulesetCache) -> Snapshot:
+    sku_rows = list(conn.execute(select(skus)))
+    wh_rows = list(conn.execute(select(warehouses)))
+    sup_rows = {r.id: r for r in conn.execute(select(suppliers))}
+    links: dict[int, list[SupplierLink]] = {}
+    for link in conn.execute(select(sku_suppliers)):
+        sup = sup_rows[link.supplier_id]
+        links.setdefault(link.sku_id, []).append(SupplierLink(
+            code=sup.code, lead_time_days=sup.lead_time_days, lead_time_std_days=sup.lead_time_std_days,
+            price=link.price, preferred=link.preferred, backup=link.backup, moq=sup.moq,
+            pack_size=sup.pack_size))
+    snap = Snapshot(
+        key=key,
+        ruleset=rulesets.active(conn) if key[0] is not None else None,
+        sku_ids={r.code: r.id for r in sku_rows},
+        sku_facts={r.id: sku_facts(r) for r in sku_rows},
+        warehouse_ids={r.code: r.id for r in wh_rows},
+        warehouse_facts={r.id: warehouse_facts(r) for r in wh_rows},
+        links={k: tuple(v) for k, v in links.items()},
+        supplier_ids={r.code: r.id for r in sup_rows.values()},
+        supplier_contacts={r.code: r.contact or {} for r in sup_rows.values()},
+    )
+    if snap.ruleset is not None:
+        compiled = snap.ruleset.compiled
+        snap.rule_index = RuleIndex(compiled)
+        snap.group_index = GroupIndex(compiled, snap.sku_facts.values(), snap.warehouse_facts.values())
+        snap.tz = ZoneInfo(compiled.settings.timezone)
+        snap.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)
+        snap.promotion_days = frozenset(str(d) for d in compiled.settings.extra.get("promotion_days", []))
+    return snap
+
+
+__all__ = ["EngineCache", "Snapshot", "referenced_roots"]

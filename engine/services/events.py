@@ -1,0 +1,66 @@
+"""Ingesting stock events in batches, and reviewing and replaying the rejected ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from engine.errors import InputInvalid, NotFound
+from engine.services.engine_cache import EngineCache
+from engine.services.ingest import BatchStats, ItemResult, ingest
+from engine.storage.tables import rejected_events
+from engine.storage.unit_of_work import UnitOfWork
+
+
+def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now: Any,
+                 max_items: int, source: str = "api") -> tuple[list[ItemResult], BatchStats]:
+    """Apply ``items`` (one transaction) and commit; answers item by item."""
+    if len(items) > max_items:
+        raise InputInvalid([{"field": "", "message": f"{len(items)} events in one request; "
+                                                     f"the limit is {max_items}"}])
+    snap = cache.current(uow.conn)
+    results, stats = ingest(uow.conn, items, snap, now, source)
+    uow.commit()
+    return results, stats
+
+
+def list_rejected(conn: Connection, state: str = "pending", limit: int = 100,
+                  offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    where = rejected_events.c.state == state if state != "all" else rejected_events.c.id.is_not(None)
+    total = conn.execute(select(func.count()).select_from(rejected_events).where(where)).scalar_one()
+    rows = conn.execute(select(rejected_events).where(where).order_by(rejected_events.c.id)
+                        .limit(limit).offset(offset))
+    return total, [dict(r._mapping) for r in rows]
+
+
+def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: Any,
+                    ids: Sequence[int] | None = None) -> dict[str, int]:
+    """Send pending rejected events through ingest again (after the master data was fixed).
+
+    Each one that is now accepted (or found to be a duplicate) is marked replayed; one that is
+    still invalid stays pending with its new errors, and no new rejected row is added for it.
+    """
+    query = select(rejected_events).where(rejected_events.c.state == "pending",
+                                          rejected_events.c.payload.is_not(None))
+    if ids:
+        query = query.where(rejected_events.c.id.in_(list(ids)))
+    rows = list(uow.conn.execute(query.order_by(rejected_events.c.id)))
+    if ids and not rows:
+        raise NotFound("rejected event", ",".join(map(str, ids)))
+    snap = cache.current(uow.conn)
+    results, _ = ingest(uow.conn, [r.payload for r in rows], snap, now, source="replay-check")
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for row, result in zip(rows, results, strict=True):
+        counts[result.status] += 1
+        if result.status == "rejected":
+            uow.conn.execute(update(rejected_events).where(rejected_events.c.id == row.id)
+                             .values(errors=result.errors))
+        else:
+            uow.conn.execute(update(rejected_events).where(rejected_events.c.id == row.id)
+                             .values(state="replayed", replayed_at=now))
+    # ingest stored the still-rejected ones again under source "replay-check": drop those copies
+    uow.conn.execute(rejected_events.delete().where(rejected_events.c.source == "replay-check"))
+    uow.commit()
+    return counts

@@ -1,0 +1,476 @@
+"""Stock events in; alerts, tasks, requisitions, notifications and escalations out.
+
+One batch is one transaction: the events, the stock level changes, the daily demand, every
+alert and every effect commit together or not at all. Idempotency is the database's job: each
+event is inserted with ``ON CONFLICT (event_id) DO NOTHING RETURNING`` and only the rows that
+came back are applied, so a repeated id is never applied twice, even by two processes at once.
+Rejected items are stored for review and replay in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
+
+from engine.actions import run_actions
+from engine.actions.context import (
+    ActionContext,
+    EscalationDraft,
+    NotificationDraft,
+    RequisitionDraft,
+    Skipped,
+    TaskDraft,
+)
+from engine.alerts import COOLDOWN, HIT, OPEN, RESOLVE, OpenAlert, decide
+from engine.evaluation import evaluate
+from engine.facts import FactInputs, build_facts
+from engine.metrics import DemandWindow
+from engine.rules.compiled import Rule
+from engine.services.engine_cache import Snapshot
+from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
+from engine.storage.tables import (
+    OPEN_ALERT_STATES,
+    alerts,
+    demand_days,
+    escalations,
+    notifications,
+    rejected_events,
+    requisition_history,
+    requisitions,
+    stock_events,
+    stock_levels,
+    task_history,
+    tasks,
+)
+from engine.storage.upsert import insert_for, insert_ignore
+
+log = logging.getLogger(__name__)
+CHUNK = 400  # pairs per IN (...) query
+
+
+@dataclass
+class ItemResult:
+    index: int
+    id: str | None
+    status: str  # accepted | duplicate | rejected
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "id": self.id, "status": self.status}
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+@dataclass
+class Pair:
+    """The state of one SKU×warehouse while a batch is applied."""
+
+    sku_id: int
+    wh_id: int
+    level: StockLevel
+    window: DemandWindow
+    last_event_at: datetime | None = None
+    last_sale_day: date | None = None
+    open_alerts: dict[str, OpenAlert] = field(default_factory=dict)
+    last_resolved: dict[str, datetime] = field(default_factory=dict)
+    open_requisitions: int = 0
+    erp_on_order_at: datetime | None = None
+
+
+@dataclass
+class NewAlert:
+    rule: Rule
+    pair: Pair
+    at: datetime
+    facts: dict[str, Any]
+    drafts: list[Any]
+    hits: int = 1
+    last_hit_at: datetime | None = None
+    resolved_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class BatchStats:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    alerts_opened: int = 0
+    alerts_resolved: int = 0
+    tasks: int = 0
+    requisitions: int = 0
+
+
+def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime) -> tuple[list[tuple[int, StockEvent]], list[ItemResult]]:
+    """Parse every item and check its SKU and warehouses exist; errors per item and field."""
+    good: list[tuple[int, StockEvent]] = []
+    results: list[ItemResult] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(items):
+        parsed = parse_event(raw, now)
+        raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        if isinstance(parsed, list):
+            results.append(ItemResult(index, raw_id, "rejected", parsed))
+            continue
+        errors = []
+        if parsed.sku not in snap.sku_ids:
+            errors.append({"field": "sku", "message": f"SKU '{parsed.sku}' does not exist"})
+        for name in ("warehouse", "to_warehouse"):
+            code = getattr(parsed, name)
+            if code is not None and code not in snap.warehouse_ids:
+                errors.append({"field": name, "message": f"warehouse '{code}' does not exist"})
+        if parsed.supplier is not None and parsed.supplier not in snap.supplier_ids:
+            errors.append({"field": "supplier", "message": f"supplier '{parsed.supplier}' does not exist"})
+        if errors:
+            results.append(ItemResult(index, parsed.id, "rejected", errors))
+        elif parsed.id in seen:
+            results.append(ItemResult(index, parsed.id, "duplicate"))
+        else:
+            seen.add(parsed.id)
+            good.append((index, parsed))
+    return good, results
+
+
+class Batch:
+    """Applies one batch of valid, new events inside the caller's transaction."""
+
+    def __init__(self, conn: Connection, snap: Snapshot, now: datetime) -> None:
+        self.conn = conn
+        self.snap = snap
+        self.now = now
+        self.pairs: dict[tuple[int, int], Pair] = {}
+        self.demand: dict[tuple[int, int, date], float] = defaultdict(float)
+        self.new_alerts: list[NewAlert] = []
+        self.hits: dict[int, tuple[int, datetime]] = {}
+        self.resolved: dict[int, datetime] = {}
+        self.received_refs: list[tuple[int, int, str, datetime, str]] = []
+        self.stats = BatchStats()
+
+    # -- loading ---------------------------------------------------------------------------
+    def load(self, keys: Iterable[tuple[int, int]]) -> None:
+        keys = sorted(set(keys))
+        if not keys:
+            return
+        ins = insert_for(self.conn, stock_levels).on_conflict_do_nothing(
+            index_elements=["sku_id", "warehouse_id"])
+        self.conn.execute(ins, [{"sku_id": s, "warehouse_id": w} for s, w in keys])
+        for chunk in _chunks(keys):
+            where = tuple_(stock_levels.c.sku_id, stock_levels.c.warehouse_id).in_(chunk)
+            query = select(stock_levels).where(where)
+            if self.conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            for r in self.conn.execute(query):
+                self.pairs[(r.sku_id, r.warehouse_id)] = Pair(
+                    r.sku_id, r.warehouse_id,
+                    StockLevel(r.on_hand, r.reserved, r.on_order_erp, r.on_order_local),
+                    DemandWindow.from_dict(r.demand_window) if r.demand_window else DemandWindow(),
+                    r.last_event_at, r.last_sale_day,
+                    open_requisitions=1 if r.on_order_local > 0 else 0,
+                    erp_on_order_at=r.erp_on_order_at)
+            pair_col = tuple_(alerts.c.sku_id, alerts.c.warehouse_id)
+            for a in self.conn.execute(
+                select(alerts.c.id, alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.hits)
+                .where(pair_col.in_(chunk), alerts.c.state.in_(OPEN_ALERT_STATES))
+            ):
+                self.pairs[(a.sku_id, a.warehouse_id)].open_alerts[a.rule] = OpenAlert(a.id, a.rule, a.hits)
+            if self._has_cooldowns():
+                for a in self.conn.execute(
+                    select(alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id,
+                           func.max(alerts.c.resolved_at).label("at"))
+                    .where(pair_col.in_(chunk), alerts.c.resolved_at.is_not(None))
+                    .group_by(alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id)
+                ):
+                    self.pairs[(a.sku_id, a.warehouse_id)].last_resolved[a.rule] = a.at
+
+    def _has_cooldowns(self) -> bool:
+        rs = self.snap.ruleset
+        return rs is not None and any(r.cooldown for r in rs.compiled.rules)
+
+    # -- applying --------------------------------------------------------------------------
+    def apply_event(self, event: StockEvent) -> None:
+        snap = self.snap
+        sku_id = snap.sku_ids[event.sku]
+        sides = [("from", snap.warehouse_ids[event.warehouse])]
+        if event.type == "transfer" and event.to_warehouse:
+            sides.append(("to", snap.warehouse_ids[event.to_warehouse]))
+        for side, wh_id in sides:
+            pair = self.pairs[(sku_id, wh_id)]
+            apply(pair.level, event, side)
+            if event.type == "count" and event.on_order is not None:
+                pair.erp_on_order_at = event.at
+            if event.type == "receipt" and event.ref:
+                self.received_refs.append((sku_id, wh_id, event.ref, event.at, event.id))
+            if event.type in DEMAND_TYPES and snap.tz is not None:
+                day = event.at.astimezone(snap.tz).date()
+                pair.window.add(day, event.qty or 0.0)
+                self.demand[(sku_id, wh_id, day)] += event.qty or 0.0
+                if pair.last_sale_day is None or day > pair.last_sale_day:
+                    pair.last_sale_day = day
+            if pair.last_event_at is None or event.at > pair.last_event_at:
+                pair.last_event_at = event.at
+            if snap.ruleset is not None:
+                self.evaluate_pair(event, pair, wh_id)
+
+    def evaluate_pair(self, event: StockEvent, pair: Pair, wh_id: int) -> None:
+        snap = self.snap
+        assert snap.rule_index is not None and snap.ruleset is not None
+        sku = snap.sku_facts[pair.sku_id]
+        wh = snap.warehouse_facts[wh_id]
+        groups = snap.groups_for(sku["code"], wh["code"])
+        rules = snap.rule_index.for_pair(event.type, groups, pair.open_alerts)
+        if not rules:
+            return
+        links = snap.links.get(pair.sku_id, ())
+        total = self._total_available(pair) if snap.needs_total else None
+        facts, metrics = build_facts(FactInputs(
+            event, sku, wh, pair.level, pair.window, links, snap.params(groups), snap.tz, total,
+            snap.promotion_days))
+        for outcome in evaluate(rules, facts):
+            rule = outcome.rule
+            raising = event.type in rule.on
+            open_alert = pair.open_alerts.get(rule.id)
+            decision = decide(rule, outcome.hit, open_alert, pair.last_resolved.get(rule.id), event.at)
+            if outcome.error is not None or (decision in (OPEN, COOLDOWN) and not raising):
+                continue
+            if decision == OPEN:
+                self._open(rule, pair, event, facts, metrics, links)
+            elif decision == HIT and open_alert is not None:
+                open_alert.hits += 1
+                self._hit(open_alert, event.at)
+            elif decision == RESOLVE and open_alert is not None:
+                self._resolve(open_alert, pair, rule, event.at)
+
+    def _total_available(self, pair: Pair) -> float:
+        return sum(p.level.available for (s, _), p in self.pairs.items() if s == pair.sku_id)
+
+    def _open(self, rule: Rule, pair: Pair, event: StockEvent, facts: dict[str, Any],
+              metrics: Any, links: Any) -> None:
+        assert self.snap.ruleset is not None
+        ctx = ActionContext(self.snap.ruleset.compiled, rule, facts, metrics, links, event.at,
+                            pair.open_requisitions, self.snap.supplier_contacts)
+        drafts = run_actions(rule.actions, ctx)
+        for d in drafts:
+            if isinstance(d, RequisitionDraft):
+                pair.level.on_order_local += d.quantity
+                pair.open_requisitions += 1
+        explained = dict(facts, actions=[{"action": d.action_key, "skipped": d.reason}
+                                         for d in drafts if isinstance(d, Skipped)])
+        alert = NewAlert(rule, pair, event.at, explained, drafts, last_hit_at=event.at)
+        self.new_alerts.append(alert)
+        pair.open_alerts[rule.id] = OpenAlert(-len(self.new_alerts), rule.id, 1)  # negative: new
+
+    def _hit(self, open_alert: OpenAlert, at: datetime) -> None:
+        if open_alert.id < 0:
+            new = self.new_alerts[-open_alert.id - 1]
+            new.hits, new.last_hit_at = open_alert.hits, at
+        else:
+            self.hits[open_alert.id] = (open_alert.hits, at)
+
+    def _resolve(self, open_alert: OpenAlert, pair: Pair, rule: Rule, at: datetime) -> None:
+        if open_alert.id < 0:
+            self.new_alerts[-open_alert.id - 1].resolved_at = at
+        else:
+            self.resolved[open_alert.id] = at
+        del pair.open_alerts[rule.id]
+        pair.last_resolved[rule.id] = at
+        self.stats.alerts_resolved += 1
+
+    # -- writing ---------------------------------------------------------------------------
+    def write(self) -> None:
+        self._write_levels()
+        self._write_demand()
+        self._write_alert_changes()
+        for alert in self.new_alerts:
+            self._write_new_alert(alert)
+        self._receive_by_ref()
+
+    def _write_levels(self) -> None:
+        if not self.pairs:
+            return
+        stmt = (update(stock_levels)
+                .where(stock_levels.c.sku_id == bindparam("k_sku"),
+                       stock_levels.c.warehouse_id == bindparam("k_wh"))
+                .values(on_hand=bindparam("on_hand"), reserved=bindparam("reserved"),
+                        on_order_erp=bindparam("on_order_erp"),
+                        on_order_local=bindparam("on_order_local"),
+                        erp_on_order_at=bindparam("erp_on_order_at"),
+                        last_event_at=bindparam("last_event_at"),
+                        last_sale_day=bindparam("last_sale_day"),
+                        demand_window=bindparam("demand_window"),
+                        version=stock_levels.c.version + 1))
+        self.conn.execute(stmt, [
+            {"k_sku": p.sku_id, "k_wh": p.wh_id, "on_hand": p.level.on_hand,
+             "reserved": p.level.reserved, "on_order_erp": p.level.on_order_erp,
+             "on_order_local": p.level.on_order_local, "erp_on_order_at": p.erp_on_order_at,
+             "last_event_at": p.last_event_at, "last_sale_day": p.last_sale_day,
+             "demand_window": p.window.to_dict()}
+            for p in self.pairs.values()])
+
+    def _write_demand(self) -> None:
+        if not self.demand:
+            return
+        stmt = insert_for(self.conn, demand_days)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["sku_id", "warehouse_id", "day"],
+            set_={"qty": demand_days.c.qty + stmt.excluded.qty})
+        self.conn.execute(stmt, [{"sku_id": s, "warehouse_id": w, "day": d, "qty": q}
+                                 for (s, w, d), q in self.demand.items()])
+
+    def _write_alert_changes(self) -> None:
+        if self.hits:
+            self.conn.execute(
+                update(alerts).where(alerts.c.id == bindparam("k_id"))
+                .values(hits=bindparam("hits"), last_hit_at=bindparam("last_hit_at")),
+                [{"k_id": i, "hits": h, "last_hit_at": at} for i, (h, at) in self.hits.items()])
+        if self.resolved:
+            self.conn.execute(
+                update(alerts).where(alerts.c.id == bindparam("k_id"))
+                .values(state="resolved", resolved_at=bindparam("resolved_at"), resolution="auto"),
+                [{"k_id": i, "resolved_at": at} for i, at in self.resolved.items()])
+            self.conn.execute(
+                update(escalations)
+                .where(escalations.c.alert_id.in_(list(self.resolved)), escalations.c.fired_at.is_(None),
+                       escalations.c.cancelled_at.is_(None))
+                .values(cancelled_at=self.now))
+
+    def _write_new_alert(self, alert: NewAlert) -> None:
+        assert self.snap.ruleset is not None
+        rule, pair = alert.rule, alert.pair
+        state = "resolved" if alert.resolved_at else "open"
+        values = dict(rule=rule.id, rule_version=self.snap.ruleset.version, sku_id=pair.sku_id,
+                      warehouse_id=pair.wh_id, severity=rule.severity, owner=rule.owner,
+                      state=state, opened_at=alert.at, last_hit_at=alert.last_hit_at or alert.at,
+                      resolved_at=alert.resolved_at,
+                      resolution="auto" if alert.resolved_at else None, hits=alert.hits,
+                      facts=alert.facts)
+        alert_id = insert_ignore(self.conn, alerts, values, ["rule", "sku_id", "warehouse_id"],
+                                 where=alerts.c.state.in_(OPEN_ALERT_STATES))
+        if alert_id is None:  # another process opened it first: its effects are its own
+            return
+        alert.id = alert_id
+        self.stats.alerts_opened += 1
+        for draft in alert.drafts:
+            self._write_draft(alert, draft)
+
+    def _write_draft(self, alert: NewAlert, d: Any) -> None:
+        conn, pair, now = self.conn, alert.pair, self.now
+        if isinstance(d, TaskDraft):
+            task_id = conn.execute(insert(tasks).values(
+                alert_id=alert.id, action_key=d.action_key, title=d.title, workflow=d.workflow,
+                state=d.state, closed=False, role=d.role, severity=d.severity, due_at=d.due_at,
+                data={}, created_at=now, updated_at=now)).inserted_primary_key[0]
+            conn.execute(insert(task_history).values(
+                task_id=task_id, at=now, actor="system", transition="create", from_state=None,
+                to_state=d.state, data={"alert": alert.id, "rule": alert.rule.id}))
+            self.stats.tasks += 1
+        elif isinstance(d, RequisitionDraft):
+            req_id = conn.execute(insert(requisitions).values(
+                alert_id=alert.id, action_key=d.action_key, sku_id=pair.sku_id,
+                warehouse_id=pair.wh_id, supplier_id=self.snap.supplier_ids.get(d.supplier or ""),
+                quantity=d.quantity, unit_price=d.unit_price, amount=d.amount, state=d.state,
+                approval_role=d.approval_role, reason=d.reason, created_at=now,
+                updated_at=now)).inserted_primary_key[0]
+            conn.execute(insert(requisition_history).values(
+                requisition_id=req_id, at=now, actor="system", transition="create",
+                from_state=None, to_state=d.state, data={"alert": alert.id, "reason": d.reason}))
+            self.stats.requisitions += 1
+        elif isinstance(d, NotificationDraft):
+            insert_ignore(conn, notifications, dict(
+                alert_id=alert.id, dedupe_key=f"alert:{alert.id}:{d.action_key}", channel=d.channel,
+                recipients=list(d.recipients), subject=d.subject, message=d.message,
+                state="pending", created_at=now), ["dedupe_key"])
+        elif isinstance(d, EscalationDraft) and not alert.resolved_at:
+            insert_ignore(conn, escalations, dict(
+                alert_id=alert.id, level=d.level, to_role=d.to_role, due_at=d.due_at),
+                ["alert_id", "level"])
+
+    def _receive_by_ref(self) -> None:
+        """A receipt whose ``ref`` names an ordered requisition of the same SKU×warehouse receives it."""
+        for sku_id, wh_id, ref, at, event_id in self.received_refs:
+            row = self.conn.execute(
+                select(requisitions.c.id, requisitions.c.quantity, requisitions.c.counted_by_erp)
+                .where(requisitions.c.sku_id == sku_id, requisitions.c.warehouse_id == wh_id,
+                       requisitions.c.ref == ref, requisitions.c.state == "ordered")).first()
+            if row is None:
+                continue
+            self.conn.execute(update(requisitions).where(requisitions.c.id == row.id)
+                              .values(state="received", updated_at=self.now))
+            self.conn.execute(insert(requisition_history).values(
+                requisition_id=row.id, at=self.now, actor="system", transition="receive",
+                from_state="ordered", to_state="received", data={"event": event_id}))
+            if not row.counted_by_erp:
+                self.conn.execute(
+                    update(stock_levels)
+                    .where(stock_levels.c.sku_id == sku_id, stock_levels.c.warehouse_id == wh_id)
+                    .values(on_order_local=func.max(stock_levels.c.on_order_local - row.quantity, 0)
+                            if self.conn.dialect.name == "sqlite"
+                            else func.greatest(stock_levels.c.on_order_local - row.quantity, 0)))
+
+
+def insert_events(conn: Connection, events: list[tuple[int, StockEvent]], snap: Snapshot,
+                  now: datetime) -> set[str]:
+    """Insert the events; the ids that were new (the others were already there: duplicates)."""
+    if not events:
+        return set()
+    stmt = insert_for(conn, stock_events).on_conflict_do_nothing(index_elements=["event_id"])
+    stmt = stmt.returning(stock_events.c.event_id)
+    rows = [{"event_id": e.id, "type": e.type, "sku_id": snap.sku_ids[e.sku],
+             "warehouse_id": snap.warehouse_ids[e.warehouse], "qty": e.qty, "at": e.at, "ref": e.ref,
+             "payload": dict(e.raw), "received_at": now} for _, e in events]
+    result = conn.execute(stmt, rows)
+    return set(result.scalars().all())
+
+
+def store_rejected(conn: Connection, items: Sequence[Any], results: list[ItemResult], source: str,
+                   now: datetime) -> None:
+    rows = [
+        {"event_id": r.id, "payload": items[r.index] if isinstance(items[r.index], dict) else None,
+         "raw": None if isinstance(items[r.index], dict) else repr(items[r.index])[:10_000],
+         "errors": r.errors, "source": source, "received_at": now, "state": "pending"}
+        for r in results if r.status == "rejected"]
+    if rows:
+        conn.execute(insert(rejected_events), rows)
+
+
+def ingest(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime,
+           source: str = "api") -> tuple[list[ItemResult], BatchStats]:
+    """Apply a batch inside the caller's transaction; one result per item, in order."""
+    good, results = validate_items(items, snap, now)
+    new_ids = insert_events(conn, good, snap, now)
+    batch = Batch(conn, snap, now)
+    accepted: list[StockEvent] = []
+    for index, event in good:
+        if event.id in new_ids:
+            accepted.append(event)
+            results.append(ItemResult(index, event.id, "accepted"))
+        else:
+            results.append(ItemResult(index, event.id, "duplicate"))
+    keys = []
+    for e in accepted:
+        sku_id = snap.sku_ids[e.sku]
+        keys.append((sku_id, snap.warehouse_ids[e.warehouse]))
+        if e.to_warehouse:
+            keys.append((sku_id, snap.warehouse_ids[e.to_warehouse]))
+    batch.load(keys)
+    for event in sorted(accepted, key=lambda e: e.at):
+        batch.apply_event(event)
+    batch.write()
+    store_rejected(conn, items, results, source, now)
+    results.sort(key=lambda r: r.index)
+    stats = batch.stats
+    stats.accepted = len(accepted)
+    stats.rejected = sum(1 for r in results if r.status == "rejected")
+    stats.duplicates = sum(1 for r in results if r.status == "duplicate")
+    return results, stats
+
+
+def _chunks(keys: list[tuple[int, int]]) -> Iterable[list[tuple[int, int]]]:
+    for i in range(0, len(keys), CHUNK):
+        yield keys[i:i + CHUNK]

@@ -1,0 +1,229 @@
+"""Stock events (SPEC §4): their validation, field by field, and their effect on a stock level.
+
+Pure: no database. ``parse_event`` turns one JSON object into a ``StockEvent`` or a list of
+``{"field", "message"}`` errors; ``apply`` changes a ``StockLevel`` in place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.rules.compiled import EVENT_TYPES
+
+# qty > 0 is required for these types; adjustment is signed, count is absolute (≥ 0).
+POSITIVE_QTY = frozenset({"receipt", "sale", "issue", "return", "transfer", "reserve", "release"})
+DEMAND_TYPES = frozenset({"sale", "issue"})
+KNOWN_FIELDS = frozenset({
+    "id", "type", "sku", "warehouse", "qty", "at", "ref", "to_warehouse", "supplier", "eta",
+    "reserved", "on_order", "meta",
+})
+MAX_QTY = 1e9
+MAX_FUTURE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class StockEvent:
+    id: str
+    type: str
+    sku: str
+    warehouse: str
+    at: datetime
+    qty: float | None = None
+    ref: str | None = None
+    to_warehouse: str | None = None
+    supplier: str | None = None
+    eta: datetime | None = None
+    reserved: float | None = None
+    on_order: float | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def facts(self) -> dict[str, Any]:
+        """The ``event.*`` facts; absent values are left out (null facts are never set)."""
+        out: dict[str, Any] = {"id": self.id, "type": self.type, "sku": self.sku,
+                               "warehouse": self.warehouse, "at": self.at.isoformat()}
+        if self.qty is not None:
+            out["qty"] = self.qty
+        for name in ("ref", "to_warehouse", "supplier"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.eta is not None:
+            out["eta"] = self.eta.isoformat()
+            out["delay_days"] = round((self.eta - self.at).total_seconds() / 86400, 3)
+        return out
+
+
+Errors = list[dict[str, str]]
+
+
+def _text(raw: Mapping[str, Any], name: str, errors: Errors, required: bool, limit: int = 128) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        if required:
+            errors.append({"field": name, "message": f"'{name}' is required"})
+        return None
+    if not isinstance(value, str) or not value.strip():
+        errors.append({"field": name, "message": f"'{name}' must be non-empty text"})
+        return None
+    if len(value) > limit:
+        errors.append({"field": name, "message": f"'{name}' is longer than {limit} characters"})
+        return None
+    return value
+
+
+def _number(raw: Mapping[str, Any], name: str, errors: Errors) -> float | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        shown = f'"{value}"' if isinstance(value, str) else repr(value)
+        errors.append({"field": name, "message": f"'{name}' must be a number, got {shown}"})
+        return None
+    if not math.isfinite(value) or abs(value) > MAX_QTY:
+        errors.append({"field": name, "message": f"'{name}' is out of range (at most {MAX_QTY:.0e})"})
+        return None
+    return float(value)
+
+
+def _time(raw: Mapping[str, Any], name: str, errors: Errors, required: bool) -> datetime | None:
+    value = raw.get(name)
+    if value is None:
+        if required:
+            errors.append({"field": name, "message": f"'{name}' is required (ISO 8601 with a time zone)"})
+        return None
+    if not isinstance(value, str):
+        errors.append({"field": name, "message": f"'{name}' must be an ISO 8601 time as text"})
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        errors.append({"field": name, "message": f"'{name}' is not an ISO 8601 time: {value!r}"})
+        return None
+    if parsed.tzinfo is None:
+        errors.append({"field": name, "message": f"'{name}' must include a time zone, e.g. {value}+08:00"})
+        return None
+    return parsed
+
+
+def parse_event(raw: Any, now: datetime | None = None) -> StockEvent | Errors:
+    """Validate one event; the event, or every error found as ``{"field", "message"}``."""
+    if not isinstance(raw, Mapping):
+        return [{"field": "", "message": "an event must be a JSON object"}]
+    errors: Errors = []
+    for name in sorted(set(raw) - KNOWN_FIELDS):
+        errors.append({"field": name, "message": f"'{name}' is not a field of a stock event"})
+    event_id = _text(raw, "id", errors, required=True)
+    type_ = raw.get("type")
+    if type_ not in EVENT_TYPES:
+        errors.append({"field": "type", "message": f"'type' must be one of {', '.join(EVENT_TYPES)}; "
+                                                   f"got {type_!r}"})
+    sku = _text(raw, "sku", errors, required=True, limit=64)
+    warehouse = _text(raw, "warehouse", errors, required=True, limit=64)
+    at = _time(raw, "at", errors, required=True)
+    if at is not None and now is not None and at - now > MAX_FUTURE:
+        errors.append({"field": "at", "message": f"'at' is {_ahead(at - now)} in the future"})
+    qty = _number(raw, "qty", errors)
+    ref = _text(raw, "ref", errors, required=False)
+    to_wh = _text(raw, "to_warehouse", errors, required=False, limit=64)
+    supplier = _text(raw, "supplier", errors, required=False, limit=64)
+    eta = _time(raw, "eta", errors, required=False)
+    reserved = _number(raw, "reserved", errors)
+    on_order = _number(raw, "on_order", errors)
+    if "meta" in raw and not isinstance(raw["meta"], Mapping):
+        errors.append({"field": "meta", "message": "'meta' must be an object"})
+    if type_ in EVENT_TYPES:
+        _check_type_rules(type_, raw, qty, warehouse, to_wh, supplier, reserved, on_order, errors)
+    if errors:
+        return errors
+    assert event_id and sku and warehouse and at and isinstance(type_, str)
+    return StockEvent(event_id, type_, sku, warehouse, at, qty, ref, to_wh, supplier, eta,
+                      reserved, on_order, raw)
+
+
+def _check_type_rules(type_: str, raw: Mapping[str, Any], qty: float | None, warehouse: str | None,
+                      to_wh: str | None, supplier: str | None, reserved: float | None,
+                      on_order: float | None, errors: Errors) -> None:
+    has_qty_error = any(e["field"] == "qty" for e in errors)
+    if type_ != "supplier_delay" and qty is None and not has_qty_error:
+        errors.append({"field": "qty", "message": f"'qty' is required for a {type_} event"})
+    if type_ in POSITIVE_QTY and qty is not None and qty <= 0:
+        errors.append({"field": "qty", "message": f"'qty' must be greater than 0 for a {type_} "
+                                                  "event (the type says the direction)"})
+    if type_ == "adjustment" and qty == 0:
+        errors.append({"field": "qty", "message": "'qty' of an adjustment must not be 0"})
+    if type_ == "count":
+        for name, value in (("qty", qty), ("reserved", reserved), ("on_order", on_order)):
+            if value is not None and value < 0:
+                errors.append({"field": name, "message": f"'{name}' of a count must not be negative"})
+    elif reserved is not None or on_order is not None:
+        errors.append({"field": "reserved" if reserved is not None else "on_order",
+                       "message": "only a count event may carry 'reserved' or 'on_order'"})
+    if type_ == "transfer":
+        if to_wh is None and "to_warehouse" not in raw:
+            errors.append({"field": "to_warehouse", "message": "a transfer needs 'to_warehouse'"})
+        elif to_wh is not None and to_wh == warehouse:
+            errors.append({"field": "to_warehouse", "message": "a transfer cannot go to the warehouse "
+                                                               "it comes from"})
+    elif to_wh is not None:
+        errors.append({"field": "to_warehouse", "message": "only a transfer has 'to_warehouse'"})
+    if type_ == "supplier_delay" and supplier is None and "supplier" not in raw:
+        errors.append({"field": "supplier", "message": "a supplier_delay event needs 'supplier'"})
+
+
+def _ahead(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f} min"
+
+
+@dataclass
+class StockLevel:
+    """One SKU×warehouse: what is there, promised and coming."""
+
+    on_hand: float = 0.0
+    reserved: float = 0.0
+    on_order_erp: float = 0.0
+    on_order_local: float = 0.0
+
+    @property
+    def available(self) -> float:
+        return self.on_hand - self.reserved
+
+    @property
+    def on_order(self) -> float:
+        return self.on_order_erp + self.on_order_local
+
+    @property
+    def inventory_position(self) -> float:
+        return self.available + self.on_order
+
+
+def apply(level: StockLevel, event: StockEvent, side: str = "from") -> None:
+    """Change ``level`` by ``event``; a transfer is applied to each side with ``side``.
+
+    A receipt lowers the ERP's open-order quantity by what arrived (clamped at 0) until the
+    ERP's next count reports it; a release never takes reserved below 0.
+    """
+    t, q = event.type, event.qty or 0.0
+    if t == "receipt":
+        level.on_hand += q
+        level.on_order_erp = max(0.0, level.on_order_erp - q)
+    elif t in DEMAND_TYPES:
+        level.on_hand -= q
+    elif t in ("return", "adjustment"):
+        level.on_hand += q
+    elif t == "count":
+        level.on_hand = q
+        if event.reserved is not None:
+            level.reserved = event.reserved
+        if event.on_order is not None:
+            level.on_order_erp = event.on_order
+    elif t == "transfer":
+        level.on_hand += q if side == "to" else -q
+    elif t == "reserve":
+        level.reserved += q
+    elif t == "release":
+        level.reserved = max(0.0, level.reserved - q)
