@@ -328,11 +328,10 @@ def _walk_mapping(node: MappingNode, at: Segments, out: _Walk) -> list[tuple[Nod
             message = "a key must be a plain word, not a list or a mapping"
             out.problems.append(Problem(at, message, line, "yaml_complex_key"))
             continue
-        if key.value in seen:
+        if key.value in seen:  # reported; the last one wins, as in the loaded data
             message = f"key '{key.value}' on line {line} is already defined at line {seen[key.value]}"
             out.problems.append(Problem((*at, key.value), message, line, "duplicate_key"))
-            continue
-        seen[key.value] = line
+        seen.setdefault(key.value, line)
         out.line_map[(*at, key.value)] = line
         children.append((value, (*at, key.value)))
     return children

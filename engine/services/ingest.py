@@ -256,12 +256,16 @@ class Batch:
         ctx = ActionContext(self.snap.ruleset.compiled, rule, facts, metrics, links, event.at,
                             pair.open_requisitions, self.snap.supplier_contacts)
         drafts = run_actions(rule.actions, ctx)
-        for d in drafts:
-            if isinstance(d, RequisitionDraft):
-                pair.level.on_order_local += d.quantity
-                pair.open_requisitions += 1
         explained = dict(facts, actions=[{"action": d.action_key, "skipped": d.reason}
                                          for d in drafts if isinstance(d, Skipped)])
+        ordered = sum(d.quantity for d in drafts if isinstance(d, RequisitionDraft))
+        if ordered:
+            pair.level.on_order_local += ordered
+            pair.open_requisitions += 1
+            # The next rule on this event must see the new position; the alert just opened
+            # keeps the facts it saw (the dict is replaced, not changed).
+            facts["stock"] = dict(facts["stock"], on_order=pair.level.on_order,
+                                  inventory_position=pair.level.inventory_position)
         alert = NewAlert(rule, pair, event.at, explained, drafts, last_hit_at=event.at)
         self.new_alerts.append(alert)
         pair.open_alerts[rule.id] = OpenAlert(-len(self.new_alerts), rule.id, 1)  # negative: new
