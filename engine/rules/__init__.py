@@ -25,7 +25,15 @@ _EXPORTS = {
     "validate_ruleset": "engine.rules.loader",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "CompiledRuleset",
+    "Problem",
+    "RulesetInvalid",
+    "compile",
+    "evaluate",
+    "load_ruleset",
+    "validate_ruleset",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -37,7 +37,7 @@ def parse_duration(
     match = _PATTERN.fullmatch(text)
     if not text or match is None or not any(match.groups()):
         raise DurationError(_explain(text))
-    seconds = sum(int(n) * _UNITS[u] for n, u in zip(match.groups(), "wdhms") if n)
+    seconds = sum(int(n) * _UNITS[u] for n, u in zip(match.groups(), "wdhms", strict=True) if n)
     return _bounded(timedelta(seconds=seconds), text, allow_zero, maximum)
 
 

@@ -78,7 +78,9 @@ def check_logic(doc: Doc) -> list[Problem]:
     for index, group in _items(doc, "sku_groups"):
         if group.get("where") is not None:
             at = ("sku_groups", index, "where")
-            problems += jsonlogic.check(group["where"], at=at, catalog=GROUP_CATALOG, expect="boolean")
+            problems += jsonlogic.check(
+                group["where"], at=at, catalog=GROUP_CATALOG, expect="boolean"
+            )
     for index, rule in _items(doc, "rules"):
         catalog = params_catalog(doc, rule)
         if "when" in rule:

@@ -28,7 +28,9 @@ def check_references(doc: Doc) -> list[Problem]:
 class _Refs:
     """The ids a document defines, and where problems go."""
 
-    def __init__(self, groups: list[str], roles: list[str], workflows: list[str], out: list[Problem]):
+    def __init__(
+        self, groups: list[str], roles: list[str], workflows: list[str], out: list[Problem]
+    ):
         self.groups, self.roles, self.workflows, self.out = groups, roles, workflows, out
 
     def need(self, at: Segments, kind: str, value: Any, known: list[str], of: str = "") -> None:
@@ -180,7 +182,9 @@ def _check_action(action: Mapping[str, Any], at: Segments, has_owner: bool, refs
     elif kind == "notify":
         to = action.get("to", "owner")
         if to == "owner" and not has_owner:
-            message = "this notice goes to the owner, but the rule has no 'owner'; add one or set 'to'"
+            message = (
+                "this notice goes to the owner, but the rule has no 'owner'; add one or set 'to'"
+            )
             refs.out.append(Problem((*at, "to"), message, code="no_owner"))
         elif to not in ("owner", "supplier"):
             refs.need((*at, "to"), "role", to, refs.roles)
@@ -192,11 +196,15 @@ def _check_task(action: Mapping[str, Any], at: Segments, has_owner: bool, refs: 
     workflow = action.get("workflow")
     if workflow is None:
         known = ", ".join(refs.workflows) if refs.workflows else "none is defined yet"
-        message = f"a create_task needs a 'workflow' (the steps the task goes through); defined: {known}"
+        message = (
+            f"a create_task needs a 'workflow' (the steps the task goes through); defined: {known}"
+        )
         refs.out.append(Problem(at, message, code="missing_workflow"))
     refs.need((*at, "workflow"), "workflow", workflow, refs.workflows)
     role = action.get("role")
     refs.need((*at, "role"), "role", role, refs.roles)
     if role is None and not has_owner:
-        message = "the task needs someone to do it: give this create_task a 'role' or the rule an 'owner'"
+        message = (
+            "the task needs someone to do it: give this create_task a 'role' or the rule an 'owner'"
+        )
         refs.out.append(Problem(at, message, code="no_owner"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -24,8 +23,11 @@ from engine.rules.schema_fields import (
     Logic,
     Name,
     Number,
+    Quantity,
     Section,
+    Supplier,
     Text,
+    Timezone,
     describe,
     fail,
     msg,
@@ -34,7 +36,6 @@ from forms.fields import FIELD_TYPES
 
 CHANNELS = ("email", "sms", "wechat", "wecom", "dingtalk", "feishu", "webhook")
 ACTION_KINDS = ("create_task", "create_requisition", "notify", "escalate")
-_SUPPLIER_WORDS = ("preferred", "backup", "fastest", "cheapest")
 
 
 class DocSchema(Schema):
@@ -65,21 +66,6 @@ class DocSchema(Schema):
 
 def _suggest(word: str, known: list[str]) -> str:
     return did_you_mean(word, known) or f"; the fields here are {', '.join(known)}"
-
-
-class Timezone(Text):
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kw)
-        try:
-            zoneinfo.ZoneInfo(text)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            hint = did_you_mean(text, zoneinfo.available_timezones())
-            raise fail(
-                "invalid_timezone",
-                f"'$field' must be a time zone name such as Asia/Shanghai or Europe/Berlin; "
-                f"got {describe(text)}{hint}",
-            ) from None
-        return text
 
 
 class SettingsSchema(DocSchema):
@@ -224,53 +210,6 @@ class ApprovalSchema(DocSchema):
     role = Id(required=True)
 
 
-class Quantity(Friendly):
-    """order_up_to | eoq | {fixed: N} | a JsonLogic expression giving a number."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> dict[str, Any]:
-        if value in ("order_up_to", "eoq"):
-            return {"policy": value}
-        if isinstance(value, Mapping) and list(value) == ["fixed"]:
-            if not _is_num(value["fixed"]):
-                raise ValidationError({"fixed": [_fixed_message(value["fixed"])]})
-            return {"policy": "fixed", "fixed": value["fixed"]}
-        if isinstance(value, Mapping) and value:
-            return {"policy": "expression", "expression": Logic().deserialize(value)}
-        raise fail("invalid_choice", _quantity_message(value))
-
-
-def _is_num(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
-def _fixed_message(value: Any) -> str:
-    return msg("out_of_range", f"'fixed' must be a quantity above 0; got {describe(value)}")
-
-
-def _quantity_message(value: Any) -> str:
-    text = "'$field' must be order_up_to, eoq, {fixed: N} or a formula"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{text}; to order a fixed amount write {{fixed: {value:g}}}"
-    hint = did_you_mean(value, ["order_up_to", "eoq"]) if isinstance(value, str) else ""
-    return f"{text}; got {describe(value)}{hint}"
-
-
-class Supplier(Text):
-    """preferred | backup | fastest | cheapest | a supplier code."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kw)
-        if text not in _SUPPLIER_WORDS and text.isalpha() and text.islower():
-            close = difflib.get_close_matches(text, _SUPPLIER_WORDS, n=1, cutoff=0.8)
-            if close:
-                raise fail(
-                    "invalid_choice",
-                    f"'$field' is {describe(text)}, which looks like a misspelling; did you mean "
-                    f"'{close[0]}'? (the choices are {', '.join(_SUPPLIER_WORDS)} or a supplier code)",
-                )
-        return text
-
-
 class CreateRequisitionSchema(DocSchema):
     quantity = Quantity()
     supplier = Supplier(max_length=64)
@@ -316,12 +255,16 @@ class Action(Friendly):
         kind, params = next(iter(value.items()))
         if kind not in ACTION_SCHEMAS:
             hint = did_you_mean(str(kind), ACTION_KINDS) or f"; the actions are {kinds}"
-            raise ValidationError({kind: [msg("unknown_action", f"'{kind}' is not an action{hint}")]})
+            raise ValidationError(
+                {kind: [msg("unknown_action", f"'{kind}' is not an action{hint}")]}
+            )
         try:
             loaded = ACTION_SCHEMAS[kind]().load({} if params is None else params)
         except ValidationError as err:
             partial = err.valid_data if isinstance(err.valid_data, dict) else {}
-            raise ValidationError({kind: err.messages}, valid_data={"kind": kind, **partial}) from None
+            raise ValidationError(
+                {kind: err.messages}, valid_data={"kind": kind, **partial}
+            ) from None
         return {"kind": kind, **loaded}
 
 
@@ -352,7 +295,9 @@ class RulesetSchema(DocSchema):
         required=True,
         max_length=100,
         error_messages={
-            "required": msg("required", "'ruleset' is required: name the rule set, e.g. ruleset: retail-default")
+            "required": msg(
+                "required", "'ruleset' is required: name the rule set, e.g. ruleset: retail-default"
+            )
         },
     )
     description = Text(max_length=2000, allow_empty=True)

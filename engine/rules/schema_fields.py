@@ -1,15 +1,17 @@
 """Strict marshmallow fields for rule documents, whose errors read as plain sentences.
 
 Messages carry placeholders filled in when they are flattened into problems (``schema.py``):
-``$field`` (the field's name), ``$path`` (its full location) and ``$raw(default)`` (a yes/no value as it
-was written). Each message starts with a stable code and ``CODE_SEP``.
+``$field`` (the field's name), ``$path`` (its full location) and ``$raw(default)`` (a yes/no
+value as it was written). Each message starts with a stable code and ``CODE_SEP``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import re
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +23,7 @@ from engine.rules.problems import did_you_mean
 CODE_SEP = "\x1f"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+SUPPLIER_WORDS = ("preferred", "backup", "fastest", "cheapest")  # compiled.SUPPLIER_CHOICES
 
 
 def msg(code: str, text: str) -> str:
@@ -54,10 +57,14 @@ def describe(value: Any) -> str:
 def _not_text(value: Any) -> str:
     if isinstance(value, bool):
         written = f"$raw({str(value).lower()})"  # the text as written, when the source knows it
-        return msg("type", f"'$field' must be text; got a yes/no value — write \"{written}\" in quotes")
+        return msg(
+            "type", f"'$field' must be text; got a yes/no value — write \"{written}\" in quotes"
+        )
     if isinstance(value, int | float | dt.date):
         shown = value.isoformat() if isinstance(value, dt.date) else f"{value:g}"
-        return msg("type", f"'$field' must be text; got {describe(value)} — write \"{shown}\" in quotes")
+        return msg(
+            "type", f"'$field' must be text; got {describe(value)} — write \"{shown}\" in quotes"
+        )
     return msg("type", f"'$field' must be text; got {describe(value)}")
 
 
@@ -237,7 +244,8 @@ class ListOf(Friendly):
         if not isinstance(value, list):
             raise fail("type", f"'$field' must be a list; got {describe(value)}")
         if len(value) < self.min_items:
-            raise fail("required", f"'$field' must list at least {self.min_items} entr{'y' if self.min_items == 1 else 'ies'}")
+            entries = "entry" if self.min_items == 1 else "entries"
+            raise fail("required", f"'$field' must list at least {self.min_items} {entries}")
         out, errors = [], {}
         for index, item in enumerate(value):
             try:
@@ -258,3 +266,66 @@ class Section(fields.Nested):
         "null": msg("required", "'$field' has no value; give it one or remove the line"),
         "type": msg("type", "'$field' must be a set of 'name: value' entries"),
     }
+
+
+class Timezone(Text):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kw)
+        try:
+            zoneinfo.ZoneInfo(text)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            hint = did_you_mean(text, zoneinfo.available_timezones())
+            raise fail(
+                "invalid_timezone",
+                f"'$field' must be a time zone name such as Asia/Shanghai or Europe/Berlin; "
+                f"got {describe(text)}{hint}",
+            ) from None
+        return text
+
+
+class Quantity(Friendly):
+    """order_up_to | eoq | {fixed: N} | a JsonLogic expression giving a number."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> dict[str, Any]:
+        if value in ("order_up_to", "eoq"):
+            return {"policy": value}
+        if isinstance(value, Mapping) and list(value) == ["fixed"]:
+            if not _is_num(value["fixed"]):
+                raise ValidationError({"fixed": [_fixed_message(value["fixed"])]})
+            return {"policy": "fixed", "fixed": value["fixed"]}
+        if isinstance(value, Mapping) and value:
+            return {"policy": "expression", "expression": Logic().deserialize(value)}
+        raise fail("invalid_choice", _quantity_message(value))
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _fixed_message(value: Any) -> str:
+    return msg("out_of_range", f"'fixed' must be a quantity above 0; got {describe(value)}")
+
+
+def _quantity_message(value: Any) -> str:
+    text = "'$field' must be order_up_to, eoq, {fixed: N} or a formula"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{text}; to order a fixed amount write {{fixed: {value:g}}}"
+    hint = did_you_mean(value, ["order_up_to", "eoq"]) if isinstance(value, str) else ""
+    return f"{text}; got {describe(value)}{hint}"
+
+
+class Supplier(Text):
+    """preferred | backup | fastest | cheapest | a supplier code."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kw)
+        if text not in SUPPLIER_WORDS and text.isalpha() and text.islower():
+            close = difflib.get_close_matches(text, SUPPLIER_WORDS, n=1, cutoff=0.8)
+            if close:
+                raise fail(
+                    "invalid_choice",
+                    f"'$field' is {describe(text)}, which looks like a misspelling; did you mean "
+                    f"'{close[0]}'? (the choices are {', '.join(SUPPLIER_WORDS)} "
+                    "or a supplier code)",
+                )
+        return text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,15 +31,30 @@ def test_retail_default_is_the_spec_example() -> None:
     assert rule.condition({"stock": {"available": 3}, "metrics": {"reorder_point": 10}}) is True
     assert rule.condition({"stock": {"available": 12}, "metrics": {"reorder_point": 10}}) is False
     assert ruleset.groups["seasonal"].matches({"sku": {"tags": ["seasonal"]}}) is True
-    assert [a.kind for a in rule.actions] == ["create_task", "create_requisition", "notify", "escalate"]
+    assert [a.kind for a in rule.actions] == [
+        "create_task",
+        "create_requisition",
+        "notify",
+        "escalate",
+    ]
 
 
 def test_demo_exercises_every_feature() -> None:
     ruleset = load("demo-ruleset.yaml")
     assert (len(ruleset.rules), len(ruleset.groups), len(ruleset.workflows)) == (7, 4, 2)
-    assert {m for r in ruleset.roles.values() for m in r.members} == {"alice", "bob", "carol", "dave"}
+    assert {m for r in ruleset.roles.values() for m in r.members} == {
+        "alice",
+        "bob",
+        "carol",
+        "dave",
+    }
     assert ruleset.roles_of("bob") == {"warehouse-lead"} and ruleset.roles_of("admin") == set()
-    assert all(t.form for w in ruleset.workflows.values() for t in w.transitions if t.id in ("resolve", "close"))
+    assert all(
+        t.form
+        for w in ruleset.workflows.values()
+        for t in w.transitions
+        if t.id in ("resolve", "close")
+    )
     policies = {
         a.policy for r in ruleset.rules for a in r.actions if isinstance(a, CreateRequisition)
     }
@@ -54,10 +69,18 @@ def test_demo_exercises_every_feature() -> None:
     [
         ("stock-out", {"stock": {"available": 0}}, True),
         ("stock-out", {"stock": {"available": 4}}, False),
-        ("low-cover", {"metrics": {"days_of_cover": 1.5}, "params": {"critical_cover_days": 3}}, True),
+        (
+            "low-cover",
+            {"metrics": {"days_of_cover": 1.5}, "params": {"critical_cover_days": 3}},
+            True,
+        ),
         ("low-cover", {"metrics": {}, "params": {"critical_cover_days": 3}}, False),  # no demand
         ("overstock", {"stock": {"on_hand": 900}, "metrics": {"max_stock": 500}}, True),
-        ("slow-mover", {"metrics": {"days_since_last_sale": 90}, "params": {"slow_mover_days": 60}}, True),
+        (
+            "slow-mover",
+            {"metrics": {"days_since_last_sale": 90}, "params": {"slow_mover_days": 60}},
+            True,
+        ),
         ("slow-mover", {"metrics": {}, "params": {"slow_mover_days": 60}}, False),  # never sold
     ],
 )
@@ -69,7 +92,7 @@ def test_demo_conditions_decide(rule_id: str, facts: dict, expected: bool) -> No
 def test_versions_diff_shows_what_changed() -> None:
     old = (CONFIGS / "retail-default.yaml").read_text(encoding="utf-8")
     new = old.replace("severity: high", "severity: critical")
-    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
     v1 = RulesetVersion(1, "admin", at, old, "initial", active=False)
     v2 = RulesetVersion(2, "admin", at, new, "more urgent", active=True)
     text = diff_versions(v1, v2)

@@ -18,7 +18,8 @@ DOC = dedent(
     ruleset: test
     settings: {min_cover: 3}
     sku_groups:
-      - {id: fast, name: 畅销品, where: {"==": [{"var": "sku.abc_class"}, "A"]}, params: {target: 9}}
+      - {id: fast, name: 畅销品, where: {"==": [{"var": "sku.abc_class"}, "A"]},
+         params: {target: 9}}
     roles:
       - {id: buyer, members: [alice], escalate_to: boss}
       - {id: boss, members: [carol]}
@@ -50,8 +51,13 @@ def only(problems: list[Problem], code: str) -> Problem:
 
 def test_the_package_exports_the_pipeline() -> None:
     assert set(rules_api.__all__) == {
-        "CompiledRuleset", "Problem", "RulesetInvalid", "compile", "evaluate",
-        "load_ruleset", "validate_ruleset",
+        "CompiledRuleset",
+        "Problem",
+        "RulesetInvalid",
+        "compile",
+        "evaluate",
+        "load_ruleset",
+        "validate_ruleset",
     }
     assert rules_api.evaluate({"+": [1, 2]}, {}) == 3
     assert rules_api.compile({"var": "a"})({"a": 5}) == 5
@@ -175,7 +181,9 @@ def test_params_only_some_groups_define_are_nullable_elsewhere() -> None:
     text = DOC.replace("    group: fast\n", "")
     problem = only(validate_ruleset(text), "nullable")
     assert problem.path == 'rules[0].when["<"][1]'
-    settings_param = DOC.replace('"params.target"', '"params.min_cover"').replace("    group: fast\n", "")
+    settings_param = DOC.replace('"params.target"', '"params.min_cover"').replace(
+        "    group: fast\n", ""
+    )
     assert validate_ruleset(settings_param) == []
 
 
@@ -197,5 +205,7 @@ def test_a_document_that_is_only_a_list() -> None:
 
 
 def test_the_key_on_reaches_the_rule_as_event_types() -> None:
-    ruleset = load_ruleset(DOC.replace("    group: fast\n", "    group: fast\n    on: [sale, supplier_delay]\n"))
+    ruleset = load_ruleset(
+        DOC.replace("    group: fast\n", "    group: fast\n    on: [sale, supplier_delay]\n")
+    )
     assert ruleset.rules[0].on == frozenset({"sale", "supplier_delay"})

@@ -64,7 +64,10 @@ def test_unknown_group_suggests_the_closest() -> None:
 def test_unknown_group_in_a_list_without_a_close_match_lists_the_groups() -> None:
     problem = one(BASE.replace("group: fast-movers", "groups: [seasonal, toys]"))
     assert (problem.path, problem.line) == ("rules[0].groups[1]", 16)
-    assert problem.message == "'toys' is not a defined SKU group; the SKU groups are fast-movers, seasonal"
+    assert (
+        problem.message
+        == "'toys' is not a defined SKU group; the SKU groups are fast-movers, seasonal"
+    )
 
 
 def test_unknown_owner_role() -> None:
@@ -95,14 +98,21 @@ def test_create_task_needs_a_workflow() -> None:
     [
         ("escalate: {after: 1h, to: manager}", "escalate.to"),
         ("notify: {to: manager}", "notify.to"),
-        ("create_requisition: {approval: [{above: 1, role: manager}]}", "create_requisition.approval[0].role"),
+        (
+            "create_requisition: {approval: [{above: 1, role: manager}]}",
+            "create_requisition.approval[0].role",
+        ),
         ("create_task: {title: t, workflow: replenishment, role: manager}", "create_task.role"),
     ],
 )
 def test_unknown_roles_in_actions(action: str, path: str) -> None:
     text = BASE.replace("create_task: {title: t, workflow: replenishment}", action)
     problem = one(text)
-    assert (problem.code, problem.path, problem.line) == ("unknown_role", f"rules[0].actions[0].{path}", 20)
+    assert (problem.code, problem.path, problem.line) == (
+        "unknown_role",
+        f"rules[0].actions[0].{path}",
+        20,
+    )
 
 
 def test_notify_to_owner_and_supplier_need_no_role() -> None:
@@ -117,7 +127,11 @@ def test_notify_the_owner_of_a_rule_without_owner() -> None:
         "create_task: {title: t, workflow: replenishment}", "notify: {}"
     )
     problem = one(text)
-    assert (problem.code, problem.path, problem.line) == ("no_owner", "rules[0].actions[0].notify.to", 19)
+    assert (problem.code, problem.path, problem.line) == (
+        "no_owner",
+        "rules[0].actions[0].notify.to",
+        19,
+    )
 
 
 def test_a_task_needs_a_role_or_an_owner() -> None:
@@ -156,7 +170,10 @@ def test_duplicate_workflow_transition_and_form_field() -> None:
         "      - {id: resolve, from: [open], to: done, form: [{name: a}, {name: a}]}\n"
         "      - {id: resolve, from: [open], to: done}\n",
     )
-    text = text.replace("rules:", "  - {id: replenishment, states: [a, b], transitions: [{id: t, from: a, to: b}]}\nrules:")
+    text = text.replace(
+        "rules:",
+        "  - {id: replenishment, states: [a, b], transitions: [{id: t, from: a, to: b}]}\nrules:",
+    )
     problems = sorted(problems_of(text), key=lambda p: p.line or 0)
     assert [(p.path, p.line) for p in problems] == [
         ("workflows[0].transitions[0].form[1].name", 13),
@@ -164,7 +181,8 @@ def test_duplicate_workflow_transition_and_form_field() -> None:
         ("workflows[1].id", 15),
     ]
     assert problems[0].message == (
-        "the name 'a' is already used by workflows[0].transitions[0].form[0]; each must be different"
+        "the name 'a' is already used by workflows[0].transitions[0].form[0]; "
+        "each must be different"
     )
 
 
@@ -178,14 +196,23 @@ def test_states_of_a_workflow_must_be_listed() -> None:
         ("unknown_state", "workflows[0].transitions[0].from[1]", 13),
         ("unknown_state", "workflows[0].transitions[0].to", 13),
     ]
-    assert problems[0].message == "'opn' is not a defined state in workflow 'replenishment'; did you mean 'open'?"
+    assert (
+        problems[0].message
+        == "'opn' is not a defined state in workflow 'replenishment'; did you mean 'open'?"
+    )
     assert problems[1].message.endswith("the states in workflow 'replenishment' are open, done")
 
 
 def test_escalation_cycles_are_refused() -> None:
-    text = BASE.replace("- {id: purchasing-manager}", "- {id: purchasing-manager, escalate_to: buyer}")
+    text = BASE.replace(
+        "- {id: purchasing-manager}", "- {id: purchasing-manager, escalate_to: buyer}"
+    )
     problem = one(text)
-    assert (problem.code, problem.path, problem.line) == ("escalation_cycle", "roles[0].escalate_to", 6)
+    assert (problem.code, problem.path, problem.line) == (
+        "escalation_cycle",
+        "roles[0].escalate_to",
+        6,
+    )
     assert "buyer → purchasing-manager → buyer" in problem.message
 
 
@@ -195,6 +222,12 @@ def test_a_role_escalating_to_itself_is_a_cycle() -> None:
 
 
 def test_partial_data_is_checked_where_it_is_valid() -> None:
-    doc = {"rules": [None, {"id": "r", "group": "nope"}, {"actions": [None, {"kind": "notify", "to": "x"}]}]}
+    doc = {
+        "rules": [
+            None,
+            {"id": "r", "group": "nope"},
+            {"actions": [None, {"kind": "notify", "to": "x"}]},
+        ]
+    }
     problems = check_references(doc)
     assert [p.path for p in problems] == ["rules[1].group", "rules[2].actions[1].notify.to"]

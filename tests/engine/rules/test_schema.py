@@ -39,7 +39,10 @@ RULE_HEAD = dedent(
 def test_a_minimal_document_is_clean_and_gets_defaults_later() -> None:
     clean, problems = check(RULE_HEAD)
     assert problems == []
-    assert clean == {"ruleset": "x", "rules": [{"id": "r", "when": {"<": [{"var": "stock.available"}, 5]}}]}
+    assert clean == {
+        "ruleset": "x",
+        "rules": [{"id": "r", "when": {"<": [{"var": "stock.available"}, 5]}}],
+    }
 
 
 def test_unknown_field_suggests_the_real_field_name() -> None:
@@ -51,7 +54,9 @@ def test_unknown_field_suggests_the_real_field_name() -> None:
 def test_unknown_field_without_a_close_match_lists_the_fields() -> None:
     problem = one("ruleset: x\nroles: [{id: a, phone: 123}]\n")
     assert problem.path == "roles[0].phone"
-    assert problem.message.endswith("the fields here are id, name, description, members, channels, escalate_to")
+    assert problem.message.endswith(
+        "the fields here are id, name, description, members, channels, escalate_to"
+    )
 
 
 def test_bad_duration_is_a_sentence() -> None:
@@ -65,7 +70,10 @@ def test_bad_duration_is_a_sentence() -> None:
 def test_severity_must_be_a_known_one() -> None:
     problem = one(RULE_HEAD + "    severity: urgent\n")
     assert (problem.code, problem.path) == ("invalid_choice", "rules[0].severity")
-    assert problem.message == "'severity' must be one of info, low, medium, high, critical; got 'urgent'"
+    assert (
+        problem.message
+        == "'severity' must be one of info, low, medium, high, critical; got 'urgent'"
+    )
 
 
 def test_a_yes_no_value_where_text_is_expected_says_to_quote_it() -> None:
@@ -79,7 +87,10 @@ def test_a_yes_no_value_where_text_is_expected_says_to_quote_it() -> None:
 def test_a_number_where_text_is_expected_says_to_quote_it() -> None:
     problem = one("ruleset: x\nroles: [{id: a, members: [1001]}]\n")
     assert problem.path == "roles[0].members[0]"
-    assert problem.message == "'members[0]' must be text; got the number 1001 — write \"1001\" in quotes"
+    assert (
+        problem.message
+        == "'members[0]' must be text; got the number 1001 — write \"1001\" in quotes"
+    )
 
 
 def test_ids_must_be_short_lowercase_names() -> None:
@@ -136,7 +147,11 @@ def test_settings_are_typed_and_custom_ones_are_kept() -> None:
         ("review_period_days: 2.5", "settings.review_period_days", "whole number"),
         ("timezone: Beijing", "settings.timezone", "time zone name such as Asia/Shanghai"),
         ("servce_level: 0.9", "settings.servce_level", "did you mean 'service_level'?"),
-        ("demand_window_days: '28'", "settings.demand_window_days", "must be a whole number; got '28'"),
+        (
+            "demand_window_days: '28'",
+            "settings.demand_window_days",
+            "must be a whole number; got '28'",
+        ),
     ],
 )
 def test_bad_settings(setting: str, path: str, fragment: str) -> None:
@@ -180,8 +195,18 @@ def test_form_fields_become_field_specs_data() -> None:
         ("{name: a, type: select}", "type", "a select field needs 'options' to choose from"),
         ("{name: a, type: number, min: 5, max: 1}", "max", "'max' (1) is less than 'min' (5)"),
         ("{name: a, options: [x]}", "options", "'options' only apply to select fields, not text"),
-        ("{name: a, type: colour}", "type", "'type' must be one of text, textarea, number, integer, select, date, boolean; got 'colour'"),
-        ("{name: 1a}", "name", "'name' must be a name of letters, digits and '_', starting with a letter, at most 64 characters; got '1a'"),
+        (
+            "{name: a, type: colour}",
+            "type",
+            "'type' must be one of text, textarea, number, integer, select, date, boolean; "
+            "got 'colour'",
+        ),
+        (
+            "{name: 1a}",
+            "name",
+            "'name' must be a name of letters, digits and '_', starting with a letter, "
+            "at most 64 characters; got '1a'",
+        ),
     ],
 )
 def test_bad_form_fields(field: str, path: str, message: str) -> None:
@@ -198,14 +223,21 @@ def test_actions_are_parsed_with_their_parameters() -> None:
     actions:
       - create_task: {title: t, workflow: w, due: 4h}
       - create_requisition: {quantity: {fixed: 12}, approval: [{above: 100, role: boss}]}
-      - create_requisition: {quantity: {"*": [2, {"var": "metrics.reorder_point"}]}, supplier: SUP-1}
+      - create_requisition:
+          quantity: {"*": [2, {"var": "metrics.reorder_point"}]}
+          supplier: SUP-1
       - notify: {to: owner, channels: email}
       - escalate: {after: 1d12h, to: boss}
 """
     )
     assert problems == []
     actions = clean["rules"][0]["actions"]
-    assert actions[0] == {"kind": "create_task", "title": "t", "workflow": "w", "due": timedelta(hours=4)}
+    assert actions[0] == {
+        "kind": "create_task",
+        "title": "t",
+        "workflow": "w",
+        "due": timedelta(hours=4),
+    }
     assert actions[1]["quantity"] == {"policy": "fixed", "fixed": 12}
     assert actions[2]["quantity"]["policy"] == "expression"
     assert actions[2]["supplier"] == "SUP-1"
@@ -216,11 +248,23 @@ def test_actions_are_parsed_with_their_parameters() -> None:
 @pytest.mark.parametrize(
     ("action", "path", "fragment"),
     [
-        ("create_tsk: {}", "create_tsk", "'create_tsk' is not an action; did you mean 'create_task'?"),
+        (
+            "create_tsk: {}",
+            "create_tsk",
+            "'create_tsk' is not an action; did you mean 'create_task'?",
+        ),
         ("notify: owner", "notify", "'notify' must be a set of 'name: value' entries"),
         ("create_requisition: {quantity: 50}", "create_requisition.quantity", "write {fixed: 50}"),
-        ("create_requisition: {quantity: {fixed: 0}}", "create_requisition.quantity.fixed", "above 0"),
-        ("create_requisition: {supplier: prefered}", "create_requisition.supplier", "did you mean 'preferred'?"),
+        (
+            "create_requisition: {quantity: {fixed: 0}}",
+            "create_requisition.quantity.fixed",
+            "above 0",
+        ),
+        (
+            "create_requisition: {supplier: prefered}",
+            "create_requisition.supplier",
+            "did you mean 'preferred'?",
+        ),
         ("escalate: {after: 0m, to: a}", "escalate.after", "'after' must be longer than zero"),
         ("create_task: {workflow: w}", "create_task.title", "'title' is required"),
     ],
@@ -233,7 +277,9 @@ def test_bad_actions(action: str, path: str, fragment: str) -> None:
 
 
 def test_two_actions_in_one_item_are_refused() -> None:
-    problem = one(RULE_HEAD + "    actions:\n      - notify: {}\n        escalate: {after: 1h, to: a}\n")
+    problem = one(
+        RULE_HEAD + "    actions:\n      - notify: {}\n        escalate: {after: 1h, to: a}\n"
+    )
     assert problem.path == "rules[0].actions[0]"
     assert "start each action with its own '- '" in problem.message
 
@@ -241,7 +287,9 @@ def test_two_actions_in_one_item_are_refused() -> None:
 def test_a_document_that_is_not_a_mapping() -> None:
     clean, problems = validate_document(["ruleset"])
     assert clean == {}
-    assert problems[0].message.startswith("the rule document must be a set of 'name: value' entries")
+    assert problems[0].message.startswith(
+        "the rule document must be a set of 'name: value' entries"
+    )
 
 
 def test_every_error_is_collected_with_partial_data_kept_in_place() -> None:

@@ -1,0 +1,259 @@
+"""CLI: ``alerts list``, ``tasks list|show|transition``, ``requisitions list|transition``.
+
+The same filters as the REST API, printed as aligned text tables. A transition is taken in the
+name of ``--user``, with that user's roles in the active ruleset (the CLI is not a superuser).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import click
+from flask import Flask, current_app
+
+from engine.bootstrap import Services
+from engine.errors import EngineError, InputInvalid
+from engine.services import queries
+from engine.services import requisitions as requisition_service
+from engine.services import tasks as task_service
+
+Column = tuple[str, Callable[[dict[str, Any]], Any]]
+
+
+def _svc() -> Services:
+    return current_app.extensions["engine"]  # type: ignore[no-any-return]
+
+
+def _fail(exc: EngineError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    if isinstance(exc, InputInvalid):
+        for e in exc.errors:
+            click.echo(f"  {e.get('field') or '-'}: {e.get('message')}", err=True)
+    sys.exit(1)
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns in a terminal."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if hasattr(value, "strftime"):
+        return str(value.strftime("%Y-%m-%d %H:%M"))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> None:
+    """Rows as a table whose columns are as wide as their widest cell."""
+    cells = [[_cell(get(r)) for _, get in columns] for r in rows]
+    heads = [name for name, _ in columns]
+    widths = [max([_width(h)] + [_width(c[i]) for c in cells]) for i, h in enumerate(heads)]
+    for line in [heads, *cells]:
+        padded = [c + " " * (w - _width(c)) for c, w in zip(line, widths, strict=True)]
+        click.echo("  ".join(padded).rstrip())
+
+
+def _field(name: str) -> Column:
+    return name, lambda r: r.get(name)
+
+
+def _filters(**options: Any) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _paging(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--offset", default=0, show_default=True, type=click.IntRange(min=0))(f)
+    return click.option("--limit", default=50, show_default=True, type=click.IntRange(0, 500))(f)
+
+
+def _codes(f: Callable[..., Any]) -> Callable[..., Any]:
+    for name, helptext in (("--rule", "rule id"), ("--warehouse", "warehouse code"),
+                           ("--sku", "SKU code"), ("--state", "state")):
+        f = click.option(name, default=None, help=helptext)(f)
+    return f
+
+
+def _footer(total: int, shown: int, offset: int) -> None:
+    click.echo(f"{shown} of {total} shown" + (f" (from {offset})" if offset else ""))
+
+
+# --- alerts -----------------------------------------------------------------------------------
+alerts = click.Group("alerts", help="Alerts raised by the rules.")
+
+ALERT_COLUMNS: list[Column] = [
+    _field("id"), _field("state"), _field("severity"), _field("rule"), _field("sku"),
+    _field("warehouse"), _field("owner"), _field("hits"), _field("opened_at"),
+]
+
+
+@alerts.command("list")
+@_codes
+@click.option("--severity", default=None)
+@click.option("--role", default=None, help="the owner role")
+@_paging
+def alerts_list(limit: int, offset: int, **options: Any) -> None:
+    """List alerts, newest first."""
+    with _svc().uow() as uow:
+        total, rows = queries.list_alerts(
+            uow.conn, cast(queries.AlertFilters, _filters(**options)), limit, offset)
+    print_table(rows, ALERT_COLUMNS)
+    _footer(total, len(rows), offset)
+
+
+# --- tasks ------------------------------------------------------------------------------------
+tasks = click.Group("tasks", help="Workflow tasks: list, show, take a transition.")
+
+TASK_COLUMNS: list[Column] = [
+    _field("id"), _field("state"), _field("severity"), _field("role"), _field("assignee"),
+    ("due", lambda r: r["due_at"]), ("late", lambda r: "yes" if r["overdue"] else ""),
+    _field("sku"), _field("warehouse"), _field("title"),
+]
+
+
+@tasks.command("list")
+@_codes
+@click.option("--role", default=None)
+@click.option("--assignee", default=None)
+@click.option("--open/--closed", "open_", default=None, help="only open (or closed) tasks")
+@click.option("--overdue", is_flag=True, help="only overdue tasks")
+@_paging
+def tasks_list(limit: int, offset: int, open_: bool | None, overdue: bool,
+               **options: Any) -> None:
+    """List tasks, most severe first, then soonest due."""
+    svc = _svc()
+    filters = _filters(open=open_, overdue=overdue or None, **options)
+    with svc.uow() as uow:
+        total, rows = queries.list_tasks(uow.conn, cast(queries.TaskFilters, filters), limit,
+                                         offset, svc.clock.now())
+    print_table(rows, TASK_COLUMNS)
+    _footer(total, len(rows), offset)
+
+
+@tasks.command("show")
+@click.argument("task_id", type=int)
+@click.option("--user", default=None, help="list the transitions this user may take")
+def tasks_show(task_id: int, user: str | None) -> None:
+    """Show a task: its fields, answers, history and (with --user) the possible transitions."""
+    svc = _svc()
+    try:
+        with svc.uow() as uow:
+            active = svc.rulesets.active(uow.conn)
+            ruleset = active.compiled if active else None
+            roles = ruleset.roles_of(user) if ruleset and user else frozenset()
+            task = task_service.get_task(uow.conn, task_id, ruleset, roles, svc.clock.now())
+    except EngineError as exc:
+        _fail(exc)
+    _print_task(task, show_transitions=user is not None)
+
+
+def _print_task(task: dict[str, Any], show_transitions: bool) -> None:
+    click.echo(f"task {task['id']}: {task['title']}")
+    for key in ("state", "workflow", "role", "assignee", "severity", "due_at", "rule", "sku",
+                "warehouse", "alert"):
+        click.echo(f"  {key + ':':<10} {_cell(task.get(key))}")
+    if task["data"]:
+        click.echo(f"  {'data:':<10} {json.dumps(task['data'], ensure_ascii=False)}")
+    click.echo("history:")
+    print_table(task["history"], [_field("at"), _field("actor"), _field("transition"),
+                                  _field("from"), _field("to"),
+                                  ("data", lambda r: json.dumps(r["data"], ensure_ascii=False))])
+    if show_transitions:
+        names = [f"{t['id']} → {t['to']}" for t in task["transitions"]]
+        click.echo("transitions: " + (", ".join(names) or "none for this user"))
+
+
+@tasks.command("transition")
+@click.argument("task_id", type=int)
+@click.argument("transition")
+@click.option("--user", required=True, help="who takes it (roles from the active ruleset)")
+@click.option("--data", "data_json", default="{}", help='form answers as JSON: {"outcome": …}')
+def tasks_transition(task_id: int, transition: str, user: str, data_json: str) -> None:
+    """Take TRANSITION on task TASK_ID as --user, with the form answers in --data."""
+    data = _json_object(data_json)
+    svc = _svc()
+    try:
+        with svc.uow() as uow:
+            active = svc.rulesets.active(uow.conn)
+            ruleset = active.compiled if active else None
+            roles = ruleset.roles_of(user) if ruleset else frozenset()
+            task = task_service.transition_task(uow.conn, ruleset, task_id, transition, data,
+                                                user, roles, svc.clock.now())
+            uow.commit()
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"task {task_id}: {transition} → {task['state']}")
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from exc
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--data")
+    return value
+
+
+# --- requisitions -----------------------------------------------------------------------------
+requisitions = click.Group("requisitions", help="Purchase requisitions: list, approve, order.")
+
+REQUISITION_COLUMNS: list[Column] = [
+    _field("id"), _field("state"), _field("sku"), _field("warehouse"), _field("supplier"),
+    _field("quantity"), _field("amount"), ("approver", lambda r: r["approval_role"]),
+    _field("ref"), _field("created_at"),
+]
+
+
+@requisitions.command("list")
+@_codes
+@click.option("--supplier", default=None, help="supplier code")
+@click.option("--role", default=None, help="the approval role")
+@click.option("--open/--closed", "open_", default=None, help="only open (or closed) ones")
+@_paging
+def requisitions_list(limit: int, offset: int, open_: bool | None, **options: Any) -> None:
+    """List requisitions, newest first."""
+    filters = _filters(open=open_, **options)
+    with _svc().uow() as uow:
+        total, rows = queries.list_requisitions(
+            uow.conn, cast(queries.RequisitionFilters, filters), limit, offset)
+    print_table(rows, REQUISITION_COLUMNS)
+    _footer(total, len(rows), offset)
+
+
+@requisitions.command("transition")
+@click.argument("req_id", type=int)
+@click.argument("transition",
+                type=click.Choice(["submit", "approve", "reject", "order", "receive", "cancel"]))
+@click.option("--user", required=True, help="who takes it (roles from the active ruleset)")
+@click.option("--ref", default=None, help="the ERP purchase order number (order)")
+@click.option("--data", "data_json", default="{}", help='more answers as JSON: {"note": …}')
+def requisitions_transition(req_id: int, transition: str, user: str, ref: str | None,
+                            data_json: str) -> None:
+    """Take TRANSITION on requisition REQ_ID as --user (order needs --ref)."""
+    data = _json_object(data_json)
+    if ref is not None:
+        data["ref"] = ref
+    svc = _svc()
+    try:
+        with svc.uow() as uow:
+            active = svc.rulesets.active(uow.conn)
+            roles = active.compiled.roles_of(user) if active else frozenset()
+            req = requisition_service.transition_requisition(
+                uow.conn, req_id, transition, data, user, roles, svc.clock.now())
+            uow.commit()
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"requisition {req_id}: {transition} → {req['state']}")
+
+
+def init_app(app: Flask) -> None:
+    for group in (alerts, tasks, requisitions):
+        app.cli.add_command(group)
