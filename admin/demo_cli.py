@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -10,9 +11,10 @@ from flask.cli import with_appcontext
 
 from engine.bootstrap import Services
 from engine.config import PROJECT_ROOT
-from engine.demo import build_catalog
+from engine.demo import build_catalog, build_history, demo_end
 from engine.errors import Conflict
-from engine.services import accounts, catalog, rulesets
+from engine.services import abc, accounts, catalog, rulesets
+from engine.services import events as event_service
 from engine.storage import database
 
 DEMO_USERS = [
@@ -50,9 +52,48 @@ def demo(skus: int, ruleset_file: str) -> None:
         if current != text:
             rulesets.put(uow.conn, text, "yaml", "demo", now, comment="demo ruleset")
         uow.commit()
+    end = demo_end(now)
+    history = build_history(data["skus"], end)
+    cutoff = (end - timedelta(days=30)).isoformat()
+    first = [e for e in history if e["at"] < cutoff]
+    counts = _ingest(svc, first)
+    with svc.uow() as uow:  # classes from the first 60 days' revenue, as a nightly job would
+        classes = abc.recompute(uow.conn, end - timedelta(days=30))
+        uow.commit()
+    later = _ingest(svc, [e for e in history if e["at"] >= cutoff])
+    counts = {k: counts[k] + later[k] for k in counts}
     click.echo(f"demo loaded: {len(data['warehouses'])} warehouses, {len(data['suppliers'])} "
-               f"suppliers, {len(data['skus'])} SKUs, ruleset {Path(ruleset_file).name}")
+               f"suppliers, {len(data['skus'])} SKUs (ABC {classes}), ruleset {Path(ruleset_file).name}")
+    click.echo(f"history: {counts['accepted']} events accepted, {counts['duplicate']} already there, "
+               f"{counts['rejected']} rejected")
+    click.echo(f"now open: {_open_work(svc)}")
     click.echo("sign in as: " + ", ".join(f"{u} / {p}" for u, p, _ in DEMO_USERS))
+
+
+def _ingest(svc: Services, events: list[dict[str, object]], batch: int = 5000) -> dict[str, int]:
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for i in range(0, len(events), batch):
+        with svc.uow() as uow:
+            results, _ = event_service.ingest_batch(uow, svc.cache, events[i:i + batch], svc.clock.now(),
+                                                    batch, source="demo")
+        for r in results:
+            counts[r.status] += 1
+    return counts
+
+
+def _open_work(svc: Services) -> str:
+    from sqlalchemy import func, select
+
+    from engine.storage.tables import alerts, requisitions, tasks
+
+    with svc.db.connect() as conn:
+        n_alerts = conn.execute(select(func.count()).select_from(alerts)
+                                .where(alerts.c.state != "resolved")).scalar_one()
+        n_tasks = conn.execute(select(func.count()).select_from(tasks)
+                               .where(tasks.c.closed.is_(False))).scalar_one()
+        n_reqs = conn.execute(select(func.count()).select_from(requisitions)
+                              .where(requisitions.c.state.in_(("pending_approval", "approved")))).scalar_one()
+    return f"{n_alerts} alerts, {n_tasks} tasks, {n_reqs} requisitions to approve or order"
 
 
 def init_app(app: Flask) -> None:

@@ -10,10 +10,11 @@ import json
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from engine.bootstrap import Services
 from engine.errors import EngineError, InputInvalid
@@ -28,11 +29,13 @@ def _svc() -> Services:
     return current_app.extensions["engine"]  # type: ignore[no-any-return]
 
 
-def _fail(exc: EngineError) -> None:
-    click.echo(f"error: {exc}", err=True)
+def _fail(exc: EngineError) -> NoReturn:
     if isinstance(exc, InputInvalid):
+        click.echo("error: invalid answers; nothing was changed", err=True)
         for e in exc.errors:
             click.echo(f"  {e.get('field') or '-'}: {e.get('message')}", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
     sys.exit(1)
 
 
@@ -86,7 +89,7 @@ def _footer(total: int, shown: int, offset: int) -> None:
 
 
 # --- alerts -----------------------------------------------------------------------------------
-alerts = click.Group("alerts", help="Alerts raised by the rules.")
+alerts = AppGroup("alerts", help="Alerts raised by the rules.")
 
 ALERT_COLUMNS: list[Column] = [
     _field("id"), _field("state"), _field("severity"), _field("rule"), _field("sku"),
@@ -109,7 +112,7 @@ def alerts_list(limit: int, offset: int, **options: Any) -> None:
 
 
 # --- tasks ------------------------------------------------------------------------------------
-tasks = click.Group("tasks", help="Workflow tasks: list, show, take a transition.")
+tasks = AppGroup("tasks", help="Workflow tasks: list, show, take a transition.")
 
 TASK_COLUMNS: list[Column] = [
     _field("id"), _field("state"), _field("severity"), _field("role"), _field("assignee"),
@@ -203,7 +206,7 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 # --- requisitions -----------------------------------------------------------------------------
-requisitions = click.Group("requisitions", help="Purchase requisitions: list, approve, order.")
+requisitions = AppGroup("requisitions", help="Purchase requisitions: list, approve, order.")
 
 REQUISITION_COLUMNS: list[Column] = [
     _field("id"), _field("state"), _field("sku"), _field("warehouse"), _field("supplier"),

@@ -7,8 +7,9 @@ touches the database or times anything.
 Event stream model (one SKU×warehouse "pair" at a time):
 - SKU popularity is Zipf-like over the SKU rank (``SKU-000001`` sells most); a popular SKU is
   stocked in all warehouses, a tail SKU in two; within a SKU the first warehouse sells most.
-- The first event of a pair is an opening ``count`` (the ERP's stocktake), so stock does not
-  start at 0 and the engine does not see a stock-out on every first sale.
+- Every pair starts with an opening stock (``EventStream.opening``: the ERP's stocktake, loaded
+  before the stream as ``count`` events), so stock does not start at 0 and the engine does not
+  see a stock-out on every first sale.
 - Then: sales (~86 %), issues, returns, reserve/release, adjustments and counts; the generator
   keeps its own stock per pair and sells only what is available.
 - Replenishment is an (s, S) policy of the generator's own (expected demand × lead time): when
@@ -196,15 +197,16 @@ def _condition(kind: str, r: random.Random) -> tuple[dict[str, Any], list[str] |
                 None, f"cost > {c}: below 0.4×safety stock")
     if kind == "overstock":
         k = r.choice([2.5, 3, 4])
-        return ({"and": [{">": [d, 0]}, {">": [V("stock.on_hand"), {"*": [V("metrics.max_stock"), k]}]}]},
+        return ({"and": [{">": [d, 0.5]}, {">": [V("stock.on_hand"), {"*": [V("metrics.max_stock"), k]}]}]},
                 FILLING, f"on hand above {k:g}×max stock")
     if kind == "slow-mover":
         return ({"and": [{">=": [V("metrics.days_since_last_sale", 0), V("params.slow_mover_days")]},
                          {">": [V("stock.on_hand"), 0]}]},
                 ["receipt", "count"], "no sale for slow_mover_days")
     if kind == "long-cover":
-        n = r.choice([90, 120, 180])
-        return ({">": [V("metrics.days_of_cover", 0), n]}, FILLING, f"cover above {n} days")
+        n = r.choice([60, 90, 120])
+        return ({"and": [{">": [d, 1]}, {">": [V("metrics.days_of_cover", 0), n]}]}, FILLING,
+                f"cover above {n} days")
     if kind == "negative":
         return {"<": [V("stock.on_hand"), 0]}, CHECKS, "negative on hand"
     if kind == "reserved-over-hand":
@@ -348,8 +350,13 @@ def make_ruleset(rng: random.Random, n_groups: int, n_rules: int, n_wh: int) -> 
     }
 
 
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:  # the rule loader refuses YAML anchors
+        return True
+
+
 def ruleset_text(doc: dict[str, Any]) -> str:
-    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=120)
+    return yaml.dump(doc, Dumper=_NoAliases, allow_unicode=True, sort_keys=False, width=120)
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -369,13 +376,15 @@ class EventStream:
         self.step = days * DAY / max(n_events, 1)
         self.t0 = START.timestamp()
         self.events_per_day = n_events / days
-        self.lead = {s["code"]: (s["lead_time_days"], s["pack_size"]) for s in cat.suppliers}
+        self.lead = {s["code"]: (s["lead_time_days"], s["lead_time_std_days"], s["pack_size"])
+                     for s in cat.suppliers}
         wh_tables = {}
         for count in range(1, self.n_wh + 1):
             w = [(j + 1) ** -WH_DECAY for j in range(count)]
             wh_tables[count] = (list(itertools.accumulate(w)), sum(w))
         self.wh_tables = wh_tables
-        # pair key -> [on_hand, reserved, pending_qty, due_time, orders, s, S, lead_days, pack]
+        # pair key -> [on_hand, reserved, pending_qty, due_time, orders, s, S, lead_days, pack,
+        #              opening on_hand]
         self.pairs: dict[int, list[Any]] = {}
         self.mix_cum = list(itertools.accumulate(p for _, p in MIX))
         self.mix_types = [t for t, _ in MIX]
@@ -389,11 +398,14 @@ class EventStream:
         rate = self.events_per_day * cat.sku_weight[si] / cat.total_weight * share  # events/day
         demand = rate * 0.87 * 2.6  # sales+issues share × mean qty: units/day
         link = cat.links[si][0]
-        lead, pack = self.lead[link["supplier"]]
-        s = demand * lead * rng.uniform(1.3, 1.8) + 3
+        lead, lead_std, pack = self.lead[link["supplier"]]
+        # s covers the lead-time demand plus a safety stock for demand and lead-time variability
+        # (daily demand is lumpy: σ ≈ √(d·E[q²]/E[q]) ≈ √(4d)), a little above the engine's ROP.
+        safety = 2.0 * math.sqrt(lead * 4.0 * demand + (demand * lead_std) ** 2)
+        s = demand * lead * rng.uniform(1.1, 1.4) + safety + 3
         big_s = s + demand * rng.uniform(7, 14) + 5
         opening = float(round(big_s * rng.uniform(0.6, 1.0)))
-        return [opening, 0.0, 0.0, 0.0, 0, s, big_s, lead, max(pack, 1.0)]
+        return [opening, 0.0, 0.0, 0.0, 0, s, big_s, lead, max(pack, 1.0), opening]
 
     def events(self) -> Iterator[Ev]:
         cat, rng, pairs = self.cat, self.rng, self.pairs
@@ -417,10 +429,9 @@ class EventStream:
             key = si * n_wh + wi
             p = pairs.get(key)
             ref = None
-            if p is None:
+            if p is None:  # its opening stock is known before the stream: see ``opening``
                 p = pairs[key] = self._pair_policy(si, whs, j)
-                etype, qty = "count", p[0]
-            elif p[2] > 0 and t >= p[3]:
+            if p[2] > 0 and t >= p[3]:
                 etype, qty = "receipt", p[2]
                 p[0] += qty
                 p[2] = 0.0
@@ -468,6 +479,19 @@ class EventStream:
             counts[etype] = counts.get(etype, 0) + 1
             yield (k, etype, si, wi, qty, t, ref)
             k += 1
+
+    def opening(self, key: int) -> float:
+        """The opening on-hand of pair ``key`` (sku index × warehouses + warehouse index)."""
+        return float(self.pairs[key][9])
+
+    def opening_events(self, seed: int) -> Iterator[dict[str, Any]]:
+        """Opening ``count`` events (one hour before the stream) for every pair seen so far."""
+        at = datetime.fromtimestamp(self.t0 - 3600, TZ).isoformat(timespec="seconds")
+        cat, n_wh = self.cat, self.n_wh
+        for key in sorted(self.pairs):
+            si, wi = divmod(key, n_wh)
+            yield {"id": f"BENCH{seed}-OPEN-{key}", "type": "count", "sku": cat.skus[si]["code"],
+                   "warehouse": cat.warehouses[wi]["code"], "qty": int(self.pairs[key][9]), "at": at}
 
     def chunks(self, size: int) -> Iterator[list[Ev]]:
         it = self.events()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 WAREHOUSES = [
@@ -88,3 +89,57 @@ def build_catalog(n_skus: int = 240, seed: int = 7) -> dict[str, list[dict[str, 
         })
         i += 1
     return {"warehouses": WAREHOUSES, "suppliers": SUPPLIERS, "skus": skus}
+
+
+WEEKLY = (0.85, 0.9, 0.95, 1.0, 1.15, 1.35, 1.3)  # Monday … Sunday
+WAREHOUSE_FACTOR = {"WH-SH": 1.25, "WH-BJ": 1.0, "WH-GZ": 0.8}
+
+
+def build_history(skus: list[dict[str, Any]], end: date, days: int = 90, seed: int = 11,
+                  tz: str = "+08:00") -> list[dict[str, Any]]:
+    """Seeded stock events for ``days`` days before ``end``: sales with weekly seasonality and
+    replenishment receipts; about one pair in eight stops being replenished three weeks before
+    the end, so the demo finishes with real shortages to look at. Ids are stable, so loading the
+    demo twice adds nothing.
+    """
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    start = end - timedelta(days=days)
+    for sku in skus:
+        base = float(sku["attributes"]["base_demand"])
+        for wh, factor in WAREHOUSE_FACTOR.items():
+            events.extend(_pair_history(rng, sku["code"], wh, base * factor, start, days, tz))
+    events.sort(key=lambda e: e["at"])
+    return events
+
+
+def _pair_history(rng: random.Random, sku: str, wh: str, base: float, start: date, days: int,
+                  tz: str) -> list[dict[str, Any]]:
+    def ev(kind: str, day: date, hour: int, qty: float, **extra: Any) -> dict[str, Any]:
+        return {"id": f"demo-{sku}-{wh}-{day.isoformat()}-{kind}-{hour}", "type": kind, "sku": sku,
+                "warehouse": wh, "qty": qty, "at": f"{day.isoformat()}T{hour:02d}:00:00{tz}", **extra}
+
+    on_hand = round(base * rng.uniform(20, 35)) + 5
+    out = [ev("count", start, 7, on_hand)]
+    stops = days - 21 if rng.random() < 0.125 else days + 1
+    arriving: dict[int, float] = {}
+    for i in range(1, days + 1):
+        day = start + timedelta(days=i)
+        if i in arriving:
+            qty = arriving.pop(i)
+            on_hand += qty
+            out.append(ev("receipt", day, 9, qty, ref=f"PO-{sku}-{wh}-{i}"))
+        mean = base * WEEKLY[day.weekday()]
+        sold = max(0, round(rng.gauss(mean, max(0.5, mean ** 0.5))))
+        sold = min(sold, max(0, int(on_hand)))
+        if sold:
+            on_hand -= sold
+            out.append(ev("sale", day, 19, sold, ref=f"POS-{day.isoformat()}"))
+        if i < stops and not arriving and on_hand < base * 10:
+            arriving[i + rng.randint(3, 6)] = round(base * rng.uniform(18, 26)) + 10
+    return out
+
+
+def demo_end(now: datetime) -> date:
+    """The last day of demo history: yesterday in China, so no event is in the future."""
+    return (now.astimezone(timezone(timedelta(hours=8))) - timedelta(days=1)).date()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from statistics import NormalDist
@@ -215,7 +215,21 @@ class Metrics:
 
     def as_facts(self) -> dict[str, float | int]:
         """The ``metrics.*`` facts, without nulls, so that a JsonLogic ``var`` default applies."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        # Built by hand: dataclasses.asdict deep-copies and was a tenth of the ingest time.
+        out: dict[str, float | int] = {
+            "avg_daily_demand": self.avg_daily_demand,
+            "demand_std": self.demand_std,
+            "lead_time_days": self.lead_time_days,
+            "lead_time_std": self.lead_time_std,
+            "safety_stock": self.safety_stock,
+            "reorder_point": self.reorder_point,
+            "max_stock": self.max_stock,
+        }
+        if self.days_of_cover is not None:
+            out["days_of_cover"] = self.days_of_cover
+        if self.days_since_last_sale is not None:
+            out["days_since_last_sale"] = self.days_since_last_sale
+        return out
 
 
 def compute_metrics(

@@ -27,7 +27,15 @@ from functools import lru_cache
 from typing import Any
 
 from engine.rules.jsonlogic_check import check, infer_type
-from engine.rules.jsonlogic_compile import MAX_DEPTH, MAX_LIST, MAX_NODES, OPERATORS, OpSpec, build
+from engine.rules.jsonlogic_compile import (
+    MAX_DEPTH,
+    MAX_LIST,
+    MAX_NODES,
+    OPERATORS,
+    OpSpec,
+    build,
+    too_big,
+)
 
 __all__ = [
     "MAX_DEPTH",
@@ -55,6 +63,7 @@ def compile(logic: Any) -> Compiled:  # noqa: A001 - the name the rules pipeline
     Equal expressions share one compiled function (cached by their canonical JSON). Raises
     ``ValueError`` for an operator outside ``OPERATORS`` or an expression over the size limits.
     """
+    too_big(logic)  # before json.dumps, which recurses
     try:
         text = json.dumps(logic, sort_keys=True, allow_nan=True)
     except (TypeError, ValueError):  # not plain JSON (a set, a circular list): compile uncached

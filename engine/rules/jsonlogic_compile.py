@@ -99,6 +99,15 @@ def measure(logic: Any) -> tuple[int, int]:
     return depth, nodes
 
 
+def too_big(logic: Any) -> None:
+    """Raise ``ValueError`` for an expression over the limits that ``check`` reports."""
+    depth, nodes = measure(logic)
+    if depth > MAX_DEPTH or nodes > MAX_NODES:
+        raise ValueError(
+            f"expression too large to compile (limits: depth {MAX_DEPTH}, {MAX_NODES} nodes)"
+        )
+
+
 @dataclass(frozen=True)
 class _Val:
     """A compiled operand: a name to read it by, and what Python type it surely has, if known."""
@@ -438,10 +447,7 @@ _HANDLERS: dict[str, Handler] = {
 
 def generate(logic: Any) -> tuple[str, tuple[Any, ...]]:
     """The Python source of ``_make(K)`` for an expression, and the constants ``K`` it needs."""
-    depth, nodes = measure(logic)
-    if depth > MAX_DEPTH or nodes > MAX_NODES:
-        raise ValueError(f"expression too large to compile (limits: depth {MAX_DEPTH}, "
-                         f"{MAX_NODES} nodes)")
+    too_big(logic)
     gen = _Generator()
     source = gen.module(logic)
     return source, tuple(gen.consts)

@@ -24,7 +24,7 @@ from engine.rules.compiled import (
     Transition,
     Workflow,
 )
-from engine.rules.problems import Problem, RulesetInvalid
+from engine.rules.problems import Problem, RulesetInvalid, Segments
 from engine.rules.references import check_references
 from engine.rules.schema import validate_document
 from engine.rules.source import parse_source
@@ -77,17 +77,17 @@ def check_logic(doc: Doc) -> list[Problem]:
     problems: list[Problem] = []
     for index, group in _items(doc, "sku_groups"):
         if group.get("where") is not None:
-            at = ("sku_groups", index, "where")
+            where: Segments = ("sku_groups", index, "where")
             problems += jsonlogic.check(
-                group["where"], at=at, catalog=GROUP_CATALOG, expect="boolean"
+                group["where"], at=where, catalog=GROUP_CATALOG, expect="boolean"
             )
     for index, rule in _items(doc, "rules"):
         catalog = params_catalog(doc, rule)
         if "when" in rule:
-            at = ("rules", index, "when")
-            problems += jsonlogic.check(rule["when"], at=at, catalog=catalog, expect="boolean")
+            when: Segments = ("rules", index, "when")
+            problems += jsonlogic.check(rule["when"], at=when, catalog=catalog, expect="boolean")
         for a_index, expression in _quantity_formulas(rule):
-            at = ("rules", index, "actions", a_index, "create_requisition", "quantity")
+            at: Segments = ("rules", index, "actions", a_index, "create_requisition", "quantity")
             problems += jsonlogic.check(expression, at=at, catalog=catalog, expect="number")
     return problems
 

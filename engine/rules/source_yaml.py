@@ -72,7 +72,7 @@ class RuleLoader(yaml.SafeLoader):
     def events(self) -> Iterator[Event]:
         """Every parser event, in order (raises ``yaml.YAMLError`` on bad syntax)."""
         while True:
-            event = super().get_event()
+            event = super().get_event()  # type: ignore[no-untyped-call]
             yield event
             if event is None or isinstance(event, StreamEndEvent):
                 return
@@ -81,27 +81,27 @@ class RuleLoader(yaml.SafeLoader):
         self._replay = iter(events)
         self._peeked = None
 
-    def check_event(self, *choices: type) -> bool:
+    def check_event(self, *choices: Any) -> bool:
         if self._replay is None:
             return bool(super().check_event(*choices))
         event = self.peek_event()
         return event is not None and (not choices or isinstance(event, choices))
 
-    def peek_event(self) -> Event:
+    def peek_event(self) -> Any:
         if self._replay is None:
-            return super().peek_event()
+            return super().peek_event()  # type: ignore[no-untyped-call]
         if self._peeked is None:
             self._peeked = next(self._replay, None)
         return self._peeked
 
-    def get_event(self) -> Event:
+    def get_event(self) -> Any:
         if self._replay is None:
-            return super().get_event()
+            return super().get_event()  # type: ignore[no-untyped-call]
         event = self.peek_event()
         self._peeked = None
         return event
 
-    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
+    def compose_mapping_node(self, anchor: Any) -> MappingNode:
         node = super().compose_mapping_node(anchor)
         for key, _value in node.value:
             if isinstance(key, ScalarNode) and key.style is None:
@@ -125,9 +125,11 @@ def _compose(loader: RuleLoader, text: str) -> Parsed:
     if is_fatal(problems):
         return Parsed(problems=problems)
     loader.replay(events)
-    nodes = []
+    nodes: list[Node] = []
     while loader.check_node():
-        nodes.append(loader.get_node())
+        node = loader.get_node()
+        if node is not None:
+            nodes.append(node)
     if not nodes:
         return Parsed(problems=[Problem((), "the rule document is empty", 1, "empty")])
     walk = walk_nodes(nodes[0], json_mode=False)
@@ -168,7 +170,7 @@ def _collect_events(loader: RuleLoader, text: str) -> tuple[list[Event], list[Pr
 
 def _node_event_problems(event: NodeEvent, at: Segments) -> list[Problem]:
     out = []
-    col = event.start_mark.column + 1
+    col = _column(event.start_mark)
     if isinstance(event, AliasEvent) or event.anchor is not None:
         sign = "*" if isinstance(event, AliasEvent) else "&"
         message = (
@@ -243,7 +245,7 @@ class Walk:
 def walk_nodes(root: Node, *, json_mode: bool) -> Walk:
     """Iterate the node tree: line of every key and item, duplicate keys, odd scalars."""
     out = Walk()
-    out.line_map[()] = root.start_mark.line + 1
+    out.line_map[()] = _mark_line(root.start_mark)
     stack: list[tuple[Node, Segments]] = [(root, ())]
     while stack:
         node, at = stack.pop()
@@ -251,9 +253,9 @@ def walk_nodes(root: Node, *, json_mode: bool) -> Walk:
             stack.extend(_walk_mapping(node, at, out))
         elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
-                out.line_map[(*at, index)] = item.start_mark.line + 1
+                out.line_map[(*at, index)] = _mark_line(item.start_mark)
                 stack.append((item, (*at, index)))
-        else:
+        elif isinstance(node, ScalarNode):
             _check_scalar(node, at, out, json_mode)
     return out
 
@@ -262,7 +264,7 @@ def _walk_mapping(node: MappingNode, at: Segments, out: Walk) -> list[tuple[Node
     seen: dict[str, int] = {}
     children = []
     for key, value in node.value:
-        line = key.start_mark.line + 1
+        line = _mark_line(key.start_mark)
         if not isinstance(key, ScalarNode):
             message = "a key must be a plain word, not a list or a mapping"
             out.problems.append(Problem(at, message, line, "yaml_complex_key"))
@@ -278,7 +280,7 @@ def _walk_mapping(node: MappingNode, at: Segments, out: Walk) -> list[tuple[Node
     return children
 
 
-def _check_scalar(node: Node, at: Segments, out: Walk, json_mode: bool) -> None:
+def _check_scalar(node: ScalarNode, at: Segments, out: Walk, json_mode: bool) -> None:
     plain = node.style is None
     if plain and node.tag == _BOOL:
         out.raw_booleans[at] = node.value
@@ -288,7 +290,7 @@ def _check_scalar(node: Node, at: Segments, out: Walk, json_mode: bool) -> None:
         else node.tag == _FLOAT and node.value.lower().lstrip("+-") in (".inf", ".nan")
     )
     if plain and non_finite:
-        out.problems.append(not_finite(at, node.value, node.start_mark.line + 1))
+        out.problems.append(not_finite(at, node.value, _mark_line(node.start_mark)))
 
 
 def _syntax_problem(err: yaml.YAMLError, text: str) -> Problem:
@@ -308,7 +310,8 @@ def _syntax_problem(err: yaml.YAMLError, text: str) -> Problem:
             f"replace the tabs with spaces — {snippet(line_text)}"
         )
     else:
-        message = f"the YAML cannot be read ({where}): {err.problem} — {snippet(line_text)}"
+        problem = getattr(err, "problem", None) or "it is not valid YAML"
+        message = f"the YAML cannot be read ({where}): {problem} — {snippet(line_text)}"
     return Problem((), message, mark.line + 1, "yaml_syntax")
 
 
@@ -325,7 +328,16 @@ def snippet(line_text: str) -> str:
 
 
 def _line(event: Event) -> int:
-    return event.start_mark.line + 1
+    return _mark_line(event.start_mark)
+
+
+def _mark_line(mark: Any) -> int:
+    """The 1-based line of a YAML mark (0-based inside PyYAML)."""
+    return int(mark.line) + 1
+
+
+def _column(mark: Any) -> int:
+    return int(mark.column) + 1
 
 
 def not_finite(at: Segments, value: str, line: int | None) -> Problem:

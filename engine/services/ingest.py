@@ -366,22 +366,22 @@ class Batch:
     def _write_draft(self, alert: NewAlert, d: Any) -> None:
         conn, pair, now = self.conn, alert.pair, self.now
         if isinstance(d, TaskDraft):
-            task_id = conn.execute(insert(tasks).values(
+            task_id = conn.execute(insert(tasks).returning(tasks.c.id), dict(
                 alert_id=alert.id, action_key=d.action_key, title=d.title, workflow=d.workflow,
                 state=d.state, closed=False, role=d.role, severity=d.severity, due_at=d.due_at,
-                data={}, created_at=now, updated_at=now)).inserted_primary_key[0]
-            conn.execute(insert(task_history).values(
+                data={}, created_at=now, updated_at=now)).scalar_one()
+            conn.execute(insert(task_history), dict(
                 task_id=task_id, at=now, actor="system", transition="create", from_state=None,
                 to_state=d.state, data={"alert": alert.id, "rule": alert.rule.id}))
             self.stats.tasks += 1
         elif isinstance(d, RequisitionDraft):
-            req_id = conn.execute(insert(requisitions).values(
+            req_id = conn.execute(insert(requisitions).returning(requisitions.c.id), dict(
                 alert_id=alert.id, action_key=d.action_key, sku_id=pair.sku_id,
                 warehouse_id=pair.wh_id, supplier_id=self.snap.supplier_ids.get(d.supplier or ""),
                 quantity=d.quantity, unit_price=d.unit_price, amount=d.amount, state=d.state,
                 approval_role=d.approval_role, reason=d.reason, created_at=now,
-                updated_at=now)).inserted_primary_key[0]
-            conn.execute(insert(requisition_history).values(
+                updated_at=now)).scalar_one()
+            conn.execute(insert(requisition_history), dict(
                 requisition_id=req_id, at=now, actor="system", transition="create",
                 from_state=None, to_state=d.state, data={"alert": alert.id, "reason": d.reason}))
             self.stats.requisitions += 1

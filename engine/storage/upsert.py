@@ -39,6 +39,9 @@ def upsert(
     conn.execute(stmt, list(rows))
 
 
+_IGNORE_CACHE: dict[tuple[str, str, tuple[str, ...], str], Any] = {}
+
+
 def insert_ignore(
     conn: Connection,
     table: Table,
@@ -46,9 +49,15 @@ def insert_ignore(
     keys: Sequence[str],
     where: Any = None,
 ) -> int | None:
-    """Insert one row unless it conflicts on ``keys``; the new primary key, or None on conflict."""
-    stmt = insert_for(conn, table).values(**values)
-    stmt = stmt.on_conflict_do_nothing(index_elements=list(keys), index_where=where)
-    result = conn.execute(stmt.returning(table.c.id))
-    row = result.first()
+    """Insert one row unless it conflicts on ``keys``; the new primary key, or None on conflict.
+
+    The statement is built once per table and key set and executed with parameters, so
+    SQLAlchemy's compiled cache serves every later call.
+    """
+    cache_key = (conn.dialect.name, table.name, tuple(keys), str(where) if where is not None else "")
+    stmt = _IGNORE_CACHE.get(cache_key)
+    if stmt is None:
+        stmt = insert_for(conn, table).on_conflict_do_nothing(index_elements=list(keys), index_where=where)
+        stmt = _IGNORE_CACHE[cache_key] = stmt.returning(table.c.id)
+    row = conn.execute(stmt, values).first()
     return None if row is None else row[0]

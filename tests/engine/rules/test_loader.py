@@ -114,11 +114,11 @@ def test_five_different_problems_are_reported_at_once_with_lines() -> None:
     )
     problems = validate_ruleset(text)
     assert [(p.code, p.path, p.line) for p in problems] == [
-        ("duplicate_id", "workflows[0].transitions[0].form[1].name", 12),
-        ("unknown_variable", 'rules[0].when["<"][0]', 16),
-        ("unknown_field", "rules[0].severty", 18),
-        ("bad_duration", "rules[0].cooldown", 19),
-        ("unknown_role", "rules[0].actions[3].escalate.to", 24),
+        ("duplicate_id", "workflows[0].transitions[0].form[1].name", 13),
+        ("unknown_variable", 'rules[0].when["<"][0]', 17),
+        ("unknown_field", "rules[0].severty", 19),
+        ("bad_duration", "rules[0].cooldown", 20),
+        ("unknown_role", "rules[0].actions[3].escalate.to", 25),
     ]
     assert problems[1].message.endswith("did you mean 'stock.available'?")
     assert problems[2].message == "rules[0].severty is not a known field; did you mean 'severity'?"
@@ -128,8 +128,8 @@ def test_five_different_problems_are_reported_at_once_with_lines() -> None:
 def test_source_duplicate_keys_are_reported_together_with_later_stages() -> None:
     text = DOC.replace("    owner: buyer\n", "    owner: buyer\n    owner: bos\n")
     problems = validate_ruleset(text)
-    assert [(p.code, p.line) for p in problems] == [("duplicate_key", 18), ("unknown_role", 18)]
-    assert "already defined at line 17" in problems[0].message
+    assert [(p.code, p.line) for p in problems] == [("duplicate_key", 19), ("unknown_role", 19)]
+    assert "already defined at line 18" in problems[0].message
 
 
 def test_load_raises_with_every_problem() -> None:
@@ -138,7 +138,7 @@ def test_load_raises_with_every_problem() -> None:
     assert [p.as_dict() for p in caught.value.problems] == [
         {
             "path": "roles[0].escalate_to",
-            "line": 6,
+            "line": 7,
             "message": "'bos' is not a defined role; did you mean 'boss'?",
             "code": "unknown_role",
         }
@@ -147,21 +147,21 @@ def test_load_raises_with_every_problem() -> None:
 
 def test_unknown_operator_through_the_jsonlogic_check() -> None:
     problem = only(validate_ruleset(DOC.replace('{"<": [', '{"eval": [')), "unknown_operator")
-    assert (problem.path, problem.line) == ("rules[0].when", 16)
+    assert (problem.path, problem.line) == ("rules[0].when", 17)
     assert problem.message.startswith("'eval' is not an operator")
 
 
 def test_wrong_type_for_an_operator() -> None:
     text = DOC.replace('{"var": "params.target"}', '"ten"')
     problem = only(validate_ruleset(text), "type")
-    assert (problem.path, problem.line) == ('rules[0].when["<"][1]', 16)
+    assert (problem.path, problem.line) == ('rules[0].when["<"][1]', 17)
     assert "ten" in problem.message
 
 
 def test_a_nullable_fact_must_say_what_null_means() -> None:
     text = DOC.replace('"stock.available"', '"metrics.days_of_cover"')
     problem = only(validate_ruleset(text), "nullable")
-    assert (problem.path, problem.line) == ('rules[0].when["<"][0]', 16)
+    assert (problem.path, problem.line) == ('rules[0].when["<"][0]', 17)
 
 
 def test_group_filters_see_only_sku_and_warehouse_facts() -> None:
@@ -174,7 +174,7 @@ def test_a_quantity_formula_must_give_a_number() -> None:
     text = DOC.replace('{"*": [2, {"var": "metrics.reorder_point"}]}', '{"<": [1, 2]}')
     problem = only(validate_ruleset(text), "type")
     assert problem.path == "rules[0].actions[1].create_requisition.quantity"
-    assert problem.line == 21
+    assert problem.line == 22
 
 
 def test_params_only_some_groups_define_are_nullable_elsewhere() -> None:

@@ -1,0 +1,749 @@
+"""Benchmark: compiled rule evaluation, end-to-end ``events replay``, and a JsonLogic baseline.
+
+One run, one seeded synthetic workload (see ``replay_workload.py``), three measurements:
+
+(a) evaluation alone, in memory: per event, the facts (``engine.facts.build_facts``), the
+    candidate rules (``GroupIndex`` + ``RuleIndex.candidates``) and the compiled conditions
+    (``engine.evaluation.evaluate``) — only that is timed; events/s and rule evaluations/s.
+(b) ``flask --app wsgi events replay FILE.jsonl --batch N`` end to end on a fresh SQLite file
+    (catalogue and ruleset loaded through the services first); its own printed events/s.
+(c) the baseline: the same loop, with the same facts, evaluating each candidate rule's raw
+    ``when`` with panzi-json-logic (``jsonLogic(rule.when, facts)``), on a sample of the events.
+
+It prints a table (measurement, target, PASS/MISS) and exits 0 whatever the figures: the targets
+are informational. ``--out-json`` writes the same as JSON. See bench/README.md.
+
+    .venv/bin/python bench/replay.py                          # full size (100k SKUs, 1M events)
+    .venv/bin/python bench/replay.py --skus 2000 --events 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
+
+import replay_workload as wl  # noqa: E402
+
+TARGETS = {
+    "a_events_per_s": 100_000,
+    "ratio_a_c": 25.0,
+    "b_events_per_s": 20_000,
+    "memory_mb": 300,
+}
+MB = 1024 * 1024
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process (Linux /proc; falls back to the peak)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return maxrss_mb()
+
+
+def maxrss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def fmt_rate(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--skus", type=int, default=100_000)
+    p.add_argument("--warehouses", type=int, default=10)
+    p.add_argument("--groups", type=int, default=50)
+    p.add_argument("--rules", type=int, default=500)
+    p.add_argument("--events", type=int, default=1_000_000, help="events for (a) and (c)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--batch", type=int, default=5000, help="events per transaction in (b)")
+    p.add_argument("--skip-replay", action="store_true", help="skip (b), the SQLite end-to-end run")
+    p.add_argument("--replay-events", type=int, default=200_000,
+                   help="events for (b): the first N of the same stream (default 200k)")
+    p.add_argument("--replay-mode", choices=["cli", "inprocess"], default="cli",
+                   help="(b) through the flask CLI in a subprocess (default) or the same "
+                        "service called in this process")
+    p.add_argument("--baseline-events", type=int, default=20_000,
+                   help="events sampled (evenly) for (c), the panzi baseline; 0 skips it")
+    p.add_argument("--chunk", type=int, default=20_000, help="events generated per chunk")
+    p.add_argument("--no-tracemalloc", action="store_true",
+                   help="skip the tracemalloc measurement of the engine state")
+    p.add_argument("--profile", metavar="DIR",
+                   help="cProfile (a) and (b) into DIR (eval.prof, replay.prof) and print the top "
+                        "functions; the profiled figures are slower than unprofiled ones")
+    p.add_argument("--keep-db", action="store_true", help="keep (b)'s temporary folder")
+    p.add_argument("--dump-ruleset", metavar="FILE", help="write the generated rule document")
+    p.add_argument("--out-json", metavar="FILE", help="write the results as JSON")
+    args = p.parse_args(argv)
+    args.replay_events = min(args.replay_events, args.events)
+    return args
+
+
+# --- the engine state of (a) and (c) -----------------------------------------------------------
+
+
+def build_engine_state(cat: wl.Catalogue, text: str) -> tuple[Any, Any]:
+    """What ``load_snapshot`` builds from the database, built from the catalogue instead.
+
+    SKU facts are copied (as rows read from the database would be), supplier links become
+    ``SupplierLink`` objects, the ruleset is loaded and compiled from its YAML text.
+    """
+    from engine.evaluation import RuleIndex
+    from engine.membership import GroupIndex
+    from engine.metrics import SupplierLink
+    from engine.rules import RulesetInvalid, load_ruleset
+    from engine.services.engine_cache import Snapshot
+    from engine.services.rulesets import ActiveRuleset
+
+    try:
+        compiled = load_ruleset(text, "yaml")
+    except RulesetInvalid as err:
+        say(f"the generated ruleset is invalid ({len(err.problems)} problems):")
+        for problem in err.problems[:50]:
+            say(f"  {problem}")
+        raise SystemExit(2) from None
+    sups = {s["code"]: s for s in cat.suppliers}
+    links: dict[int, tuple[Any, ...]] = {}
+    for i, rows in enumerate(cat.links):
+        links[i + 1] = tuple(
+            SupplierLink(code=r["supplier"], lead_time_days=sups[r["supplier"]]["lead_time_days"],
+                         lead_time_std_days=sups[r["supplier"]]["lead_time_std_days"],
+                         price=r["price"], preferred=r["preferred"], backup=r["backup"],
+                         moq=sups[r["supplier"]]["moq"], pack_size=sups[r["supplier"]]["pack_size"])
+            for r in rows)
+    sku_facts = {i + 1: json.loads(json.dumps(s)) for i, s in enumerate(cat.skus)}
+    wh_facts = {h + 1: dict(w) for h, w in enumerate(cat.warehouses)}
+    snap = Snapshot(
+        key=(1, 1), ruleset=ActiveRuleset(1, 1, compiled),
+        sku_ids={s["code"]: i for i, s in sku_facts.items()}, sku_facts=sku_facts,
+        warehouse_ids={w["code"]: h for h, w in wh_facts.items()}, warehouse_facts=wh_facts,
+        links=links, supplier_ids={s["code"]: n + 1 for n, s in enumerate(cat.suppliers)},
+        supplier_contacts={s["code"]: {} for s in cat.suppliers})
+    snap.rule_index = RuleIndex(compiled)
+    snap.group_index = GroupIndex(compiled, snap.sku_facts.values(), snap.warehouse_facts.values())
+    snap.tz = ZoneInfo(compiled.settings.timezone)
+    snap.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)
+    snap.promotion_days = frozenset(str(d) for d in compiled.settings.extra.get("promotion_days", []))
+    return snap, compiled
+
+
+def panzi_evaluate(rules: Any, facts: Any, json_logic: Any, outcome: Any, truthy: Any) -> list[Any]:
+    """``engine.evaluation.evaluate`` with panzi's interpreter in place of the compiled condition."""
+    out = []
+    for rule in rules:
+        try:
+            out.append(outcome(rule, truthy(json_logic(rule.when, facts))))
+        except Exception as exc:  # mirrors evaluate(): a failing rule is reported, not raised
+            out.append(outcome(rule, False, f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+# --- (a) and (c) -------------------------------------------------------------------------------
+
+
+def run_eval(args: argparse.Namespace, cat: wl.Catalogue, snap: Any, replay_dir: Path | None,
+             profiler: cProfile.Profile | None) -> dict[str, Any]:
+    """Stream the events through the in-memory engine loop; (c) on every k-th event."""
+    from json_logic import jsonLogic
+
+    from engine.evaluation import Outcome, evaluate, truthy
+    from engine.facts import FactInputs, build_facts
+    from engine.metrics import DemandWindow
+    from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply
+
+    stream = wl.EventStream(cat, args.events, args.seed)
+    n_wh = len(cat.warehouses)
+    sku_codes = [s["code"] for s in cat.skus]
+    wh_codes = [w["code"] for w in cat.warehouses]
+    tz, promo = snap.tz, snap.promotion_days
+    sku_facts, wh_facts, links = snap.sku_facts, snap.warehouse_facts, snap.links
+    groups_for, candidates, params = snap.groups_for, snap.rule_index.candidates, snap.params
+    state: dict[int, tuple[StockLevel, DemandWindow]] = {}
+    every = max(1, args.events // args.baseline_events) if args.baseline_events > 0 else 0
+    pc = time.perf_counter
+
+    t_select = t_facts = t_eval = 0.0  # (a)
+    n_events = n_evals = n_hits = n_errors = n_with_rules = 0
+    c_events = c_evals = c_errors = mismatches = 0  # (c)
+    c_total = c_eval = a_eval_same = raw_compiled = raw_panzi = 0.0
+    used: dict[int, list[Any]] = {}  # id(candidate tuple) -> [tuple, times used]
+    hits_by_rule: Counter[str] = Counter()
+    type_counts: Counter[str] = Counter()
+    gen_seconds = loop_wall = loop_cpu = 0.0
+
+    replay_fh = None
+    if replay_dir is not None:
+        replay_fh = (replay_dir / "events.jsonl").open("w", encoding="utf-8")
+    it = stream.events()
+    k_next = 0
+    wall0 = pc()
+    while k_next < args.events:
+        g0 = pc()
+        size = args.chunk
+        if replay_fh is not None and k_next < args.replay_events:
+            size = min(size, args.replay_events - k_next)
+        chunk = []
+        for _ in range(size):
+            ev = next(it, None)
+            if ev is None:
+                break
+            chunk.append(ev)
+        if not chunk:
+            break
+        events = [StockEvent(f"BENCH{args.seed}-{ev[0]:08d}", ev[1], sku_codes[ev[2]], wh_codes[ev[3]],
+                             datetime.fromtimestamp(ev[5], wl.TZ), ev[4], ev[6]) for ev in chunk]
+        if replay_fh is not None and k_next < args.replay_events:
+            replay_fh.writelines(json.dumps(wl.event_json(ev, cat, args.seed)) + "\n" for ev in chunk)
+            if k_next + len(chunk) >= args.replay_events:
+                replay_fh.close()
+                replay_fh = None
+                with (replay_dir / "opening.jsonl").open("w", encoding="utf-8") as fh:  # type: ignore[operator]
+                    fh.writelines(json.dumps(e) + "\n" for e in stream.opening_events(args.seed))
+        k_next += len(chunk)
+        gen_seconds += pc() - g0
+
+        if profiler is not None:
+            profiler.enable()
+        loop_wall0, loop_cpu0 = pc(), time.process_time()
+        for ev, event in zip(chunk, events):
+            k, etype, si, wi, qty, _, _ = ev
+            key = si * n_wh + wi
+            st = state.get(key)
+            if st is None:
+                st = state[key] = (StockLevel(on_hand=stream.opening(key)), DemandWindow())
+            level, window = st
+            # the stock change itself is not timed (the brief: facts + selection + evaluation)
+            apply(level, event)
+            if etype in DEMAND_TYPES:
+                window.add(event.at.astimezone(tz).date(), qty)
+            t0 = pc()
+            sku_id, wh_id = si + 1, wi + 1
+            sku, wh = sku_facts[sku_id], wh_facts[wh_id]
+            groups = groups_for(sku["code"], wh["code"])
+            rules = candidates(etype, groups)
+            t1 = pc()
+            t_select += t1 - t0
+            n_events += 1
+            type_counts[etype] += 1
+            if not rules:
+                continue
+            facts, _ = build_facts(FactInputs(event, sku, wh, level, window, links.get(sku_id, ()),
+                                              params(groups), tz, None, promo))
+            t2 = pc()
+            outcomes = evaluate(rules, facts)
+            t3 = pc()
+            t_facts += t2 - t1
+            t_eval += t3 - t2
+            n_with_rules += 1
+            n_evals += len(rules)
+            slot = used.get(id(rules))
+            if slot is None:
+                used[id(rules)] = [rules, 1]
+            else:
+                slot[1] += 1
+            for o in outcomes:
+                if o.hit:
+                    n_hits += 1
+                    hits_by_rule[o.rule.id] += 1
+                elif o.error:
+                    n_errors += 1
+
+            if every and k % every == 0:  # (c): the same loop with panzi, then the isolation
+                c0 = pc()
+                groups2 = groups_for(sku["code"], wh["code"])
+                rules2 = candidates(etype, groups2)
+                facts2, _ = build_facts(FactInputs(event, sku, wh, level, window,
+                                                   links.get(sku_id, ()), params(groups2), tz,
+                                                   None, promo))
+                c1 = pc()
+                base = panzi_evaluate(rules2, facts2, jsonLogic, Outcome, truthy)
+                c2 = pc()
+                c_total += c2 - c0
+                c_eval += c2 - c1
+                c_events += 1
+                c_evals += len(rules2)
+                c_errors += sum(1 for o in base if o.error)
+                c3 = pc()
+                evaluate(rules2, facts2)
+                c4 = pc()
+                a_eval_same += c4 - c3
+                compiled_raw = [r.condition(facts2) for r in rules2]
+                c5 = pc()
+                panzi_raw = [jsonLogic(r.when, facts2) for r in rules2]
+                c6 = pc()
+                raw_compiled += c5 - c4
+                raw_panzi += c6 - c5
+                mismatches += sum(1 for x, y in zip(compiled_raw, panzi_raw) if truthy(x) != truthy(y))
+        loop_wall += pc() - loop_wall0
+        loop_cpu += time.process_time() - loop_cpu0
+        if profiler is not None:
+            profiler.disable()
+        if k_next % 200_000 < len(chunk) or k_next >= args.events:
+            timed = t_select + t_facts + t_eval
+            say(f"  … {k_next:>9,} events  (a) {n_events / timed if timed else 0:,.0f} ev/s  "
+                f"pairs {len(state):,}  rss {rss_mb():,.0f} MB")
+    wall = pc() - wall0
+    if replay_fh is not None:
+        replay_fh.close()
+
+    timed = t_select + t_facts + t_eval
+    evals_by_rule: Counter[str] = Counter()
+    for rules, times in used.values():
+        for r in rules:
+            evals_by_rule[r.id] += times
+    by_kind: dict[str, list[int]] = {}
+    for rid, n in evals_by_rule.items():
+        kind = rid.split("-", 1)[1]
+        by_kind.setdefault(kind, [0, 0])[0] += n
+        by_kind[kind][1] += hits_by_rule.get(rid, 0)
+    pair_groups = getattr(snap.group_index, "_by_pair", {})
+    return {
+        "events": n_events,
+        "events_with_rules": n_with_rules,
+        "rule_evaluations": n_evals,
+        "candidates_per_event": n_evals / n_events if n_events else 0.0,
+        "hits": n_hits,
+        "hit_rate": n_hits / n_evals if n_evals else 0.0,
+        "runtime_errors": n_errors,
+        "seconds": timed,
+        "seconds_selection": t_select,
+        "seconds_facts": t_facts,
+        "seconds_evaluation": t_eval,
+        "events_per_s": n_events / timed if timed else 0.0,
+        "rule_evaluations_per_s": n_evals / timed if timed else 0.0,
+        "wall_seconds": wall,
+        "loop_cpu_share": loop_cpu / loop_wall if loop_wall else 1.0,
+        "events_per_s_cpu_adjusted": (n_events / (timed * min(loop_cpu / loop_wall, 1.0))
+                                      if timed and loop_wall and loop_cpu else None),
+        "generation_seconds": gen_seconds,
+        "touched_pairs": len(state),
+        "group_index_pair_cache": len(pair_groups),
+        "event_mix": dict(type_counts.most_common()),
+        "hits_by_template": {k: {"evaluations": v[0], "hits": v[1],
+                                 "hit_rate": round(v[1] / v[0], 4) if v[0] else 0.0}
+                             for k, v in sorted(by_kind.items())},
+        "rss_after_mb": rss_mb(),
+        "baseline": {
+            "sampled_every": every,
+            "events": c_events,
+            "rule_evaluations": c_evals,
+            "runtime_errors": c_errors,
+            "seconds": c_total,
+            "seconds_evaluation": c_eval,
+            "events_per_s": c_events / c_total if c_total else None,
+            "rule_evaluations_per_s": c_evals / c_eval if c_eval else None,
+            "compiled_evaluations_per_s_same_facts": c_evals / a_eval_same if a_eval_same else None,
+            "raw_compiled_calls_per_s": c_evals / raw_compiled if raw_compiled else None,
+            "raw_panzi_calls_per_s": c_evals / raw_panzi if raw_panzi else None,
+            "outcome_mismatches": mismatches,
+        },
+    }
+
+
+# --- (b) ---------------------------------------------------------------------------------------
+
+REPLAY_LINE = re.compile(r"(\d+) events: (\d+) accepted, (\d+) duplicate, (\d+) rejected in "
+                         r"([\d.]+) s \(([\d,]+) events/s\)")
+
+
+def prepare_database(url: str, cat: wl.Catalogue, text: str) -> dict[str, float]:
+    """A fresh schema, the catalogue (put_rows, 10k rows per call) and the ruleset (put)."""
+    from engine.services import rulesets
+    from engine.services.catalog import put_rows
+    from engine.storage.database import make_engine, upgrade
+    from engine.storage.unit_of_work import UnitOfWork
+
+    times = {}
+    t = time.perf_counter()
+    upgrade(url)
+    times["upgrade_s"] = time.perf_counter() - t
+    db = make_engine(url)
+    now = datetime.now(timezone.utc)
+    t = time.perf_counter()
+    with UnitOfWork(db) as uow:
+        put_rows(uow.conn, "suppliers", cat.suppliers, "bench", now)
+        put_rows(uow.conn, "warehouses", cat.warehouses, "bench", now)
+        for start in range(0, cat.n_skus, 10_000):
+            put_rows(uow.conn, "skus", cat.sku_rows(start, min(start + 10_000, cat.n_skus)),
+                     "bench", now)
+        uow.commit()
+    times["catalogue_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with UnitOfWork(db) as uow:
+        rulesets.put(uow.conn, text, "yaml", "bench", now, comment="bench/replay.py")
+        uow.commit()
+    times["ruleset_s"] = time.perf_counter() - t
+    db.dispose()
+    return times
+
+
+def db_counts(url: str) -> dict[str, Any]:
+    from sqlalchemy import func, select
+
+    from engine.storage import tables as t
+    from engine.storage.database import make_engine
+
+    db = make_engine(url)
+    out: dict[str, Any] = {}
+    with db.connect() as conn:
+        for name in ("stock_events", "rejected_events", "alerts", "tasks", "requisitions",
+                     "notifications", "escalations", "stock_levels"):
+            table = getattr(t, name)
+            out[name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
+        out["alerts_by_state"] = dict(conn.execute(
+            select(t.alerts.c.state, func.count()).group_by(t.alerts.c.state)).all())
+    db.dispose()
+    return out
+
+
+def replay_file(args: argparse.Namespace, tmp: Path, url: str, path: Path,
+                profile_to: Path | None = None) -> dict[str, Any]:
+    """Replay one JSONL file the way a user does; parse the CLI's own summary line."""
+    if args.replay_mode == "inprocess":
+        return replay_inprocess(args, tmp, url, path)
+    env = dict(os.environ, DATABASE_URL=url, STOCKWARN_INSTANCE=str(tmp))
+    flask = Path(sys.executable).with_name("flask")
+    cmd = [str(flask), "--app", "wsgi", "events", "replay", str(path), "--batch", str(args.batch)]
+    if profile_to is not None:
+        cmd = [sys.executable, "-m", "cProfile", "-o", str(profile_to), *cmd]
+    say(f"  $ {' '.join(cmd)}")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    if proc.returncode != 0:
+        say(proc.stdout[-2000:])
+        say(proc.stderr[-4000:])
+        raise SystemExit(f"events replay failed with exit code {proc.returncode}")
+    match = REPLAY_LINE.search(proc.stdout)
+    if match is None:
+        raise SystemExit(f"could not parse the replay output: {proc.stdout!r}")
+    n, acc, dup, rej, seconds, rate = match.groups()
+    say(f"    {match.group(0)}")
+    return {"command": cmd, "printed": match.group(0), "events": int(n), "accepted": int(acc),
+            "duplicate": int(dup), "rejected": int(rej), "seconds": float(seconds),
+            "events_per_s": float(rate.replace(",", "")), "process_wall_s": wall,
+            "process_cpu_s": cpu, "process_cpu_share": cpu / wall if wall else None,
+            "events_per_s_cpu_adjusted": (int(n) / (float(seconds) * min(cpu / wall, 1.0))
+                                          if wall and cpu and float(seconds) else None),
+            "children_maxrss_mb": maxrss_mb(resource.RUSAGE_CHILDREN)}
+
+
+def replay_inprocess(args: argparse.Namespace, tmp: Path, url: str, path: Path) -> dict[str, Any]:
+    """The CLI's loop, called directly (``--replay-mode inprocess``)."""
+    from engine.bootstrap import bootstrap
+    from engine.config import Settings
+    from engine.services import events as event_service
+    from engine.strict_json import loads
+
+    svc = bootstrap(Settings(database_url=url, instance_path=tmp))
+    totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    chunk: list[Any] = []
+
+    def flush() -> None:
+        with svc.uow() as uow:
+            results, _ = event_service.ingest_batch(uow, svc.cache, chunk, svc.clock.now(),
+                                                    max(args.batch, svc.settings.max_batch_events),
+                                                    source=f"file:{path.name}")
+        for r in results:
+            totals[r.status] += 1
+        chunk.clear()
+
+    start = time.perf_counter()
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                chunk.append(loads(line))
+                if len(chunk) >= args.batch:
+                    flush()
+    if chunk:
+        flush()
+    seconds = time.perf_counter() - start
+    svc.close()
+    n = sum(totals.values())
+    printed = (f"{n} events: {totals['accepted']} accepted, {totals['duplicate']} duplicate, "
+               f"{totals['rejected']} rejected in {seconds:.2f} s ({n / seconds:,.0f} events/s)")
+    say(f"    {printed} [in process]")
+    return {"command": "in-process ingest_batch loop", "printed": printed, "events": n, **totals,
+            "seconds": seconds, "events_per_s": n / seconds if seconds else 0.0,
+            "children_maxrss_mb": None, "events_per_s_cpu_adjusted": None}
+
+
+def run_replay(args: argparse.Namespace, cat: wl.Catalogue, text: str, tmp: Path) -> dict[str, Any]:
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    say(f"(b) database {url}")
+    setup = prepare_database(url, cat, text)
+    say(f"    schema {setup['upgrade_s']:.1f} s, catalogue {setup['catalogue_s']:.1f} s, "
+        f"ruleset {setup['ruleset_s']:.1f} s")
+    say("(b) opening stock (count events, not part of the measurement)")
+    opening = replay_file(args, tmp, url, tmp / "opening.jsonl")
+    before = db_counts(url)
+    say(f"(b) events replay: {args.replay_events:,} events, --batch {args.batch}")
+    prof = Path(args.profile) / "replay.prof" if args.profile else None
+    main = replay_file(args, tmp, url, tmp / "events.jsonl", prof)
+    after = db_counts(url)
+    created = {k: after[k] - before[k] for k in ("alerts", "tasks", "requisitions", "notifications",
+                                                  "escalations", "stock_events", "rejected_events")}
+    return {"setup": setup, "opening": opening, "replay": main, "created_by_replay": created,
+            "database_after": after, "database_file_mb": (tmp / "bench.db").stat().st_size / MB}
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def verdict(value: float | None, target: float, higher_is_better: bool = True) -> str:
+    if value is None:
+        return "n/a"
+    ok = value >= target if higher_is_better else value <= target
+    return "PASS" if ok else "MISS"
+
+
+def table(results: dict[str, Any]) -> list[dict[str, Any]]:
+    a, c, b = results.get("a") or {}, (results.get("a") or {}).get("baseline") or {}, results.get("b")
+    mem = results["memory"]
+    rows: list[dict[str, Any]] = []
+
+    def row(name: str, value: Any, unit: str, target: str = "", status: str = "info") -> None:
+        rows.append({"measurement": name, "value": value, "unit": unit, "target": target,
+                     "status": status})
+
+    row("(a) evaluation alone", a.get("events_per_s"), "events/s",
+        f">= {TARGETS['a_events_per_s']:,}", verdict(a.get("events_per_s"), TARGETS["a_events_per_s"]))
+    row("(a) same, CPU-adjusted (see load)", a.get("events_per_s_cpu_adjusted"), "events/s",
+        f">= {TARGETS['a_events_per_s']:,}",
+        verdict(a.get("events_per_s_cpu_adjusted"), TARGETS["a_events_per_s"]))
+    row("(a) rule evaluations", a.get("rule_evaluations_per_s"), "evals/s")
+    row("(a) candidate rules per event", a.get("candidates_per_event"), "rules")
+    row("(a) hit rate of evaluations", 100 * a.get("hit_rate", 0.0), "%")
+    row("(c) panzi baseline", c.get("events_per_s"), "events/s")
+    ratio = (a["events_per_s"] / c["events_per_s"]) if a and c.get("events_per_s") else None
+    row("(a)/(c) events/s ratio", ratio, "x", f">= {TARGETS['ratio_a_c']:g}x",
+        verdict(ratio, TARGETS["ratio_a_c"]))
+    iso = (c["compiled_evaluations_per_s_same_facts"] / c["rule_evaluations_per_s"]
+           if c.get("rule_evaluations_per_s") and c.get("compiled_evaluations_per_s_same_facts") else None)
+    row("rule evaluation alone: evaluate() vs panzi, same facts", iso, "x")
+    raw = (c["raw_compiled_calls_per_s"] / c["raw_panzi_calls_per_s"]
+           if c.get("raw_panzi_calls_per_s") and c.get("raw_compiled_calls_per_s") else None)
+    row("condition call alone: compiled vs jsonLogic()", raw, "x")
+    row("compiled vs panzi outcome mismatches", c.get("outcome_mismatches"), "")
+    if b:
+        rb = b["replay"]["events_per_s"]
+        row("(b) events replay end to end (SQLite)", rb, "events/s",
+            f">= {TARGETS['b_events_per_s']:,}", verdict(rb, TARGETS["b_events_per_s"]))
+        adj = b["replay"].get("events_per_s_cpu_adjusted")
+        row("(b) same, CPU-adjusted (see load)", adj, "events/s",
+            f">= {TARGETS['b_events_per_s']:,}", verdict(adj, TARGETS["b_events_per_s"]))
+        row("(a)/(b) ratio", a["events_per_s"] / rb if a and rb else None, "x")
+        row("(b) replay process peak RSS", b["replay"].get("children_maxrss_mb"), "MB",
+            f"<= {TARGETS['memory_mb']}", verdict(b["replay"].get("children_maxrss_mb"),
+                                                    TARGETS["memory_mb"], False))
+    row("engine state (tracemalloc: snapshot + compiled + indexes)", mem.get("engine_state_mb"), "MB")
+    row("process RSS with the engine state", mem.get("rss_with_state_mb"), "MB",
+        f"<= {TARGETS['memory_mb']}", verdict(mem.get("rss_with_state_mb"), TARGETS["memory_mb"], False))
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    def show(v: Any, unit: str) -> str:
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            if unit == "x":
+                return f"{v:,.1f}x"
+            return f"{v:,.1f} {unit}" if v < 100 else f"{v:,.0f} {unit}"
+        return f"{v:,} {unit}".strip()
+
+    width = max(len(r["measurement"]) for r in rows)
+    say("")
+    say(f"{'measurement':<{width}}  {'value':>20}  {'target':>12}  status")
+    say("-" * (width + 44))
+    for r in rows:
+        say(f"{r['measurement']:<{width}}  {show(r['value'], r['unit']):>20}  {r['target']:>12}  "
+            f"{r['status']}")
+
+
+def print_profile(path: Path, title: str, limit: int = 25) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    stats.sort_stats("tottime").print_stats(limit)
+    text = out.getvalue()
+    say(f"\n--- profile: {title} ({path}) — top {limit} by own time ---")
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    say("\n".join(lines[max(start - 3, 0):]))
+    return text
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results: dict[str, Any] = {
+        "config": {k: v for k, v in vars(args).items()},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": os.cpu_count()},
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "load_average_start": os.getloadavg(),
+    }
+    say(f"bench/replay.py: {args.skus:,} SKUs × {args.warehouses} warehouses, {args.groups} groups, "
+        f"{args.rules} rules; {args.events:,} events for (a), "
+        f"{'no' if args.skip_replay else f'{args.replay_events:,}'} for (b), "
+        f"~{args.baseline_events:,} sampled for (c); seed {args.seed}")
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+
+    import engine.evaluation  # noqa: F401 - imports before the baseline RSS reading
+    import engine.facts  # noqa: F401
+    import engine.services.engine_cache  # noqa: F401
+    import json_logic  # noqa: F401
+    from engine.rules import load_ruleset  # noqa: F401
+
+    gc.collect()
+    rss_imports = rss_mb()
+    rng = random.Random(args.seed)
+    t = time.perf_counter()
+    cat = wl.make_catalogue(rng, args.skus, args.warehouses)
+    doc = wl.make_ruleset(rng, args.groups, args.rules, args.warehouses)
+    text = wl.ruleset_text(doc)
+    say(f"workload: catalogue and rule document generated in {time.perf_counter() - t:.1f} s "
+        f"({len(text) / 1024:,.0f} KiB of YAML)")
+    if args.dump_ruleset:
+        Path(args.dump_ruleset).write_text(text, encoding="utf-8")
+
+    # engine state: what a replay process holds for this catalogue and ruleset
+    gc.collect()
+    rss_before = rss_mb()
+    if not args.no_tracemalloc:
+        tracemalloc.start()
+    t = time.perf_counter()
+    snap, compiled = build_engine_state(cat, text)
+    build_s = time.perf_counter() - t
+    traced = tracemalloc.get_traced_memory() if not args.no_tracemalloc else (None, None)
+    tracemalloc.stop()
+    gc.collect()
+    rss_state = rss_mb()
+    results["memory"] = {
+        "rss_after_imports_mb": rss_imports,
+        "rss_with_catalogue_mb": rss_before,
+        "rss_with_state_mb": rss_state,
+        "engine_state_mb": traced[0] / MB if traced[0] is not None else None,
+        "engine_state_peak_mb": traced[1] / MB if traced[1] is not None else None,
+        "engine_state_rss_delta_mb": rss_state - rss_before,
+        "maxrss_mb": maxrss_mb(),
+        "note": "RSS includes the generator's own copy of the catalogue; engine_state is "
+                "what load_snapshot would hold (sku/warehouse facts, supplier links, compiled "
+                "ruleset, GroupIndex, RuleIndex)",
+    }
+    say(f"engine state built in {build_s:.1f} s{' (under tracemalloc)' if traced[0] else ''}: "
+        f"{results['memory']['engine_state_mb'] or 0:,.0f} MB traced "
+        f"(peak {results['memory']['engine_state_peak_mb'] or 0:,.0f} MB); RSS {rss_imports:,.0f} MB "
+        f"after imports → {rss_before:,.0f} MB with the catalogue → {rss_state:,.0f} MB with the state")
+    results["workload"] = {
+        "rules": len(compiled.rules), "groups": len(compiled.groups),
+        "rules_with_actions": sum(1 for r in compiled.rules if r.actions),
+        "rules_without_group": sum(1 for r in compiled.rules if not r.groups),
+        "ruleset_yaml_kib": len(text) / 1024,
+    }
+
+    tmp = None if args.skip_replay else Path(tempfile.mkdtemp(prefix="stockwarn-bench-"))
+    profiler = cProfile.Profile() if args.profile else None
+    say(f"(a)+(c): streaming {args.events:,} events"
+        + (f" (writing the first {args.replay_events:,} to {tmp}/events.jsonl)" if tmp else ""))
+    a = run_eval(args, cat, snap, tmp, profiler)
+    results["a"] = a
+    results["memory"]["rss_after_a_mb"] = a["rss_after_mb"]
+    say(f"(a) {a['events']:,} events, {a['rule_evaluations']:,} rule evaluations in {a['seconds']:.2f} s "
+        f"timed (selection {a['seconds_selection']:.2f}, facts {a['seconds_facts']:.2f}, "
+        f"evaluation {a['seconds_evaluation']:.2f}); generation {a['generation_seconds']:.1f} s, "
+        f"wall {a['wall_seconds']:.1f} s; {a['touched_pairs']:,} pairs touched")
+    bl = a["baseline"]
+    if bl["events"]:
+        say(f"(c) {bl['events']:,} sampled events, {bl['rule_evaluations']:,} panzi evaluations in "
+            f"{bl['seconds']:.2f} s ({bl['seconds_evaluation']:.2f} s evaluating); "
+            f"{bl['outcome_mismatches']} outcome mismatches, {bl['runtime_errors']} runtime errors")
+    if profiler is not None:
+        path = Path(args.profile) / "eval.prof"
+        profiler.dump_stats(str(path))
+        print_profile(path, "(a)+(c) loop")
+    del snap
+    gc.collect()
+
+    if tmp is not None:
+        try:
+            results["b"] = run_replay(args, cat, text, tmp)
+            if args.profile:
+                print_profile(Path(args.profile) / "replay.prof", "(b) events replay")
+        finally:
+            if args.keep_db:
+                say(f"(b) kept {tmp}")
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    results["load_average_end"] = os.getloadavg()
+    rows = table(results)
+    results["table"] = rows
+    print_table(rows)
+    if results.get("b"):
+        created = results["b"]["created_by_replay"]
+        say(f"\n(b) created by the replay: {created['alerts']:,} alerts, {created['tasks']:,} tasks, "
+            f"{created['requisitions']:,} requisitions, {created['notifications']:,} notifications; "
+            f"open/resolved alerts after: {results['b']['database_after']['alerts_by_state']}")
+        op = results["b"]["opening"]
+        say(f"(b) opening stock load: {op['printed']}")
+    say(f"(a) event mix: {a['event_mix']}")
+    say(f"load average (1, 5, 15 min): start {results['load_average_start']}, end "
+        f"{tuple(round(x, 2) for x in results['load_average_end'])} on {os.cpu_count()} CPUs; "
+        f"(a) got {a['loop_cpu_share']:.0%} of a CPU while timed"
+        + (f", (b) {results['b']['replay']['process_cpu_share']:.0%}"
+           if results.get("b") and results["b"]["replay"].get("process_cpu_share") else ""))
+    if args.profile:
+        say("note: --profile was on; the figures above include cProfile's overhead")
+    if args.out_json:
+        Path(args.out_json).write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+        say(f"results written to {args.out_json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
