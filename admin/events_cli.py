@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 from engine.bootstrap import Services
 from engine.services import escalations as escalation_service
 from engine.services import events as event_service
+from engine.services.ingest import Unparsed
 from engine.strict_json import JsonInvalid, loads
 
 events = AppGroup("events", help="Stock events: replay files, review rejected ones.")
@@ -31,7 +32,7 @@ def _read_lines(path: Path) -> Any:
                 try:
                     yield loads(line)
                 except JsonInvalid as exc:
-                    yield {"__line__": number, "__error__": exc.message}
+                    yield Unparsed(line.rstrip("\n"), f"line {number}: {exc.message}")
 
 
 @events.command("replay")

@@ -54,6 +54,14 @@ log = logging.getLogger(__name__)
 CHUNK = 400  # pairs per IN (...) query
 
 
+@dataclass(frozen=True)
+class Unparsed:
+    """A line of an input file that was not JSON: rejected with its reason, its text kept."""
+
+    text: str
+    message: str
+
+
 @dataclass
 class ItemResult:
     index: int
@@ -114,6 +122,9 @@ def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime) -> tuple
     results: list[ItemResult] = []
     seen: set[str] = set()
     for index, raw in enumerate(items):
+        if isinstance(raw, Unparsed):
+            results.append(ItemResult(index, None, "rejected", [{"field": "", "message": raw.message}]))
+            continue
         parsed = parse_event(raw, now)
         raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
         if isinstance(parsed, list):
@@ -436,11 +447,15 @@ def store_rejected(conn: Connection, items: Sequence[Any], results: list[ItemRes
                    now: datetime) -> None:
     rows = [
         {"event_id": r.id, "payload": items[r.index] if isinstance(items[r.index], dict) else None,
-         "raw": None if isinstance(items[r.index], dict) else repr(items[r.index])[:10_000],
+         "raw": None if isinstance(items[r.index], dict) else _raw_text(items[r.index]),
          "errors": r.errors, "source": source, "received_at": now, "state": "pending"}
         for r in results if r.status == "rejected"]
     if rows:
         conn.execute(insert(rejected_events), rows)
+
+
+def _raw_text(item: Any) -> str:
+    return (item.text if isinstance(item, Unparsed) else repr(item))[:10_000]
 
 
 def ingest(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime,

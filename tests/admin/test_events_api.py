@@ -1,0 +1,125 @@
+"""POST /api/v1/events: item-by-item answers, idempotency, bad input, rejected review and replay."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from engine.storage.tables import rejected_events, stock_events, stock_levels
+
+AT = "2026-11-20T08:00:00+08:00"
+
+
+def ev(eid: str, **kw):  # type: ignore[no-untyped-def]
+    base = {"id": eid, "type": "receipt", "sku": "SKU-1", "warehouse": "WH-1", "qty": 5, "at": AT}
+    base.update(kw)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def setup(client, h) -> None:  # type: ignore[no-untyped-def]
+    client.put("/api/v1/warehouses", json=[{"code": "WH-1", "name": "a"}, {"code": "WH-2", "name": "b"}], headers=h)
+    client.put("/api/v1/skus", json=[{"code": "SKU-1", "name": "x"}], headers=h)
+
+
+def levels(services):  # type: ignore[no-untyped-def]
+    with services.db.connect() as conn:
+        return {(r.warehouse_id, r.on_hand, r.reserved) for r in conn.execute(select(stock_levels))}
+
+
+def test_single_event_and_list_are_answered_item_by_item(client, admin_headers, services):
+    setup(client, admin_headers)
+    r = client.post("/api/v1/events", json=ev("e1"), headers=admin_headers)
+    assert r.json["results"] == [{"index": 0, "id": "e1", "status": "accepted"}]
+    r = client.post("/api/v1/events", headers=admin_headers, json=[
+        ev("e1"), ev("e2", type="sale", qty=2), ev("e2", type="sale", qty=2), ev("e3", qty="3")])
+    assert [x["status"] for x in r.json["results"]] == ["duplicate", "accepted", "duplicate", "rejected"]
+    assert r.json["results"][3]["errors"] == [{"field": "qty", "message": "'qty' must be a number, got \"3\""}]
+    assert levels(services) == {(1, 3.0, 0.0)}
+
+
+def test_every_event_type_changes_stock_as_the_spec_says(client, admin_headers, services):
+    setup(client, admin_headers)
+    batch = [ev("a", qty=10), ev("b", type="sale", qty=3), ev("c", type="issue", qty=1),
+             ev("d", type="return", qty=2), ev("e", type="adjustment", qty=-1),
+             ev("f", type="reserve", qty=4), ev("g", type="release", qty=1),
+             ev("h", type="transfer", qty=2, to_warehouse="WH-2"),
+             ev("i", type="supplier_delay", qty=None, supplier=None)]
+    batch[-1]["supplier"] = "S-X"
+    r = client.post("/api/v1/events", json=batch, headers=admin_headers).json
+    assert [x["status"] for x in r["results"]][:8] == ["accepted"] * 8
+    assert r["results"][8]["errors"][0]["field"] == "supplier"  # unknown supplier
+    # 10 − 3 − 1 + 2 − 1 − 2 = 5 on hand in WH-1, reserved 4 − 1 = 3; WH-2 received 2
+    assert levels(services) == {(1, 5.0, 3.0), (2, 2.0, 0.0)}
+    client.post("/api/v1/events", json=[ev("j", type="count", qty=7, reserved=0, on_order=20)],
+                headers=admin_headers)
+    with services.db.connect() as conn:
+        row = conn.execute(select(stock_levels).where(stock_levels.c.warehouse_id == 1)).one()
+    assert (row.on_hand, row.reserved, row.on_order_erp) == (7, 0, 20)
+
+
+def test_bad_input_is_rejected_per_item_naming_the_field(client, admin_headers):
+    setup(client, admin_headers)
+    cases = {
+        "unknown sku": (ev("x1", sku="NOPE"), "sku"),
+        "unknown warehouse": (ev("x2", warehouse="NOPE"), "warehouse"),
+        "string qty": (ev("x3", qty="10"), "qty"),
+        "unknown type": (ev("x4", type="teleport"), "type"),
+        "transfer without destination": (ev("x5", type="transfer"), "to_warehouse"),
+        "transfer to itself": (ev("x6", type="transfer", to_warehouse="WH-1"), "to_warehouse"),
+        "negative receipt": (ev("x7", qty=-5), "qty"),
+        "time without zone": (ev("x8", at="2026-11-20T08:00:00"), "at"),
+        "unknown field": (ev("x9", quantity=5), "quantity"),
+        "boolean qty": (ev("x10", qty=True), "qty"),
+        "far future": (ev("x11", at="2030-01-01T00:00:00+00:00"), "at"),
+    }
+    r = client.post("/api/v1/events", json=[c[0] for c in cases.values()], headers=admin_headers).json
+    for (name, (_, field)), result in zip(cases.items(), r["results"], strict=True):
+        assert result["status"] == "rejected", name
+        assert field in {e["field"] for e in result["errors"]}, (name, result)
+
+
+def test_request_level_errors(client, admin_headers, services):
+    setup(client, admin_headers)
+    h = dict(admin_headers, **{"Content-Type": "application/json"})
+    assert client.post("/api/v1/events", data='{"id": "a", "qty": NaN}', headers=h).status_code == 400
+    r = client.post("/api/v1/events", data='{"id": "a", "id": "b"}', headers=h)
+    assert r.status_code == 400 and "twice" in r.json["message"]
+    assert client.post("/api/v1/events", data='[{"id": ', headers=h).status_code == 400
+    big = json.dumps([ev(f"b{i}") for i in range(10_001)])
+    r = client.post("/api/v1/events", data=big, headers=h)
+    assert r.status_code == 422 and "10000" in r.json["errors"][0]["message"]
+    assert client.post("/api/v1/events", data="x", headers=admin_headers).status_code == 415
+    with services.db.connect() as conn:  # nothing half-applied
+        assert conn.execute(select(func.count()).select_from(stock_events)).scalar_one() == 0
+
+
+def test_rejected_events_are_kept_and_replayed_after_the_master_data_is_fixed(client, admin_headers, services, runner):
+    setup(client, admin_headers)
+    client.post("/api/v1/events", json=[ev("r1", sku="SKU-NEW"), ev("r2", sku="SKU-NEW", type="sale", qty=1)],
+                headers=admin_headers)
+    page = client.get("/api/v1/events/rejected", headers=admin_headers).json
+    assert page["total"] == 2 and page["items"][0]["errors"][0]["field"] == "sku"
+    assert "2 pending" in runner.invoke(args=["events", "rejected"]).output
+    # Still unknown: the replay keeps them pending, adds no copies.
+    r = client.post("/api/v1/events/rejected/replay", json={}, headers=admin_headers).json
+    assert r == {"accepted": 0, "duplicate": 0, "rejected": 2}
+    client.put("/api/v1/skus", json=[{"code": "SKU-NEW", "name": "new"}], headers=admin_headers)
+    r = client.post("/api/v1/events/rejected/replay", json={}, headers=admin_headers).json
+    assert r == {"accepted": 2, "duplicate": 0, "rejected": 0}
+    with services.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(rejected_events)).scalar_one() == 2
+        assert conn.execute(select(func.count()).select_from(stock_events)).scalar_one() == 2
+    assert client.get("/api/v1/events/rejected", headers=admin_headers).json["total"] == 0
+
+
+def test_events_replay_cli_reads_jsonl_in_batches(runner, client, admin_headers, services, tmp_path):
+    setup(client, admin_headers)
+    path = tmp_path / "events.jsonl"
+    lines = [json.dumps(ev(f"f{i}", type="receipt", qty=1)) for i in range(25)]
+    path.write_text("\n".join(lines + [lines[0], "{not json"]) + "\n", encoding="utf-8")
+    out = runner.invoke(args=["events", "replay", str(path), "--batch", "10"]).output
+    assert "27 events: 25 accepted, 1 duplicate, 1 rejected" in out and "events/s" in out
+    assert levels(services) == {(1, 25.0, 0.0)}
+    rejected = client.get("/api/v1/events/rejected", headers=admin_headers).json["items"]
+    assert rejected[0]["errors"][0]["message"].startswith("line 27: malformed JSON")
