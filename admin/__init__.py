@@ -25,10 +25,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["engine"] = bootstrap(settings, clock)
 
-    from admin import api, cli, errors
+    from admin import api, cli, errors, web
 
     api.init_app(app)
     errors.init_app(app)  # after the API, so our JSON error shapes win
+    web.init_app(app)  # the pages: CSRF, sign-in, locale, security headers
     cli.init_app(app)
 
     @app.get("/health")

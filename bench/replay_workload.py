@@ -152,7 +152,7 @@ def _condition(kind: str, r: random.Random) -> tuple[dict[str, Any], list[str] |
     avail, rop = V("stock.available"), V("metrics.reorder_point")
     d = V("metrics.avg_daily_demand")
     if kind == "below-rop":
-        f = r.choice([0.3, 0.4, 0.5])
+        f = r.choice([0.2, 0.3, 0.4])
         return {"<": [avail, {"*": [rop, f]}]}, DEPLETING, f"available below {f:g}×ROP"
     if kind == "low-cover":
         n = r.choice([0.5, 1, 1.5])
@@ -160,7 +160,7 @@ def _condition(kind: str, r: random.Random) -> tuple[dict[str, Any], list[str] |
                 f"cover ≤ {n:g} days")
     if kind == "position-below-ss":
         x = r.choice([0.5, 1, 2])
-        return ({"and": [{"<": [V("stock.inventory_position"), V("metrics.safety_stock")]},
+        return ({"and": [{"<": [V("stock.inventory_position"), {"*": [V("metrics.safety_stock"), 0.7]}]},
                          {">": [d, x]}]}, DEPLETING, "position below safety stock")
     if kind == "out-or-critical":
         return ({"or": [{"<=": [avail, 0]},
@@ -188,23 +188,23 @@ def _condition(kind: str, r: random.Random) -> tuple[dict[str, Any], list[str] |
                 ["reserve", "count"], "over 90 % of on hand reserved")
     if kind == "class-a-low":
         return ({"and": [{"==": [V("sku.abc_class", ""), "A"]},
-                         {"<": [avail, {"*": [rop, 0.35]}]}]},
-                DEPLETING, "A item below 0.35×ROP")
+                         {"<": [avail, {"*": [rop, 0.25]}]}]},
+                DEPLETING, "A item below 0.25×ROP")
     if kind == "costly-low":
         c = r.choice([50, 100, 200])
         return ({"and": [{">": [V("sku.unit_cost"), c]},
                          {"<": [avail, {"*": [V("metrics.safety_stock"), 0.4]}]}]},
                 None, f"cost > {c}: below 0.4×safety stock")
     if kind == "overstock":
-        k = r.choice([2.5, 3, 4])
+        k = r.choice([3, 4, 5])
         return ({"and": [{">": [d, 0.5]}, {">": [V("stock.on_hand"), {"*": [V("metrics.max_stock"), k]}]}]},
                 FILLING, f"on hand above {k:g}×max stock")
     if kind == "slow-mover":
         return ({"and": [{">=": [V("metrics.days_since_last_sale", 0), V("params.slow_mover_days")]},
-                         {">": [V("stock.on_hand"), 0]}]},
-                ["receipt", "count"], "no sale for slow_mover_days")
+                         {">": [V("stock.on_hand"), 20]}]},
+                ["count"], "no sale for slow_mover_days")
     if kind == "long-cover":
-        n = r.choice([60, 90, 120])
+        n = r.choice([90, 120, 180])
         return ({"and": [{">": [d, 1]}, {">": [V("metrics.days_of_cover", 0), n]}]}, FILLING,
                 f"cover above {n} days")
     if kind == "negative":
@@ -283,7 +283,8 @@ def make_groups(n_groups: int, n_wh: int) -> list[dict[str, Any]]:
     return (groups + special)[:n_groups]
 
 
-def make_ruleset(rng: random.Random, n_groups: int, n_rules: int, n_wh: int) -> dict[str, Any]:
+def make_ruleset(rng: random.Random, n_groups: int, n_rules: int, n_wh: int,
+                 notify: bool = True) -> dict[str, Any]:
     groups = make_groups(n_groups, n_wh)
     ids = [g["id"] for g in groups]
     names = [t for t, _, _ in TEMPLATES]
@@ -313,6 +314,8 @@ def make_ruleset(rng: random.Random, n_groups: int, n_rules: int, n_wh: int) -> 
         if rng.random() < 0.5:
             rule["cooldown"] = rng.choice(["12h", "24h", "3d"])
         actions = _actions(profiles[kind], rng)
+        if not notify:
+            actions = [a for a in actions if "notify" not in a]
         if actions and rng.random() < 0.5:  # half of the rules of a kind only alert
             actions = []
         if actions:
@@ -361,8 +364,9 @@ def ruleset_text(doc: dict[str, Any]) -> str:
 
 # --- events ------------------------------------------------------------------------------------
 
-# One generated event: (index, type, sku index, warehouse index, qty, unix time, ref)
-Ev = tuple[int, str, int, int, float, float, "str | None"]
+# One generated event: (index, type, sku index, warehouse index, qty, unix time, ref, on_order)
+# (``on_order``: what a count reports as open purchase orders, else None)
+Ev = tuple[int, str, int, int, float, float, "str | None", "float | None"]
 
 
 class EventStream:
@@ -400,10 +404,12 @@ class EventStream:
         link = cat.links[si][0]
         lead, lead_std, pack = self.lead[link["supplier"]]
         # s covers the lead-time demand plus a safety stock for demand and lead-time variability
-        # (daily demand is lumpy: σ ≈ √(d·E[q²]/E[q]) ≈ √(4d)), a little above the engine's ROP.
-        safety = 2.0 * math.sqrt(lead * 4.0 * demand + (demand * lead_std) ** 2)
+        # (daily demand is lumpy, with the odd bulk order: σ² ≈ d·E[q²]/E[q] ≈ 6d), a little
+        # above the engine's ROP, like a planner who does not want to hear from it every day.
+        safety = 2.3 * math.sqrt(lead * 6.0 * demand + (demand * lead_std) ** 2)
         s = demand * lead * rng.uniform(1.1, 1.4) + safety + 3
-        big_s = s + demand * rng.uniform(7, 14) + 5
+        # S − s covers at least the lead time, so one open order at a time is enough
+        big_s = s + demand * (lead * rng.uniform(1.0, 1.5) + rng.uniform(3, 7)) + 5
         opening = float(round(big_s * rng.uniform(0.6, 1.0)))
         return [opening, 0.0, 0.0, 0.0, 0, s, big_s, lead, max(pack, 1.0), opening]
 
@@ -428,7 +434,7 @@ class EventStream:
             wi = whs[j]
             key = si * n_wh + wi
             p = pairs.get(key)
-            ref = None
+            ref = on_order = None
             if p is None:  # its opening stock is known before the stream: see ``opening``
                 p = pairs[key] = self._pair_policy(si, whs, j)
             if p[2] > 0 and t >= p[3]:
@@ -465,10 +471,11 @@ class EventStream:
                     if p[0] + qty < 0:
                         qty = -qty
                     p[0] += qty
-                else:  # count: a stocktake finds a little shrinkage now and then
-                    if rand() < 0.3 and p[0] >= 2:
+                else:  # count: a stocktake finds a little shrinkage now and then; the ERP
+                    if rand() < 0.3 and p[0] >= 2:  # also reports its open purchase orders
                         p[0] -= float(rng.randint(1, 2))
                     qty = p[0]
+                    on_order = p[2]
                 # (s, S): order when the position falls below s and nothing is on the way
                 if p[2] == 0 and p[0] - p[1] < p[5]:
                     need = p[6] - (p[0] - p[1])
@@ -477,7 +484,7 @@ class EventStream:
                     p[3] = t + p[7] * rng.uniform(0.7, 1.4) * DAY
                     p[4] += 1
             counts[etype] = counts.get(etype, 0) + 1
-            yield (k, etype, si, wi, qty, t, ref)
+            yield (k, etype, si, wi, qty, t, ref, on_order)
             k += 1
 
     def opening(self, key: int) -> float:
@@ -504,7 +511,7 @@ class EventStream:
 
 def event_json(ev: Ev, cat: Catalogue, seed: int) -> dict[str, Any]:
     """The SPEC §4 JSON of one generated event."""
-    k, etype, si, wi, qty, t, ref = ev
+    k, etype, si, wi, qty, t, ref, on_order = ev
     out: dict[str, Any] = {
         "id": f"BENCH{seed}-{k:08d}", "type": etype, "sku": cat.skus[si]["code"],
         "warehouse": cat.warehouses[wi]["code"], "qty": int(qty) if qty == int(qty) else qty,
@@ -512,4 +519,6 @@ def event_json(ev: Ev, cat: Catalogue, seed: int) -> dict[str, Any]:
     }
     if ref is not None:
         out["ref"] = ref
+    if on_order is not None:
+        out["on_order"] = int(on_order) if on_order == int(on_order) else on_order
     return out

@@ -6,16 +6,25 @@ Nothing connects at import time; the web app, the CLI, the worker and the tests 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
+from engine.jobs import InlineJobs, Jobs, RqJobs
 from engine.services.engine_cache import EngineCache
 from engine.services.rulesets import RulesetCache
 from engine.storage.database import make_engine
 from engine.storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class UnsafeConfiguration(Exception):
+    """The configuration would lose or endanger data; the process refuses to start."""
 
 
 @dataclass
@@ -25,6 +34,9 @@ class Services:
     clock: Clock
     rulesets: RulesetCache = field(default_factory=RulesetCache)
     cache: EngineCache = field(init=False)
+    jobs: Jobs = field(init=False)
+    _channels: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    _channel_config: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.cache = EngineCache(self.rulesets)
@@ -32,9 +44,49 @@ class Services:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db)
 
+    def channels(self) -> dict[str, Any]:
+        if self._channels is None:
+            from engine.channels import load_channels
+
+            self._channels = load_channels()
+        return self._channels
+
+    def channel_config(self) -> dict[str, Any]:
+        if self._channel_config is None:
+            from engine.channels import load_channel_config
+
+            path = self.settings.channels_file
+            self._channel_config = load_channel_config(path) if path and path.exists() else {}
+        return self._channel_config
+
     def close(self) -> None:
         self.db.dispose()
 
 
-def bootstrap(settings: Settings, clock: Clock | None = None) -> Services:
-    return Services(settings=settings, db=make_engine(settings.database_url), clock=clock or SystemClock())
+def check_configuration(settings: Settings) -> None:
+    """Refuse settings that would endanger jobs (RELIABILITY D6), with one clear line."""
+    if settings.rq_serializer != "json":
+        raise UnsafeConfiguration(
+            f"refusing to start: RQ serializer {settings.rq_serializer!r} is unsafe (pickle lets "
+            "anyone who can write to Redis run code); use json")
+
+
+def bootstrap(settings: Settings, clock: Clock | None = None, jobs: Jobs | None = None) -> Services:
+    check_configuration(settings)
+    svc = Services(settings=settings, db=make_engine(settings.database_url), clock=clock or SystemClock())
+    if jobs is None:
+        jobs = RqJobs(settings.redis_url) if settings.redis_url else InlineJobs(_inline_runner(svc))
+    svc.jobs = jobs
+    return svc
+
+
+def _inline_runner(svc: Services) -> Any:
+    def run(outbox_id: int) -> None:
+        from engine.services.runner import run_outbox
+
+        try:
+            run_outbox(svc, outbox_id)
+        except Exception:  # recorded on the row; an admin can retry it
+            log.warning("job for outbox row %s failed", outbox_id, exc_info=True)
+
+    return run

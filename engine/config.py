@@ -25,6 +25,8 @@ class Settings:
     max_batch_events: int = 10_000
     testing: bool = False
     secure_cookies: bool = True
+    channels_file: Path | None = None  # YAML with each notification channel's settings
+    rq_serializer: str = "json"  # anything else is refused at start (pickle runs code)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -42,6 +44,9 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or "",
             instance_path=instance,
             secure_cookies=env.get("STOCKWARN_INSECURE_COOKIES", "") not in ("1", "true"),
+            channels_file=Path(env["STOCKWARN_CHANNELS_FILE"]) if env.get("STOCKWARN_CHANNELS_FILE")
+            else instance / "channels.yaml",
+            rq_serializer=env.get("STOCKWARN_RQ_SERIALIZER", "json"),
         )
         return replace(settings, **overrides) if overrides else settings
 

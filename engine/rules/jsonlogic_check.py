@@ -27,8 +27,15 @@ from engine.rules.variables import CONDITION_CATALOG, Catalog, Fact
 NUMBER, STRING, BOOLEAN, ARRAY, ANY = "number", "string", "boolean", "array", "any"
 NUMERIC_TEXT, NULL, OBJECT = "numeric text", "null", "object"
 _PUBLIC = {NUMERIC_TEXT: STRING, NULL: ANY, OBJECT: ANY}
-_WORDS = {NUMBER: "a number", STRING: "text", NUMERIC_TEXT: "text", BOOLEAN: "true/false",
-          ARRAY: "a list", NULL: "null (no value)", OBJECT: "an object"}
+_WORDS = {
+    NUMBER: "a number",
+    STRING: "text",
+    NUMERIC_TEXT: "text",
+    BOOLEAN: "true/false",
+    ARRAY: "a list",
+    NULL: "null (no value)",
+    OBJECT: "an object",
+}
 _FITS = {NUMBER: {NUMBER, NUMERIC_TEXT, ANY}, BOOLEAN: {BOOLEAN, ANY}}
 _EQUALITY = {"==", "!=", "===", "!=="}
 _RELATIONAL = {"<", "<=", ">", ">="}
@@ -106,22 +113,28 @@ class _Checker:
             return self.scoped(op, args, arg_paths, env)
         if op in ("and", "or", "if", "?:"):
             return self.logic(op, args, arg_paths, env)
-        types = [self.node(a, p, env) for a, p in zip(args, arg_paths)]
+        types = [self.node(a, p, env) for a, p in zip(args, arg_paths, strict=True)]
         self.check_operands(op, args, arg_paths, types, env)
         return _result(op, types)
 
     def known_operator(self, op: Any, path: Segments) -> bool:
         if op == "method":
-            self.report(path, "'method' is not supported: a rule cannot call methods on the data",
-                        "unknown_operator")
+            self.report(
+                path,
+                "'method' is not supported: a rule cannot call methods on the data",
+                "unknown_operator",
+            )
             return False
         if type(op) is str and op in OPERATORS:
             return True
         name = to_str(op)
         hint = did_you_mean(name, OPERATORS)
         allowed = ", ".join(OPERATORS)
-        message = (f"'{name}' is not an operator{hint} Allowed: {allowed}" if hint
-                   else f"'{name}' is not an operator; allowed: {allowed}")
+        message = (
+            f"'{name}' is not an operator{hint} Allowed: {allowed}"
+            if hint
+            else f"'{name}' is not an operator; allowed: {allowed}"
+        )
         self.report(path, message, "unknown_operator")
         return False
 
@@ -151,8 +164,12 @@ class _Checker:
         if fact is None:
             return _T(ANY)  # reported; no second problem about it
         if has_default and fact.type == NUMBER and default.type not in _FITS[NUMBER]:
-            self.report(paths[1], f"The default for '{fact.path}' should be a number, "
-                        f"but {_describe(args[1], default)} is {_WORDS[default.type]}", "type")
+            self.report(
+                paths[1],
+                f"The default for '{fact.path}' should be a number, "
+                f"but {_describe(args[1], default)} is {_WORDS[default.type]}",
+                "type",
+            )
         return _T(fact.type, fact.nullable and not has_default)
 
     def fact(self, name: str, path: Segments) -> Fact | None:
@@ -162,8 +179,9 @@ class _Checker:
         roots = self.catalog.roots
         if roots is not None and name.split(".")[0] not in roots:
             only = " and ".join(f"{r}.*" for r in sorted(roots))
-            self.report(path, f"'{name}' is not available here; only {only} facts are",
-                        "unknown_variable")
+            self.report(
+                path, f"'{name}' is not available here; only {only} facts are", "unknown_variable"
+            )
         else:
             hint = did_you_mean(name, self.catalog.names())
             self.report(path, f"'{name}' is not a known fact{hint}", "unknown_variable")
@@ -172,17 +190,20 @@ class _Checker:
     def scoped(self, op: str, args: list[Any], paths: list[Segments], env: _Env) -> _T:
         items = self.node(args[0], paths[0], env) if args else _T(NULL, True)
         if items.type not in (ARRAY, ANY, NULL):
-            self.report(paths[0], f"'{op}' works on a list, but {_describe(args[0], items)} "
-                        f"is {_WORDS[items.type]}", "type")
+            self.report(
+                paths[0],
+                f"'{op}' works on a list, but {_describe(args[0], items)} is {_WORDS[items.type]}",
+                "type",
+            )
         if len(args) > 1:
             self.node(args[1], paths[1], _Env(top=False))  # names there are the item's own
-        for arg, path in zip(args[2:], paths[2:]):
+        for arg, path in zip(args[2:], paths[2:], strict=True):
             self.node(arg, path, env)
         return _T(ANY if op == "reduce" else OPERATORS[op].result)
 
     def logic(self, op: str, args: list[Any], paths: list[Segments], env: _Env) -> _T:
         types = []
-        for i, (arg, path) in enumerate(zip(args, paths)):
+        for i, (arg, path) in enumerate(zip(args, paths, strict=True)):
             types.append(self.node(arg, path, env.knowing(_tested_before(op, args, i))))
         if op in ("if", "?:"):
             branches = [t for i, t in enumerate(types) if i % 2 or i == len(types) - 1]
@@ -190,54 +211,66 @@ class _Checker:
             return _union(branches, may_be_null)
         return _union(types, False)
 
-    def check_operands(self, op: str, args: list[Any], paths: list[Segments], types: list[_T],
-                       env: _Env) -> None:
+    def check_operands(
+        self, op: str, args: list[Any], paths: list[Segments], types: list[_T], env: _Env
+    ) -> None:
         if op in _RELATIONAL or op in _ARITHMETIC or op == "substr":
             self.check_numbers(op, args, paths, types)
         elif op in _EQUALITY:
             self.check_equality(op, args, paths, types)
         elif op == "in" and len(types) > 1 and types[1].type in (NUMBER, BOOLEAN):
-            self.report(paths[1], f"'in' {OPERATORS['in'].what}, but "
-                        f"{_describe(args[1], types[1])} is {_WORDS[types[1].type]}", "type")
+            self.report(
+                paths[1],
+                f"'in' {OPERATORS['in'].what}, but "
+                f"{_describe(args[1], types[1])} is {_WORDS[types[1].type]}",
+                "type",
+            )
         elif op in ("missing", "missing_some"):
             self.check_fact_names(op, args, paths, env)
         if op in _RELATIONAL or op in _ARITHMETIC or op in _EQUALITY:
             self.check_nulls(op, args, paths, types, env)
 
-    def check_numbers(self, op: str, args: list[Any], paths: list[Segments],
-                      types: list[_T]) -> None:
+    def check_numbers(
+        self, op: str, args: list[Any], paths: list[Segments], types: list[_T]
+    ) -> None:
         texts = [t.type in (STRING, NUMERIC_TEXT) for t in types]
         if op in _RELATIONAL and len(types) > 1 and all(texts):
             return  # text against text compares alphabetically: ISO dates "2026-11-20"
-        for i, (arg, path, t) in enumerate(zip(args, paths, types)):
+        for i, (arg, path, t) in enumerate(zip(args, paths, types, strict=True)):
             if op == "substr" and i == 0:
                 continue
             if t.type not in _FITS[NUMBER]:
                 what = OPERATORS[op].what if op != "substr" else "counts characters with numbers"
-                self.report(path, f"'{op}' {what}, but {_describe(arg, t)} is "
-                            f"{_WORDS[t.type]}", "type")
+                self.report(
+                    path, f"'{op}' {what}, but {_describe(arg, t)} is {_WORDS[t.type]}", "type"
+                )
 
-    def check_equality(self, op: str, args: list[Any], paths: list[Segments],
-                       types: list[_T]) -> None:
+    def check_equality(
+        self, op: str, args: list[Any], paths: list[Segments], types: list[_T]
+    ) -> None:
         if len(types) < 2:
             return
         (a, b), (ta, tb) = args[:2], types[:2]
         if {ta.type, tb.type} == {NUMBER, STRING}:
-            self.report(paths[1 if tb.type == STRING else 0],
-                        f"'{op}' compares {_describe(a, ta)}, which is {_WORDS[ta.type]}, with "
-                        f"{_describe(b, tb)}, which is {_WORDS[tb.type]}: they are never equal",
-                        "type")
+            text = b if tb.type == STRING else a  # a literal is surely not a number
+            never = ": they are never equal" if type(text) is str or op in ("===", "!==") else ""
+            self.report(
+                paths[1 if tb.type == STRING else 0],
+                f"'{op}' compares {_describe(a, ta)}, which is {_WORDS[ta.type]}, with "
+                f"{_describe(b, tb)}, which is {_WORDS[tb.type]}{never}",
+                "type",
+            )
 
-    def check_fact_names(self, op: str, args: list[Any], paths: list[Segments],
-                         env: _Env) -> None:
+    def check_fact_names(self, op: str, args: list[Any], paths: list[Segments], env: _Env) -> None:
         names = args[1:2] if op == "missing_some" else args
         for name, path in _name_operands(names, paths[1:2] if op == "missing_some" else paths):
             if env.top and type(name) is str:
                 self.fact(name, path)
 
-    def check_nulls(self, op: str, args: list[Any], paths: list[Segments], types: list[_T],
-                    env: _Env) -> None:
-        for i, (arg, path, t) in enumerate(zip(args, paths, types)):
+    def check_nulls(
+        self, op: str, args: list[Any], paths: list[Segments], types: list[_T], env: _Env
+    ) -> None:
+        for i, (arg, path, t) in enumerate(zip(args, paths, types, strict=True)):
             name = _plain_var(arg)
             if not (t.nullable and name and env.top and name not in env.tested):
                 continue
@@ -299,18 +332,34 @@ def _limits(logic: Any, at: Segments) -> list[Problem]:
         node, path, level = stack.pop()
         nodes, depth = nodes + 1, max(depth, level)
         if type(node) is list and len(node) > MAX_LIST:
-            problems.append(Problem(path or at, f"This list has {len(node):,} items; the limit "
-                                    f"is {MAX_LIST:,}", code="too_large"))
+            problems.append(
+                Problem(
+                    path or at,
+                    f"This list has {len(node):,} items; the limit is {MAX_LIST:,}",
+                    code="too_large",
+                )
+            )
             continue
         keep = path if level <= MAX_DEPTH else None  # no long paths inside a depth bomb
         stack.extend((child, p, level + 1) for child, p in _children(node, keep))
     more = "more than " if stack else ""
     if depth > MAX_DEPTH:
-        problems.insert(0, Problem(at, f"This expression is nested {more}{depth:,} levels deep; "
-                                   f"the limit is {MAX_DEPTH}", code="too_deep"))
+        problems.insert(
+            0,
+            Problem(
+                at,
+                f"This expression is nested {more}{depth:,} levels deep; the limit is {MAX_DEPTH}",
+                code="too_deep",
+            ),
+        )
     if nodes > MAX_NODES:
-        problems.append(Problem(at, f"This expression has {more}{nodes:,} parts; the limit is "
-                                f"{MAX_NODES:,}", code="too_large"))
+        problems.append(
+            Problem(
+                at,
+                f"This expression has {more}{nodes:,} parts; the limit is {MAX_NODES:,}",
+                code="too_large",
+            )
+        )
     return problems
 
 
@@ -318,7 +367,7 @@ def _children(node: Any, path: Segments | None) -> Iterator[tuple[Any, Segments 
     if type(node) is dict and len(node) == 1:
         op = next(iter(node))
         args, paths = _operands(node[op], (*path, op) if path is not None else ())
-        yield from zip(args, paths if path is not None else [None] * len(args))
+        yield from zip(args, paths if path is not None else [None] * len(args), strict=True)
     elif type(node) is dict:
         yield from ((v, (*path, k) if path is not None else None) for k, v in node.items())
     elif type(node) is list:
@@ -336,7 +385,7 @@ def _operands(raw: Any, base: Segments) -> tuple[list[Any], list[Segments]]:
 
 
 def _name_operands(args: list[Any], paths: list[Segments]) -> Iterator[tuple[Any, Segments]]:
-    for arg, path in zip(args, paths):
+    for arg, path in zip(args, paths, strict=True):
         if type(arg) is list:
             yield from ((name, (*path, j)) for j, name in enumerate(arg))
         else:
@@ -445,5 +494,7 @@ def _shape_message(logic: dict[Any, Any]) -> str:
     if not logic:
         return 'An empty object is not an expression; write an operation such as {"<": [a, b]}'
     keys = ", ".join(f"'{to_str(k)}'" for k in logic)
-    return (f"An operation has exactly one operator as its key, but this object has "
-            f"{len(logic)}: {keys}")
+    return (
+        f"An operation has exactly one operator as its key, but this object has "
+        f"{len(logic)}: {keys}"
+    )

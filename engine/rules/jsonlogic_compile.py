@@ -80,7 +80,7 @@ SCOPED = frozenset({"map", "filter", "reduce", "all", "some", "none"})
 
 
 def operands(logic: dict[Any, Any]) -> tuple[Any, list[Any]]:
-    """The operator of a one-key object and its operands (a lone operand counts as a list of one)."""
+    """The operator of a one-key object and its operands (a lone operand is a list of one)."""
     ((op, args),) = logic.items()
     return op, args if type(args) is list else [args]
 
@@ -151,7 +151,7 @@ def _num_guard(vals: list[_Val]) -> str | None:
         return None
     # ``(t := type(x)) is int or t is float`` is the fastest test that leaves bool out.
     tests = [f"((t{i} := TYPE({v.expr})) is INT or t{i} is FLOAT)" for i, v in enumerate(vals)]
-    return " and ".join(t for t, v in zip(tests, vals) if v.kind != "num")
+    return " and ".join(t for t, v in zip(tests, vals, strict=True) if v.kind != "num")
 
 
 def _eq_guard(a: _Val, b: _Val) -> str | None:
@@ -233,16 +233,18 @@ class _Generator:
     def values(self, out: _Block, args: list[Any]) -> list[_Val]:
         return [self.value(out, a) for a in args]
 
-    def call(self, out: _Block, helper: str, args: list[Any], *lead: str, kind: str = "any") -> _Val:
+    def call(
+        self, out: _Block, helper: str, args: list[Any], *lead: str, kind: str = "any"
+    ) -> _Val:
         names = [*lead, *(v.expr for v in self.values(out, args))]
         return self.assign(out, f"{helper}({', '.join(names)})", kind)
 
     def body(self, logic: Any) -> str:
         """Compile the per-item operand of map/filter/… as its own function ``bN(d)``."""
-        name = f"b{len(self.bodies)}"
-        self.bodies.append([])
-        self.bodies[int(name[1:])] = self.function(name, logic)
-        return name
+        index = len(self.bodies)
+        self.bodies.append([])  # reserve the slot: the body may hold bodies of its own
+        self.bodies[index] = self.function(f"b{index}", logic)
+        return f"b{index}"
 
 
 Handler = Callable[[_Generator, _Block, list[Any]], _Val]
@@ -347,7 +349,9 @@ def _relation(py_op: str, helper: str, between: bool) -> Handler:
         vals = _two(gen, out, args)
         used = vals[:3] if between and len(vals) > 2 else vals[:2]
         fast = f" {py_op} ".join(v.expr for v in used)
-        slow = " and ".join(f"{helper}({x.expr}, {y.expr})" for x, y in zip(used, used[1:]))
+        slow = " and ".join(
+            f"{helper}({x.expr}, {y.expr})" for x, y in zip(used, used[1:], strict=False)
+        )
         return gen.assign(out, _choose(fast, _num_guard(used), slow), "bool")
 
     return handler
@@ -359,7 +363,9 @@ def _arith(py_op: str, helper: str, max_args: int | None) -> Handler:
         used = vals[:max_args] if max_args else vals
         slow = f"{helper}({', '.join(v.expr for v in used)})"
         if len(used) < 2:
-            fast, guard = (f"-{used[0].expr}", _num_guard(used)) if py_op == "-" and used else ("", None)
+            fast, guard = (
+                (f"-{used[0].expr}", _num_guard(used)) if py_op == "-" and used else ("", None)
+            )
         else:
             fast, guard = f" {py_op} ".join(v.expr for v in used), _num_guard(used)
         return gen.assign(out, _choose(fast, guard, slow), "any")

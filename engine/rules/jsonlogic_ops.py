@@ -36,7 +36,11 @@ _DECIMAL = r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
 _TO_NUMBER = re.compile(_DECIMAL + r"\Z")
 _PARSE_FLOAT = re.compile(_DECIMAL)
 _RADIX = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
-_RADIX_DIGITS = {16: re.compile(r"[0-9a-fA-F]+\Z"), 8: re.compile(r"[0-7]+\Z"), 2: re.compile(r"[01]+\Z")}  # noqa: E501
+_RADIX_DIGITS = {
+    16: re.compile(r"[0-9a-fA-F]+\Z"),
+    8: re.compile(r"[0-7]+\Z"),
+    2: re.compile(r"[01]+\Z"),
+}  # noqa: E501
 
 
 def _decimal_text(text: str) -> float:
@@ -96,7 +100,7 @@ def _float_to_str(x: float) -> str:
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0:
         return "0"
-    if x.is_integer() and abs(x) < 1e21:
+    if x.is_integer() and abs(x) < 2**53:  # exact: no shortest-digits work needed
         return str(int(x))
     sign = "-" if x < 0 else ""
     _, digit_tuple, exp = Decimal(repr(abs(x))).as_tuple()  # repr has the shortest digits, as JS
@@ -147,7 +151,7 @@ def truthy(v: Any) -> bool:
         return False
     t = type(v)
     if t is float:
-        return v == v and v != 0.0  # NaN is false
+        return bool(v == v and v != 0.0)  # NaN is false
     if t is int or t is str or t in ARRAYS:
         return bool(v)
     return True  # objects, even empty ones

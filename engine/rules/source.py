@@ -7,15 +7,13 @@ import json
 import re
 from typing import Any
 
-import yaml
-
 from engine.rules.problems import DocumentTooLarge, Problem, RulesetInvalid
 from engine.rules.source_yaml import (
     MAX_DEPTH,
     LineMap,
     Parsed,
-    RuleLoader,
     Walk,
+    compose_single,
     is_fatal,
     not_finite,
     parse_yaml,
@@ -153,14 +151,5 @@ def _json_duplicate(name: str) -> Problem:
 
 def _json_line_map(text: str) -> Walk | None:
     """Lines for a JSON document, by composing it as YAML; None when YAML cannot read it."""
-    try:
-        loader = RuleLoader(text.replace("\t", " "))  # tabs are fine in JSON, not in YAML
-    except yaml.YAMLError:
-        return None
-    try:
-        node = loader.get_single_node()
-    except yaml.YAMLError:
-        return None
-    finally:
-        loader.dispose()
+    node = compose_single(text.replace("\t", " "))  # tabs are fine in JSON, not in YAML
     return walk_nodes(node, json_mode=True) if node is not None else None

@@ -8,21 +8,45 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from engine.errors import InputInvalid, NotFound
+from engine.jobs import Jobs
+from engine.services import outbox
 from engine.services.engine_cache import EngineCache
-from engine.services.ingest import BatchStats, ItemResult, ingest
+from engine.services.ingest import BatchStats, ItemResult, ingest, record
 from engine.storage.tables import rejected_events
 from engine.storage.unit_of_work import UnitOfWork
 
 
 def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now: Any,
-                 max_items: int, source: str = "api") -> tuple[list[ItemResult], BatchStats]:
-    """Apply ``items`` (one transaction) and commit; answers item by item."""
+                 max_items: int, source: str = "api", jobs: Jobs | None = None,
+                 ) -> tuple[list[ItemResult], BatchStats]:
+    """Take a batch and answer item by item.
+
+    Inline (embedded default): record and apply in one transaction. With a queue: record the
+    events and an ``apply_events`` outbox row in one transaction, answer, and let a worker
+    apply them; if the queue is down the relay hands the row over later (nothing is lost).
+    """
     if len(items) > max_items:
         raise InputInvalid([{"field": "", "message": f"{len(items)} events in one request; "
                                                      f"the limit is {max_items}"}])
     snap = cache.current(uow.conn)
-    results, stats = ingest(uow.conn, items, snap, now, source)
-    uow.commit()
+    if jobs is None or jobs.inline:
+        results, stats = ingest(uow.conn, items, snap, now, source)
+        uow.commit()
+        follow_ups = stats.follow_ups
+    else:
+        results, accepted, row_ids = record(uow.conn, items, snap, now, source, applied=False)
+        stats = BatchStats(accepted=len(accepted))
+        stats.rejected = sum(1 for r in results if r.status == "rejected")
+        stats.duplicates = sum(1 for r in results if r.status == "duplicate")
+        follow_ups = []
+        if row_ids:
+            row = outbox.add(uow.conn, "apply_events", {"events": row_ids}, now)
+            outbox.lease_now(uow.conn, row, now)
+            follow_ups = [(row, "apply_events")]
+        uow.commit()
+    if jobs is not None:
+        for row_id, kind in follow_ups:
+            jobs.dispatch(row_id, kind)
     return results, stats
 
 
@@ -36,7 +60,7 @@ def list_rejected(conn: Connection, state: str = "pending", limit: int = 100,
 
 
 def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: Any,
-                    ids: Sequence[int] | None = None) -> dict[str, int]:
+                    ids: Sequence[int] | None = None, jobs: Jobs | None = None) -> dict[str, int]:
     """Send pending rejected events through ingest again (after the master data was fixed).
 
     Each one that is now accepted (or found to be a duplicate) is marked replayed; one that is
@@ -50,7 +74,7 @@ def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: Any,
     if ids and not rows:
         raise NotFound("rejected event", ",".join(map(str, ids)))
     snap = cache.current(uow.conn)
-    results, _ = ingest(uow.conn, [r.payload for r in rows], snap, now, source="replay-check")
+    results, stats = ingest(uow.conn, [r.payload for r in rows], snap, now, source="replay-check")
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     for row, result in zip(rows, results, strict=True):
         counts[result.status] += 1
@@ -63,4 +87,7 @@ def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: Any,
     # ingest stored the still-rejected ones again under source "replay-check": drop those copies
     uow.conn.execute(rejected_events.delete().where(rejected_events.c.source == "replay-check"))
     uow.commit()
+    if jobs is not None:
+        for row_id, kind in stats.follow_ups:
+            jobs.dispatch(row_id, kind)
     return counts

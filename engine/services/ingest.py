@@ -32,6 +32,7 @@ from engine.evaluation import evaluate
 from engine.facts import FactInputs, build_facts
 from engine.metrics import DemandWindow
 from engine.rules.compiled import Rule
+from engine.services import outbox
 from engine.services.engine_cache import Snapshot
 from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
 from engine.storage.tables import (
@@ -114,6 +115,7 @@ class BatchStats:
     alerts_resolved: int = 0
     tasks: int = 0
     requisitions: int = 0
+    follow_ups: list[tuple[int, str]] = field(default_factory=list)
 
 
 def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime) -> tuple[list[tuple[int, StockEvent]], list[ItemResult]]:
@@ -162,6 +164,7 @@ class Batch:
         self.hits: dict[int, tuple[int, datetime]] = {}
         self.resolved: dict[int, datetime] = {}
         self.received_refs: list[tuple[int, int, str, datetime, str]] = []
+        self.follow_ups: list[tuple[int, str]] = []  # outbox rows to hand to the jobs port
         self.stats = BatchStats()
 
     # -- loading ---------------------------------------------------------------------------
@@ -397,10 +400,13 @@ class Batch:
                 from_state=None, to_state=d.state, data={"alert": alert.id, "reason": d.reason}))
             self.stats.requisitions += 1
         elif isinstance(d, NotificationDraft):
-            insert_ignore(conn, notifications, dict(
+            note_id = insert_ignore(conn, notifications, dict(
                 alert_id=alert.id, dedupe_key=f"alert:{alert.id}:{d.action_key}", channel=d.channel,
                 recipients=list(d.recipients), subject=d.subject, message=d.message,
                 state="pending", created_at=now), ["dedupe_key"])
+            if note_id is not None:
+                self.follow_ups.append(
+                    (outbox.add(conn, "deliver", {"notification": note_id}, now), "deliver"))
         elif isinstance(d, EscalationDraft) and not alert.resolved_at:
             insert_ignore(conn, escalations, dict(
                 alert_id=alert.id, level=d.level, to_role=d.to_role, due_at=d.due_at),
@@ -430,17 +436,16 @@ class Batch:
 
 
 def insert_events(conn: Connection, events: list[tuple[int, StockEvent]], snap: Snapshot,
-                  now: datetime) -> set[str]:
-    """Insert the events; the ids that were new (the others were already there: duplicates)."""
+                  now: datetime, applied: bool = True) -> dict[str, int]:
+    """Insert the events; the new ones by id → row id (the others were there: duplicates)."""
     if not events:
-        return set()
+        return {}
     stmt = insert_for(conn, stock_events).on_conflict_do_nothing(index_elements=["event_id"])
-    stmt = stmt.returning(stock_events.c.event_id)
+    stmt = stmt.returning(stock_events.c.id, stock_events.c.event_id)
     rows = [{"event_id": e.id, "type": e.type, "sku_id": snap.sku_ids[e.sku],
              "warehouse_id": snap.warehouse_ids[e.warehouse], "qty": e.qty, "at": e.at, "ref": e.ref,
-             "payload": dict(e.raw), "received_at": now} for _, e in events]
-    result = conn.execute(stmt, rows)
-    return set(result.scalars().all())
+             "payload": dict(e.raw), "received_at": now, "applied": applied} for _, e in events]
+    return {event_id: row_id for row_id, event_id in conn.execute(stmt, rows)}
 
 
 def store_rejected(conn: Connection, items: Sequence[Any], results: list[ItemResult], source: str,
@@ -458,12 +463,12 @@ def _raw_text(item: Any) -> str:
     return (item.text if isinstance(item, Unparsed) else repr(item))[:10_000]
 
 
-def ingest(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime,
-           source: str = "api") -> tuple[list[ItemResult], BatchStats]:
-    """Apply a batch inside the caller's transaction; one result per item, in order."""
+def record(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime,
+           source: str = "api", applied: bool = True
+           ) -> tuple[list[ItemResult], list[StockEvent], list[int]]:
+    """Validate and store a batch: the answer per item, the new events and their row ids."""
     good, results = validate_items(items, snap, now)
-    new_ids = insert_events(conn, good, snap, now)
-    batch = Batch(conn, snap, now)
+    new_ids = insert_events(conn, good, snap, now, applied)
     accepted: list[StockEvent] = []
     for index, event in good:
         if event.id in new_ids:
@@ -471,22 +476,58 @@ def ingest(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime
             results.append(ItemResult(index, event.id, "accepted"))
         else:
             results.append(ItemResult(index, event.id, "duplicate"))
+    store_rejected(conn, items, results, source, now)
+    results.sort(key=lambda r: r.index)
+    return results, accepted, [new_ids[e.id] for e in accepted]
+
+
+def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now: datetime) -> Batch:
+    """Apply recorded events in time order: stock, demand, alerts and every action's effect."""
+    batch = Batch(conn, snap, now)
     keys = []
-    for e in accepted:
+    for e in events:
         sku_id = snap.sku_ids[e.sku]
         keys.append((sku_id, snap.warehouse_ids[e.warehouse]))
         if e.to_warehouse:
             keys.append((sku_id, snap.warehouse_ids[e.to_warehouse]))
     batch.load(keys)
-    for event in sorted(accepted, key=lambda e: e.at):
+    for event in sorted(events, key=lambda e: e.at):
         batch.apply_event(event)
     batch.write()
-    store_rejected(conn, items, results, source, now)
-    results.sort(key=lambda r: r.index)
+    batch.stats.accepted = len(events)
+    return batch
+
+
+def apply_recorded(conn: Connection, row_ids: list[int], snap: Snapshot, now: datetime) -> Batch:
+    """The apply job: apply those of ``row_ids`` not applied yet, and mark them applied."""
+    query = (select(stock_events.c.id, stock_events.c.payload)
+             .where(stock_events.c.id.in_(row_ids), stock_events.c.applied.is_(False)))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    rows = list(conn.execute(query))
+    events = []
+    for row in rows:
+        parsed = parse_event(row.payload)  # it was valid when recorded
+        if isinstance(parsed, StockEvent) and parsed.sku in snap.sku_ids:
+            events.append(parsed)
+        else:
+            log.error("recorded event %s can no longer be applied: %s", row.id, parsed)
+    batch = apply_events(conn, events, snap, now)
+    if rows:
+        conn.execute(update(stock_events).where(stock_events.c.id.in_([r.id for r in rows]))
+                     .values(applied=True))
+    return batch
+
+
+def ingest(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime,
+           source: str = "api") -> tuple[list[ItemResult], BatchStats]:
+    """Record and apply a batch in the caller's transaction (the embedded default)."""
+    results, accepted, _ = record(conn, items, snap, now, source)
+    batch = apply_events(conn, accepted, snap, now)
     stats = batch.stats
-    stats.accepted = len(accepted)
     stats.rejected = sum(1 for r in results if r.status == "rejected")
     stats.duplicates = sum(1 for r in results if r.status == "duplicate")
+    stats.follow_ups = batch.follow_ups
     return results, stats
 
 

@@ -44,6 +44,8 @@ users = Table(
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("locale", String(8), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("email", String(256), nullable=True),
+    Column("phone", String(32), nullable=True),
 )
 
 api_tokens = Table(
@@ -153,6 +155,8 @@ stock_events = Table(
     Column("ref", String(128), nullable=True),
     Column("payload", Json, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+    # False while recorded but not yet applied by an apply job (production runtime).
+    Column("applied", Boolean, nullable=False, server_default=text("true")),
     Index("ix_stock_events_sku_wh_at", "sku_id", "warehouse_id", "at"),
 )
 
@@ -351,4 +355,23 @@ escalations = Table(
     Column("cancelled_at", UtcDateTime, nullable=True),
     UniqueConstraint("alert_id", "level", name="uq_escalations_alert_level"),
     Index("ix_escalations_due", "fired_at", "due_at"),
+)
+
+# The transactional outbox: work for a job, written in the same transaction as its cause.
+# A relay hands pending rows to the queue; the job marks its row done in the transaction of
+# its effects, so a row is done exactly when its effects exist (RELIABILITY §1.2).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("available_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_outbox_status_available", "status", "available_at"),
 )

@@ -25,13 +25,13 @@ class UnitOfWork:
         return self._conn
 
     def __enter__(self) -> UnitOfWork:
+        # The transaction begins with the first statement (SQLAlchemy's autobegin), and again
+        # after each commit: an idle unit of work holds no lock, which on SQLite matters.
         self._conn = self.db.connect()
-        self._conn.begin()
         return self
 
     def commit(self) -> None:
         self.conn.commit()
-        self.conn.begin()
 
     def rollback(self) -> None:
         self.conn.rollback()

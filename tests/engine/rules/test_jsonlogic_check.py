@@ -22,7 +22,9 @@ def test_unknown_operator_is_refused_with_a_suggestion() -> None:
     problem = only(check({"and": [True, {"adn": [1, 2]}]}, at=AT))
     assert problem.code == "unknown_operator"
     assert problem.path == "rules[0].when.and[1]"
-    assert problem.message.startswith("'adn' is not an operator; did you mean 'and'? Allowed: and, or")
+    assert problem.message.startswith(
+        "'adn' is not an operator; did you mean 'and'? Allowed: and, or"
+    )
 
 
 def test_unknown_operator_without_a_close_match_lists_the_allowed_ones() -> None:
@@ -45,7 +47,9 @@ def test_unknown_variable_is_refused_with_a_suggestion() -> None:
     assert problem.code == "unknown_variable"
     assert problem.segments == (*AT, "and", 0, "<", 0)
     assert problem.path == 'rules[0].when.and[0]["<"][0]'
-    assert problem.message == "'stock.avalable' is not a known fact; did you mean 'stock.available'?"
+    assert (
+        problem.message == "'stock.avalable' is not a known fact; did you mean 'stock.available'?"
+    )
 
 
 def test_unknown_variable_in_missing_is_refused() -> None:
@@ -68,10 +72,17 @@ def test_group_filter_cannot_read_stock() -> None:
 @pytest.mark.parametrize(
     ("logic", "index", "message"),
     [
-        ({"<": [{"var": "stock.available"}, "ten"]}, 1, "'<' compares numbers, but \"ten\" is text"),
+        (
+            {"<": [{"var": "stock.available"}, "ten"]},
+            1,
+            "'<' compares numbers, but \"ten\" is text",
+        ),
         ({"<": [{"var": "sku.name"}, 5]}, 0, "'<' compares numbers, but 'sku.name' is text"),
-        ({">=": [{"var": "calendar.promotion"}, 1]}, 0,
-         "'>=' compares numbers, but 'calendar.promotion' is true/false"),
+        (
+            {">=": [{"var": "calendar.promotion"}, 1]},
+            0,
+            "'>=' compares numbers, but 'calendar.promotion' is true/false",
+        ),
         ({"+": [{"var": "sku.tags"}, 1]}, 0, "'+' adds numbers, but 'sku.tags' is a list"),
     ],
 )
@@ -133,32 +144,59 @@ def test_nullable_number_equal_to_a_number_is_flagged() -> None:
         pytest.param({"==": [{"var": "metrics.days_of_cover"}, None]}, id="compared-with-null"),
         pytest.param({"!=": [None, {"var": "metrics.days_of_cover"}]}, id="null-first"),
         pytest.param(
-            {"and": [{"!=": [{"var": "metrics.days_of_cover"}, None]},
-                     {"<": [{"var": "metrics.days_of_cover"}, 3]}]},
+            {
+                "and": [
+                    {"!=": [{"var": "metrics.days_of_cover"}, None]},
+                    {"<": [{"var": "metrics.days_of_cover"}, 3]},
+                ]
+            },
             id="and-after-not-null",
         ),
         pytest.param(
-            {"and": [{"!!": [{"var": "metrics.days_of_cover"}]},
-                     {"<": [{"var": "metrics.days_of_cover"}, 3]}]},
+            {
+                "and": [
+                    {"!!": [{"var": "metrics.days_of_cover"}]},
+                    {"<": [{"var": "metrics.days_of_cover"}, 3]},
+                ]
+            },
             id="and-after-double-bang",
         ),
         pytest.param(
-            {"and": [{"var": "metrics.days_of_cover"}, {"<": [{"var": "metrics.days_of_cover"}, 3]}]},
+            {
+                "and": [
+                    {"var": "metrics.days_of_cover"},
+                    {"<": [{"var": "metrics.days_of_cover"}, 3]},
+                ]
+            },
             id="and-after-bare-var",
         ),
         pytest.param(
-            {"if": [{"var": "metrics.days_of_cover"}, {"<": [{"var": "metrics.days_of_cover"}, 3]},
-                    False]},
+            {
+                "if": [
+                    {"var": "metrics.days_of_cover"},
+                    {"<": [{"var": "metrics.days_of_cover"}, 3]},
+                    False,
+                ]
+            },
             id="if-condition",
         ),
         pytest.param(
-            {"or": [{"==": [{"var": "metrics.days_of_cover"}, None]},
-                    {"<": [{"var": "metrics.days_of_cover"}, 3]}]},
+            {
+                "or": [
+                    {"==": [{"var": "metrics.days_of_cover"}, None]},
+                    {"<": [{"var": "metrics.days_of_cover"}, 3]},
+                ]
+            },
             id="or-after-is-null",
         ),
         pytest.param(
-            {"if": [{"==": [{"var": "metrics.days_of_cover"}, None]}, False,
-                    {"<": [{"var": "metrics.days_of_cover"}, 3]}]},
+            {
+                "if": [
+                    {"==": [{"var": "metrics.days_of_cover"}, None]},
+                    False,
+                    {"<": [{"var": "metrics.days_of_cover"}, 3]},
+                ]
+            },
             id="else-of-is-null",
         ),
         pytest.param({"==": [{"var": "sku.abc_class"}, "A"]}, id="nullable-text-equals-text"),
@@ -169,11 +207,20 @@ def test_saying_what_null_means_is_not_flagged(logic: Any) -> None:
 
 
 def test_a_test_guards_only_what_follows_it() -> None:
-    logic = {"and": [{"<": [{"var": "metrics.days_of_cover"}, 3]},
-                     {"!!": [{"var": "metrics.days_of_cover"}]}]}
+    logic = {
+        "and": [
+            {"<": [{"var": "metrics.days_of_cover"}, 3]},
+            {"!!": [{"var": "metrics.days_of_cover"}]},
+        ]
+    }
     assert only(check(logic, at=AT)).path == 'rules[0].when.and[0]["<"][0]'
-    then_of_is_null = {"if": [{"==": [{"var": "metrics.days_of_cover"}, None]},
-                              {"<": [{"var": "metrics.days_of_cover"}, 3]}, False]}
+    then_of_is_null = {
+        "if": [
+            {"==": [{"var": "metrics.days_of_cover"}, None]},
+            {"<": [{"var": "metrics.days_of_cover"}, 3]},
+            False,
+        ]
+    }
     assert only(check(then_of_is_null, at=AT)).path == 'rules[0].when.if[1]["<"][0]'
 
 
@@ -222,7 +269,9 @@ def test_more_than_2000_nodes_is_too_large() -> None:
 def test_map_body_reads_the_item_not_the_catalog() -> None:
     logic = {"some": [{"var": "sku.tags"}, {"==": [{"var": "anything.at.all"}, "x"]}]}
     assert check(logic, at=AT) == []
-    reduce = {"reduce": [{"var": "sku.tags"}, {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]}
+    reduce = {
+        "reduce": [{"var": "sku.tags"}, {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]
+    }
     assert check(reduce, at=AT) == []
 
 
@@ -254,13 +303,19 @@ def test_between_form_is_accepted() -> None:
     ("logic", "message"),
     [
         ({}, 'An empty object is not an expression; write an operation such as {"<": [a, b]}'),
-        ({"<": [1, 2], ">": [2, 1]},
-         "An operation has exactly one operator as its key, but this object has 2: '<', '>'"),
+        (
+            {"<": [1, 2], ">": [2, 1]},
+            "An operation has exactly one operator as its key, but this object has 2: '<', '>'",
+        ),
     ],
 )
 def test_objects_that_are_not_one_operation_are_refused(logic: Any, message: str) -> None:
     problem = only(check({"and": [True, logic]}, at=AT))
-    assert (problem.code, problem.path, problem.message) == ("invalid", "rules[0].when.and[1]", message)
+    assert (problem.code, problem.path, problem.message) == (
+        "invalid",
+        "rules[0].when.and[1]",
+        message,
+    )
 
 
 def test_values_that_are_not_json_are_refused() -> None:
@@ -278,10 +333,21 @@ def test_a_lone_operand_sits_at_its_operator() -> None:
     ("logic", "expect", "message"),
     [
         ("abc", "boolean", "A condition must be true or false, but this expression gives text"),
-        ({"var": "stock.available"}, "boolean",
-         "A condition must be true or false, but this expression gives a number"),
-        ({"cat": ["1", "2"]}, "number", "A quantity must be a number, but this expression gives text"),
-        ({"<": [1, 2]}, "number", "A quantity must be a number, but this expression gives true/false"),
+        (
+            {"var": "stock.available"},
+            "boolean",
+            "A condition must be true or false, but this expression gives a number",
+        ),
+        (
+            {"cat": ["1", "2"]},
+            "number",
+            "A quantity must be a number, but this expression gives text",
+        ),
+        (
+            {"<": [1, 2]},
+            "number",
+            "A quantity must be a number, but this expression gives true/false",
+        ),
     ],
 )
 def test_expected_type_of_the_whole_expression(logic: Any, expect: str, message: str) -> None:
@@ -324,10 +390,24 @@ def test_every_problem_is_reported_in_one_call() -> None:
 
 
 def test_bad_input_never_raises() -> None:
-    weird: list[Any] = [None, 1.5, float("nan"), "x", [], {1: 2}, {"var": [[], {}]},
-                        {"var": {"cat": ["sku.", "code"]}}, {"in": []}, {"substr": "x"},
-                        {"missing_some": [1, "sku.code"]}, {"reduce": [1]}, {"?:": [1, 2]},
-                        {"var": True}, {"<": {"var": "x"}}, object()]
+    weird: list[Any] = [
+        None,
+        1.5,
+        float("nan"),
+        "x",
+        [],
+        {1: 2},
+        {"var": [[], {}]},
+        {"var": {"cat": ["sku.", "code"]}},
+        {"in": []},
+        {"substr": "x"},
+        {"missing_some": [1, "sku.code"]},
+        {"reduce": [1]},
+        {"?:": [1, 2]},
+        {"var": True},
+        {"<": {"var": "x"}},
+        object(),
+    ]
     for logic in weird:
         assert isinstance(check(logic, at=AT, expect="boolean"), list)
         assert infer_type(logic) in {"number", "string", "boolean", "array", "any"}
@@ -349,3 +429,9 @@ def test_bad_input_never_raises() -> None:
 )
 def test_infer_type(logic: Any, expected: str) -> None:
     assert infer_type(logic) == expected
+
+
+def test_equality_of_a_text_fact_with_a_number_is_a_mismatch() -> None:
+    problem = only(check({"==": [{"var": "sku.name"}, 5]}, at=AT))
+    assert (problem.code, problem.path) == ("type", 'rules[0].when["=="][0]')
+    assert problem.message == "'==' compares 'sku.name', which is text, with 5, which is a number"

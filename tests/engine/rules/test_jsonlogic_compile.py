@@ -46,8 +46,10 @@ from engine.rules.jsonlogic_compile import _HANDLERS, generate
         ({"%": [-7, 2]}, -1),  # the sign of the dividend
         ({"%": [7.5, -2]}, 1.5),
         ({"min": [1, "x"]}, math.nan),
-        ({"cat": [0.1, "|", 1.0, "|", None, "|", [1, None, 2], "|", 1e21, "|", 1.5e-7]},
-         "0.1|1||1,,2|1e+21|1.5e-7"),
+        (
+            {"cat": [0.1, "|", 1.0, "|", None, "|", [1, None, 2], "|", 1e21, "|", 1.5e-7]},
+            "0.1|1||1,,2|1e+21|1.5e-7",
+        ),
         ({"cat": [{"+": [0.1, 0.2]}]}, "0.30000000000000004"),
         ({"substr": ["jsonlogic", 2, "-3"]}, ""),  # JavaScript adds text to a length: NaN
         ({"substr": [None, 1]}, "ull"),
@@ -61,11 +63,21 @@ from engine.rules.jsonlogic_compile import _HANDLERS, generate
         ({"var": ["nothing", 5]}, 5),
         ({"var": ["null_value", 5]}, 5),  # a default also replaces null (see jsonlogic_ops)
         ({"var": [{"cat": ["ar", "r.1"]}]}, 20),
-        ({"reduce": [{"var": "arr"}, {"+": [{"var": "current"}, {"var": "accumulator"}]},
-                     {"+": [1, 1]}]}, 32),  # the initial value is evaluated
+        (
+            {
+                "reduce": [
+                    {"var": "arr"},
+                    {"+": [{"var": "current"}, {"var": "accumulator"}]},
+                    {"+": [1, 1]},
+                ]
+            },
+            32,
+        ),  # the initial value is evaluated
         ({"all": [{"var": "s"}, True]}, False),
-        ({"missing": ["s", "empty", "null_value", "nothing", "arr.1"]},
-         ["empty", "null_value", "nothing"]),
+        (
+            {"missing": ["s", "empty", "null_value", "nothing", "arr.1"]},
+            ["empty", "null_value", "nothing"],
+        ),
         ({"log": ["kept"]}, "kept"),
     ],
 )
@@ -105,8 +117,13 @@ def test_every_registered_operator_compiles_and_nothing_else() -> None:
 
 @pytest.mark.parametrize(
     "rule",
-    [{"eval": "1"}, {"method": ["x", "upper"]}, {"and": [True, {"if": [True, {"exec": []}]}]},
-     {"map": [[1], {"__import__": "os"}]}, {"json_logic.apply": []}],
+    [
+        {"eval": "1"},
+        {"method": ["x", "upper"]},
+        {"and": [True, {"if": [True, {"exec": []}]}]},
+        {"map": [[1], {"__import__": "os"}]},
+        {"json_logic.apply": []},
+    ],
 )
 def test_unknown_operators_do_not_compile(rule: Any) -> None:
     with pytest.raises(ValueError, match="is not an allowed JsonLogic operator"):
@@ -128,8 +145,12 @@ def test_equal_expressions_share_one_compiled_function() -> None:
 
 
 def test_typical_condition() -> None:
-    rule = {"and": [{"<": [{"var": "stock.available"}, {"var": "metrics.reorder_point"}]},
-                    {"==": [{"var": "sku.abc_class"}, "A"]}]}
+    rule = {
+        "and": [
+            {"<": [{"var": "stock.available"}, {"var": "metrics.reorder_point"}]},
+            {"==": [{"var": "sku.abc_class"}, "A"]},
+        ]
+    }
     data = {"stock": {"available": 3}, "metrics": {"reorder_point": 7.5}, "sku": {"abc_class": "A"}}
     assert compile(rule)(data) is True
     assert compile(rule)({**data, "sku": {"abc_class": "B"}}) is False
@@ -181,23 +202,31 @@ def test_generated_code_runs_without_builtins() -> None:
 
 # --- agreement with the reference interpreter ----------------------------------------------------
 # Generated expressions stay where panzi-json-logic agrees with json-logic-js. It departs from
-# JavaScript (and so from us) on: Number("") (panzi NaN, JS 0), hex/"1_0"/"infinity" text, "+"
+# JavaScript (and so from us) on: 0 == null and false == null (panzi true), Number("") (panzi
+# NaN, JS 0), hex/"1_0"/"infinity" text, "+"
 # and "*" on null/true/[] (panzi ToNumber, JS parseFloat), "-" with a null second operand (panzi
 # negates), "%" of negative numbers (Python's sign), relational text against null/true (panzi
 # compares the text "null"), arrays against arrays, the between form with a null third operand,
 # "===" of true and 1, "in" with true among numbers, null inside joined lists ("null" vs ""), float
-# text beyond 15 digits, a reduce start value that is an expression, and "log" (panzi prints).
+# text beyond 15 digits, true as text (panzi "True"), a reduce start value that is an expression,
+# and "log" (panzi prints).
 
 TEXTS = ["apple", "Apple", "A", "b", "x y", "12", "2.5", "-3", "0"]
 NUMBERS = st.one_of(st.integers(-5, 20), st.sampled_from([0.5, 2.5, -1.5, 100.0]))
 LEAF_TEXT = st.sampled_from(TEXTS)
-DATA = st.fixed_dictionaries({
-    "n1": NUMBERS, "n2": NUMBERS, "s1": LEAF_TEXT, "s2": LEAF_TEXT, "b1": st.booleans(),
-    "mn": st.one_of(st.none(), NUMBERS),
-    "maybe": st.one_of(st.none(), NUMBERS, LEAF_TEXT, st.booleans()),
-    "arr": st.lists(st.one_of(NUMBERS, LEAF_TEXT), max_size=4),
-    "nested": st.fixed_dictionaries({"n": NUMBERS, "s": LEAF_TEXT}),
-})
+DATA = st.fixed_dictionaries(
+    {
+        "n1": NUMBERS,
+        "n2": NUMBERS,
+        "s1": LEAF_TEXT,
+        "s2": LEAF_TEXT,
+        "b1": st.booleans(),
+        "mn": st.one_of(st.none(), NUMBERS),
+        "maybe": st.one_of(st.none(), NUMBERS, LEAF_TEXT, st.booleans()),
+        "arr": st.lists(st.one_of(NUMBERS, LEAF_TEXT), max_size=4),
+        "nested": st.fixed_dictionaries({"n": NUMBERS, "s": LEAF_TEXT}),
+    }
+)
 
 
 def _op(name: str, *operands: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -205,8 +234,19 @@ def _op(name: str, *operands: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[
 
 
 def numbers(depth: int) -> st.SearchStrategy[Any]:
-    leaves = st.one_of(NUMBERS, st.sampled_from(["12", "2.5"]), st.sampled_from(
-        [{"var": "n1"}, {"var": "n2"}, {"var": "nested.n"}, {"var": ["nope", 3]}, {"var": "arr.length"}]))
+    leaves = st.one_of(
+        NUMBERS,
+        st.sampled_from(["12", "2.5"]),
+        st.sampled_from(
+            [
+                {"var": "n1"},
+                {"var": "n2"},
+                {"var": "nested.n"},
+                {"var": ["nope", 3]},
+                {"var": "arr.length"},
+            ]
+        ),
+    )
     if depth == 0:
         return leaves
     sub = numbers(depth - 1)
@@ -216,21 +256,27 @@ def numbers(depth: int) -> st.SearchStrategy[Any]:
         sub.map(lambda a: {"/": [a, 4]}),
         sub.map(lambda a: {"-": [a]}),
         st.sampled_from(["min", "max"]).flatmap(
-            lambda op: st.lists(sub, min_size=1, max_size=3).map(lambda xs: {op: xs})),
+            lambda op: st.lists(sub, min_size=1, max_size=3).map(lambda xs: {op: xs})
+        ),
         _op("if", booleans(depth - 1), sub, sub),
     )
 
 
 def texts(depth: int) -> st.SearchStrategy[Any]:
-    leaves = st.one_of(LEAF_TEXT, st.sampled_from(
-        [{"var": "s1"}, {"var": "s2"}, {"var": "nested.s"}, {"var": ["nope", "dflt"]}]))
+    leaves = st.one_of(
+        LEAF_TEXT,
+        st.sampled_from(
+            [{"var": "s1"}, {"var": "s2"}, {"var": "nested.s"}, {"var": ["nope", "dflt"]}]
+        ),
+    )
     if depth == 0:
         return leaves
     sub = texts(depth - 1)
     return st.one_of(
         leaves,
-        st.lists(st.one_of(sub, st.integers(-3, 30), st.sampled_from([0.5, True])),
-                 min_size=1, max_size=3).map(lambda xs: {"cat": xs}),
+        st.lists(st.one_of(sub, st.integers(-3, 30), st.just(0.5)), min_size=1, max_size=3).map(
+            lambda xs: {"cat": xs}
+        ),
         # "!" keeps the text from being empty, where the reference departs (Number("") is 0).
         _op("substr", sub, st.integers(-6, 6)).map(lambda x: {"cat": [x, "!"]}),
         _op("substr", sub, st.integers(-6, 6), st.integers(-6, 6)).map(lambda x: {"cat": [x, "!"]}),
@@ -252,39 +298,78 @@ def booleans(depth: int) -> st.SearchStrategy[Any]:
         leaves,
         relational.flatmap(lambda op: _op(op, num, num)),
         relational.flatmap(lambda op: _op(op, text, text)),
-        relational.flatmap(lambda op: _op(op, st.just({"var": "mn"}), num)),
+        relational.flatmap(lambda op: _op(op, st.just({"var": "mn"}), NUMBERS)),
         st.sampled_from(["<", "<="]).flatmap(lambda op: _op(op, num, num, num)),
-        st.sampled_from(["==", "!="]).flatmap(lambda op: _op(op, anything(depth - 1),
-                                                               anything(depth - 1))),
+        st.sampled_from(["==", "!="]).flatmap(
+            lambda op: st.one_of(
+                _op(op, comparable(depth - 1), comparable(depth - 1)),
+                _op(op, NULLS, st.one_of(NULLS, text, st.just({"var": "arr"}))),
+            )
+        ),
         st.sampled_from(["===", "!=="]).flatmap(
-            lambda op: st.one_of(_op(op, num, num), _op(op, text, text))),
+            lambda op: st.one_of(_op(op, num, num), _op(op, text, text))
+        ),
         st.sampled_from(["!", "!!"]).flatmap(lambda op: _op(op, anything(depth - 1))),
         st.sampled_from(["and", "or"]).flatmap(
-            lambda op: st.lists(sub, min_size=1, max_size=3).map(lambda xs: {op: xs})),
+            lambda op: st.lists(sub, min_size=1, max_size=3).map(lambda xs: {op: xs})
+        ),
         _op("in", text, st.lists(LEAF_TEXT, max_size=4)),
         _op("in", text, LEAF_TEXT),
         _op("in", num, st.just({"var": "arr"})),
         st.sampled_from(["all", "some", "none"]).flatmap(
-            lambda op: _op(op, st.just({"var": "arr"}), item_test)),
+            lambda op: _op(op, st.just({"var": "arr"}), item_test)
+        ),
+    )
+
+
+NULLS = st.sampled_from([None, {"var": "nope"}])
+
+
+def comparable(depth: int) -> st.SearchStrategy[Any]:
+    """Never null: the reference has 0 == null and false == null (JavaScript: both false)."""
+    return st.one_of(
+        numbers(depth),
+        texts(depth),
+        booleans(depth),
+        st.sampled_from([{"var": "arr"}, {"var": "nested"}, {"missing": ["nope", "n1"]}]),
+        st.lists(st.one_of(NUMBERS, LEAF_TEXT), max_size=3),
     )
 
 
 def anything(depth: int) -> st.SearchStrategy[Any]:
     leaves = st.one_of(
-        NUMBERS, LEAF_TEXT, st.booleans(), st.none(),
-        st.sampled_from([{"var": "mn"}, {"var": "maybe"}, {"var": "arr"}, {"var": "nested"},
-                         {"var": "nope"}, {"var": ""}]),
+        NUMBERS,
+        LEAF_TEXT,
+        st.booleans(),
+        st.none(),
+        st.sampled_from(
+            [
+                {"var": "mn"},
+                {"var": "maybe"},
+                {"var": "arr"},
+                {"var": "nested"},
+                {"var": "nope"},
+                {"var": ""},
+            ]
+        ),
         st.lists(st.one_of(NUMBERS, LEAF_TEXT), max_size=3),
-        st.lists(st.sampled_from(["n1", "mn", "maybe", "nope", "nested.s", "arr.0"]), max_size=3)
-        .map(lambda names: {"missing": names}),
+        st.lists(
+            st.sampled_from(["n1", "mn", "maybe", "nope", "nested.s", "arr.0"]), max_size=3
+        ).map(lambda names: {"missing": names}),
     )
     if depth == 0:
         return leaves
     return st.one_of(
-        leaves, numbers(depth), texts(depth), booleans(depth),
+        leaves,
+        numbers(depth),
+        texts(depth),
+        booleans(depth),
         st.lists(anything(depth - 1), max_size=3).map(lambda xs: {"merge": xs}),
         st.sampled_from(["and", "or"]).flatmap(
-            lambda op: st.lists(anything(depth - 1), min_size=1, max_size=3).map(lambda xs: {op: xs})),
+            lambda op: st.lists(anything(depth - 1), min_size=1, max_size=3).map(
+                lambda xs: {op: xs}
+            )
+        ),
         _op("if", anything(depth - 1), anything(depth - 1), anything(depth - 1)),
         st.just({"map": [{"var": "arr"}, {"cat": [{"var": ""}, "!"]}]}),
         st.just({"filter": [{"var": "arr"}, {">": [{"var": ""}, 1]}]}),
@@ -307,15 +392,20 @@ def test_compiled_rules_agree_with_the_reference_interpreter(rule: Any, data: An
 # --- what check accepts always compiles ----------------------------------------------------------
 
 _JSON_LEAVES = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["", "a", "1", "stock.on_hand"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from(["", "a", "1", "stock.on_hand"]),
     st.sampled_from([{"var": "stock.on_hand"}, {"var": "sku.tags"}, {"var": ""}]),
 )
 _ANY_JSON = st.recursive(
     _JSON_LEAVES,
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
-        st.tuples(st.sampled_from([*OPERATORS, "method", "eval", "x"]),
-                  st.one_of(inner, st.lists(inner, max_size=4))).map(lambda t: {t[0]: t[1]}),
+        st.tuples(
+            st.sampled_from([*OPERATORS, "method", "eval", "x"]),
+            st.one_of(inner, st.lists(inner, max_size=4)),
+        ).map(lambda t: {t[0]: t[1]}),
         st.dictionaries(st.sampled_from(["a", "b", "<"]), inner, max_size=3),
     ),
     max_leaves=25,
@@ -342,5 +432,7 @@ def same(actual: Any, expected: Any) -> bool:
     if isinstance(actual, list) and isinstance(expected, list):
         return len(actual) == len(expected) and all(map(same, actual, expected))
     if isinstance(actual, dict) and isinstance(expected, dict):
-        return actual.keys() == expected.keys() and all(same(actual[k], expected[k]) for k in actual)
+        return actual.keys() == expected.keys() and all(
+            same(actual[k], expected[k]) for k in actual
+        )
     return type(actual) is type(expected) and actual == expected

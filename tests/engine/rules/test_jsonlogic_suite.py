@@ -1,4 +1,4 @@
-"""The official jsonlogic.com suite (vendored in tests/data/jsonlogic), every case, both entry points."""
+"""The official jsonlogic.com suite (vendored in tests/data/jsonlogic): every case, both APIs."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ def same(actual: Any, expected: Any) -> bool:
     if isinstance(actual, list) and isinstance(expected, list):
         return len(actual) == len(expected) and all(map(same, actual, expected))
     if isinstance(actual, dict) and isinstance(expected, dict):
-        return actual.keys() == expected.keys() and all(same(actual[k], expected[k]) for k in actual)
+        return actual.keys() == expected.keys() and all(
+            same(actual[k], expected[k]) for k in actual
+        )
     return type(actual) is type(expected) and actual == expected
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from engine.rules.problems import DocumentTooLarge, Problem, RulesetInvalid
 from engine.rules.source import MAX_BYTES, parse_source, read_source, sniff
+from engine.rules.source_yaml import parse_yaml
 
 
 def only(problems: list[Problem], code: str) -> Problem:
@@ -250,3 +251,29 @@ def test_an_unknown_format_is_a_programming_error() -> None:
 def test_a_complex_key_is_refused() -> None:
     problem = only(parse_source("? [a, b]\n: 1\n").problems, "yaml_complex_key")
     assert (problem.path, problem.line) == ("", 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        RULE,
+        "on: [sale]\nwarehouse: NO\n",
+        'rules:\n  - id: r\n    when: !!python/object/apply:os.system ["id"]\n',
+        "roles:\n  - &buyer {id: buyer}\n  - *buyer\n",
+        RULE + '    when: {">": [1, 2]}\n',
+        "ruleset: a\n---\nruleset: b\n",
+        "rules:\n  - id: r\n\twhen: true\n",
+        "when: " + "[" * 100 + "]" * 100 + "\n",
+        "a: .nan\n",
+    ],
+)
+def test_the_pure_python_fallback_agrees_with_libyaml(text: str) -> None:
+    fast, slow = parse_yaml(text), parse_yaml(text, libyaml=False)
+    assert (fast.data, fast.line_map, fast.raw_booleans) == (
+        slow.data,
+        slow.line_map,
+        slow.raw_booleans,
+    )
+    assert [(p.code, p.path, p.line) for p in fast.problems] == [
+        (p.code, p.path, p.line) for p in slow.problems
+    ]

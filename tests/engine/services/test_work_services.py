@@ -41,9 +41,12 @@ def seed(client: Any, headers: dict[str, str]) -> None:
         assert client.put(path, json=body, headers=headers).status_code == 200
     assert client.put("/api/v1/ruleset", data=RULESET, content_type="application/yaml",
                       headers=headers).status_code == 200
-    rows = [("r1", "receipt", "SKU-1", "WH-1", 20, "01"), ("r2", "receipt", "SKU-1", "WH-2", 20, "01"),
-            ("r3", "receipt", "SKU-2", "WH-1", 20, "01"), ("s1", "sale", "SKU-1", "WH-1", 15, "03"),
-            ("s2", "sale", "SKU-1", "WH-2", 12, "05"), ("s3", "sale", "SKU-2", "WH-1", 20, "06")]
+    rows = [("r1", "receipt", "SKU-1", "WH-1", 20, "01"),
+            ("r2", "receipt", "SKU-1", "WH-2", 20, "01"),
+            ("r3", "receipt", "SKU-2", "WH-1", 20, "01"),
+            ("s1", "sale", "SKU-1", "WH-1", 15, "03"),
+            ("s2", "sale", "SKU-1", "WH-2", 12, "05"),
+            ("s3", "sale", "SKU-2", "WH-1", 20, "06")]
     events = [{"id": i, "type": t, "sku": s, "warehouse": w, "qty": q,
                "at": f"2026-11-20T{h}:00:00Z"} for i, t, s, w, q, h in rows]
     assert client.post("/api/v1/events", json=events, headers=headers).json["accepted"] == 6
@@ -248,3 +251,17 @@ def test_the_stock_view_shows_the_metrics_a_rule_saw(svc, clock) -> None:
     assert wh1["metrics"]["avg_daily_demand"] == pytest.approx(seen["avg_daily_demand"])
     assert wh1["levels"]["available"] == 5 and wh1["levels"]["total_available"] == 13
     assert [a["id"] for a in wh1["alerts"]] == [found[0]["id"]]
+
+
+def test_the_stock_view_works_before_any_ruleset(client, admin_headers, services, clock) -> None:
+    for path, body in (("/api/v1/warehouses", [{"code": "WH-1", "name": "East"}]),
+                       ("/api/v1/skus", [{"code": "SKU-9", "name": "Item 9"}])):
+        assert client.put(path, json=body, headers=admin_headers).status_code == 200
+    event_ = {"id": "r9", "type": "receipt", "sku": "SKU-9", "warehouse": "WH-1", "qty": 4,
+              "at": "2026-11-20T01:00:00Z"}
+    assert client.post("/api/v1/events", json=event_, headers=admin_headers).status_code == 200
+    with services.uow() as uow:
+        view = stock_view(uow.conn, services.cache.current(uow.conn), "SKU-9", clock.now())
+    (wh,) = view["warehouses"]
+    assert (wh["levels"]["available"], wh["groups"], wh["alerts"]) == (4, [], [])
+    assert wh["metrics"]["lead_time_days"] == 7  # the default lead time, no supplier

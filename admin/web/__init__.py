@@ -1,0 +1,56 @@
+"""The web pages (SPEC §6 Web): sign-in, dashboard, task inbox, requisitions, ruleset versions.
+
+Server-rendered, Chinese and English, a little JavaScript from static files. ``init_app`` wires
+the protections every page relies on (RELIABILITY §1.3): CSRF on every form post outside the
+Bearer-token API, hardened session cookies, a rate limit on sign-in, security headers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+
+API_PREFIX = "/api/"
+SESSION_HOURS = 12
+
+
+def init_app(app: Flask) -> None:
+    from admin.web import approvals, auth_views, dashboard, i18n, inbox, pages, versions
+
+    _configure(app)
+    csrf = CSRFProtect(app)
+
+    @app.before_request
+    def _protect_forms() -> None:
+        # The API authenticates with Bearer tokens, never cookies: a forged cross-site request
+        # carries no token, so only the cookie-authenticated pages need the CSRF check.
+        if request.method in app.config["WTF_CSRF_METHODS"] and not request.path.startswith(
+            API_PREFIX
+        ):
+            csrf.protect()
+
+    i18n.init_app(app)
+    # One process's memory: with several gunicorn workers each counts on its own, which still
+    # bounds guessing to (workers × limit) a minute (README, "Web pages").
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", default_limits=[],
+                      headers_enabled=False)
+    app.extensions["web_limiter"] = limiter
+    for module in (auth_views, dashboard, inbox, approvals, versions):
+        app.register_blueprint(module.bp)
+    auth_views.limit_login(app, limiter)
+    pages.init_app(app)
+
+
+def _configure(app: Flask) -> None:
+    secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
+    app.config.update(
+        # __Host- binds the cookie to this host and path / and demands Secure (ASVS 3.3.1).
+        SESSION_COOKIE_NAME="__Host-stockwarn" if secure else "stockwarn",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in _protect_forms, by path
+        WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,  # a page left open stays usable all day
+    )

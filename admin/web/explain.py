@@ -1,0 +1,170 @@
+"""Why an alert was raised, for people: the facts it saw by name, its condition, the formulas.
+
+An alert stores the facts its condition saw (``alerts.facts``). Here they become labelled
+numbers in the viewer's language (the labels of engine/rules/variables.py), the rule's JsonLogic
+condition becomes a sentence twice — once with names, once with the numbers — and the SPEC §3
+replenishment formulas are written out with the values that went into them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from admin.web.i18n import language
+from admin.web.pages import number
+from engine.metrics import z_for
+from engine.rules.variables import FACTS
+
+SECTIONS = (
+    ("stock", _l("Stock")),
+    ("metrics", _l("Demand and replenishment")),
+    ("params", _l("Parameters")),
+    ("supplier", _l("Supplier")),
+    ("event", _l("Event")),
+    ("calendar", _l("Calendar")),
+)
+COMPARE = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "===": "=", "!=": "≠", "!==": "≠"}
+ARITHMETIC = {"+": "+", "-": "−", "*": "×", "/": "÷", "%": "mod"}
+
+
+def fact_label(path: str) -> str:
+    fact = FACTS.get(path)
+    if fact is None:
+        return path.split(".", 1)[-1]  # an admin's own params.* name, as written
+    return fact.label_zh if language() == "zh" else fact.label_en
+
+
+def lookup(facts: Mapping[str, Any], path: str) -> Any:
+    value: Any = facts
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def show(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | float):
+        return number(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(show(v) for v in value) or "—"
+    if value is None:
+        return "—"
+    return str(value)
+
+
+def fact_sections(facts: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The facts as titled tables of (label, value), catalogue order first, then the rest."""
+    out = []
+    for root, title in SECTIONS:
+        values = facts.get(root)
+        if not isinstance(values, Mapping) or not values:
+            continue
+        known = [p.split(".", 1)[1] for p in FACTS if p.startswith(root + ".")]
+        keys = [k for k in known if k in values] + sorted(k for k in values if k not in known)
+        rows = [(fact_label(f"{root}.{k}"), show(values[k])) for k in keys
+                if not isinstance(values[k], Mapping)]
+        out.append({"title": str(title), "rows": rows})
+    return out
+
+
+def formulas(facts: Mapping[str, Any]) -> list[str]:
+    """SPEC §3's definitions, each written out with its numbers: name = formula = numbers = value."""
+    m, p, s = facts.get("metrics") or {}, facts.get("params") or {}, facts.get("stock") or {}
+    out: list[str] = []
+    n, lab = number, fact_label
+    if {"on_hand", "reserved", "available"} <= s.keys():
+        out.append(f"{lab('stock.available')} = {lab('stock.on_hand')} − {lab('stock.reserved')}"
+                   f" = {n(s['on_hand'])} − {n(s['reserved'])} = {n(s['available'])}")
+    needed = {"avg_daily_demand", "demand_std", "lead_time_days", "lead_time_std", "safety_stock",
+              "reorder_point"}
+    level = p.get("service_level")
+    if needed <= m.keys() and isinstance(level, int | float) and 0 < level < 1:
+        d, sd, lt, slt = (m[k] for k in ("avg_daily_demand", "demand_std", "lead_time_days",
+                                         "lead_time_std"))
+        ss, rop = m["safety_stock"], m["reorder_point"]
+        out.append(f"{lab('metrics.safety_stock')} = z({n(level, 3)})·√(LT·σd² + d²·σLT²)"
+                   f" = {n(z_for(level), 3)}·√({n(lt)}·{n(sd)}² + {n(d)}²·{n(slt)}²) = {n(ss)}")
+        out.append(f"{lab('metrics.reorder_point')} = d·LT + {lab('metrics.safety_stock')}"
+                   f" = {n(d)}·{n(lt)} + {n(ss)} = {n(rop)}")
+        review = p.get("review_period_days")
+        if "max_stock" in m and isinstance(review, int | float):
+            out.append(f"{lab('metrics.max_stock')} = {lab('metrics.reorder_point')} + d·"
+                       f"{lab('params.review_period_days')} = {n(rop)} + {n(d)}·{n(review)}"
+                       f" = {n(m['max_stock'])}")
+        if "days_of_cover" in m and d and "available" in s:
+            out.append(f"{lab('metrics.days_of_cover')} = {lab('stock.available')} ÷ d"
+                       f" = {n(s['available'])} ÷ {n(d)} = {n(m['days_of_cover'])}")
+    if {"available", "on_order", "inventory_position"} <= s.keys():
+        out.append(f"{lab('stock.inventory_position')} = {lab('stock.available')} + "
+                   f"{lab('stock.on_order')} = {n(s['available'])} + {n(s['on_order'])}"
+                   f" = {n(s['inventory_position'])}")
+    return out
+
+
+def legend() -> str:
+    return "; ".join(f"{symbol} = {fact_label(path)}" for symbol, path in (
+        ("d", "metrics.avg_daily_demand"), ("σd", "metrics.demand_std"),
+        ("LT", "metrics.lead_time_days"), ("σLT", "metrics.lead_time_std"),
+    )) + "; z = " + _("the normal quantile of the service level")
+
+
+def condition(expr: Any, facts: Mapping[str, Any], values: bool = False) -> str:
+    """A JsonLogic condition as text: with fact names, or (``values``) with the facts' numbers."""
+    return _Writer(facts, values).write(expr, top=True)
+
+
+class _Writer:
+    def __init__(self, facts: Mapping[str, Any], values: bool) -> None:
+        self.facts = facts
+        self.values = values
+
+    def write(self, expr: Any, top: bool = False) -> str:
+        if isinstance(expr, list):
+            return "[" + ", ".join(self.write(e) for e in expr) + "]"
+        if not (isinstance(expr, Mapping) and len(expr) == 1):
+            return f'"{expr}"' if isinstance(expr, str) else show(expr)
+        op, args = next(iter(expr.items()))
+        args = list(args) if isinstance(args, list) else [args]
+        text = self._operation(str(op), args)
+        nested = op in COMPARE or op in ARITHMETIC or op in ("and", "or", "in", "if", "?:")
+        return f"({text})" if nested and not top else text
+
+    def _operation(self, op: str, args: list[Any]) -> str:
+        if op == "var":
+            return self._var(args)
+        if op in COMPARE:
+            return f" {COMPARE[op]} ".join(self.write(a) for a in args)
+        if op in ("and", "or"):
+            word = _("and") if op == "and" else _("or")
+            return f" {word} ".join(self.write(a) for a in args)
+        if op in ("!", "!!"):
+            inner = self.write(args[0], top=True) if args else ""
+            return f"{_('not')} ({inner})" if op == "!" else f"({inner})"
+        if op in ARITHMETIC:
+            if op == "-" and len(args) == 1:
+                return "−" + self.write(args[0])
+            return f" {ARITHMETIC[op]} ".join(self.write(a) for a in args)
+        if op == "in" and len(args) == 2:
+            return f"{self.write(args[0])} ∈ {self.write(args[1])}"
+        if op in ("if", "?:") and len(args) >= 3:
+            return (f"{_('if')} {self.write(args[0])} {_('then')} {self.write(args[1])} "
+                    f"{_('else')} {self.write(args[2])}")
+        return f"{op}(" + ", ".join(self.write(a, top=True) for a in args) + ")"
+
+    def _var(self, args: list[Any]) -> str:
+        path = str(args[0]) if args else ""
+        default = args[1] if len(args) > 1 else None
+        if self.values:
+            found = lookup(self.facts, path)
+            return show(found if found is not None else default)
+        text = fact_label(path)
+        if len(args) > 1:
+            text += f" ({_('when empty')}: {show(default)})"
+        return text

@@ -1,0 +1,208 @@
+"""The task inbox: the tasks of my roles, one task with its explanation, chart and forms.
+
+A business user sees the tasks of their roles (and those assigned to them); an admin sees all.
+A task outside the viewer's scope answers 404, as if it did not exist (RELIABILITY §1.3).
+Transitions are the workflow service's: the page shows the ones the viewer may take, and a
+refused one (state, role, form answers) changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from admin.auth import services
+from admin.web import explain
+from admin.web.i18n import field_message, language
+from admin.web.pages import web_blueprint
+from admin.web.session import (
+    active_ruleset,
+    current_roles,
+    current_user,
+    login_required,
+    role_names,
+)
+from engine.errors import Conflict, NotFound
+from engine.rules.compiled import CompiledRuleset, Rule
+from engine.services import queries, reports
+from engine.services import tasks as task_service
+from engine.workflows.errors import FormInvalid, TransitionNotAllowed
+
+bp = web_blueprint("inbox", __name__)
+
+PAGE_SIZE = 50
+SHOW = ("open", "closed", "all")
+CHART_DAYS = 90
+
+
+def _int_arg(name: str, default: int) -> int:
+    try:
+        return max(int(request.args.get(name, default)), 1)
+    except ValueError:
+        return default
+
+
+@bp.get("/tasks")
+@login_required()
+def index() -> Any:
+    user = current_user()
+    assert user is not None
+    roles = current_roles()
+    choices = sorted(role_names()) if user.is_admin else sorted(roles)
+    role = request.args.get("role", "")
+    show = request.args.get("show", "open")
+    show = show if show in SHOW else "open"
+    page = _int_arg("page", 1)
+    filters: dict[str, Any] = {}
+    if role in choices:
+        filters["role"] = role
+    elif not user.is_admin:
+        filters["roles"] = sorted(roles)  # "all my roles"
+    if show != "all":
+        filters["open"] = show == "open"
+    svc = services()
+    with svc.uow() as uow:
+        total, items = queries.list_tasks(uow.conn, cast(queries.TaskFilters, filters), PAGE_SIZE,
+                                          (page - 1) * PAGE_SIZE, svc.clock.now())
+    return render_template("tasks/index.html", items=items, total=total, page=page,
+                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), role=role,
+                           show=show, choices=choices)
+
+
+def _visible(task: dict[str, Any]) -> None:
+    user = current_user()
+    assert user is not None
+    if user.is_admin or task["role"] in current_roles() or task["assignee"] == user.username:
+        return
+    raise NotFound("task", task["id"])
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required()
+def show(task_id: int) -> Any:
+    return _task_page(task_id)
+
+
+def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str | None = None,
+               values: dict[str, str] | None = None, status: int = 200) -> Any:
+    svc = services()
+    active = active_ruleset()
+    compiled = active.compiled if active else None
+    with svc.uow() as uow:
+        task = task_service.get_task(uow.conn, task_id, compiled, current_roles(),
+                                     svc.clock.now())
+        _visible(task)
+        alert = task["alert_summary"]
+        origin = reports.alert_origin(uow.conn, alert["id"]) if alert else None
+        rule = _rule(uow.conn, origin, compiled)
+    facts = (alert or {}).get("facts") or {}
+    explanation = {
+        "sections": explain.fact_sections(facts),
+        "formulas": explain.formulas(facts),
+        "legend": explain.legend(),
+        "condition": explain.condition(rule.when, facts) if rule else None,
+        "condition_values": explain.condition(rule.when, facts, values=True) if rule else None,
+        "skipped": facts.get("actions") or [],
+    }
+    workflow = compiled.workflows.get(task["workflow"]) if compiled else None
+    return render_template(
+        "tasks/show.html", task=task, alert=alert, origin=origin, rule=rule,
+        explanation=explanation, workflow=workflow, errors=errors or {}, opened=opened,
+        values=values or {}), status
+
+
+def _rule(conn: Any, origin: dict[str, Any] | None, active: CompiledRuleset | None) -> Rule | None:
+    """The rule as it was when the alert was raised (the active one if that version is gone)."""
+    if origin is None:
+        return None
+    try:
+        compiled = services().rulesets.get(conn, origin["rule_version"])
+    except NotFound:
+        compiled = active
+    if compiled is None:
+        return None
+    return next((r for r in compiled.rules if r.id == origin["rule"]), None)
+
+
+@bp.post("/tasks/<int:task_id>/transitions/<transition>")
+@login_required()
+def take(task_id: int, transition: str) -> Any:
+    user = current_user()
+    assert user is not None
+    active = active_ruleset()
+    roles = current_roles()
+    data = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    svc = services()
+    now = svc.clock.now()
+    try:
+        with svc.uow() as uow:
+            _visible(queries.load_task(uow.conn, task_id, now))
+            task_service.transition_task(uow.conn, active.compiled if active else None, task_id,
+                                         transition, data, user.username, roles, now)
+            uow.commit()
+    except FormInvalid as exc:
+        errors = {k: field_message(v) for k, v in exc.fields.items()}
+        return _task_page(task_id, errors, transition, data, 422)
+    except TransitionNotAllowed:
+        flash(_("This step is not possible in the task's current state; the page shows what "
+                "can be done now."), "error")
+        return _back_to(task_id)
+    except Conflict:
+        flash(_("Someone else changed this task meanwhile. Check it and try again."), "error")
+        return _back_to(task_id)
+    flash(_("Saved. The task moved on."), "success")
+    return _back_to(task_id)
+
+
+def _back_to(task_id: int) -> Any:
+    """To the task page: a redirect, or for htmx a full navigation (not a swap of a fragment)."""
+    url = url_for(".show", task_id=task_id)
+    if request.headers.get("HX-Request"):
+        return "", 200, {"HX-Redirect": url}
+    return redirect(url, 303)
+
+
+@bp.get("/tasks/<int:task_id>/chart.json")
+@login_required()
+def chart(task_id: int) -> Any:
+    """Stock after each event and demand per day over 90 days, for the task's SKU×warehouse."""
+    svc = services()
+    active = active_ruleset()
+    now = svc.clock.now()
+    tz = _zone(active.compiled.settings.timezone if active else "UTC")
+    with svc.uow() as uow:
+        task = task_service.get_task(uow.conn, task_id, now=now)
+        _visible(task)
+        if not task["sku"] or not task["warehouse"]:
+            raise NotFound("chart", task_id)
+        history = reports.stock_history(uow.conn, task["sku"], task["warehouse"], now, tz,
+                                        CHART_DAYS)
+    facts = (task["alert_summary"] or {}).get("facts") or {}
+    ms = _epoch_ms
+    return jsonify(
+        title=_("%(sku)s @ %(warehouse)s, last %(days)s days", sku=task["sku"],
+                warehouse=task["warehouse"], days=CHART_DAYS),
+        timezone=str(tz), language=language(),
+        labels={"on_hand": _("On hand after each event"), "available": _("Available"),
+                "demand": _("Demand per day"), "reorder_point": _("Reorder point at the alert"),
+                "stock_axis": _("Stock"), "demand_axis": _("Demand")},
+        start=ms(history["start"]), end=ms(history["end"]),
+        stock=[{"x": ms(p["at"]), "on_hand": p["on_hand"], "available": p["available"]}
+               for p in history["stock"]],
+        demand=[{"x": ms(d["at"]), "y": d["qty"], "day": d["day"]} for d in history["demand"]],
+        reorder_point=(facts.get("metrics") or {}).get("reorder_point"),
+    )
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _epoch_ms(at: Any) -> int:
+    return int(at.timestamp() * 1000)

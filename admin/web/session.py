@@ -1,0 +1,112 @@
+"""Who is using the pages: the session login, the viewer's business roles, page guards.
+
+The session cookie holds only the username and user id (signed by Flask). Every request reads
+the user again, so a deactivated user is out at their next click. A user's business roles are
+the ACTIVE ruleset's roles that list them; an admin has no implicit role (SPEC §1).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, g, redirect, request, session, url_for
+
+from admin.auth import services
+from engine.errors import NotFound
+from engine.services import accounts
+from engine.services.rulesets import ActiveRuleset
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def login_user(user: accounts.User) -> None:
+    """Start a fresh session for ``user`` (nothing of the anonymous session survives)."""
+    session.clear()
+    session["user"] = user.username
+    session["uid"] = user.id
+    session.permanent = True
+    g.pop("web_user", None)
+
+
+def logout_user() -> None:
+    session.clear()
+    g.pop("web_user", None)
+
+
+def current_user() -> accounts.User | None:
+    """The signed-in, still active user, read once per request."""
+    if "web_user" not in g:
+        g.web_user = _load_user()
+    return g.web_user  # type: ignore[no-any-return]
+
+
+def _load_user() -> accounts.User | None:
+    username, uid = session.get("user"), session.get("uid")
+    if not isinstance(username, str) or not username:
+        return None
+    with services().uow() as uow:
+        try:
+            user = accounts.get_user(uow.conn, username)
+        except NotFound:
+            return None
+    # A user deleted and created again under the same name must sign in again.
+    return user if user.active and user.id == uid else None
+
+
+def active_ruleset() -> ActiveRuleset | None:
+    """The active ruleset, read once per request (None before the first one is loaded)."""
+    if "active_ruleset" not in g:
+        svc = services()
+        with svc.uow() as uow:
+            g.active_ruleset = svc.rulesets.active(uow.conn)
+    return g.active_ruleset  # type: ignore[no-any-return]
+
+
+def current_roles() -> frozenset[str]:
+    """The viewer's business roles in the active ruleset."""
+    user = current_user()
+    active = active_ruleset()
+    if user is None or active is None:
+        return frozenset()
+    return active.compiled.roles_of(user.username)
+
+
+def role_names() -> dict[str, str]:
+    """Role id → its display name in the active ruleset."""
+    active = active_ruleset()
+    return {r.id: r.name or r.id for r in active.compiled.roles.values()} if active else {}
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` when it is a path on this site, else ``default`` (no open redirects)."""
+    if (not target or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or any(ord(c) < 32 for c in target)):
+        return default
+    return target
+
+
+def login_required(admin: bool = False) -> Callable[[F], F]:
+    """Guard a page: anonymous users go to the login page; non-admins get 403 on admin pages."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                here = request.full_path.rstrip("?") if request.method == "GET" else None
+                target = url_for("auth.login", next=here) if here else url_for("auth.login")
+                if request.headers.get("HX-Request"):
+                    return "", 204, {"HX-Redirect": target}
+                return redirect(target)
+            if admin and not user.is_admin:
+                abort(403)
+            # Read now, before the view opens its unit of work: on SQLite every transaction
+            # takes the write lock, so a second one opened inside it would wait for itself.
+            active_ruleset()
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

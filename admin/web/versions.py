@@ -1,0 +1,84 @@
+"""Ruleset versions (admins only): history with author and time, a version's diff, roll back.
+
+Activating an earlier version is the undo of a bad change: the rule engine picks it up at its
+next event. The ruleset's ``revision`` guards against two admins changing it at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from admin.auth import services
+from admin.web.pages import web_blueprint
+from admin.web.session import current_user, login_required
+from engine.errors import Conflict, NotFound
+from engine.services import rulesets
+
+bp = web_blueprint("versions", __name__, url_prefix="/admin/versions")
+
+
+@bp.get("")
+@login_required(admin=True)
+def index() -> Any:
+    with services().uow() as uow:
+        versions = rulesets.versions(uow.conn)
+    return render_template("versions/index.html", versions=versions)
+
+
+@bp.get("/<int:number>")
+@login_required(admin=True)
+def show(number: int) -> Any:
+    with services().uow() as uow:
+        versions = rulesets.versions(uow.conn)
+        text, fmt = rulesets.version_text(uow.conn, number)
+        numbers = [v["number"] for v in versions]
+        earlier = [n for n in numbers if n < number]
+        against = request.args.get("against", type=int)
+        if against not in numbers or against == number:
+            against = max(earlier) if earlier else None
+        diff = rulesets.diff(uow.conn, against, number) if against is not None else ""
+    version = next(v for v in versions if v["number"] == number)
+    return render_template("versions/show.html", version=version, text=text, fmt=fmt,
+                           diff_lines=_diff_lines(diff), against=against, numbers=numbers)
+
+
+def _diff_lines(diff: str) -> list[tuple[str, str]]:
+    """Each line of a unified diff with its kind: add, del, hunk, meta or same."""
+    out = []
+    for line in diff.splitlines():
+        if line.startswith(("+++", "---")):
+            kind = "meta"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = "same"
+        out.append((kind, line))
+    return out
+
+
+@bp.post("/<int:number>/activate")
+@login_required(admin=True)
+def activate(number: int) -> Any:
+    user = current_user()
+    assert user is not None
+    svc = services()
+    try:
+        with svc.uow() as uow:
+            rulesets.activate(uow.conn, number, user.username, svc.clock.now())
+            uow.commit()
+    except NotFound:
+        flash(_("There is no version %(n)s.", n=number), "error")
+        return redirect(url_for(".index"), 303)
+    except Conflict:
+        flash(_("The ruleset was changed by someone else meanwhile; check the list and try "
+                "again."), "error")
+        return redirect(url_for(".index"), 303)
+    flash(_("Version %(n)s is now active.", n=number), "success")
+    return redirect(url_for(".index"), 303)

@@ -1,0 +1,87 @@
+"""The jobs port: hand outbox rows to whatever runs jobs. The only module that imports ``rq``.
+
+``InlineJobs`` runs a job at once in this process (the embedded default and tests);
+``RqJobs`` enqueues it on Redis for ``flask --app wsgi worker`` processes, with the JSON
+serializer, an explicit connection, retries with backoff and ``job_id = ob-<outbox id>`` so that
+a re-sent row does not become two queued jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+# Queues are named by purpose; an outbox kind decides its queue.
+QUEUES = {"apply_events": "events", "deliver": "notifications", "sweep": "periodic"}
+RETRY_INTERVALS = [5, 15, 60, 300, 900]
+JOB_TIMEOUT = 120
+JOB_FUNCTION = "engine.worker.run_outbox_job"
+
+
+class Jobs(Protocol):
+    inline: bool
+
+    def dispatch(self, outbox_id: int, kind: str) -> bool:
+        """Hand one outbox row to the job runner; False when it could not be handed over."""
+
+
+class InlineJobs:
+    """Runs each job immediately, in-process, after the transaction that wrote its row."""
+
+    inline = True
+
+    def __init__(self, runner: Callable[[int], Any]) -> None:
+        self.runner = runner
+
+    def dispatch(self, outbox_id: int, kind: str) -> bool:
+        self.runner(outbox_id)
+        return True
+
+
+class RqJobs:
+    inline = False
+
+    def __init__(self, redis_url: str) -> None:
+        from redis import Redis
+
+        self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+        self._queues: dict[str, Any] = {}
+
+    def queue(self, name: str) -> Any:
+        from rq import Queue
+        from rq.serializers import JSONSerializer
+
+        found = self._queues.get(name)
+        if found is None:
+            found = self._queues[name] = Queue(name, connection=self.connection,
+                                               serializer=JSONSerializer, default_timeout=JOB_TIMEOUT)
+        return found
+
+    def dispatch(self, outbox_id: int, kind: str) -> bool:
+        from redis.exceptions import RedisError
+        from rq import Retry
+
+        try:
+            self.queue(QUEUES.get(kind, "events")).enqueue(
+                JOB_FUNCTION, outbox_id, job_id=f"ob-{outbox_id}",
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                result_ttl=300, failure_ttl=7 * 86400)
+            return True
+        except RedisError as exc:
+            log.warning("could not enqueue outbox row %s: %s (the relay will retry)", outbox_id, exc)
+            return False
+
+    def depths(self) -> dict[str, int]:
+        return {name: len(self.queue(name)) for name in sorted(set(QUEUES.values()))}
+
+    def check_safe(self) -> list[str]:
+        """Problems that make this Redis unsafe for jobs (RELIABILITY D6); empty when fine."""
+        problems = []
+        policy = self.connection.config_get("maxmemory-policy").get("maxmemory-policy")
+        if policy != "noeviction":
+            problems.append(f"Redis maxmemory-policy is {policy!r}: it may delete queued jobs; "
+                            "set it to 'noeviction'")
+        return problems

@@ -1,0 +1,114 @@
+"""Running outbox rows: the handler per kind, the transaction around it, and the relay loop.
+
+The same code runs a job inline (embedded default) and in an RQ worker (production).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from engine.services import escalations, outbox
+from engine.services.ingest import apply_recorded
+
+if TYPE_CHECKING:
+    from engine.bootstrap import Services
+
+log = logging.getLogger(__name__)
+
+
+def _handlers(svc: Services) -> dict[str, outbox.Handler]:
+    def apply(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
+        batch = apply_recorded(conn, list(payload["events"]), svc.cache.current(conn), now)
+        return batch.follow_ups
+
+    def deliver(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
+        from engine.services import deliveries
+
+        return deliveries.deliver(conn, int(payload["notification"]), svc.channels(),
+                                  svc.channel_config(), now) or []
+
+    return {"apply_events": apply, "deliver": deliver}
+
+
+def run_outbox(svc: Services, outbox_id: int) -> str:
+    """Run one outbox row in its own transaction; failures are recorded, then re-raised so the
+    queue retries with backoff."""
+    try:
+        with svc.uow() as uow:
+            status, follow_ups = outbox.run(uow.conn, outbox_id, _handlers(svc), svc.clock.now())
+            uow.commit()
+    except Exception as exc:
+        _record_failure(svc, outbox_id, exc)
+        raise
+    for row_id, kind in follow_ups:
+        svc.jobs.dispatch(row_id, kind)
+    return status
+
+
+def _record_failure(svc: Services, outbox_id: int, exc: Exception) -> None:
+    try:
+        with svc.uow() as uow:
+            outbox.record_failure(uow.conn, outbox_id, f"{type(exc).__name__}: {exc}", svc.clock.now())
+            if type(exc).__name__ == "DeliveryFailed":
+                from engine.services import deliveries
+
+                row = uow.conn.execute(outbox.select_payload(outbox_id)).first()
+                if row is not None and "notification" in row.payload:
+                    deliveries.mark_failed(uow.conn, int(row.payload["notification"]), str(exc),
+                                           getattr(exc, "retryable", True), svc.clock.now())
+            uow.commit()
+    except Exception:  # never hide the original failure behind a bookkeeping one
+        log.exception("could not record the failure of outbox row %s", outbox_id)
+
+
+def relay_once(svc: Services, limit: int = 500, lease: timedelta = outbox.LEASE) -> int:
+    """Hand due outbox rows to the queue; rows it cannot hand over go back to pending."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        claimed = outbox.claim(uow.conn, now, limit, lease)
+        uow.commit()
+    failed = [row_id for row_id, kind in claimed if not svc.jobs.dispatch(row_id, kind)]
+    if failed:
+        with svc.uow() as uow:
+            outbox.release(uow.conn, failed, now, timedelta(seconds=2))
+            uow.commit()
+    return len(claimed) - len(failed)
+
+
+def sweep_once(svc: Services) -> int:
+    """Fire due escalations (a database sweep: a lost scheduler never loses one)."""
+    with svc.uow() as uow:
+        fired = escalations.run_due(uow.conn, svc.clock.now())
+        uow.commit()
+    return len(fired)
+
+
+class Relay(threading.Thread):
+    """Background loop in every worker: relay the outbox, sweep escalations."""
+
+    def __init__(self, svc: Services, interval: float = 0.2, sweep_every: float = 30.0,
+                 lease: timedelta = outbox.LEASE) -> None:
+        super().__init__(name="outbox-relay", daemon=True)
+        self.svc, self.interval, self.sweep_every, self.lease = svc, interval, sweep_every, lease
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        last_sweep = 0.0
+        import time
+
+        while not self.stopping.is_set():
+            try:
+                moved = relay_once(self.svc, lease=self.lease)
+                if time.monotonic() - last_sweep >= self.sweep_every:
+                    sweep_once(self.svc)
+                    last_sweep = time.monotonic()
+            except Exception:
+                log.exception("relay pass failed; retrying")
+                moved = 0
+            if not moved:
+                self.stopping.wait(self.interval)

@@ -1,0 +1,37 @@
+"""Job entry points, enqueued by dotted path; they take ids only and build what they need.
+
+One ``Services`` per worker process, built from the environment on first use, so the caches
+(master data, compiled rulesets) live as long as the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from engine.bootstrap import Services, bootstrap
+from engine.config import Settings
+from engine.services.runner import run_outbox
+
+_lock = threading.Lock()
+_services: tuple[int, Services] | None = None
+
+
+def current_services() -> Services:
+    global _services
+    with _lock:
+        if _services is None or _services[0] != os.getpid():
+            _services = (os.getpid(), bootstrap(Settings.from_env()))
+        return _services[1]
+
+
+def use_services(svc: Services) -> None:
+    """Make this process's jobs use ``svc`` (the worker command builds it once)."""
+    global _services
+    with _lock:
+        _services = (os.getpid(), svc)
+
+
+def run_outbox_job(outbox_id: int) -> str:
+    """The one job: run outbox row ``outbox_id`` (idempotent: the row says if it already ran)."""
+    return run_outbox(current_services(), outbox_id)
