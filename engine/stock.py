@@ -201,16 +201,19 @@ class StockLevel:
         return self.available + self.on_order
 
 
-def apply(level: StockLevel, event: StockEvent, side: str = "from") -> None:
+def apply(level: StockLevel, event: StockEvent, side: str = "from", erp_receipt: bool = True) -> None:
     """Change ``level`` by ``event``; a transfer is applied to each side with ``side``.
 
-    A receipt lowers the ERP's open-order quantity by what arrived (clamped at 0) until the
-    ERP's next count reports it; a release never takes reserved below 0.
+    A receipt against an ERP order (``erp_receipt``) lowers the ERP's open-order quantity by
+    what arrived (clamped at 0) until the ERP's next count reports it; a receipt of a
+    requisition raised here lowers the local one instead (the caller does that). A release
+    never takes reserved below 0.
     """
     t, q = event.type, event.qty or 0.0
     if t == "receipt":
         level.on_hand += q
-        level.on_order_erp = max(0.0, level.on_order_erp - q)
+        if erp_receipt:
+            level.on_order_erp = max(0.0, level.on_order_erp - q)
     elif t in DEMAND_TYPES:
         level.on_hand -= q
     elif t in ("return", "adjustment"):

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from engine.storage.tables import OPEN_ALERT_STATES, alerts, escalations, notifications, task_history, tasks
+from engine.storage.tables import alerts, escalations, notifications, task_history, tasks
 
 
 def run_due(conn: Connection, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
@@ -25,7 +25,9 @@ def run_due(conn: Connection, now: datetime, limit: int = 500) -> list[dict[str,
         query = query.with_for_update(skip_locked=True, of=escalations)
     fired = []
     for row in list(conn.execute(query)):
-        if row.alert_state not in OPEN_ALERT_STATES:
+        # Escalate only "after a duration without progress" (SPEC §3): an acknowledged alert
+        # (someone started its task) or a resolved one cancels the pending levels.
+        if row.alert_state != "open":
             conn.execute(update(escalations).where(escalations.c.id == row.id).values(cancelled_at=now))
             continue
         done = conn.execute(update(escalations)

@@ -163,7 +163,6 @@ class Batch:
         self.new_alerts: list[NewAlert] = []
         self.hits: dict[int, tuple[int, datetime]] = {}
         self.resolved: dict[int, datetime] = {}
-        self.received_refs: list[tuple[int, int, str, datetime, str]] = []
         self.follow_ups: list[tuple[int, str]] = []  # outbox rows to hand to the jobs port
         self.stats = BatchStats()
 
@@ -216,11 +215,12 @@ class Batch:
             sides.append(("to", snap.warehouse_ids[event.to_warehouse]))
         for side, wh_id in sides:
             pair = self.pairs[(sku_id, wh_id)]
-            apply(pair.level, event, side)
+            local_receipt = (event.type == "receipt" and event.ref is not None
+                             and self._receive_requisition(pair, event))
+            apply(pair.level, event, side, erp_receipt=not local_receipt)
             if event.type == "count" and event.on_order is not None:
                 pair.erp_on_order_at = event.at
-            if event.type == "receipt" and event.ref:
-                self.received_refs.append((sku_id, wh_id, event.ref, event.at, event.id))
+                self._counted_by_erp(pair, event.at)
             if event.type in DEMAND_TYPES and snap.tz is not None:
                 day = event.at.astimezone(snap.tz).date()
                 pair.window.add(day, event.qty or 0.0)
@@ -307,7 +307,6 @@ class Batch:
         self._write_alert_changes()
         for alert in self.new_alerts:
             self._write_new_alert(alert)
-        self._receive_by_ref()
 
     def _write_levels(self) -> None:
         if not self.pairs:
@@ -412,27 +411,41 @@ class Batch:
                 alert_id=alert.id, level=d.level, to_role=d.to_role, due_at=d.due_at),
                 ["alert_id", "level"])
 
-    def _receive_by_ref(self) -> None:
-        """A receipt whose ``ref`` names an ordered requisition of the same SKU×warehouse receives it."""
-        for sku_id, wh_id, ref, at, event_id in self.received_refs:
-            row = self.conn.execute(
-                select(requisitions.c.id, requisitions.c.quantity, requisitions.c.counted_by_erp)
-                .where(requisitions.c.sku_id == sku_id, requisitions.c.warehouse_id == wh_id,
-                       requisitions.c.ref == ref, requisitions.c.state == "ordered")).first()
-            if row is None:
-                continue
-            self.conn.execute(update(requisitions).where(requisitions.c.id == row.id)
-                              .values(state="received", updated_at=self.now))
-            self.conn.execute(insert(requisition_history).values(
-                requisition_id=row.id, at=self.now, actor="system", transition="receive",
-                from_state="ordered", to_state="received", data={"event": event_id}))
-            if not row.counted_by_erp:
-                self.conn.execute(
-                    update(stock_levels)
-                    .where(stock_levels.c.sku_id == sku_id, stock_levels.c.warehouse_id == wh_id)
-                    .values(on_order_local=func.max(stock_levels.c.on_order_local - row.quantity, 0)
-                            if self.conn.dialect.name == "sqlite"
-                            else func.greatest(stock_levels.c.on_order_local - row.quantity, 0)))
+    def _receive_requisition(self, pair: Pair, event: StockEvent) -> bool:
+        """A receipt whose ``ref`` names an ordered requisition of this SKU×warehouse receives it.
+
+        True when that requisition was still counted here (not yet by the ERP): then the
+        arrival lowers the local on-order quantity, not the ERP's.
+        """
+        row = self.conn.execute(
+            select(requisitions.c.id, requisitions.c.quantity, requisitions.c.counted_by_erp)
+            .where(requisitions.c.sku_id == pair.sku_id, requisitions.c.warehouse_id == pair.wh_id,
+                   requisitions.c.ref == event.ref, requisitions.c.state == "ordered")
+            .order_by(requisitions.c.id).limit(1)).first()
+        if row is None:
+            return False
+        self.conn.execute(update(requisitions).where(requisitions.c.id == row.id)
+                          .values(state="received", updated_at=self.now,
+                                  version=requisitions.c.version + 1))
+        self.conn.execute(insert(requisition_history), dict(
+            requisition_id=row.id, at=self.now, actor="system", transition="receive",
+            from_state="ordered", to_state="received", data={"event": event.id}))
+        if row.counted_by_erp:
+            return False
+        pair.level.on_order_local = max(0.0, pair.level.on_order_local - row.quantity)
+        return True
+
+    def _counted_by_erp(self, pair: Pair, at: datetime) -> None:
+        """The ERP's on_order snapshot at ``at`` includes every requisition ordered before it:
+        from now on they count there, not here — never twice (SPEC §4)."""
+        where = (requisitions.c.sku_id == pair.sku_id, requisitions.c.warehouse_id == pair.wh_id,
+                 requisitions.c.state == "ordered", requisitions.c.counted_by_erp.is_(False),
+                 requisitions.c.ordered_at <= at)
+        moved = self.conn.execute(select(func.coalesce(func.sum(requisitions.c.quantity), 0.0))
+                                  .where(*where)).scalar_one()
+        if moved:
+            self.conn.execute(update(requisitions).where(*where).values(counted_by_erp=True))
+            pair.level.on_order_local = max(0.0, pair.level.on_order_local - float(moved))
 
 
 def insert_events(conn: Connection, events: list[tuple[int, StockEvent]], snap: Snapshot,

@@ -100,7 +100,12 @@ def is_open(state: str) -> bool:
 
 
 def counts_on_order(state: str) -> bool:
-    """Whether the quantity adds to ``on_order`` here (ordered ones are the ERP's, by ``ref``)."""
+    """Whether a requisition in ``state`` is still to be ordered from the ERP.
+
+    Ordered requisitions keep counting in ``stock_levels.on_order_local`` too, until the ERP's
+    next ``count`` with ``on_order`` includes them (``counted_by_erp``) or they are received —
+    see engine/services/ingest.py; this predicate only names the pre-order states.
+    """
     return state in ON_ORDER
 
 

@@ -188,3 +188,48 @@ def test_two_rules_firing_together_raise_one_requisition(client, admin_headers, 
         facts = conn.execute(select(alerts.c.facts).where(alerts.c.rule == "low-cover")).scalar_one()
     assert facts["stock"]["inventory_position"] == 130
     assert "open requisitions already cover the shortage" in facts["actions"][0]["skipped"]
+
+
+def token(runner, name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    runner.invoke(args=["users", "create", name, "--password", f"{name}-password-1"])
+    return {"Authorization": "Bearer " + runner.invoke(args=["tokens", "create", name]).output.split()[-1]}
+
+
+def on_order(client, headers) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    stock = client.get("/api/v1/skus/SKU-1/stock", headers=headers).json
+    level = stock["warehouses"][0]["levels"]
+    return level["on_order"], level["inventory_position"]
+
+
+def test_requisition_is_counted_once_from_approval_to_receipt(client, admin_headers, services, runner, clock):
+    setup(client, admin_headers)
+    client.post("/api/v1/events", json=history(), headers=admin_headers)  # 50 left, 80 requested
+    carol, alice = token(runner, "carol"), token(runner, "alice")
+    assert on_order(client, admin_headers) == (80, 130)
+    req_id = one(services, requisitions).id
+    # Approval is the purchasing manager's: the buyer is refused.
+    assert client.post(f"/api/v1/requisitions/{req_id}/transitions", json={"transition": "approve"},
+                       headers=alice).status_code == 403
+    assert client.post(f"/api/v1/requisitions/{req_id}/transitions", json={"transition": "approve"},
+                       headers=carol).status_code == 200
+    r = client.post(f"/api/v1/requisitions/{req_id}/transitions",
+                    json={"transition": "order", "data": {"ref": "PO-77"}}, headers=alice)
+    assert r.status_code == 200, r.json
+    assert on_order(client, admin_headers) == (80, 130)  # ordered, not yet in the ERP's figure
+    # A snapshot taken before the order cannot include it: still counted here only.
+    early = event("erp-0", "count", date(2026, 11, 20), 50, hour=7, on_order=0)
+    assert client.post("/api/v1/events", json=[early], headers=admin_headers).json["accepted"] == 1
+    assert on_order(client, admin_headers) == (80, 130)
+    # An hour later the ERP's snapshot includes PO-77: counted there, not here as well.
+    clock.advance(timedelta(hours=1))
+    snap = event("erp-1", "count", date(2026, 11, 20), 50, hour=8, on_order=80)
+    snap["at"] = "2026-11-20T08:30:00+00:00"
+    assert client.post("/api/v1/events", json=[snap], headers=admin_headers).json["accepted"] == 1
+    assert on_order(client, admin_headers) == (80, 130)
+    # The goods arrive against PO-77: received, and the ERP's open quantity drops.
+    receipt = event("rcv-1", "receipt", date(2026, 11, 20), 80, hour=9, ref="PO-77")
+    receipt["at"] = "2026-11-20T08:45:00+00:00"
+    client.post("/api/v1/events", json=[receipt], headers=admin_headers)
+    assert on_order(client, admin_headers) == (0, 130)
+    with services.db.connect() as conn:
+        assert conn.execute(select(requisitions.c.state)).scalar_one() == "received"
