@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 from flask import Flask
 
-from engine.bootstrap import bootstrap
+from engine.bootstrap import Services, UnsafeConfiguration, bootstrap
 from engine.clock import Clock
 from engine.config import Settings
 
@@ -23,17 +25,33 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["engine"] = bootstrap(settings, clock)
+    try:
+        svc = bootstrap(settings, clock)
+        _refuse_unsafe_redis(svc)
+    except UnsafeConfiguration as exc:
+        sys.stderr.write(f"stockwarn: {exc}\n")
+        raise SystemExit(1) from None
+    app.extensions["engine"] = svc
 
-    from admin import api, cli, errors, web
+    from admin import api, cli, errors, health, web
 
     api.init_app(app)
     errors.init_app(app)  # after the API, so our JSON error shapes win
     web.init_app(app)  # the pages: CSRF, sign-in, locale, security headers
     cli.init_app(app)
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app.register_blueprint(health.blp)
     return app
+
+
+def _refuse_unsafe_redis(svc: Services) -> None:
+    """With Redis configured and answering, refuse an eviction policy that can drop jobs."""
+    from engine.jobs import RqJobs
+
+    if isinstance(svc.jobs, RqJobs):
+        try:
+            problems = svc.jobs.check_safe()
+        except Exception:  # Redis down at start: ingest still works through the outbox
+            return
+        if problems:
+            raise UnsafeConfiguration(f"refusing to start: {problems[0]}")

@@ -214,10 +214,11 @@ def tokens_revoke(prefix: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from admin import demo_cli, events_cli, work_cli
+    from admin import demo_cli, events_cli, worker_cli, work_cli
 
     for group in (db, ruleset, users, tokens):
         app.cli.add_command(group)
     demo_cli.init_app(app)
     events_cli.init_app(app)
+    worker_cli.init_app(app)
     work_cli.init_app(app)

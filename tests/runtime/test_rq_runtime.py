@@ -1,0 +1,101 @@
+"""The production runtime on the real Redis: record now, apply in a worker, exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+from sqlalchemy import func, select
+
+from engine.services import outbox as outbox_service
+from engine.services.runner import relay_once, run_outbox
+from engine.storage.tables import alerts, outbox, requisitions, stock_events, tasks
+from tests.engine.services.test_replenishment_scenario import history, setup
+
+
+def work(services) -> None:  # type: ignore[no-untyped-def]
+    from engine.worker import use_services
+
+    use_services(services)
+    queues = [services.jobs.queue(q) for q in ("events", "notifications")]
+    SimpleWorker(queues, connection=services.jobs.connection, serializer=JSONSerializer).work(burst=True)
+
+
+def counts(services) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    with services.db.connect() as conn:
+        return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one()  # type: ignore[return-value]
+                     for t in (alerts, tasks, requisitions))
+
+
+def test_ingest_records_now_and_a_worker_applies(rq_app, admin_headers_rq):
+    client, services = rq_app.test_client(), rq_app.extensions["engine"]
+    setup(client, admin_headers_rq)
+    r = client.post("/api/v1/events", json=history(), headers=admin_headers_rq)
+    assert r.status_code == 200 and r.json["accepted"] == 14
+    assert counts(services) == (0, 0, 0)  # recorded, not applied yet
+    with services.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(stock_events)
+                            .where(stock_events.c.applied.is_(False))).scalar_one() == 14
+    assert services.jobs.depths()["events"] == 1
+    work(services)
+    assert counts(services) == (1, 1, 1)
+    with services.db.connect() as conn:
+        kinds = dict(conn.execute(select(outbox.c.kind, func.count()).where(outbox.c.status == "done")
+                                  .group_by(outbox.c.kind)).all())
+    assert kinds == {"apply_events": 1, "deliver": 1}
+
+
+def test_a_job_run_twice_changes_nothing_the_second_time(rq_app, admin_headers_rq):
+    client, services = rq_app.test_client(), rq_app.extensions["engine"]
+    setup(client, admin_headers_rq)
+    client.post("/api/v1/events", json=history(), headers=admin_headers_rq)
+    with services.db.connect() as conn:
+        row_id = conn.execute(select(outbox.c.id).where(outbox.c.kind == "apply_events")).scalar_one()
+    assert run_outbox(services, row_id) == "done"
+    assert run_outbox(services, row_id) == "already done"
+    work(services)  # the queued copy of the same job
+    assert counts(services) == (1, 1, 1)
+
+
+def test_ingest_keeps_answering_while_redis_is_down_and_the_relay_catches_up(
+        settings, clock, private_redis, admin_token_factory):
+    from admin import create_app
+
+    app = create_app(replace(settings, redis_url=private_redis.url), clock)
+    client, services = app.test_client(), app.extensions["engine"]
+    headers = admin_token_factory(app)
+    setup(client, headers)
+    private_redis.stop()
+    r = client.post("/api/v1/events", json=history(), headers=headers)
+    assert r.status_code == 200 and r.json["accepted"] == 14
+    health = client.get("/health").json
+    assert health["status"] == "degraded" and health["queue"] == "degraded"
+    private_redis.start()
+    clock.advance(outbox_service.LEASE * 2)  # the request's hand-over lease has run out
+    assert relay_once(services) == 1
+    work(services)
+    assert counts(services) == (1, 1, 1)
+    assert client.get("/health").json["status"] == "ok"
+    app.extensions["engine"].close()
+
+
+def test_an_evicting_redis_is_refused_at_start(settings, clock, private_redis, capsys):
+    from redis import Redis
+
+    from admin import create_app
+
+    Redis.from_url(private_redis.url).config_set("maxmemory-policy", "allkeys-lru")
+    with pytest.raises(SystemExit):
+        create_app(replace(settings, redis_url=private_redis.url), clock)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "noeviction" in err[0]
+
+
+def test_the_pickle_serializer_is_refused_at_start(settings, clock, capsys):
+    from admin import create_app
+
+    with pytest.raises(SystemExit):
+        create_app(replace(settings, rq_serializer="pickle"), clock)
+    assert "pickle" in capsys.readouterr().err
