@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from admin.auth import services
-from admin.web.i18n import field_message, requisition_transition_label
+from admin.web.i18n import field_message, requisition_state_label
 from admin.web.pages import web_blueprint
 from admin.web.session import current_roles, current_user, login_required, safe_next
 from engine.errors import Conflict
@@ -97,7 +97,7 @@ def take(req_id: int, transition: str) -> Any:
     svc = services()
     try:
         with svc.uow() as uow:
-            requisition_service.transition_requisition(
+            after = requisition_service.transition_requisition(
                 uow.conn, req_id, transition, data, user.username, roles, svc.clock.now())
             uow.commit()
     except FormInvalid as exc:
@@ -112,6 +112,6 @@ def take(req_id: int, transition: str) -> Any:
         flash(_("Someone else changed requisition %(id)s meanwhile. Check it and try again.",
                 id=req_id), "error")
         return redirect(back, 303)
-    flash(_("Requisition %(id)s: %(done)s — done.", id=req_id,
-            done=requisition_transition_label(transition)), "success")
+    flash(_("Requisition %(id)s is now %(state)s.", id=req_id,
+            state=requisition_state_label(after["state"])), "success")
     return redirect(back, 303)

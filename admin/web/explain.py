@@ -146,7 +146,8 @@ class _Writer:
             return f" {word} ".join(self.write(a) for a in args)
         if op in ("!", "!!"):
             inner = self.write(args[0], top=True) if args else ""
-            return f"{_('not')} ({inner})" if op == "!" else f"({inner})"
+            negation = _("not")
+            return f"{negation} ({inner})" if op == "!" else f"({inner})"
         if op in ARITHMETIC:
             if op == "-" and len(args) == 1:
                 return "−" + self.write(args[0])
@@ -154,8 +155,9 @@ class _Writer:
         if op == "in" and len(args) == 2:
             return f"{self.write(args[0])} ∈ {self.write(args[1])}"
         if op in ("if", "?:") and len(args) >= 3:
-            return (f"{_('if')} {self.write(args[0])} {_('then')} {self.write(args[1])} "
-                    f"{_('else')} {self.write(args[2])}")
+            words = (_("if"), _("then"), _("else"))
+            parts = (self.write(a) for a in args[:3])
+            return " ".join(f"{word} {part}" for word, part in zip(words, parts, strict=True))
         return f"{op}(" + ", ".join(self.write(a, top=True) for a in args) + ")"
 
     def _var(self, args: list[Any]) -> str:
@@ -166,5 +168,6 @@ class _Writer:
             return show(found if found is not None else default)
         text = fact_label(path)
         if len(args) > 1:
-            text += f" ({_('when empty')}: {show(default)})"
+            when_empty = _("when empty")
+            text += f" ({when_empty}: {show(default)})"
         return text

@@ -73,9 +73,16 @@ def index() -> Any:
 
 
 def _visible(task: dict[str, Any]) -> None:
+    """Admins see every task; others those of their roles, assigned to them, or whose workflow
+    gives one of their roles a step (a manager who may cancel a buyer's task can open it)."""
     user = current_user()
     assert user is not None
-    if user.is_admin or task["role"] in current_roles() or task["assignee"] == user.username:
+    roles = current_roles()
+    if user.is_admin or task["role"] in roles or task["assignee"] == user.username:
+        return
+    active = active_ruleset()
+    workflow = active.compiled.workflows.get(task["workflow"]) if active else None
+    if workflow and any(roles.intersection(t.roles) for t in workflow.transitions):
         return
     raise NotFound("task", task["id"])
 

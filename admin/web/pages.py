@@ -102,6 +102,13 @@ def number(value: Any, digits: int = 2) -> str:
     return str(format_decimal(round(value, digits), format="#,##0." + "#" * digits))
 
 
+def money(value: Any) -> str:
+    """An amount: grouped, always two decimals, '—' when unknown (no unit price)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    return str(format_decimal(value, format="#,##0.00"))
+
+
 def when(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     return str(format_datetime(value, fmt)) if value is not None else "—"
 
@@ -110,7 +117,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(404, _site_http_error)
     app.register_error_handler(405, _site_http_error)
     app.after_request(_security_headers)
-    app.jinja_env.filters.update(number=number, when=when)
+    app.jinja_env.filters.update(number=number, money=money, when=when)
 
     @app.context_processor
     def _viewer() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, tuple_, update
 
 from engine.actions import run_actions
 from engine.actions.context import (
@@ -36,6 +36,7 @@ from engine.services import outbox
 from engine.services.engine_cache import Snapshot
 from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
 from engine.storage.tables import (
+    OPEN_ALERT_PREDICATE,
     OPEN_ALERT_STATES,
     alerts,
     demand_days,
@@ -368,7 +369,7 @@ class Batch:
                       resolution="auto" if alert.resolved_at else None, hits=alert.hits,
                       facts=alert.facts)
         alert_id = insert_ignore(self.conn, alerts, values, ["rule", "sku_id", "warehouse_id"],
-                                 where=alerts.c.state.in_(OPEN_ALERT_STATES))
+                                 where=text(OPEN_ALERT_PREDICATE))
         if alert_id is None:  # another process opened it first: its effects are its own
             return
         alert.id = alert_id

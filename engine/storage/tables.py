@@ -32,6 +32,10 @@ metadata = MetaData(
 
 # States in which an alert still counts as open (one per rule+SKU+warehouse, enforced below).
 OPEN_ALERT_STATES = ("open", "acknowledged")
+# The partial index's predicate, as literal SQL: PostgreSQL infers the arbiter index of an
+# ON CONFLICT only from the same literal predicate (a bound parameter fails once the statement
+# runs as a prepared generic plan).
+OPEN_ALERT_PREDICATE = "state IN ('open', 'acknowledged')"
 
 users = Table(
     "users",
@@ -236,8 +240,8 @@ alerts = Table(
         "sku_id",
         "warehouse_id",
         unique=True,
-        sqlite_where=text("state IN ('open', 'acknowledged')"),
-        postgresql_where=text("state IN ('open', 'acknowledged')"),
+        sqlite_where=text(OPEN_ALERT_PREDICATE),
+        postgresql_where=text(OPEN_ALERT_PREDICATE),
     ),
 )
 

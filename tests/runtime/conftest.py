@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
-REPORT: list[str] = []
+from tests.runtime.report import REPORT
 
 
 @pytest.fixture

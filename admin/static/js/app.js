@@ -43,14 +43,19 @@
         parsing: { xAxisKey: "x", yAxisKey: "on_hand" }, yAxisID: "y", order: 1,
         borderColor: "#1d4ed8", backgroundColor: "rgba(29,78,216,0.08)", fill: true,
         borderWidth: 2, pointRadius: 0, pointHitRadius: 6 },
-      { type: "line", label: data.labels.available, data: data.stock, stepped: "before",
-        parsing: { xAxisKey: "x", yAxisKey: "available" }, yAxisID: "y", order: 2,
-        borderColor: "#0f766e", borderDash: [5, 4], borderWidth: 1.5, pointRadius: 0,
-        pointHitRadius: 6, hidden: data.stock.every(function (p) { return p.available === p.on_hand; }) },
       { type: "bar", label: data.labels.demand, data: data.demand, yAxisID: "y2", order: 3,
         backgroundColor: "rgba(245,158,11,0.55)", borderWidth: 0, barPercentage: 0.9,
         categoryPercentage: 1.0 }
     ];
+    // Available differs from on hand only when something is reserved: draw it only then.
+    if (data.stock.some(function (p) { return p.available !== p.on_hand; })) {
+      datasets.splice(1, 0, { type: "line", label: data.labels.available, data: data.stock,
+        stepped: "before", parsing: { xAxisKey: "x", yAxisKey: "available" }, yAxisID: "y",
+        order: 2, borderColor: "#0f766e", borderDash: [5, 4], borderWidth: 1.5,
+        pointRadius: 0, pointHitRadius: 6 });
+    }
+    // The demand bars use the lower part of the chart, under the stock line.
+    var maxDemand = Math.max.apply(null, data.demand.map(function (d) { return d.y; }).concat([1]));
     if (typeof data.reorder_point === "number") {
       datasets.push({ type: "line", label: data.labels.reorder_point, yAxisID: "y", order: 0,
         data: [{ x: data.start, y: data.reorder_point }, { x: data.end, y: data.reorder_point }],
@@ -73,7 +78,7 @@
                grid: { color: "rgba(0,0,0,0.05)" } },
           y: { beginAtZero: true, title: { display: true, text: data.labels.stock_axis },
                grid: { color: "rgba(0,0,0,0.06)" } },
-          y2: { beginAtZero: true, position: "right", title: { display: true, text: data.labels.demand_axis },
+          y2: { beginAtZero: true, position: "right", suggestedMax: maxDemand * 2.5, title: { display: true, text: data.labels.demand_axis },
                 grid: { drawOnChartArea: false } }
         }
       }

@@ -1,0 +1,256 @@
+"""Fault tests (issue #4 §7) with real worker processes, the real database and a real Redis.
+
+Workload: 100 SKUs × 5 warehouses, per pair a count then 9 sales (5,000 events), posted in
+batches of whole pairs (so the order in which workers apply batches cannot change outcomes),
+with 20 % of the events sent again. Rule: available < 20 → one alert, one task and one
+requisition of 50. The oracle below derives the expected counts in plain Python.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from engine.storage.tables import alerts, outbox, requisitions, stock_events, tasks
+from tests.runtime.report import REPORT
+
+REPO = Path(__file__).resolve().parents[2]
+RULES = """
+ruleset: faults
+settings: {timezone: UTC}
+roles: [{id: buyer, name: Buyer, members: [alice]}]
+workflows:
+  - {id: fix, name: Fix, states: [open, done], initial: open,
+     transitions: [{id: done, from: [open], to: done, roles: [buyer]}]}
+rules:
+  - id: low
+    name: Low stock
+    when: {"<": [{"var": "stock.available"}, 20]}
+    owner: buyer
+    auto_resolve: false
+    actions:
+      - create_task: {title: "low {{ sku.code }}", workflow: fix}
+      - create_requisition: {quantity: {fixed: 50}, supplier: preferred}
+"""
+SKUS, WAREHOUSES, SALES = 100, 5, 9
+
+
+def workload(seed: int = 5) -> tuple[list[list[dict[str, Any]]], int]:
+    """Batches to post (duplicates included) and the oracle's number of alerts."""
+    rng = random.Random(seed)
+    batches, pair_events, expected = [], [], 0
+    for s in range(SKUS):
+        for w in range(WAREHOUSES):
+            available = rng.randint(40, 100)
+            evs = [{"id": f"f-{s}-{w}-c", "type": "count", "sku": f"S{s:03d}", "warehouse": f"W{w}",
+                    "qty": available, "at": "2026-11-01T00:00:00+00:00"}]
+            crossed = False
+            for i in range(SALES):
+                qty = rng.randint(3, 12)
+                available -= qty
+                crossed = crossed or available < 20
+                evs.append({"id": f"f-{s}-{w}-{i}", "type": "sale", "sku": f"S{s:03d}",
+                            "warehouse": f"W{w}", "qty": qty,
+                            "at": f"2026-11-01T{i + 1:02d}:00:00+00:00"})
+            expected += crossed
+            pair_events.append(evs)
+    everything = [e for evs in pair_events for e in evs]
+    for i in range(0, len(pair_events), 50):
+        batches.append([e for evs in pair_events[i:i + 50] for e in evs])
+        batches.append(rng.sample(everything[: (i + 50) * (SALES + 1)], 100))  # 20 % resent
+    return batches, expected
+
+
+def setup_catalog(client: Any, headers: dict[str, str]) -> None:
+    client.put("/api/v1/warehouses", headers=headers,
+               json=[{"code": f"W{w}", "name": f"W{w}"} for w in range(WAREHOUSES)])
+    client.put("/api/v1/suppliers", headers=headers, json=[{"code": "P", "name": "P", "lead_time_days": 3}])
+    client.put("/api/v1/skus", headers=headers, json=[
+        {"code": f"S{s:03d}", "name": f"sku {s}", "suppliers": [{"supplier": "P", "preferred": True, "price": 1}]}
+        for s in range(SKUS)])
+    r = client.put("/api/v1/ruleset", data=RULES, content_type="application/yaml", headers=headers)
+    assert r.status_code == 200, r.json
+
+
+class Workers:
+    """``flask --app wsgi worker`` processes, as an operator runs them."""
+
+    def __init__(self, env: dict[str, str], logdir: Path, n: int = 2) -> None:
+        self.env, self.logdir = env, logdir
+        self.procs = [self._start(i) for i in range(n)]
+        self.kills = 0
+
+    def _start(self, i: int) -> subprocess.Popen[bytes]:
+        log = open(self.logdir / f"worker-{i}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--lease", "2"],
+                                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def kill_one(self, rng: random.Random) -> None:
+        i = rng.randrange(len(self.procs))
+        self.procs[i].send_signal(signal.SIGKILL)
+        self.procs[i].wait()
+        self.kills += 1
+        self.procs[i] = self._start(i)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+
+
+def drained(services: Any, timeout: float = 180) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with services.db.connect() as conn:
+            busy = conn.execute(select(func.count()).select_from(outbox)
+                                .where(outbox.c.status.in_(("pending", "dispatched")))).scalar_one()
+            unapplied = conn.execute(select(func.count()).select_from(stock_events)
+                                     .where(stock_events.c.applied.is_(False))).scalar_one()
+        if busy == 0 and unapplied == 0:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def outcome(services: Any) -> dict[str, int]:
+    with services.db.connect() as conn:
+        n = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+             for t in (stock_events, alerts, tasks, requisitions)}
+        n["duplicate_tasks"] = conn.execute(text(
+            "SELECT count(*) FROM (SELECT alert_id FROM tasks GROUP BY alert_id HAVING count(*) > 1) d")).scalar_one()
+        n["duplicate_requisitions"] = conn.execute(text(
+            "SELECT count(*) FROM (SELECT sku_id, warehouse_id FROM requisitions "
+            "GROUP BY sku_id, warehouse_id HAVING count(*) > 1) d")).scalar_one()
+    return n
+
+
+def runtime_app(settings: Any, clock: Any, redis_url: str, tmp_path: Path) -> tuple[Any, dict[str, str], dict[str, str]]:
+    from admin import create_app
+    from engine.clock import SystemClock
+    from tests.runtime.conftest import _admin_headers
+
+    app = create_app(replace(settings, redis_url=redis_url), SystemClock())
+    headers = _admin_headers(app)
+    env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=redis_url,
+               STOCKWARN_INSTANCE=str(tmp_path / "worker-instance"), SECRET_KEY="test")
+    return app, headers, env
+
+
+@pytest.mark.slow
+def test_worker_killed_three_times_loses_and_duplicates_nothing(settings, clock, private_redis, tmp_path):
+    app, headers, env = runtime_app(settings, clock, private_redis.url, tmp_path)
+    client, services = app.test_client(), app.extensions["engine"]
+    setup_catalog(client, headers)
+    batches, expected = workload()
+    workers = Workers(env, tmp_path)
+    rng = random.Random(3)
+    try:
+        kill_after = {3, 9, 15}
+        for i, batch in enumerate(batches):
+            assert client.post("/api/v1/events", json=batch, headers=headers).status_code == 200
+            if i in kill_after:
+                time.sleep(0.3)  # let a worker pick the batch up, then kill one mid-work
+                workers.kill_one(rng)
+        assert drained(services), "the queue did not drain"
+    finally:
+        workers.stop()
+    n = outcome(services)
+    REPORT.append(f"[{services.db.dialect.name}] worker SIGKILL x{workers.kills}: events {n['stock_events']}/5000, "
+                  f"alerts {n['alerts']}, tasks {n['tasks']}, requisitions {n['requisitions']} "
+                  f"(reference {expected}), duplicates {n['duplicate_tasks'] + n['duplicate_requisitions']}")
+    assert workers.kills == 3
+    assert n["stock_events"] == SKUS * WAREHOUSES * (SALES + 1)
+    assert (n["alerts"], n["tasks"], n["requisitions"]) == (expected, expected, expected)
+    assert n["duplicate_tasks"] == n["duplicate_requisitions"] == 0
+    services.close()
+
+
+@pytest.mark.slow
+def test_redis_stopped_and_restarted_mid_run_loses_nothing(settings, clock, private_redis, tmp_path):
+    app, headers, env = runtime_app(settings, clock, private_redis.url, tmp_path)
+    client, services = app.test_client(), app.extensions["engine"]
+    setup_catalog(client, headers)
+    batches, expected = workload(seed=9)
+    workers = Workers(env, tmp_path)
+    down_answers = []
+    try:
+        for i, batch in enumerate(batches):
+            if i == 6:
+                private_redis.stop()  # persistence is off: every queued job is gone
+            r = client.post("/api/v1/events", json=batch, headers=headers)
+            assert r.status_code == 200
+            if 6 <= i < 12:
+                down_answers.append(r.status_code)
+            if i == 11:
+                private_redis.start()
+        assert drained(services), "the queue did not drain after Redis came back"
+    finally:
+        workers.stop()
+    n = outcome(services)
+    REPORT.append(f"[{services.db.dialect.name}] Redis down for {len(down_answers)} batches (all answered "
+                  f"{set(down_answers)}): events {n['stock_events']}/5000, alerts {n['alerts']}, tasks "
+                  f"{n['tasks']}, requisitions {n['requisitions']} (reference {expected}), "
+                  f"duplicates {n['duplicate_tasks'] + n['duplicate_requisitions']}")
+    assert n["stock_events"] == SKUS * WAREHOUSES * (SALES + 1)
+    assert (n["alerts"], n["tasks"], n["requisitions"]) == (expected, expected, expected)
+    assert n["duplicate_tasks"] == n["duplicate_requisitions"] == 0
+    services.close()
+
+
+def test_a_connection_dropped_mid_transaction_leaves_nothing_half_applied(settings, clock, redis_url, tmp_path):
+    """The apply job's connection is killed by the server after the alerts are written and
+    before commit: nothing of the batch exists; the retry applies all of it exactly once."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("dropping a server connection needs PostgreSQL (pg_terminate_backend)")
+    from admin import create_app
+    from engine.services import outbox as outbox_service
+    from engine.services.ingest import apply_recorded
+    from engine.services.runner import run_outbox
+    from tests.runtime.conftest import _admin_headers
+
+    app = create_app(replace(settings, redis_url=redis_url), clock)
+    client, services = app.test_client(), app.extensions["engine"]
+    headers = _admin_headers(app)
+    setup_catalog(client, headers)
+    batches, _ = workload()
+    client.post("/api/v1/events", json=batches[0], headers=headers)
+    with services.db.connect() as conn:
+        row_id = conn.execute(select(outbox.c.id).where(outbox.c.kind == "apply_events")).scalar_one()
+
+    def dropping(conn: Any, payload: dict[str, Any], now: Any) -> list[Any]:
+        apply_recorded(conn, list(payload["events"]), services.cache.current(conn), now)
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with services.db.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            other.commit()
+        return []
+
+    with pytest.raises(Exception), services.uow() as uow:
+        outbox_service.run(uow.conn, row_id, {"apply_events": dropping}, services.clock.now())
+        uow.commit()
+    before = outcome(services)
+    with services.db.connect() as conn:
+        unapplied = conn.execute(select(func.count()).select_from(stock_events)
+                                 .where(stock_events.c.applied.is_(False))).scalar_one()
+        status = conn.execute(select(outbox.c.status).where(outbox.c.id == row_id)).scalar_one()
+    assert (before["alerts"], before["tasks"], before["requisitions"]) == (0, 0, 0)
+    assert unapplied == len(batches[0]) and status != "done"
+    assert run_outbox(services, row_id) == "done"
+    after = outcome(services)
+    expected = after["alerts"]
+    assert expected > 0 and after["tasks"] == after["requisitions"] == expected
+    REPORT.append(f"[postgresql] connection dropped mid-transaction: before retry alerts/tasks/requisitions "
+                  f"0/0/0 with {unapplied} events unapplied; after retry {expected}/{after['tasks']}/"
+                  f"{after['requisitions']}")
+    services.close()
