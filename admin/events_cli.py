@@ -107,6 +107,45 @@ def escalations_run() -> None:
     click.echo(f"{len(fired)} escalation(s) fired")
 
 
+outbox_cli = AppGroup("outbox", help="Jobs waiting in the transactional outbox.")
+
+
+@outbox_cli.command("status")
+def outbox_status() -> None:
+    """Counts by state and the age of the oldest unfinished row."""
+    from engine.services import outbox
+
+    svc = _svc()
+    with svc.uow() as uow:
+        click.echo(json.dumps(outbox.stats(uow.conn, svc.clock.now())))
+
+
+@outbox_cli.command("run")
+def outbox_run() -> None:
+    """Hand every due row to the jobs runner now (on the embedded default: run them here)."""
+    from engine.services.runner import relay_once
+
+    n = relay_once(_svc())
+    click.echo(f"{n} job(s) handed over")
+
+
+@outbox_cli.command("retry")
+def outbox_retry() -> None:
+    """Put failed jobs and failed notifications back in line (after fixing their cause)."""
+    from engine.services import deliveries, outbox
+
+    svc = _svc()
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        jobs = outbox.retry_failed(uow.conn, now)
+        notes = deliveries.retry(uow.conn, None, now)
+        for note_id in notes:
+            outbox.add(uow.conn, "deliver", {"notification": note_id}, now)
+        uow.commit()
+    click.echo(f"{jobs} job(s) and {len(notes)} notification(s) will be tried again")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(events)
     app.cli.add_command(escalations)
+    app.cli.add_command(outbox_cli)
