@@ -190,12 +190,13 @@ def build_engine_state(cat: wl.Catalogue, text: str) -> tuple[Any, Any]:
     snap.group_index = GroupIndex(compiled, snap.sku_facts.values(), snap.warehouse_facts.values())
     snap.tz = ZoneInfo(compiled.settings.timezone)
     snap.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)
-    snap.promotion_days = frozenset(str(d) for d in compiled.settings.extra.get("promotion_days", []))
+    promotion_days = compiled.settings.extra.get("promotion_days", [])
+    snap.promotion_days = frozenset(str(d) for d in promotion_days)
     return snap, compiled
 
 
 def panzi_evaluate(rules: Any, facts: Any, json_logic: Any, outcome: Any, truthy: Any) -> list[Any]:
-    """``engine.evaluation.evaluate`` with panzi's interpreter in place of the compiled condition."""
+    """``engine.evaluation.evaluate`` with panzi's interpreter in place of the compiled code."""
     out = []
     for rule in rules:
         try:
@@ -257,15 +258,17 @@ def run_eval(args: argparse.Namespace, cat: wl.Catalogue, snap: Any, replay_dir:
             chunk.append(ev)
         if not chunk:
             break
-        events = [StockEvent(f"BENCH{args.seed}-{ev[0]:08d}", ev[1], sku_codes[ev[2]], wh_codes[ev[3]],
-                             datetime.fromtimestamp(ev[5], wl.TZ), ev[4], ev[6],
+        events = [StockEvent(f"BENCH{args.seed}-{ev[0]:08d}", ev[1], sku_codes[ev[2]],
+                             wh_codes[ev[3]], datetime.fromtimestamp(ev[5], wl.TZ), ev[4], ev[6],
                              on_order=ev[7]) for ev in chunk]
         if replay_fh is not None and k_next < args.replay_events:
-            replay_fh.writelines(json.dumps(wl.event_json(ev, cat, args.seed)) + "\n" for ev in chunk)
+            replay_fh.writelines(json.dumps(wl.event_json(ev, cat, args.seed)) + "\n"
+                                 for ev in chunk)
             if k_next + len(chunk) >= args.replay_events:
                 replay_fh.close()
                 replay_fh = None
-                with (replay_dir / "opening.jsonl").open("w", encoding="utf-8") as fh:  # type: ignore[operator]
+                assert replay_dir is not None
+                with (replay_dir / "opening.jsonl").open("w", encoding="utf-8") as fh:
                     fh.writelines(json.dumps(e) + "\n" for e in stream.opening_events(args.seed))
         k_next += len(chunk)
         gen_seconds += pc() - g0
@@ -341,7 +344,8 @@ def run_eval(args: argparse.Namespace, cat: wl.Catalogue, snap: Any, replay_dir:
                 c6 = pc()
                 raw_compiled += c5 - c4
                 raw_panzi += c6 - c5
-                mismatches += sum(1 for x, y in zip(compiled_raw, panzi_raw) if truthy(x) != truthy(y))
+                mismatches += sum(1 for x, y in zip(compiled_raw, panzi_raw)
+                                  if truthy(x) != truthy(y))
         loop_wall += pc() - loop_wall0
         loop_cpu += time.process_time() - loop_cpu0
         if profiler is not None:
@@ -622,7 +626,8 @@ def verdict(value: float | None, target: float, higher_is_better: bool = True) -
 
 
 def table(results: dict[str, Any]) -> list[dict[str, Any]]:
-    a, c, b = results.get("a") or {}, (results.get("a") or {}).get("baseline") or {}, results.get("b")
+    a = results.get("a") or {}
+    c, b = a.get("baseline") or {}, results.get("b")
     mem = results["memory"]
     rows: list[dict[str, Any]] = []
 
@@ -631,7 +636,8 @@ def table(results: dict[str, Any]) -> list[dict[str, Any]]:
                      "status": status})
 
     row("(a) evaluation alone", a.get("events_per_s"), "events/s",
-        f">= {TARGETS['a_events_per_s']:,}", verdict(a.get("events_per_s"), TARGETS["a_events_per_s"]))
+        f">= {TARGETS['a_events_per_s']:,}",
+        verdict(a.get("events_per_s"), TARGETS["a_events_per_s"]))
     row("(a) same, CPU-adjusted (see load)", a.get("events_per_s_cpu_adjusted"), "events/s",
         f">= {TARGETS['a_events_per_s']:,}",
         verdict(a.get("events_per_s_cpu_adjusted"), TARGETS["a_events_per_s"]))
@@ -642,8 +648,8 @@ def table(results: dict[str, Any]) -> list[dict[str, Any]]:
     ratio = (a["events_per_s"] / c["events_per_s"]) if a and c.get("events_per_s") else None
     row("(a)/(c) events/s ratio", ratio, "x", f">= {TARGETS['ratio_a_c']:g}x",
         verdict(ratio, TARGETS["ratio_a_c"]))
-    iso = (c["compiled_evaluations_per_s_same_facts"] / c["rule_evaluations_per_s"]
-           if c.get("rule_evaluations_per_s") and c.get("compiled_evaluations_per_s_same_facts") else None)
+    same = c.get("compiled_evaluations_per_s_same_facts")
+    iso = same / c["rule_evaluations_per_s"] if same and c.get("rule_evaluations_per_s") else None
     row("rule evaluation alone: evaluate() vs panzi, same facts", iso, "x")
     raw = (c["raw_compiled_calls_per_s"] / c["raw_panzi_calls_per_s"]
            if c.get("raw_panzi_calls_per_s") and c.get("raw_compiled_calls_per_s") else None)
@@ -656,8 +662,8 @@ def table(results: dict[str, Any]) -> list[dict[str, Any]]:
         rb = b["replay"]["events_per_s"]
         row("(b) events replay end to end (SQLite)", rb, "events/s",
             f">= {TARGETS['b_events_per_s']:,}", verdict(rb, TARGETS["b_events_per_s"]))
-        row("(b) same, without the snapshot load", b["replay"].get("events_per_s_excluding_snapshot"),
-            "events/s")
+        row("(b) same, without the snapshot load",
+            b["replay"].get("events_per_s_excluding_snapshot"), "events/s")
         adj = b["replay"].get("events_per_s_cpu_adjusted")
         row("(b) same, CPU-adjusted (see load)", adj, "events/s",
             f">= {TARGETS['b_events_per_s']:,}", verdict(adj, TARGETS["b_events_per_s"]))
@@ -718,8 +724,8 @@ def main(argv: list[str] | None = None) -> int:
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "load_average_start": os.getloadavg(),
     }
-    say(f"bench/replay.py: {args.skus:,} SKUs × {args.warehouses} warehouses, {args.groups} groups, "
-        f"{args.rules} rules; {args.events:,} events for (a), "
+    say(f"bench/replay.py: {args.skus:,} SKUs × {args.warehouses} warehouses, "
+        f"{args.groups} groups, {args.rules} rules; {args.events:,} events for (a), "
         f"{'no' if args.skip_replay else f'{args.replay_events:,}'} for (b), "
         f"~{args.baseline_events:,} sampled for (c); seed {args.seed}")
     if args.profile:
@@ -774,16 +780,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{rss_before:,.0f} MB with the generator's catalogue → {rss_state:,.0f} MB with the "
         f"engine state (+{rss_state - rss_before:,.0f} MB)")
     if args.tracemalloc:
-        probe = subprocess.run([sys.executable, __file__, "--memory-probe", "--skus", str(args.skus),
-                                "--warehouses", str(args.warehouses), "--groups", str(args.groups),
-                                "--rules", str(args.rules), "--seed", str(args.seed)],
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            [sys.executable, __file__, "--memory-probe", "--skus", str(args.skus),
+             "--warehouses", str(args.warehouses), "--groups", str(args.groups),
+             "--rules", str(args.rules), "--seed", str(args.seed)],
+            capture_output=True, text=True)
         try:
             traced = json.loads(probe.stdout.strip().splitlines()[-1])
             results["memory"]["engine_state_traced_mb"] = traced["current_mb"]
             results["memory"]["engine_state_traced_peak_mb"] = traced["peak_mb"]
-            say(f"engine state under tracemalloc (separate process): {traced['current_mb']:,.0f} MB "
-                f"(peak {traced['peak_mb']:,.0f} MB while building)")
+            say(f"engine state under tracemalloc (separate process): "
+                f"{traced['current_mb']:,.0f} MB (peak {traced['peak_mb']:,.0f} MB while building)")
         except (IndexError, ValueError, KeyError):
             say(f"the tracemalloc probe failed: {probe.stderr[-2000:]}")
     results["workload"] = {
@@ -800,9 +807,10 @@ def main(argv: list[str] | None = None) -> int:
     a = run_eval(args, cat, snap, tmp, profiler)
     results["a"] = a
     results["memory"]["rss_after_a_mb"] = a["rss_after_mb"]
-    say(f"(a) {a['events']:,} events, {a['rule_evaluations']:,} rule evaluations in {a['seconds']:.2f} s "
-        f"timed (selection {a['seconds_selection']:.2f}, facts {a['seconds_facts']:.2f}, "
-        f"evaluation {a['seconds_evaluation']:.2f}); generation {a['generation_seconds']:.1f} s, "
+    say(f"(a) {a['events']:,} events, {a['rule_evaluations']:,} rule evaluations in "
+        f"{a['seconds']:.2f} s timed (selection {a['seconds_selection']:.2f}, "
+        f"facts {a['seconds_facts']:.2f}, evaluation {a['seconds_evaluation']:.2f}); "
+        f"generation {a['generation_seconds']:.1f} s, "
         f"wall {a['wall_seconds']:.1f} s; {a['touched_pairs']:,} pairs touched")
     bl = a["baseline"]
     if bl["events"]:
@@ -836,8 +844,9 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     if results.get("b"):
         created = results["b"]["created_by_replay"]
-        say(f"\n(b) created by the replay: {created['alerts']:,} alerts, {created['tasks']:,} tasks, "
-            f"{created['requisitions']:,} requisitions, {created['notifications']:,} notifications; "
+        say(f"\n(b) created by the replay: {created['alerts']:,} alerts, "
+            f"{created['tasks']:,} tasks, {created['requisitions']:,} requisitions, "
+            f"{created['notifications']:,} notifications; "
             f"open/resolved alerts after: {results['b']['database_after']['alerts_by_state']}")
         op = results["b"]["opening"]
         say(f"(b) opening stock load: {op['printed']}")

@@ -123,8 +123,9 @@ def make_catalogue(rng: random.Random, n_skus: int, n_wh: int, n_suppliers: int 
         link = [{"supplier": suppliers[pref]["code"], "preferred": True, "backup": False,
                  "price": round(cost * rng.uniform(0.55, 0.8), 2)}]
         if n_suppliers > 1 and rng.random() < 0.35:
-            link.append({"supplier": suppliers[(pref + 5) % n_suppliers]["code"], "preferred": False,
-                         "backup": True, "price": round(link[0]["price"] * 1.08, 2)})
+            link.append({"supplier": suppliers[(pref + 5) % n_suppliers]["code"],
+                         "preferred": False, "backup": True,
+                         "price": round(link[0]["price"] * 1.08, 2)})
         links.append(link)
         revenue[code] = weights[i] * cost
     classes = abc_classes(revenue)
@@ -160,11 +161,11 @@ def _condition(kind: str, r: random.Random) -> tuple[dict[str, Any], list[str] |
                 f"cover ≤ {n:g} days")
     if kind == "position-below-ss":
         x = r.choice([0.5, 1, 2])
-        return ({"and": [{"<": [V("stock.inventory_position"), {"*": [V("metrics.safety_stock"), 0.7]}]},
-                         {">": [d, x]}]}, DEPLETING, "position below safety stock")
+        below = {"<": [V("stock.inventory_position"), {"*": [V("metrics.safety_stock"), 0.7]}]}
+        return {"and": [below, {">": [d, x]}]}, DEPLETING, "position below safety stock"
     if kind == "out-or-critical":
-        return ({"or": [{"<=": [avail, 0]},
-                        {"<": [V("metrics.days_of_cover", 9999), V("params.critical_cover_days")]}]},
+        cover = V("metrics.days_of_cover", 9999)
+        return ({"or": [{"<=": [avail, 0]}, {"<": [cover, V("params.critical_cover_days")]}]},
                 DEPLETING, "stock-out or critical cover")
     if kind == "tag-cover":
         tag = r.choice(GROUPED_TAGS)
@@ -197,12 +198,13 @@ def _condition(kind: str, r: random.Random) -> tuple[dict[str, Any], list[str] |
                 None, f"cost > {c}: below 0.4×safety stock")
     if kind == "overstock":
         k = r.choice([3, 4, 5])
-        return ({"and": [{">": [d, 0.5]}, {">": [V("stock.on_hand"), {"*": [V("metrics.max_stock"), k]}]}]},
+        above = {">": [V("stock.on_hand"), {"*": [V("metrics.max_stock"), k]}]}
+        return ({"and": [{">": [d, 0.5]}, above]},
                 FILLING, f"on hand above {k:g}×max stock")
     if kind == "slow-mover":
-        return ({"and": [{">=": [V("metrics.days_since_last_sale", 0), V("params.slow_mover_days")]},
-                         {">": [V("stock.on_hand"), 20]}]},
-                ["count"], "no sale for slow_mover_days")
+        idle = {">=": [V("metrics.days_since_last_sale", 0), V("params.slow_mover_days")]}
+        return ({"and": [idle, {">": [V("stock.on_hand"), 20]}]}, ["count"],
+                "no sale for slow_mover_days")
     if kind == "long-cover":
         n = r.choice([90, 120, 180])
         return ({"and": [{">": [d, 1]}, {">": [V("metrics.days_of_cover", 0), n]}]}, FILLING,
@@ -216,7 +218,8 @@ def _condition(kind: str, r: random.Random) -> tuple[dict[str, Any], list[str] |
 
 # (template, weight, actions profile)
 TEMPLATES = [
-    ("below-rop", 12, "replenish"), ("low-cover", 10, "task"), ("position-below-ss", 8, "replenish"),
+    ("below-rop", 12, "replenish"), ("low-cover", 10, "task"),
+    ("position-below-ss", 8, "replenish"),
     ("out-or-critical", 8, "task"), ("tag-cover", 6, "none"), ("lead-time-gap", 6, "task"),
     ("below-half-ss", 6, "none"), ("big-order", 4, "notify"), ("over-reserved", 4, "none"),
     ("class-a-low", 6, "replenish"), ("costly-low", 5, "task"), ("overstock", 8, "review"),
@@ -228,7 +231,8 @@ TEMPLATES = [
 def _actions(profile: str, r: random.Random) -> list[dict[str, Any]]:
     if profile == "replenish":
         return [
-            {"create_task": {"title": "补货 {{ sku.code }} @ {{ warehouse.code }}: 可用 {{ stock.available }}",
+            {"create_task": {"title": "补货 {{ sku.code }} @ {{ warehouse.code }}: "
+                                      "可用 {{ stock.available }}",
                              "workflow": "replenishment", "due": "4h"}},
             {"create_requisition": {"quantity": "order_up_to", "supplier": "preferred",
                                     "approval": [{"above": 10000, "role": "purchasing-manager"}]}},
@@ -239,7 +243,8 @@ def _actions(profile: str, r: random.Random) -> list[dict[str, Any]]:
                                  "workflow": "replenishment", "due": "8h"}}]
     if profile == "review":
         return [{"create_task": {"title": "复核 {{ sku.code }} @ {{ warehouse.code }}",
-                                 "workflow": "stock-review", "due": "24h", "role": "warehouse-lead"}}]
+                                 "workflow": "stock-review", "due": "24h",
+                                 "role": "warehouse-lead"}}]
     if profile == "notify":
         return [{"notify": {"to": "owner", "channels": ["email"]}}]
     return []
@@ -333,14 +338,17 @@ def make_ruleset(rng: random.Random, n_groups: int, n_rules: int, n_wh: int,
              "escalate_to": "purchasing-manager"},
             {"id": "planner", "name": "计划员", "members": ["erin"], "channels": ["email"]},
             {"id": "warehouse-lead", "name": "仓库主管", "members": ["bob"], "channels": ["email"]},
-            {"id": "purchasing-manager", "name": "采购经理", "members": ["carol"], "channels": ["email"]},
+            {"id": "purchasing-manager", "name": "采购经理", "members": ["carol"],
+             "channels": ["email"]},
         ],
         "workflows": [
-            {"id": "replenishment", "name": "补货处理", "states": ["open", "in_progress", "done", "cancelled"],
-             "initial": "open",
+            {"id": "replenishment", "name": "补货处理",
+             "states": ["open", "in_progress", "done", "cancelled"], "initial": "open",
              "transitions": [
-                 {"id": "start", "from": ["open"], "to": "in_progress", "roles": ["buyer", "planner"]},
-                 {"id": "resolve", "from": ["open", "in_progress"], "to": "done", "roles": ["buyer", "planner"],
+                 {"id": "start", "from": ["open"], "to": "in_progress",
+                  "roles": ["buyer", "planner"]},
+                 {"id": "resolve", "from": ["open", "in_progress"], "to": "done",
+                  "roles": ["buyer", "planner"],
                   "form": [{"name": "outcome", "label": "处理结果", "type": "select", "required": True,
                             "options": ["replenished", "transferred", "false_alarm"]}]},
                  {"id": "cancel", "from": ["open", "in_progress"], "to": "cancelled",
@@ -498,7 +506,8 @@ class EventStream:
         for key in sorted(self.pairs):
             si, wi = divmod(key, n_wh)
             yield {"id": f"BENCH{seed}-OPEN-{key}", "type": "count", "sku": cat.skus[si]["code"],
-                   "warehouse": cat.warehouses[wi]["code"], "qty": int(self.pairs[key][9]), "at": at}
+                   "warehouse": cat.warehouses[wi]["code"], "qty": int(self.pairs[key][9]),
+                   "at": at}
 
     def chunks(self, size: int) -> Iterator[list[Ev]]:
         it = self.events()

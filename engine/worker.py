@@ -11,7 +11,7 @@ import threading
 
 from engine.bootstrap import Services, bootstrap
 from engine.config import Settings
-from engine.services.runner import run_outbox
+from engine.services.runner import run_outbox, run_outbox_batch
 
 _lock = threading.Lock()
 _services: tuple[int, Services] | None = None
@@ -35,3 +35,8 @@ def use_services(svc: Services) -> None:
 def run_outbox_job(outbox_id: int) -> str:
     """The one job: run outbox row ``outbox_id`` (idempotent: the row says if it already ran)."""
     return run_outbox(current_services(), outbox_id)
+
+
+def run_outbox_batch_job(outbox_ids: list[int]) -> str:
+    """Apply several recorded batches of events in one transaction (see run_outbox_batch)."""
+    return run_outbox_batch(current_services(), [int(i) for i in outbox_ids])

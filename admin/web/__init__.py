@@ -35,10 +35,11 @@ def init_app(app: Flask) -> None:
 
     i18n.init_app(app)
     # One process's memory: with several gunicorn workers each counts on its own, which still
-    # bounds guessing to (workers × limit) a minute (README, "Web pages").
+    # bounds guessing to (workers × limit) a minute.
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", default_limits=[],
                       headers_enabled=False)
     app.extensions["web_limiter"] = limiter
+    # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
     for module in (auth_views, dashboard, inbox, approvals, versions):
         app.register_blueprint(module.bp)
     auth_views.limit_login(app, limiter)

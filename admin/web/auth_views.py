@@ -81,7 +81,7 @@ def limit_login(app: Flask, limiter: Limiter) -> None:
     The limits belong to this app's limiter, so each app (and each test) counts on its own.
     """
     rate = app.extensions["engine"].settings.extra.get("login_rate_limit", DEFAULT_LOGIN_LIMIT)
-    view = app.view_functions["auth.login"]
+    view: Any = app.view_functions["auth.login"]
     view = limiter.limit(rate, methods=["POST"], deduct_when=_failed)(view)
     view = limiter.limit(rate, key_func=_username_key, methods=["POST"], deduct_when=_failed)(view)
     app.view_functions["auth.login"] = view

@@ -75,7 +75,7 @@ def fact_sections(facts: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def formulas(facts: Mapping[str, Any]) -> list[str]:
-    """SPEC §3's definitions, each written out with its numbers: name = formula = numbers = value."""
+    """SPEC §3's definitions written out: name = formula = the numbers = the value."""
     m, p, s = facts.get("metrics") or {}, facts.get("params") or {}, facts.get("stock") or {}
     out: list[str] = []
     n, lab = number, fact_label

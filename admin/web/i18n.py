@@ -11,8 +11,9 @@ import re
 from typing import Any
 
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_locale, lazy_gettext as _l
+from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -24,7 +25,8 @@ def select_locale() -> str:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+    best = request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+    return best or DEFAULT_LANGUAGE
 
 
 def select_timezone() -> str | None:
@@ -49,7 +51,8 @@ def init_app(app: Flask) -> None:
 
 def language() -> str:
     locale = get_locale()
-    return locale.language if locale is not None and locale.language in LANGUAGES else DEFAULT_LANGUAGE
+    found = locale.language if locale is not None else None
+    return found if found in LANGUAGES else DEFAULT_LANGUAGE
 
 
 SEVERITY_LABELS = {

@@ -125,6 +125,7 @@ def _rule(conn: Any, origin: dict[str, Any] | None, active: CompiledRuleset | No
     """The rule as it was when the alert was raised (the active one if that version is gone)."""
     if origin is None:
         return None
+    compiled: CompiledRuleset | None
     try:
         compiled = services().rulesets.get(conn, origin["rule_version"])
     except NotFound:
@@ -187,7 +188,9 @@ def chart(task_id: int) -> Any:
             raise NotFound("chart", task_id)
         history = reports.stock_history(uow.conn, task["sku"], task["warehouse"], now, tz,
                                         CHART_DAYS)
-    facts = (task["alert_summary"] or {}).get("facts") or {}
+        alert = task["alert_summary"]
+        origin = reports.alert_origin(uow.conn, alert["id"]) if alert else None
+    facts = (alert or {}).get("facts") or {}
     ms = _epoch_ms
     return jsonify(
         title=_("%(sku)s @ %(warehouse)s, last %(days)s days", sku=task["sku"],
@@ -195,12 +198,14 @@ def chart(task_id: int) -> Any:
         timezone=str(tz), language=language(),
         labels={"on_hand": _("On hand after each event"), "available": _("Available"),
                 "demand": _("Demand per day"), "reorder_point": _("Reorder point at the alert"),
-                "stock_axis": _("Stock"), "demand_axis": _("Demand")},
+                "alert": _("The alert"), "stock_axis": _("Stock"), "demand_axis": _("Demand")},
         start=ms(history["start"]), end=ms(history["end"]),
         stock=[{"x": ms(p["at"]), "on_hand": p["on_hand"], "available": p["available"]}
                for p in history["stock"]],
         demand=[{"x": ms(d["at"]), "y": d["qty"], "day": d["day"]} for d in history["demand"]],
         reorder_point=(facts.get("metrics") or {}).get("reorder_point"),
+        alert={"x": ms(origin["opened_at"]), "y": (facts.get("stock") or {}).get("on_hand")}
+        if origin and origin["opened_at"] >= history["start"] else None,
     )
 
 

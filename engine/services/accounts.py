@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,6 +19,7 @@ from engine.storage.tables import api_tokens, users
 TOKEN_PREFIX = "sw_"
 MAX_PASSWORD = 1024  # bounds the hashing cost (RELIABILITY §1.3)
 MIN_PASSWORD = 8
+LAST_USED_EVERY = timedelta(minutes=1)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 _hasher = PasswordHasher()
@@ -144,8 +145,12 @@ def authenticate_token(conn: Connection, token: str, now: datetime) -> User | No
     ).first()
     if row is None or not row._mapping["active"]:
         return None
+    # Recorded at most once a minute: a write on every API call would cost a commit each.
     conn.execute(
-        update(api_tokens).where(api_tokens.c.id == row._mapping["token_id"]).values(last_used_at=now)
+        update(api_tokens)
+        .where(api_tokens.c.id == row._mapping["token_id"],
+               (api_tokens.c.last_used_at.is_(None)) | (api_tokens.c.last_used_at < now - LAST_USED_EVERY))
+        .values(last_used_at=now)
     )
     return _user(row)
 

@@ -82,6 +82,21 @@ def run(conn: Connection, outbox_id: int, handlers: dict[str, Handler], now: dat
     return "done", follow_ups
 
 
+def lock_pending(conn: Connection, ids: list[int]) -> list[tuple[int, dict[str, Any]]]:
+    """Lock those of ``ids`` that are not done yet; on PostgreSQL skip rows another transaction
+    holds (that worker is running them)."""
+    query = (select(outbox.c.id, outbox.c.payload)
+             .where(outbox.c.id.in_(ids), outbox.c.status != "done").order_by(outbox.c.id))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [(r.id, dict(r.payload)) for r in conn.execute(query)]
+
+
+def mark_done(conn: Connection, ids: list[int], now: datetime) -> None:
+    conn.execute(update(outbox).where(outbox.c.id.in_(ids))
+                 .values(status="done", done_at=now, lease_until=None, last_error=None))
+
+
 def record_failure(conn: Connection, outbox_id: int, error: str, now: datetime) -> None:
     """Note why a run failed; after MAX_ATTEMPTS the row is ``failed``, visible, and retried only
     by an admin."""

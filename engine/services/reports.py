@@ -34,7 +34,8 @@ NO_GROUP = ""  # the key under which alerts of SKUs in no group are counted
 
 
 def dashboard(
-    conn: Connection, snap: Snapshot, now: datetime, roles: Iterable[str], out_of_stock_limit: int = 12
+    conn: Connection, snap: Snapshot, now: datetime, roles: Iterable[str],
+    out_of_stock_limit: int = 12,
 ) -> dict[str, Any]:
     """Open alerts by severity and SKU group, tasks, requisitions waiting and SKUs out of stock.
 
@@ -51,7 +52,9 @@ def dashboard(
     }
 
 
-def _open_alerts(conn: Connection, snap: Snapshot) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+def _open_alerts(
+    conn: Connection, snap: Snapshot
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     rows = conn.execute(
         select(alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.severity, func.count())
         .where(alerts.c.state.in_(OPEN_ALERT_STATES))
@@ -88,7 +91,8 @@ def _task_counts(conn: Connection, now: datetime, roles: list[str]) -> dict[str,
 
 def _requisition_counts(conn: Connection, roles: list[str]) -> dict[str, Any]:
     rows = conn.execute(
-        select(requisitions.c.state, func.count(), func.coalesce(func.sum(requisitions.c.amount), 0))
+        select(requisitions.c.state, func.count(),
+               func.coalesce(func.sum(requisitions.c.amount), 0))
         .where(requisitions.c.state.in_(("pending_approval", "approved")))
         .group_by(requisitions.c.state)
     )
@@ -110,7 +114,9 @@ def _requisition_counts(conn: Connection, roles: list[str]) -> dict[str, Any]:
 def _out_of_stock(conn: Connection, limit: int) -> dict[str, Any]:
     available = stock_levels.c.on_hand - stock_levels.c.reserved
     empty = available <= 0
-    total_pairs = conn.execute(select(func.count()).select_from(stock_levels).where(empty)).scalar_one()
+    total_pairs = conn.execute(
+        select(func.count()).select_from(stock_levels).where(empty)
+    ).scalar_one()
     total_skus = conn.execute(
         select(func.count(func.distinct(stock_levels.c.sku_id))).where(empty)
     ).scalar_one()
@@ -170,7 +176,9 @@ def _ids(conn: Connection, sku_code: str, warehouse_code: str) -> tuple[int, int
     sku_id = conn.execute(select(skus.c.id).where(skus.c.code == sku_code)).scalar()
     if sku_id is None:
         raise NotFound("SKU", sku_code)
-    wh_id = conn.execute(select(warehouses.c.id).where(warehouses.c.code == warehouse_code)).scalar()
+    wh_id = conn.execute(
+        select(warehouses.c.id).where(warehouses.c.code == warehouse_code)
+    ).scalar()
     if wh_id is None:
         raise NotFound("warehouse", warehouse_code)
     return sku_id, wh_id

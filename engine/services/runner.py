@@ -50,6 +50,28 @@ def run_outbox(svc: Services, outbox_id: int) -> str:
     return status
 
 
+def run_outbox_batch(svc: Services, outbox_ids: list[int]) -> str:
+    """Apply several ``apply_events`` rows in ONE transaction (a group commit): rows another
+    worker holds are skipped (it is running them), rows already done are skipped."""
+    try:
+        with svc.uow() as uow:
+            now = svc.clock.now()
+            rows = outbox.lock_pending(uow.conn, outbox_ids)
+            if not rows:
+                return "nothing to do"
+            events = [e for _, payload in rows for e in payload["events"]]
+            batch = apply_recorded(uow.conn, events, svc.cache.current(uow.conn), now)
+            outbox.mark_done(uow.conn, [row_id for row_id, _ in rows], now)
+            uow.commit()
+    except Exception as exc:
+        for row_id in outbox_ids:
+            _record_failure(svc, row_id, exc)
+        raise
+    for row_id, kind in batch.follow_ups:
+        svc.jobs.dispatch(row_id, kind)
+    return f"applied {len(rows)} row(s)"
+
+
 def _record_failure(svc: Services, outbox_id: int, exc: Exception) -> None:
     try:
         with svc.uow() as uow:
@@ -72,7 +94,7 @@ def relay_once(svc: Services, limit: int = 500, lease: timedelta = outbox.LEASE)
     with svc.uow() as uow:
         claimed = outbox.claim(uow.conn, now, limit, lease)
         uow.commit()
-    failed = [row_id for row_id, kind in claimed if not svc.jobs.dispatch(row_id, kind)]
+    failed = svc.jobs.dispatch_many(claimed)
     if failed:
         with svc.uow() as uow:
             outbox.release(uow.conn, failed, now, timedelta(seconds=2))

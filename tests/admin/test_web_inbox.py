@@ -60,7 +60,7 @@ def test_a_task_page_explains_the_alert_with_its_numbers(seeded, services) -> No
     assert re.search(r"再订货点 = d·LT \+ 安全库存 = [\d.]+·4 \+ [\d.]+ = [\d.]+", html)
     assert "可用库存 = 现有库存 − 已预留 = 13 − 0 = 13" in html
     assert "<caption>库存</caption>" in html and "<caption>需求与补货</caption>" in html
-    assert 'id="stock-chart" data-src="/tasks/%d/chart.json"' % task in html
+    assert f'id="stock-chart" data-src="/tasks/{task}/chart.json"' in html
     assert "开始处理" in html and "完成" in html and "取消" not in html  # alice is no manager
     english = seeded.get(f"/tasks/{task}", headers={"Accept-Language": "en"})
     text = english.get_data(as_text=True)
@@ -78,6 +78,7 @@ def test_the_chart_data_has_the_stock_after_each_event_and_the_daily_demand(
     assert len(data["demand"]) == 90
     assert sum(d["y"] for d in data["demand"]) == 29 * 8 + 55
     assert data["reorder_point"] > 13 and data["timezone"] == "Asia/Shanghai"
+    assert data["alert"] == {"x": stock[-2]["x"], "y": 13}  # raised by the last sale
     assert data["labels"]["demand"] == "每日需求"
 
 
@@ -128,8 +129,9 @@ def test_htmx_gets_the_form_back_with_errors_or_a_redirect_when_done(seeded, ser
 def test_a_step_from_the_wrong_state_is_explained_not_taken(seeded, services) -> None:
     login(seeded, "alice")
     task = task_id(services, LOW_2)
-    assert post_form(seeded, f"/tasks/{task}", f"/tasks/{task}/transitions/start").status_code == 303
-    again = post_form(seeded, f"/tasks/{task}", f"/tasks/{task}/transitions/start")
+    start = f"/tasks/{task}/transitions/start"
+    assert post_form(seeded, f"/tasks/{task}", start).status_code == 303
+    again = post_form(seeded, f"/tasks/{task}", start)
     assert again.status_code == 303
     html = seeded.get(f"/tasks/{task}").get_data(as_text=True)
     assert "不能执行此步骤" in html and 'id="task-state">处理中<' in html

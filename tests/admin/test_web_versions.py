@@ -1,4 +1,4 @@
-"""Ruleset versions for admins: history with author and time, the diff, activating an earlier one."""
+"""Ruleset versions for admins: history with author and time, the diff, rolling back."""
 
 from __future__ import annotations
 

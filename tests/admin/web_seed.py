@@ -56,7 +56,8 @@ rules:
     severity: high
     owner: buyer
     actions:
-      - create_task: {title: "补货 {{ sku.code }} @ {{ warehouse.code }}", workflow: replenishment, due: 4h}
+      - create_task: {title: "补货 {{ sku.code }} @ {{ warehouse.code }}",
+                      workflow: replenishment, due: 4h}
       - create_requisition: {quantity: {fixed: 100}, supplier: preferred,
                              approval: [{above: 100, role: purchasing-manager}]}
   - id: out-of-stock

@@ -38,6 +38,7 @@ def test_ingest_records_now_and_a_worker_applies(rq_app, admin_headers_rq):
     with services.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(stock_events)
                             .where(stock_events.c.applied.is_(False))).scalar_one() == 14
+    assert relay_once(services) == 1  # the relay (in every worker) hands the row over
     assert services.jobs.depths()["events"] == 1
     work(services)
     assert counts(services) == (1, 1, 1)
@@ -72,8 +73,9 @@ def test_ingest_keeps_answering_while_redis_is_down_and_the_relay_catches_up(
     assert r.status_code == 200 and r.json["accepted"] == 14
     health = client.get("/health").json
     assert health["status"] == "degraded" and health["queue"] == "degraded"
+    assert relay_once(services) == 0  # Redis is down: the row goes back to pending
     private_redis.start()
-    clock.advance(outbox_service.LEASE * 2)  # the request's hand-over lease has run out
+    clock.advance(outbox_service.LEASE * 2)
     assert relay_once(services) == 1
     work(services)
     assert counts(services) == (1, 1, 1)

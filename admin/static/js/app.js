@@ -61,6 +61,11 @@
         data: [{ x: data.start, y: data.reorder_point }, { x: data.end, y: data.reorder_point }],
         borderColor: "#dc2626", borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0 });
     }
+    if (data.alert && typeof data.alert.y === "number") {
+      datasets.push({ type: "scatter", label: data.labels.alert, data: [data.alert], yAxisID: "y",
+        order: -1, pointStyle: "triangle", pointRadius: 7, pointHoverRadius: 8,
+        backgroundColor: "#dc2626", borderColor: "#fff", borderWidth: 1 });
+    }
     return new window.Chart(canvas, {
       data: { datasets: datasets },
       options: {
