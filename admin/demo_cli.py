@@ -13,7 +13,7 @@ from engine.bootstrap import Services
 from engine.config import PROJECT_ROOT
 from engine.demo import build_catalog, build_history, demo_end
 from engine.errors import Conflict
-from engine.services import abc, accounts, catalog, rulesets
+from engine.services import abc, accounts, catalog, demo_work, rulesets
 from engine.services import events as event_service
 from engine.storage import database
 
@@ -62,10 +62,16 @@ def demo(skus: int, ruleset_file: str) -> None:
         uow.commit()
     later = _ingest(svc, [e for e in history if e["at"] >= cutoff])
     counts = {k: counts[k] + later[k] for k in counts}
+    with svc.uow() as uow:  # colleagues worked the history: close what has resolved
+        active = svc.rulesets.active(uow.conn)
+        worked = demo_work.work_resolved(uow.conn, active.compiled, svc.clock.now()) if active else {}
+        uow.commit()
     click.echo(f"demo loaded: {len(data['warehouses'])} warehouses, {len(data['suppliers'])} "
                f"suppliers, {len(data['skus'])} SKUs (ABC {classes}), ruleset {Path(ruleset_file).name}")
     click.echo(f"history: {counts['accepted']} events accepted, {counts['duplicate']} already there, "
                f"{counts['rejected']} rejected")
+    click.echo(f"worked in the history: {worked.get('tasks', 0)} tasks closed, "
+               f"{worked.get('requisitions', 0)} requisitions ordered and received")
     click.echo(f"now open: {_open_work(svc)}")
     click.echo("sign in as: " + ", ".join(f"{u} / {p}" for u, p, _ in DEMO_USERS))
 

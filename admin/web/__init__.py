@@ -19,7 +19,7 @@ SESSION_HOURS = 12
 
 
 def init_app(app: Flask) -> None:
-    from admin.web import approvals, auth_views, dashboard, i18n, inbox, pages, versions
+    from admin.web import approvals, auth_views, dashboard, i18n, inbox, pages, rules, versions
 
     _configure(app)
     csrf = CSRFProtect(app)
@@ -40,7 +40,7 @@ def init_app(app: Flask) -> None:
                       headers_enabled=False)
     app.extensions["web_limiter"] = limiter
     # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
-    for module in (auth_views, dashboard, inbox, approvals, versions):
+    for module in (auth_views, dashboard, inbox, approvals, versions, rules):
         app.register_blueprint(module.bp)
     auth_views.limit_login(app, limiter)
     pages.init_app(app)

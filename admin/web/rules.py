@@ -33,7 +33,7 @@ from admin.web.editor import (
     posted_revision,
     save,
 )
-from admin.web.i18n import language, severity_label
+from admin.web.i18n import language
 from admin.web.rule_form import (
     DEFAULT_TITLE,
     blank_model,
@@ -88,6 +88,8 @@ ROOT_LABELS = {
 }
 HIDDEN_FACTS = frozenset({"event.id", "event.at", "event.sku", "event.warehouse", "event.eta",
                           "sku.attributes", "calendar.date"})
+TITLE_VARS = ("sku.code", "sku.name", "warehouse.code", "warehouse.name", "stock.available",
+              "metrics.reorder_point", "metrics.days_of_cover", "supplier.code")
 NULL_DEFAULTS = {"metrics.days_of_cover": 9999, "metrics.days_since_last_sale": 9999}
 
 
@@ -236,7 +238,7 @@ def _render(model: dict[str, Any], doc: Mapping[str, Any], revision: int | None,
         unit_labels=UNIT_LABELS, master=master, when_sentence=when_sentence,
         builder=builder_data(doc, when_value, lang), expressions=expressions,
         new_actions=_new_actions(doc), default_title=DEFAULT_TITLE,
-        severity_label=severity_label,
+        title_vars=[("{{ " + p + " }}", fact_label(p, lang)) for p in TITLE_VARS],
     )
 
 

@@ -503,14 +503,13 @@
       var next = parseInt(target.getAttribute("data-next") || "0", 10);
       target.setAttribute("data-next", String(next + 1));
       var html = template.innerHTML.split(placeholder).join(String(next));
-      var holder = document.createElement("div");
+      var holder = document.createElement("template");  // parses <tr> rows too
       holder.innerHTML = html;
-      var added = [];
-      while (holder.firstChild) {
-        if (holder.firstChild.nodeType === 1) { added.push(holder.firstChild); }
-        target.appendChild(holder.firstChild);
-      }
-      refreshShown(target.closest("form") || document);
+      var added = Array.prototype.filter.call(holder.content.childNodes, function (n) { return n.nodeType === 1; });
+      target.appendChild(holder.content);
+      var form = target.closest("form");
+      if (form) { syncStates(form); }
+      refreshShown(form || document);
       target.dispatchEvent(new Event("change", { bubbles: true }));
       var first = added.length && added[0].querySelector("input:not([type=hidden]), select, textarea");
       if (first) { first.focus(); }
@@ -523,6 +522,37 @@
       if (item) { item.remove(); }
       if (parent) { parent.dispatchEvent(new Event("change", { bubbles: true })); }
     }
+  });
+
+  // Workflow form: the state lists (initial, from, to) follow the states typed above.
+  function syncStates(form) {
+    var source = form.querySelector("[data-states-source]");
+    if (!source) { return; }
+    var states = splitList(source.value);
+    form.querySelectorAll("select[data-states-select]").forEach(function (select) {
+      var current = select.value;
+      var placeholder = select.querySelector('option[value=""]');
+      select.innerHTML = "";
+      if (placeholder) { select.appendChild(placeholder); }
+      states.concat(current && states.indexOf(current) < 0 ? [current] : []).forEach(function (s) {
+        select.appendChild(h("option", { value: s, text: s, selected: s === current }));
+      });
+      if (!current && !placeholder && states.length) { select.value = states[0]; }
+    });
+    form.querySelectorAll("[data-states-checks]").forEach(function (box) {
+      var name = box.getAttribute("data-name");
+      var checked = Array.prototype.map.call(box.querySelectorAll("input:checked"), function (i) { return i.value; });
+      box.innerHTML = "";
+      states.concat(checked.filter(function (c) { return states.indexOf(c) < 0; })).forEach(function (s) {
+        var input = h("input", { type: "checkbox", name: name, value: s, checked: checked.indexOf(s) >= 0 });
+        box.appendChild(h("label", { className: "check chip-check" + (states.indexOf(s) < 0 ? " unknown" : "") },
+                          [input, h("span", { text: s })]));
+      });
+    });
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-states-source")) { syncStates(event.target.form); }
   });
 
   // "Insert…" next to a task title: a value placeholder at the cursor.
