@@ -81,7 +81,7 @@ def _ingest(svc: Services, events: list[dict[str, object]], batch: int = 5000) -
     for i in range(0, len(events), batch):
         with svc.uow() as uow:
             results, _ = event_service.ingest_batch(uow, svc.cache, events[i:i + batch], svc.clock.now(),
-                                                    batch, source="demo", jobs=svc.jobs)
+                                                    batch, source="demo", jobs=svc.jobs, deliverable=svc.deliverable_channels())
         for r in results:
             counts[r.status] += 1
     return counts

@@ -49,7 +49,7 @@ def replay(file: Path, batch: int) -> None:
         with svc.uow() as uow:
             results, _ = event_service.ingest_batch(uow, svc.cache, chunk, svc.clock.now(),
                                                     max(batch, svc.settings.max_batch_events),
-                                                    source=f"file:{file.name}", jobs=svc.jobs)
+                                                    source=f"file:{file.name}", jobs=svc.jobs, deliverable=svc.deliverable_channels())
         for r in results:
             totals[r.status] += 1
         chunk.clear()
@@ -86,7 +86,7 @@ def replay_rejected() -> None:
     """Try every pending rejected event again (after fixing master data)."""
     svc = _svc()
     with svc.uow() as uow:
-        counts = event_service.replay_rejected(uow, svc.cache, svc.clock.now(), jobs=svc.jobs)
+        counts = event_service.replay_rejected(uow, svc.cache, svc.clock.now(), jobs=svc.jobs, deliverable=svc.deliverable_channels())
     click.echo(json.dumps(counts))
     if counts["rejected"]:
         sys.exit(1)

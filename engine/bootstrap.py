@@ -59,6 +59,13 @@ class Services:
             self._channel_config = load_channel_config(path) if path and path.exists() else {}
         return self._channel_config
 
+    def deliverable_channels(self) -> frozenset[str]:
+        """Channels that can send: a plugin is installed and the channel is configured."""
+        config = self.channel_config()
+        names = set(self.channels())
+        ok = {n for n in names if n in config or (n == "wechat" and "wecom" in config)}
+        return frozenset(ok)
+
     def close(self) -> None:
         self.db.dispose()
 

@@ -4,17 +4,25 @@ For one event only the rules whose ``on`` lists its type and whose groups contai
 evaluated (the candidate list is cached per event type and group membership). Rules with an
 open alert on the pair are also evaluated, whatever the event type, so that ``auto_resolve``
 sees a receipt even when the rule is not ``on`` receipts.
+
+Speed: the rules of one event type that share the same ``groups`` form a *unit*, whose
+conditions run in one generated function (``jsonlogic_compile.build_many``) that reads each
+fact once. A candidate list is the union of a few units, so a cache miss merges units instead
+of scanning every rule, and there are a few hundred fused functions, not one per candidate
+list (there are tens of thousands of those, each used a few times). ``evaluate`` reports hits
+and failures only: a rule left out of its answer evaluated to false.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.rules.compiled import CompiledRuleset, Rule
+from engine.rules.jsonlogic_compile import Fused, build_many
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +43,68 @@ class Outcome:
     error: str | None = None
 
 
+def _failed(rule: Rule, exc: Exception) -> Outcome:
+    # one rule's runtime fault must not stop the others (RELIABILITY §4 #15)
+    log.warning("rule %s failed to evaluate: %s", rule.id, exc)
+    return Outcome(rule, False, f"{type(exc).__name__}: {exc}")
+
+
+class _Unit:
+    """Rules that are always candidates together, evaluated by one fused function.
+
+    ``positions`` are the rules' places in the ruleset, to merge the outcomes of several units
+    back into document order. The function is built on first use: units of rare event types or
+    groups never cost a compilation.
+    """
+
+    __slots__ = ("rules", "positions", "_run")
+
+    def __init__(self, rules: tuple[Rule, ...], positions: tuple[int, ...]) -> None:
+        self.rules = rules
+        self.positions = positions
+        self._run: Fused | None = None
+
+    def run(self, facts: Mapping[str, Any]) -> tuple[list[int], list[tuple[int, Exception]] | None]:
+        """Indices (in ``rules``) of the hits, and ``(index, exception)`` of the failures."""
+        run = self._run
+        if run is None:
+            run = self._run = self._build()
+        try:
+            return run(facts)
+        except Exception:  # noqa: BLE001 - e.g. facts that are not a mapping: rule by rule
+            return self._each(facts)
+
+    def _build(self) -> Fused:
+        try:
+            return build_many([r.when for r in self.rules], truthy)
+        except Exception as exc:  # noqa: BLE001 - e.g. nesting too deep for one function
+            log.info("rules %s evaluated one by one: %s", [r.id for r in self.rules], exc)
+            return self._each
+
+    def _each(self, facts: Mapping[str, Any]) -> tuple[list[int], list[tuple[int, Exception]] | None]:
+        """The same answer from each rule's own compiled condition."""
+        hits: list[int] = []
+        errors: list[tuple[int, Exception]] | None = None
+        for i, rule in enumerate(self.rules):
+            try:
+                if truthy(rule.condition(facts)):
+                    hits.append(i)
+            except Exception as exc:  # noqa: BLE001 - reported by evaluate()
+                errors = (errors or []) + [(i, exc)]
+        return hits, errors
+
+
+class Candidates(tuple):  # type: ignore[type-arg]
+    """A candidate list: the rules in document order, and the units that evaluate them."""
+
+    units: tuple[_Unit, ...]
+
+    def __new__(cls, rules: Iterable[Rule], units: tuple[_Unit, ...]) -> Candidates:
+        self = super().__new__(cls, rules)
+        self.units = units
+        return self
+
+
 class RuleIndex:
     """Rules by event type and group membership, built once per ruleset version."""
 
@@ -42,41 +112,102 @@ class RuleIndex:
         self.ruleset = ruleset
         self._enabled = [r for r in ruleset.rules if r.enabled]
         self._by_id = {r.id: r for r in self._enabled}
-        self._cache: dict[tuple[str, tuple[str, ...]], tuple[Rule, ...]] = {}
+        self._cache: dict[tuple[str, tuple[str, ...]], Candidates] = {}
+        # per event type: (the unit's groups, the unit); empty groups: every SKU
+        self._units: dict[str, tuple[tuple[frozenset[str], _Unit], ...]] = {}
+        # units with the same rules (on several event types) share one fused function
+        self._shared: dict[tuple[int, ...], _Unit] = {}
 
     def candidates(self, event_type: str, groups: tuple[str, ...]) -> tuple[Rule, ...]:
         key = (event_type, groups)
         found = self._cache.get(key)
         if found is None:
-            members = set(groups)
-            found = tuple(
-                r for r in self._enabled
-                if event_type in r.on and (not r.groups or members.intersection(r.groups))
-            )
-            self._cache[key] = found
+            found = self._cache[key] = self._select(event_type, groups)
         return found
+
+    def _select(self, event_type: str, groups: tuple[str, ...]) -> Candidates:
+        members = set(groups)
+        units = tuple(u for where, u in self._units_for(event_type)
+                      if not where or not members.isdisjoint(where))
+        if len(units) == 1:
+            return Candidates(units[0].rules, units)
+        merged = sorted((p, r) for u in units for p, r in zip(u.positions, u.rules, strict=True))
+        return Candidates((r for _, r in merged), units)
+
+    def _units_for(self, event_type: str) -> tuple[tuple[frozenset[str], _Unit], ...]:
+        found = self._units.get(event_type)
+        if found is None:
+            by_groups: dict[frozenset[str], list[int]] = {}
+            for position, rule in enumerate(self._enabled):
+                if event_type in rule.on:
+                    by_groups.setdefault(frozenset(rule.groups), []).append(position)
+            found = self._units[event_type] = tuple(
+                (where, self._unit(tuple(positions))) for where, positions in by_groups.items())
+        return found
+
+    def _unit(self, positions: tuple[int, ...]) -> _Unit:
+        unit = self._shared.get(positions)
+        if unit is None:
+            rules = tuple(self._enabled[p] for p in positions)
+            unit = self._shared[positions] = _Unit(rules, positions)
+        return unit
 
     def rule(self, rule_id: str) -> Rule | None:
         return self._by_id.get(rule_id)
 
-    def for_pair(self, event_type: str, groups: tuple[str, ...], open_rules: Iterable[str]) -> list[Rule]:
+    def for_pair(self, event_type: str, groups: tuple[str, ...], open_rules: Iterable[str]) -> Sequence[Rule]:
         """Candidates for raising, plus the rules of open alerts that may auto-resolve."""
-        rules = list(self.candidates(event_type, groups))
-        seen = {r.id for r in rules}
+        found = self.candidates(event_type, groups)
+        extra = self.resolvers(found, open_rules)
+        return [*found, *extra] if extra else found
+
+    def resolvers(self, candidates: Sequence[Rule], open_rules: Iterable[str]) -> list[Rule]:
+        """The rules of open alerts that may auto-resolve and are not among ``candidates``."""
+        extra: list[Rule] = []
+        seen: set[str] | None = None
         for rule_id in open_rules:
             rule = self._by_id.get(rule_id)
-            if rule is not None and rule.auto_resolve and rule_id not in seen:
-                rules.append(rule)
-        return rules
+            if rule is not None and rule.auto_resolve:
+                if seen is None:
+                    seen = {r.id for r in candidates}
+                if rule_id not in seen:
+                    extra.append(rule)
+        return extra
 
 
 def evaluate(rules: Iterable[Rule], facts: Mapping[str, Any]) -> list[Outcome]:
-    """Run each rule's compiled condition; a rule that fails at run time is reported, not raised."""
+    """The outcomes of the rules that hit or failed, in the order of ``rules``.
+
+    A rule not in the answer evaluated to false: building an outcome per miss (99 % of them)
+    was a third of the evaluation time. A rule that fails at run time is reported, not raised.
+    """
+    units = getattr(rules, "units", None)
+    if units is None:
+        return _evaluate_each(rules, facts)
+    found: list[tuple[int, Outcome]] = []  # (position in the ruleset, outcome)
+    for unit in units:
+        hits, errors = unit.run(facts)
+        if hits:
+            found += [(unit.positions[i], Outcome(unit.rules[i], True)) for i in hits]
+        if errors is not None:
+            found += [(unit.positions[i], _failed(unit.rules[i], exc)) for i, exc in errors]
+    if len(found) > 1:
+        found.sort(key=_position)
+    return [o for _, o in found]
+
+
+def _position(item: tuple[int, Outcome]) -> int:
+    return item[0]
+
+
+def _evaluate_each(rules: Iterable[Rule], facts: Mapping[str, Any]) -> list[Outcome]:
     out = []
     for rule in rules:
         try:
-            out.append(Outcome(rule, truthy(rule.condition(facts))))
-        except Exception as exc:  # one rule's runtime fault must not stop the others (RELIABILITY §4 #15)
-            log.warning("rule %s failed to evaluate: %s", rule.id, exc)
-            out.append(Outcome(rule, False, f"{type(exc).__name__}: {exc}"))
+            value = rule.condition(facts)
+        except Exception as exc:
+            out.append(_failed(rule, exc))
+            continue
+        if value is True or (value is not False and truthy(value)):
+            out.append(Outcome(rule, True))
     return out

@@ -45,12 +45,15 @@ class StockEvent:
         """The ``event.*`` facts; absent values are left out (null facts are never set)."""
         out: dict[str, Any] = {"id": self.id, "type": self.type, "sku": self.sku,
                                "warehouse": self.warehouse, "at": self.at.isoformat()}
+        # Attribute by attribute, not a loop over names with getattr: built once per evaluation.
         if self.qty is not None:
             out["qty"] = self.qty
-        for name in ("ref", "to_warehouse", "supplier"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
+        if self.ref is not None:
+            out["ref"] = self.ref
+        if self.to_warehouse is not None:
+            out["to_warehouse"] = self.to_warehouse
+        if self.supplier is not None:
+            out["supplier"] = self.supplier
         if self.eta is not None:
             out["eta"] = self.eta.isoformat()
             out["delay_days"] = round((self.eta - self.at).total_seconds() / 86400, 3)

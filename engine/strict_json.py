@@ -31,6 +31,8 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
     """Refuse nesting deeper than ``limit`` before parsing, so no RecursionError is possible."""
+    if text.count("[") + text.count("{") <= limit:  # cannot be too deep: skip the slow walk
+        return
     depth = 0
     in_string = escaped = False
     for ch in text:

@@ -97,7 +97,7 @@ class Events(MethodView):
         svc = services()
         with svc.uow() as uow:
             results, stats = events.ingest_batch(uow, svc.cache, items, svc.clock.now(),
-                                                 svc.settings.max_batch_events, jobs=svc.jobs)
+                                                 svc.settings.max_batch_events, jobs=svc.jobs, deliverable=svc.deliverable_channels())
         return {"accepted": stats.accepted, "duplicates": stats.duplicates, "rejected": stats.rejected,
                 "results": [r.as_dict() for r in results]}
 
@@ -126,7 +126,7 @@ class Replay(MethodView):
         svc = services()
         with svc.uow() as uow:
             return events.replay_rejected(uow, svc.cache, svc.clock.now(),
-                                          body.get("ids") if body else None, jobs=svc.jobs)
+                                          body.get("ids") if body else None, jobs=svc.jobs, deliverable=svc.deliverable_channels())
 
 
 def register_schemas(api: Any) -> None:

@@ -227,6 +227,18 @@ def _unknown(problem: Problem) -> str:
     return texts[kind]() if kind in texts else problem.message
 
 
+def _choice(problem: Problem) -> str:
+    found = re.search(r"must be one of (.+?); got (.+?)(?:; did you mean '([^']+)'\?)?$",
+                      problem.message)
+    if found is None:
+        return problem.message
+    if found[3]:
+        return _("%(value)s is not one of the choices; did you mean “%(close)s”? The choices "
+                 "are %(choices)s.", value=found[2], close=found[3], choices=found[1])
+    return _("%(value)s is not one of the choices: %(choices)s.", value=found[2],
+             choices=found[1])
+
+
 def _required(problem: Problem) -> str:
     least = re.search(r"at least (\d+)", problem.message)
     if least:
@@ -276,6 +288,7 @@ _BY_CODE: dict[str, Any] = {
     "type": _type,
     "duplicate_id": _duplicate,
     "missing_workflow": lambda p: _("Choose the workflow the task follows."),
+    "invalid_choice": _choice,
     "nullable": _nullable,
     "escalation_cycle": lambda p: _(
         "Escalation goes round in a circle (%(chain)s); one role in the chain must not "

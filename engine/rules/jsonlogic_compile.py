@@ -182,6 +182,9 @@ class _Generator:
         self.consts: list[Any] = []
         self.bodies: list[list[str]] = []
         self.count = 0
+        # Set by ``fused``: ``var`` paths read once at the top of the function, by path prefix.
+        self.shared: dict[tuple[str, ...], str] | None = None
+        self.loads: _Block | None = None
 
     def module(self, logic: Any) -> str:
         main = self.function("_f", logic)
@@ -243,8 +246,63 @@ class _Generator:
         """Compile the per-item operand of map/filter/… as its own function ``bN(d)``."""
         index = len(self.bodies)
         self.bodies.append([])  # reserve the slot: the body may hold bodies of its own
-        self.bodies[index] = self.function(f"b{index}", logic)
+        shared, self.shared = self.shared, None  # there ``d`` is the item: nothing is shared
+        try:
+            self.bodies[index] = self.function(f"b{index}", logic)
+        finally:
+            self.shared = shared
         return f"b{index}"
+
+    def shared_load(self, parts: tuple[str, ...]) -> str:
+        """The local holding the value at a plain-key path, read once per call (``fused``).
+
+        Each prefix is its own local, so ``stock.available`` and ``stock.on_hand`` index
+        ``d["stock"]`` once. Reading ``a`` then ``[b]`` fails exactly when ``d[a][b]`` does, and
+        reading facts has no effect, so reading them before every condition, even one that
+        short-circuits past them, gives the same values.
+        """
+        assert self.shared is not None and self.loads is not None
+        source = "d"
+        for i in range(1, len(parts) + 1):
+            name = self.shared.get(parts[:i])
+            if name is None:
+                name = self.shared[parts[:i]] = f"s{len(self.shared)}"
+                with self.loads.nested("try:"):
+                    self.loads.emit(f"{name} = {source}[{self.const(parts[i - 1])}]")
+                with self.loads.nested("except LOOKUP_ERRORS:"):
+                    self.loads.emit(f"{name} = None")
+            source = name
+        return source
+
+    def fused(self, conditions: list[Any]) -> str:
+        """Source of ``_make(K)`` returning ``_all(d)``: every condition on the same data.
+
+        ``_all`` returns ``(hits, errors)``: the indices of the conditions whose result is
+        truthy by ``RESULT_TRUTHY`` (the caller's definition) in order, and ``None`` or a list of
+        ``(index, exception)`` for those that raised. Facts read by several conditions are read
+        once (``shared_load``); each condition keeps its own ``try`` so that one failing does
+        not stop the others.
+        """
+        self.shared, self.loads = {}, _Block(2)
+        block = _Block(2)
+        block.emit("h = []")
+        block.emit("e = None")
+        for index, logic in enumerate(conditions):
+            with block.nested("try:"):
+                result = self.value(block, logic)
+                test = result.expr if result.kind == "bool" else f"RESULT_TRUTHY({result.expr})"
+                with block.nested(f"if {test}:"):
+                    block.emit(f"h.append({index})")
+            with block.nested("except EXCEPTION as x:"):
+                with block.nested("if e is None:"):
+                    block.emit("e = []")
+                block.emit(f"e.append(({index}, x))")
+        block.emit("return h, e")
+        names = [f"c{i}" for i in range(len(self.consts))]
+        unpack = [f"    {', '.join(names)}, = K"] if names else []
+        lines = ["def _make(K):", *unpack, *(ln for b in self.bodies for ln in b),
+                 "    def _all(d):", *self.loads.lines, *block.lines, "    return _all", ""]
+        return "\n".join(lines)
 
 
 Handler = Callable[[_Generator, _Block, list[Any]], _Val]
@@ -261,6 +319,14 @@ def _var(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
     parts = tuple(to_str(key).split("."))
     if not _fast_path(parts):
         return gen.assign(out, f"GET_PATH(d, {gen.const(parts)}, {default.expr})")
+    if gen.shared is not None:
+        loaded = _Val(gen.shared_load(parts))  # an ``s`` name: never reused as a temporary
+        if default is _NONE:
+            return loaded
+        name = gen.assign(out, loaded.expr).expr
+        with out.nested(f"if {name} is None:"):
+            out.emit(f"{name} = {default.expr}")
+        return _Val(name)
     name = gen.temp()
     with out.nested("try:"):
         out.emit(f"{name} = d{''.join(f'[{gen.const(p)}]' for p in parts)}")
@@ -457,6 +523,31 @@ def generate(logic: Any) -> tuple[str, tuple[Any, ...]]:
     gen = _Generator()
     source = gen.module(logic)
     return source, tuple(gen.consts)
+
+
+def generate_many(conditions: list[Any]) -> tuple[str, tuple[Any, ...]]:
+    """The source of ``_make(K)`` for several conditions evaluated together (see ``_Generator.fused``)."""
+    for logic in conditions:
+        too_big(logic)
+    gen = _Generator()
+    source = gen.fused(conditions)
+    return source, tuple(gen.consts)
+
+
+Fused = Callable[[Any], tuple[list[int], "list[tuple[int, Exception]] | None"]]
+
+
+def build_many(conditions: list[Any], result_truthy: Callable[[Any], bool]) -> Fused:
+    """One function evaluating every condition on the same data: ``(hit indices, errors)``.
+
+    The same safe generator as ``build``; the only extra names it sees are ``result_truthy``
+    (what counts as a hit for the caller) and ``Exception`` (to report a failing condition).
+    """
+    source, consts = generate_many(conditions)
+    namespace = dict(RUNTIME, RESULT_TRUTHY=result_truthy, EXCEPTION=Exception)
+    exec(builtins.compile(source, "<jsonlogic-fused>", "exec"), namespace)  # noqa: S102
+    function: Fused = namespace["_make"](consts)
+    return function
 
 
 def build(logic: Any) -> Callable[[Any], Any]:

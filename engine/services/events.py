@@ -18,6 +18,7 @@ from engine.storage.unit_of_work import UnitOfWork
 
 def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now: Any,
                  max_items: int, source: str = "api", jobs: Jobs | None = None,
+                 deliverable: frozenset[str] | None = None,
                  ) -> tuple[list[ItemResult], BatchStats]:
     """Take a batch and answer item by item.
 
@@ -30,7 +31,7 @@ def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now:
                                                      f"the limit is {max_items}"}])
     snap = cache.current(uow.conn)
     if jobs is None or jobs.inline:
-        results, stats = ingest(uow.conn, items, snap, now, source)
+        results, stats = ingest(uow.conn, items, snap, now, source, deliverable)
         uow.commit()
         follow_ups = stats.follow_ups
     else:
@@ -60,7 +61,8 @@ def list_rejected(conn: Connection, state: str = "pending", limit: int = 100,
 
 
 def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: Any,
-                    ids: Sequence[int] | None = None, jobs: Jobs | None = None) -> dict[str, int]:
+                    ids: Sequence[int] | None = None, jobs: Jobs | None = None,
+                    deliverable: frozenset[str] | None = None) -> dict[str, int]:
     """Send pending rejected events through ingest again (after the master data was fixed).
 
     Each one that is now accepted (or found to be a duplicate) is marked replayed; one that is
@@ -74,7 +76,7 @@ def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: Any,
     if ids and not rows:
         raise NotFound("rejected event", ",".join(map(str, ids)))
     snap = cache.current(uow.conn)
-    results, stats = ingest(uow.conn, [r.payload for r in rows], snap, now, source="replay-check")
+    results, stats = ingest(uow.conn, [r.payload for r in rows], snap, now, "replay-check", deliverable)
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     for row, result in zip(rows, results, strict=True):
         counts[result.status] += 1

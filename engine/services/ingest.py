@@ -32,7 +32,6 @@ from engine.evaluation import evaluate
 from engine.facts import FactInputs, build_facts
 from engine.metrics import DemandWindow
 from engine.rules.compiled import Rule
-from engine.services import outbox
 from engine.services.engine_cache import Snapshot
 from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
 from engine.storage.tables import (
@@ -42,6 +41,7 @@ from engine.storage.tables import (
     demand_days,
     escalations,
     notifications,
+    outbox as outbox_table,
     rejected_events,
     requisition_history,
     requisitions,
@@ -50,7 +50,7 @@ from engine.storage.tables import (
     task_history,
     tasks,
 )
-from engine.storage.upsert import insert_for, insert_ignore
+from engine.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
 CHUNK = 400  # pairs per IN (...) query
@@ -155,10 +155,12 @@ def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime) -> tuple
 class Batch:
     """Applies one batch of valid, new events inside the caller's transaction."""
 
-    def __init__(self, conn: Connection, snap: Snapshot, now: datetime) -> None:
+    def __init__(self, conn: Connection, snap: Snapshot, now: datetime,
+                 deliverable: frozenset[str] | None = None) -> None:
         self.conn = conn
         self.snap = snap
         self.now = now
+        self.deliverable = deliverable  # configured channels; None: try every channel
         self.pairs: dict[tuple[int, int], Pair] = {}
         self.demand: dict[tuple[int, int, date], float] = defaultdict(float)
         self.new_alerts: list[NewAlert] = []
@@ -239,20 +241,34 @@ class Batch:
         sku = snap.sku_facts[pair.sku_id]
         wh = snap.warehouse_facts[wh_id]
         groups = snap.groups_for(sku["code"], wh["code"])
-        rules = snap.rule_index.for_pair(event.type, groups, pair.open_alerts)
-        if not rules:
+        index = snap.rule_index
+        rules = index.candidates(event.type, groups)  # cached, and evaluated unit by unit
+        extra = index.resolvers(rules, pair.open_alerts) if pair.open_alerts else []
+        if not rules and not extra:
             return
         links = snap.links.get(pair.sku_id, ())
         total = self._total_available(pair) if snap.needs_total else None
         facts, metrics = build_facts(FactInputs(
             event, sku, wh, pair.level, pair.window, links, snap.params(groups), snap.tz, total,
             snap.promotion_days))
-        for outcome in evaluate(rules, facts):
-            rule = outcome.rule
-            raising = event.type in rule.on
+        outcomes = evaluate(rules, facts)  # hits and failures only
+        if extra:
+            outcomes += evaluate(extra, facts)
+        if pair.open_alerts:  # a miss may resolve an open alert: every rule, in order
+            answered = {id(o.rule): o for o in outcomes}
+            steps: Iterable[tuple[Rule, Any]] = ((r, answered.get(id(r))) for r in (*rules, *extra))
+        else:  # a miss without an open alert decides nothing: the hits and failures only
+            steps = ((o.rule, o) for o in outcomes)
+        for rule, outcome in steps:
+            hit = outcome is not None
+            if hit and outcome.error is not None:
+                continue
             open_alert = pair.open_alerts.get(rule.id)
-            decision = decide(rule, outcome.hit, open_alert, pair.last_resolved.get(rule.id), event.at)
-            if outcome.error is not None or (decision in (OPEN, COOLDOWN) and not raising):
+            if not hit and open_alert is None:
+                continue  # decide() says NOTHING
+            raising = event.type in rule.on
+            decision = decide(rule, hit, open_alert, pair.last_resolved.get(rule.id), event.at)
+            if decision in (OPEN, COOLDOWN) and not raising:
                 continue
             if decision == OPEN:
                 self._open(rule, pair, event, facts, metrics, links)
@@ -263,7 +279,18 @@ class Batch:
                 self._resolve(open_alert, pair, rule, event.at)
 
     def _total_available(self, pair: Pair) -> float:
-        return sum(p.level.available for (s, _), p in self.pairs.items() if s == pair.sku_id)
+        """Available over every warehouse of the SKU loaded in this batch.
+
+        The batch's pairs are fixed once loaded, so they are grouped by SKU once, in load
+        order (the same order, hence the same float sum, as a scan of ``self.pairs``).
+        """
+        by_sku: dict[int, list[Pair]] | None = getattr(self, "_pairs_by_sku", None)
+        if by_sku is None or getattr(self, "_pairs_by_sku_size", -1) != len(self.pairs):
+            by_sku = {}
+            for (s, _), p in self.pairs.items():
+                by_sku.setdefault(s, []).append(p)
+            self._pairs_by_sku, self._pairs_by_sku_size = by_sku, len(self.pairs)
+        return sum(p.level.available for p in by_sku.get(pair.sku_id, ()))
 
     def _open(self, rule: Rule, pair: Pair, event: StockEvent, facts: dict[str, Any],
               metrics: Any, links: Any) -> None:
@@ -306,8 +333,7 @@ class Batch:
         self._write_levels()
         self._write_demand()
         self._write_alert_changes()
-        for alert in self.new_alerts:
-            self._write_new_alert(alert)
+        self._write_new_alerts()
 
     def _write_levels(self) -> None:
         if not self.pairs:
@@ -358,59 +384,107 @@ class Batch:
                        escalations.c.cancelled_at.is_(None))
                 .values(cancelled_at=self.now))
 
-    def _write_new_alert(self, alert: NewAlert) -> None:
-        assert self.snap.ruleset is not None
-        rule, pair = alert.rule, alert.pair
-        state = "resolved" if alert.resolved_at else "open"
-        values = dict(rule=rule.id, rule_version=self.snap.ruleset.version, sku_id=pair.sku_id,
-                      warehouse_id=pair.wh_id, severity=rule.severity, owner=rule.owner,
-                      state=state, opened_at=alert.at, last_hit_at=alert.last_hit_at or alert.at,
-                      resolved_at=alert.resolved_at,
-                      resolution="auto" if alert.resolved_at else None, hits=alert.hits,
-                      facts=alert.facts)
-        alert_id = insert_ignore(self.conn, alerts, values, ["rule", "sku_id", "warehouse_id"],
-                                 where=text(OPEN_ALERT_PREDICATE))
-        if alert_id is None:  # another process opened it first: its effects are its own
+    def _write_new_alerts(self) -> None:
+        """Every alert opened in this batch and every effect of its actions: one statement per
+        table for the whole batch (not several per alert), each guarded by its unique key."""
+        if not self.new_alerts:
             return
-        alert.id = alert_id
-        self.stats.alerts_opened += 1
-        for draft in alert.drafts:
-            self._write_draft(alert, draft)
+        assert self.snap.ruleset is not None
+        version = self.snap.ruleset.version
+        rows = [dict(rule=a.rule.id, rule_version=version, sku_id=a.pair.sku_id, warehouse_id=a.pair.wh_id,
+                     severity=a.rule.severity, owner=a.rule.owner,
+                     state="resolved" if a.resolved_at else "open", opened_at=a.at,
+                     last_hit_at=a.last_hit_at or a.at, resolved_at=a.resolved_at,
+                     resolution="auto" if a.resolved_at else None, hits=a.hits, facts=a.facts)
+                for a in self.new_alerts]
+        # Open ones may meet an alert another process opened first (the partial unique index);
+        # an alert opened and resolved within the batch cannot conflict with anything.
+        open_rows = [r for r in rows if r["state"] == "open"]
+        closed = [(a, r) for a, r in zip(self.new_alerts, rows, strict=True) if r["state"] != "open"]
+        if open_rows:
+            stmt = (insert_for(self.conn, alerts)
+                    .on_conflict_do_nothing(index_elements=["rule", "sku_id", "warehouse_id"],
+                                            index_where=text(OPEN_ALERT_PREDICATE))
+                    .returning(alerts.c.id, alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id))
+            ids = {(r.rule, r.sku_id, r.warehouse_id): r.id for r in self.conn.execute(stmt, open_rows)}
+            for a in self.new_alerts:
+                if not a.resolved_at:
+                    a.id = ids.get((a.rule.id, a.pair.sku_id, a.pair.wh_id))
+        for a, row in closed:
+            a.id = self.conn.execute(insert(alerts).returning(alerts.c.id), row).scalar_one()
+        written = [a for a in self.new_alerts if a.id is not None]
+        self.stats.alerts_opened += len(written)
+        self._write_tasks(written)
+        self._write_requisitions(written)
+        self._write_notifications(written)
+        self._write_escalations([a for a in written if not a.resolved_at])
 
-    def _write_draft(self, alert: NewAlert, d: Any) -> None:
-        conn, pair, now = self.conn, alert.pair, self.now
-        if isinstance(d, TaskDraft):
-            task_id = conn.execute(insert(tasks).returning(tasks.c.id), dict(
-                alert_id=alert.id, action_key=d.action_key, title=d.title, workflow=d.workflow,
-                state=d.state, closed=False, role=d.role, severity=d.severity, due_at=d.due_at,
-                data={}, created_at=now, updated_at=now)).scalar_one()
-            conn.execute(insert(task_history), dict(
-                task_id=task_id, at=now, actor="system", transition="create", from_state=None,
-                to_state=d.state, data={"alert": alert.id, "rule": alert.rule.id}))
-            self.stats.tasks += 1
-        elif isinstance(d, RequisitionDraft):
-            req_id = conn.execute(insert(requisitions).returning(requisitions.c.id), dict(
-                alert_id=alert.id, action_key=d.action_key, sku_id=pair.sku_id,
-                warehouse_id=pair.wh_id, supplier_id=self.snap.supplier_ids.get(d.supplier or ""),
-                quantity=d.quantity, unit_price=d.unit_price, amount=d.amount, state=d.state,
-                approval_role=d.approval_role, reason=d.reason, created_at=now,
-                updated_at=now)).scalar_one()
-            conn.execute(insert(requisition_history), dict(
-                requisition_id=req_id, at=now, actor="system", transition="create",
-                from_state=None, to_state=d.state, data={"alert": alert.id, "reason": d.reason}))
-            self.stats.requisitions += 1
-        elif isinstance(d, NotificationDraft):
-            note_id = insert_ignore(conn, notifications, dict(
-                alert_id=alert.id, dedupe_key=f"alert:{alert.id}:{d.action_key}", channel=d.channel,
-                recipients=list(d.recipients), subject=d.subject, message=d.message,
-                state="pending", created_at=now), ["dedupe_key"])
-            if note_id is not None:
-                self.follow_ups.append(
-                    (outbox.add(conn, "deliver", {"notification": note_id}, now), "deliver"))
-        elif isinstance(d, EscalationDraft) and not alert.resolved_at:
-            insert_ignore(conn, escalations, dict(
-                alert_id=alert.id, level=d.level, to_role=d.to_role, due_at=d.due_at),
-                ["alert_id", "level"])
+    def _drafts(self, alerts_: list[NewAlert], kind: type) -> list[tuple[NewAlert, Any]]:
+        return [(a, d) for a in alerts_ for d in a.drafts if isinstance(d, kind)]
+
+    def _write_tasks(self, alerts_: list[NewAlert]) -> None:
+        drafts = self._drafts(alerts_, TaskDraft)
+        if not drafts:
+            return
+        now = self.now
+        made = self.conn.execute(insert(tasks).returning(tasks.c.id, tasks.c.alert_id, tasks.c.action_key), [
+            dict(alert_id=a.id, action_key=d.action_key, title=d.title, workflow=d.workflow, state=d.state,
+                 closed=False, role=d.role, severity=d.severity, due_at=d.due_at, data={},
+                 created_at=now, updated_at=now) for a, d in drafts]).all()
+        by_key = {(r.alert_id, r.action_key): r.id for r in made}
+        self.conn.execute(insert(task_history), [
+            dict(task_id=by_key[(a.id, d.action_key)], at=now, actor="system", transition="create",
+                 from_state=None, to_state=d.state, data={"alert": a.id, "rule": a.rule.id})
+            for a, d in drafts])
+        self.stats.tasks += len(made)
+
+    def _write_requisitions(self, alerts_: list[NewAlert]) -> None:
+        drafts = self._drafts(alerts_, RequisitionDraft)
+        if not drafts:
+            return
+        now = self.now
+        made = self.conn.execute(
+            insert(requisitions).returning(requisitions.c.id, requisitions.c.alert_id, requisitions.c.action_key), [
+                dict(alert_id=a.id, action_key=d.action_key, sku_id=a.pair.sku_id, warehouse_id=a.pair.wh_id,
+                     supplier_id=self.snap.supplier_ids.get(d.supplier or ""), quantity=d.quantity,
+                     unit_price=d.unit_price, amount=d.amount, state=d.state, approval_role=d.approval_role,
+                     reason=d.reason, created_at=now, updated_at=now) for a, d in drafts]).all()
+        by_key = {(r.alert_id, r.action_key): r.id for r in made}
+        self.conn.execute(insert(requisition_history), [
+            dict(requisition_id=by_key[(a.id, d.action_key)], at=now, actor="system", transition="create",
+                 from_state=None, to_state=d.state, data={"alert": a.id, "reason": d.reason})
+            for a, d in drafts])
+        self.stats.requisitions += len(made)
+
+    def _write_notifications(self, alerts_: list[NewAlert]) -> None:
+        drafts = self._drafts(alerts_, NotificationDraft)
+        if not drafts:
+            return
+        stmt = (insert_for(self.conn, notifications).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(notifications.c.id))
+        # A channel nobody configured cannot deliver: the message is kept, visibly undeliverable,
+        # and `outbox retry` sends it once the channel is set up — no job is spent on it now.
+        ok = self.deliverable
+        made = self.conn.execute(stmt.returning(notifications.c.state), [
+            dict(alert_id=a.id, dedupe_key=f"alert:{a.id}:{d.action_key}", channel=d.channel,
+                 recipients=list(d.recipients), subject=d.subject, message=d.message,
+                 state="pending" if ok is None or d.channel in ok else "undeliverable",
+                 last_error=None if ok is None or d.channel in ok
+                 else f"channel '{d.channel}' is not configured",
+                 created_at=self.now) for a, d in drafts]).all()
+        made = [row.id for row in made if row.state == "pending"]
+        if made:
+            rows = self.conn.execute(insert(outbox_table).returning(outbox_table.c.id), [
+                dict(kind="deliver", payload={"notification": n}, status="pending", available_at=self.now,
+                     created_at=self.now) for n in made]).scalars().all()
+            self.follow_ups.extend((row_id, "deliver") for row_id in rows)
+
+    def _write_escalations(self, alerts_: list[NewAlert]) -> None:
+        drafts = self._drafts(alerts_, EscalationDraft)
+        if drafts:
+            stmt = insert_for(self.conn, escalations).on_conflict_do_nothing(index_elements=["alert_id", "level"])
+            self.conn.execute(stmt, [dict(alert_id=a.id, level=d.level, to_role=d.to_role, due_at=d.due_at)
+                                     for a, d in drafts])
 
     def _receive_requisition(self, pair: Pair, event: StockEvent) -> bool:
         """A receipt whose ``ref`` names an ordered requisition of this SKU×warehouse receives it.
@@ -495,9 +569,10 @@ def record(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime
     return results, accepted, [new_ids[e.id] for e in accepted]
 
 
-def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now: datetime) -> Batch:
+def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now: datetime,
+                 deliverable: frozenset[str] | None = None) -> Batch:
     """Apply recorded events in time order: stock, demand, alerts and every action's effect."""
-    batch = Batch(conn, snap, now)
+    batch = Batch(conn, snap, now, deliverable)
     keys = []
     for e in events:
         sku_id = snap.sku_ids[e.sku]
@@ -512,7 +587,8 @@ def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now
     return batch
 
 
-def apply_recorded(conn: Connection, row_ids: list[int], snap: Snapshot, now: datetime) -> Batch:
+def apply_recorded(conn: Connection, row_ids: list[int], snap: Snapshot, now: datetime,
+                   deliverable: frozenset[str] | None = None) -> Batch:
     """The apply job: apply those of ``row_ids`` not applied yet, and mark them applied."""
     query = (select(stock_events.c.id, stock_events.c.payload)
              .where(stock_events.c.id.in_(row_ids), stock_events.c.applied.is_(False)))
@@ -526,7 +602,7 @@ def apply_recorded(conn: Connection, row_ids: list[int], snap: Snapshot, now: da
             events.append(parsed)
         else:
             log.error("recorded event %s can no longer be applied: %s", row.id, parsed)
-    batch = apply_events(conn, events, snap, now)
+    batch = apply_events(conn, events, snap, now, deliverable)
     if rows:
         conn.execute(update(stock_events).where(stock_events.c.id.in_([r.id for r in rows]))
                      .values(applied=True))
@@ -534,10 +610,11 @@ def apply_recorded(conn: Connection, row_ids: list[int], snap: Snapshot, now: da
 
 
 def ingest(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime,
-           source: str = "api") -> tuple[list[ItemResult], BatchStats]:
+           source: str = "api", deliverable: frozenset[str] | None = None
+           ) -> tuple[list[ItemResult], BatchStats]:
     """Record and apply a batch in the caller's transaction (the embedded default)."""
     results, accepted, _ = record(conn, items, snap, now, source)
-    batch = apply_events(conn, accepted, snap, now)
+    batch = apply_events(conn, accepted, snap, now, deliverable)
     stats = batch.stats
     stats.rejected = sum(1 for r in results if r.status == "rejected")
     stats.duplicates = sum(1 for r in results if r.status == "duplicate")

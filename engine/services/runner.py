@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 def _handlers(svc: Services) -> dict[str, outbox.Handler]:
     def apply(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
-        batch = apply_recorded(conn, list(payload["events"]), svc.cache.current(conn), now)
+        batch = apply_recorded(conn, list(payload["events"]), svc.cache.current(conn), now,
+                               svc.deliverable_channels())
         return batch.follow_ups
 
     def deliver(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
@@ -60,7 +61,8 @@ def run_outbox_batch(svc: Services, outbox_ids: list[int]) -> str:
             if not rows:
                 return "nothing to do"
             events = [e for _, payload in rows for e in payload["events"]]
-            batch = apply_recorded(uow.conn, events, svc.cache.current(uow.conn), now)
+            batch = apply_recorded(uow.conn, events, svc.cache.current(uow.conn), now,
+                                   svc.deliverable_channels())
             outbox.mark_done(uow.conn, [row_id for row_id, _ in rows], now)
             uow.commit()
     except Exception as exc:

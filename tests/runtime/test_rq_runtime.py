@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from engine.services import outbox as outbox_service
 from engine.services.runner import relay_once, run_outbox
-from engine.storage.tables import alerts, outbox, requisitions, stock_events, tasks
+from engine.storage.tables import alerts, notifications, outbox, requisitions, stock_events, tasks
 from tests.engine.services.test_replenishment_scenario import history, setup
 
 
@@ -45,7 +45,10 @@ def test_ingest_records_now_and_a_worker_applies(rq_app, admin_headers_rq):
     with services.db.connect() as conn:
         kinds = dict(conn.execute(select(outbox.c.kind, func.count()).where(outbox.c.status == "done")
                                   .group_by(outbox.c.kind)).all())
-    assert kinds == {"apply_events": 1, "deliver": 1}
+        note = conn.execute(select(notifications.c.state, notifications.c.last_error)).one()
+    # No channel is configured in this test: the message is kept as undeliverable, no job spent.
+    assert kinds == {"apply_events": 1}
+    assert note.state == "undeliverable" and "not configured" in note.last_error
 
 
 def test_a_job_run_twice_changes_nothing_the_second_time(rq_app, admin_headers_rq):

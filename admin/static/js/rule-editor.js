@@ -255,7 +255,10 @@
     this.input.value = logic === null ? "" : JSON.stringify(logic);
     var text = this.tree ? this.sentence(this.tree, false) : "";
     this.sentenceNode.textContent = text || "—";
-    this.root.classList.toggle("is-incomplete", !!(this.tree && this.incomplete(this.tree)));
+    var self = this;
+    this.root.querySelectorAll(".cb-row").forEach(function (row) {
+      row.classList.toggle("cb-incomplete", !!row.cond && self.incomplete(row.cond));
+    });
   };
 
   Builder.prototype.draw = function () {
@@ -349,6 +352,7 @@
     var self = this, t = this.data.text;
     var key = Math.random().toString(36).slice(2);
     var row = h("div", { className: "cb-row" });
+    row.cond = cond;
     var fact = cond.left ? this.fact(cond.left) : null;
     var leftSelect = this.factSelect(cond.left, null, "cb-fact", t.choose_fact);
     leftSelect.setAttribute("data-focus-key", key + "-fact");
@@ -486,6 +490,7 @@
       if (builder.tree && builder.incomplete(builder.tree) && !(event.submitter && event.submitter.hasAttribute("formnovalidate"))) {
         event.preventDefault();
         if (!warning.parentNode) { root.parentNode.insertBefore(warning, root); }
+        root.classList.add("show-incomplete");
         root.scrollIntoView({ block: "center" });
       }
     });
@@ -669,11 +674,22 @@
     area.scrollTop = Math.max(0, (line - 5) * lineHeight);
   });
 
+  // A refused form: bring the first problem into view (below the sticky header).
+  function showFirstProblem() {
+    var first = document.querySelector(".field-error, #top-errors, #conflict");
+    if (!first) { return; }
+    var field = first.closest("[data-field], .field, .card") || first;
+    field.scrollIntoView({ block: "center" });
+    var input = field.querySelector("input:not([type=hidden]), select, textarea");
+    if (input && first.classList.contains("field-error")) { input.focus({ preventScroll: true }); }
+  }
+
   function ready() {
     startBuilder();
     document.querySelectorAll("form").forEach(refreshShown);
     watchCounts();
     watchPreview();
+    showFirstProblem();
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", ready); }

@@ -1,0 +1,89 @@
+"""``build_many``: several conditions in one function must say exactly what each says alone."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.evaluation import truthy
+from engine.rules.jsonlogic import compile
+from engine.rules.jsonlogic_compile import build_many, generate_many
+
+SUITE = Path(__file__).resolve().parents[2] / "data" / "jsonlogic" / "tests.json"
+CASES = [
+    pytest.param(*entry, id=f"case-{n}")
+    for n, entry in enumerate(e for e in json.loads(SUITE.read_text(encoding="utf-8"))
+                              if not isinstance(e, str))
+]
+
+
+def _alone(rules: list[Any], data: Any) -> tuple[list[int], list[int]]:
+    hits, errors = [], []
+    for i, rule in enumerate(rules):
+        try:
+            if truthy(compile(rule)(data)):
+                hits.append(i)
+        except Exception:  # noqa: BLE001 - the fused function reports the same failures
+            errors.append(i)
+    return hits, errors
+
+
+def _fused(rules: list[Any], data: Any) -> tuple[list[int], list[int]]:
+    hits, errors = build_many(rules, truthy)(data)
+    return hits, [i for i, _ in errors or []]
+
+
+def _by_data() -> list[Any]:
+    """The suite's rules grouped by the data they run on: one fused function per data."""
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for case in CASES:
+        rule, data, _ = case.values
+        groups[json.dumps(data, sort_keys=True)].append(rule)
+    return [pytest.param(rules, json.loads(d), id=f"data-{n}") for n, (d, rules) in enumerate(groups.items())]
+
+
+@pytest.mark.parametrize(("rule", "data", "expected"), CASES)
+def test_one_condition_fused_is_the_condition(rule: Any, data: Any, expected: Any) -> None:
+    assert _fused([rule], data) == _alone([rule], data)
+
+
+@pytest.mark.parametrize(("rules", "data"), _by_data())
+def test_conditions_on_the_same_data_fused(rules: list[Any], data: Any) -> None:
+    assert _fused(rules, data) == _alone(rules, data)
+
+
+FACTS = {
+    "stock": {"available": 4.0, "on_hand": 6.0, "reserved": 2.0},
+    "metrics": {"reorder_point": 30.0, "avg_daily_demand": 2.5},
+    "sku": {"tags": ["fragile", "cold"], "abc_class": "A", "unit_cost": 0},
+    "params": {"critical_cover_days": 3},
+}
+
+
+def test_shared_reads_defaults_errors_and_truthiness() -> None:
+    rules = [
+        {"<": [{"var": "stock.available"}, {"*": [{"var": "metrics.reorder_point"}, 0.2]}]},
+        {"<=": [{"var": ["metrics.days_of_cover", 9999]}, 1]},  # default for a missing fact
+        {"or": [{"var": "metrics.days_of_cover"}, {"var": "stock.available"}]},  # and/or reuse
+        {"/": [1, {"var": "sku.unit_cost"}]},  # raises: reported, the others go on
+        {"in": ["cold", {"var": "sku.tags"}]},
+        {"var": "sku.tags"},  # a non-empty list: a hit
+        {"merge": []},  # an empty list: not a hit
+        {"some": [{"var": "sku.tags"}, {"==": [{"var": ""}, "cold"]}]},  # item scope: not shared
+        {"var": "stock.available.x"},  # through a number: null
+        {"==": [{"var": "sku.abc_class"}, "A"]},
+    ]
+    hits, errors = build_many(rules, truthy)(FACTS)
+    assert (hits, [i for i, _ in errors or []]) == _alone(rules, FACTS)
+    assert hits == [0, 2, 4, 5, 7, 9]
+    assert [type(x).__name__ for _, x in errors or []] == ["ZeroDivisionError"]
+
+
+def test_no_document_text_in_the_fused_source() -> None:
+    source, consts = generate_many([{"==": [{"var": "sku.name"}, "x'); import os; ('"]}])
+    assert "import" not in source and "sku" not in source
+    assert "x'); import os; ('" in consts

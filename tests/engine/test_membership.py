@@ -1,0 +1,71 @@
+"""GroupIndex answers membership from keys of the fields a filter reads: the same answers as
+evaluating every filter on every SKU, even for values Python equates and JsonLogic does not."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from engine.evaluation import RuleIndex, evaluate
+from engine.membership import GroupIndex, read_fields
+from engine.rules.compiled import SkuGroup
+from engine.rules.jsonlogic import compile
+
+WHERES: list[Any] = [
+    {"==": [{"var": ["sku.category", ""]}, "tea"]},
+    {"in": [{"var": ["sku.category", ""]}, ["tea", "coffee"]]},
+    {"===": [{"var": "sku.flag"}, 1]},  # 1, 1.0 and true are one Python dict key
+    {"===": [{"var": "sku.flag"}, True]},
+    {"==": [{"var": "sku.flag"}, "1"]},
+    {"in": ["cold", {"var": "sku.tags"}]},
+    {"some": [{"var": "sku.tags"}, {"==": [{"var": ""}, "fragile"]}]},
+    {"missing": ["sku.abc_class"]},
+    {"==": [{"var": "sku.attributes.color"}, "red"]},
+    {"==": [{"var": {"cat": ["sku.", "category"]}}, "tea"]},  # computed name: no key
+    {"==": [{"var": ["warehouse.region", ""]}, "east"]},
+    {"and": [{"==": [{"var": "sku.abc_class"}, "A"]}, {"==": [{"var": "warehouse.region"}, "east"]}]},
+]
+SKUS = [
+    {"code": f"S{i}", **values} for i, values in enumerate([
+        {"category": "tea", "flag": 1, "tags": ["cold"], "abc_class": "A"},
+        {"category": "coffee", "flag": 1.0, "tags": ["fragile", "cold"]},
+        {"category": "tea", "flag": True, "tags": [], "attributes": {"color": "red"}},
+        {"flag": "1", "tags": ["fragile"], "abc_class": "A", "attributes": {"color": "blue"}},
+        {"category": "tea", "flag": None, "abc_class": "B", "attributes": {"color": "red"}},
+        {"category": "tea", "flag": 1, "tags": ["cold"], "abc_class": "A"},
+    ])
+]
+WAREHOUSES = [{"code": "W1", "region": "east"}, {"code": "W2", "region": "west"}, {"code": "W3"}]
+
+
+def test_keyed_memberships_equal_evaluating_every_filter() -> None:
+    groups = {f"g{i}": SkuGroup(f"g{i}", f"g{i}", w, compile(w)) for i, w in enumerate(WHERES)}
+    index = GroupIndex(SimpleNamespace(groups=groups), SKUS, WAREHOUSES)  # type: ignore[arg-type]
+    for sku in SKUS:
+        for wh in WAREHOUSES:
+            data = {"sku": sku, "warehouse": wh}
+            expected = tuple(
+                g.id for g in index._sku_only + index._per_pair if bool(g.matches(data)) and (
+                    not isinstance(g.matches(data), list) or g.matches(data)))
+            assert sorted(index.groups_for(sku["code"], wh["code"])) == sorted(expected)
+
+
+def test_read_fields() -> None:
+    assert read_fields(WHERES[0]) == {("sku", "category")}
+    assert read_fields(WHERES[6]) == {("sku", "tags")}  # the item var is not the data's
+    assert read_fields(WHERES[8]) == {("sku", "attributes")}
+    assert read_fields(WHERES[9]) is None
+    assert read_fields({"var": "sku"}) is None
+
+
+def test_candidates_keep_document_order_over_units() -> None:
+    rules = [SimpleNamespace(id=f"r{i}", on=frozenset({"sale"}), groups=g, enabled=True,
+                             when={"==": [1, 1]}, condition=compile({"==": [1, 1]}))
+             for i, g in enumerate([("a",), (), ("b",), ("a",), ("a", "b"), ("c",)])]
+    index = RuleIndex(SimpleNamespace(rules=tuple(rules)))  # type: ignore[arg-type]
+    assert [r.id for r in index.candidates("sale", ("a", "b"))] == ["r0", "r1", "r2", "r3", "r4"]
+    assert [r.id for r in index.candidates("sale", ("c",))] == ["r1", "r5"]
+    assert index.candidates("receipt", ("a",)) == ()
+    # every rule hits: the outcomes of several fused units come back in document order
+    assert [o.rule.id for o in evaluate(index.candidates("sale", ("a", "b")), {})] == [
+        "r0", "r1", "r2", "r3", "r4"]
