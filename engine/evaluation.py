@@ -53,36 +53,27 @@ class _Unit:
     """Rules that are always candidates together, evaluated by one fused function.
 
     ``positions`` are the rules' places in the ruleset, to merge the outcomes of several units
-    back into document order. The function is built on first use: units of rare event types or
-    groups never cost a compilation.
+    back into document order. ``run`` is built when a candidate list first includes the unit:
+    units of event types or groups never seen cost no compilation.
     """
 
-    __slots__ = ("rules", "positions", "_run")
+    __slots__ = ("rules", "positions", "run")
 
     def __init__(self, rules: tuple[Rule, ...], positions: tuple[int, ...]) -> None:
         self.rules = rules
         self.positions = positions
-        self._run: Fused | None = None
+        self.run: Fused | None = None
 
-    def run(self, facts: Mapping[str, Any]) -> tuple[list[int], list[tuple[int, Exception]] | None]:
-        """Indices (in ``rules``) of the hits, and ``(index, exception)`` of the failures."""
-        run = self._run
-        if run is None:
-            run = self._run = self._build()
-        try:
-            return run(facts)
-        except Exception:  # noqa: BLE001 - e.g. facts that are not a mapping: rule by rule
-            return self._each(facts)
+    def build(self) -> None:
+        if self.run is None:
+            try:
+                self.run = build_many([r.when for r in self.rules], truthy)
+            except Exception as exc:  # noqa: BLE001 - e.g. nesting too deep for one function
+                log.info("rules %s evaluated one by one: %s", [r.id for r in self.rules], exc)
+                self.run = self.each
 
-    def _build(self) -> Fused:
-        try:
-            return build_many([r.when for r in self.rules], truthy)
-        except Exception as exc:  # noqa: BLE001 - e.g. nesting too deep for one function
-            log.info("rules %s evaluated one by one: %s", [r.id for r in self.rules], exc)
-            return self._each
-
-    def _each(self, facts: Mapping[str, Any]) -> tuple[list[int], list[tuple[int, Exception]] | None]:
-        """The same answer from each rule's own compiled condition."""
+    def each(self, facts: Mapping[str, Any]) -> tuple[list[int], list[tuple[int, Exception]] | None]:
+        """The fused function's answer from each rule's own compiled condition."""
         hits: list[int] = []
         errors: list[tuple[int, Exception]] | None = None
         for i, rule in enumerate(self.rules):
@@ -113,8 +104,8 @@ class RuleIndex:
         self._enabled = [r for r in ruleset.rules if r.enabled]
         self._by_id = {r.id: r for r in self._enabled}
         self._cache: dict[tuple[str, tuple[str, ...]], Candidates] = {}
-        # per event type: (the unit's groups, the unit); empty groups: every SKU
-        self._units: dict[str, tuple[tuple[frozenset[str], _Unit], ...]] = {}
+        # per event type: the units of every SKU, and the units of each group
+        self._units: dict[str, tuple[tuple[_Unit, ...], dict[str, tuple[_Unit, ...]]]] = {}
         # units with the same rules (on several event types) share one fused function
         self._shared: dict[tuple[int, ...], _Unit] = {}
 
@@ -126,23 +117,36 @@ class RuleIndex:
         return found
 
     def _select(self, event_type: str, groups: tuple[str, ...]) -> Candidates:
-        members = set(groups)
-        units = tuple(u for where, u in self._units_for(event_type)
-                      if not where or not members.isdisjoint(where))
+        always, by_group = self._units_for(event_type)
+        units = list(always)
+        if groups:  # a unit of two groups the pair is in is taken once
+            units = list(dict.fromkeys([*units, *(u for g in groups for u in by_group.get(g, ()))]))
+        for unit in units:
+            unit.build()
         if len(units) == 1:
-            return Candidates(units[0].rules, units)
-        merged = sorted((p, r) for u in units for p, r in zip(u.positions, u.rules, strict=True))
-        return Candidates((r for _, r in merged), units)
+            return Candidates(units[0].rules, tuple(units))
+        enabled = self._enabled
+        return Candidates((enabled[p] for p in sorted(p for u in units for p in u.positions)),
+                          tuple(units))
 
-    def _units_for(self, event_type: str) -> tuple[tuple[frozenset[str], _Unit], ...]:
+    def _units_for(self, event_type: str) -> tuple[tuple[_Unit, ...], dict[str, tuple[_Unit, ...]]]:
+        """The units of an event type: those of every SKU, and those of each group."""
         found = self._units.get(event_type)
         if found is None:
             by_groups: dict[frozenset[str], list[int]] = {}
             for position, rule in enumerate(self._enabled):
                 if event_type in rule.on:
                     by_groups.setdefault(frozenset(rule.groups), []).append(position)
-            found = self._units[event_type] = tuple(
-                (where, self._unit(tuple(positions))) for where, positions in by_groups.items())
+            always: list[_Unit] = []
+            by_group: dict[str, list[_Unit]] = {}
+            for where, positions in by_groups.items():
+                unit = self._unit(tuple(positions))
+                if not where:
+                    always.append(unit)
+                for group in where:
+                    by_group.setdefault(group, []).append(unit)
+            found = self._units[event_type] = (
+                tuple(always), {g: tuple(us) for g, us in by_group.items()})
         return found
 
     def _unit(self, positions: tuple[int, ...]) -> _Unit:
@@ -185,12 +189,15 @@ def evaluate(rules: Iterable[Rule], facts: Mapping[str, Any]) -> list[Outcome]:
     if units is None:
         return _evaluate_each(rules, facts)
     found: list[tuple[int, Outcome]] = []  # (position in the ruleset, outcome)
-    for unit in units:
-        hits, errors = unit.run(facts)
-        if hits:
-            found += [(unit.positions[i], Outcome(unit.rules[i], True)) for i in hits]
-        if errors is not None:
-            found += [(unit.positions[i], _failed(unit.rules[i], exc)) for i, exc in errors]
+    try:
+        for unit in units:
+            hits, errors = unit.run(facts)
+            if hits:
+                found += [(unit.positions[i], Outcome(unit.rules[i], True)) for i in hits]
+            if errors is not None:
+                found += [(unit.positions[i], _failed(unit.rules[i], exc)) for i, exc in errors]
+    except Exception:  # noqa: BLE001 - a fused read failed (facts of an odd type): one by one
+        return _evaluate_each(rules, facts)
     if len(found) > 1:
         found.sort(key=_position)
     return [o for _, o in found]
