@@ -145,7 +145,24 @@ def outbox_retry() -> None:
     click.echo(f"{jobs} job(s) and {len(notes)} notification(s) will be tried again")
 
 
+abc_cli = AppGroup("abc", help="ABC classes from revenue share (A 80 %, B 15 %, C 5 %).")
+
+
+@abc_cli.command("recompute")
+@click.option("--days", default=90, show_default=True, help="revenue window")
+def abc_recompute(days: int) -> None:
+    """Classify every SKU whose class was not given, from its revenue over the last DAYS days."""
+    from engine.services import abc
+
+    svc = _svc()
+    with svc.uow() as uow:
+        counts = abc.recompute(uow.conn, svc.clock.now().date(), days)
+        uow.commit()
+    click.echo(f"A {counts['A']}, B {counts['B']}, C {counts['C']}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(events)
     app.cli.add_command(escalations)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(abc_cli)

@@ -10,6 +10,7 @@ Rejected items are stored for review and replay in the same transaction.
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from engine.alerts import COOLDOWN, HIT, OPEN, RESOLVE, OpenAlert, decide
 from engine.evaluation import evaluate
 from engine.facts import FactInputs, build_facts
 from engine.metrics import DemandWindow
-from engine.rules.compiled import Rule
+from engine.rules.compiled import Rule, RulesetSettings
 from engine.services.engine_cache import Snapshot
 from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
 from engine.storage.tables import (
@@ -53,6 +54,7 @@ from engine.storage.tables import (
 from engine.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
+DEFAULT_TZ = ZoneInfo(RulesetSettings().timezone)  # until a ruleset names its own
 CHUNK = 400  # pairs per IN (...) query
 
 
@@ -224,8 +226,8 @@ class Batch:
             if event.type == "count" and event.on_order is not None:
                 pair.erp_on_order_at = event.at
                 self._counted_by_erp(pair, event.at)
-            if event.type in DEMAND_TYPES and snap.tz is not None:
-                day = event.at.astimezone(snap.tz).date()
+            if event.type in DEMAND_TYPES:  # demand history is kept with or without rules
+                day = event.at.astimezone(snap.tz or DEFAULT_TZ).date()
                 pair.window.add(day, event.qty or 0.0)
                 self.demand[(sku_id, wh_id, day)] += event.qty or 0.0
                 if pair.last_sale_day is None or day > pair.last_sale_day:

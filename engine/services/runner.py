@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from engine.services import escalations, outbox
+from engine.services import abc, escalations, outbox
 from engine.services.ingest import apply_recorded
 
 if TYPE_CHECKING:
@@ -105,10 +105,17 @@ def relay_once(svc: Services, limit: int = 500, lease: timedelta = outbox.LEASE)
 
 
 def sweep_once(svc: Services) -> int:
-    """Fire due escalations (a database sweep: a lost scheduler never loses one)."""
+    """Fire due escalations (a database sweep: a lost scheduler never loses one); once a day,
+    recompute ABC classes from revenue share."""
+    now = svc.clock.now()
     with svc.uow() as uow:
-        fired = escalations.run_due(uow.conn, svc.clock.now())
+        fired = escalations.run_due(uow.conn, now)
         uow.commit()
+    if getattr(svc, "_abc_day", None) != now.date():
+        with svc.uow() as uow:
+            abc.recompute(uow.conn, now.date())
+            uow.commit()
+        svc._abc_day = now.date()  # type: ignore[attr-defined]
     return len(fired)
 
 

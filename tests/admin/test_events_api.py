@@ -123,3 +123,30 @@ def test_events_replay_cli_reads_jsonl_in_batches(runner, client, admin_headers,
     assert levels(services) == {(1, 25.0, 0.0)}
     rejected = client.get("/api/v1/events/rejected", headers=admin_headers).json["items"]
     assert rejected[0]["errors"][0]["message"].startswith("line 27: malformed JSON")
+
+
+def test_notifications_are_listed_and_failed_ones_retried(client, admin_headers, user_headers, services):
+    from tests.engine.services.test_replenishment_scenario import history
+    from tests.engine.services.test_replenishment_scenario import setup as scenario_setup
+
+    scenario_setup(client, admin_headers)
+    client.post("/api/v1/events", json=history(), headers=admin_headers)
+    notes = client.get("/api/v1/notifications", headers=user_headers).json
+    assert [n["state"] for n in notes] == ["undeliverable"] and "email" in notes[0]["last_error"]
+    assert client.post("/api/v1/notifications/retry", json={}, headers=user_headers).status_code == 403
+    r = client.post("/api/v1/notifications/retry", json={}, headers=admin_headers)
+    assert r.json == {"retried": [notes[0]["id"]]}
+    # Still not configured: tried again and kept, visibly, as undeliverable.
+    assert client.get("/api/v1/notifications", headers=admin_headers).json[0]["state"] == "undeliverable"
+
+
+def test_abc_recompute_cli(runner, client, admin_headers):
+    setup(client, admin_headers)
+    client.put("/api/v1/skus", json=[{"code": "SKU-1", "name": "x", "unit_cost": 10},
+                                     {"code": "SKU-2", "name": "y", "unit_cost": 1}], headers=admin_headers)
+    client.post("/api/v1/events", headers=admin_headers, json=[
+        ev("a", qty=100), ev("b", type="sale", qty=50), ev("c", type="receipt", qty=1, sku="SKU-2"),
+        ev("d", type="sale", qty=1, sku="SKU-2")])
+    assert runner.invoke(args=["abc", "recompute"]).output.strip() == "A 1, B 0, C 1"
+    skus = {s["code"]: s["abc_class"] for s in client.get("/api/v1/skus", headers=admin_headers).json}
+    assert skus == {"SKU-1": "A", "SKU-2": "C"}
