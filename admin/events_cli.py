@@ -156,7 +156,7 @@ def abc_recompute(days: int) -> None:
 
     svc = _svc()
     with svc.uow() as uow:
-        counts = abc.recompute(uow.conn, svc.clock.now().date(), days)
+        counts = abc.recompute(uow.conn, svc.clock.now().date(), days, now=svc.clock.now())
         uow.commit()
     click.echo(f"A {counts['A']}, B {counts['B']}, C {counts['C']}")
 

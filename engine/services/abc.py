@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from engine.metrics import abc_classes
-from engine.storage.tables import demand_days, ruleset_state, skus
+from engine.services import audit
+from engine.storage.tables import audit_log, demand_days, ruleset_state, skus
+
+EVERY = timedelta(days=1)
 
 
-def recompute(conn: Connection, today: date, days: int = 90) -> dict[str, int]:
+def due(conn: Connection, now: datetime) -> bool:
+    """True when the classes were last computed a day ago or more (kept in the audit log, so a
+    restarted worker does not recompute them)."""
+    last = conn.execute(select(func.max(audit_log.c.at)).where(audit_log.c.action == "abc.recompute")).scalar()
+    return last is None or now - last >= EVERY
+
+
+def recompute(conn: Connection, today: date, days: int = 90, now: datetime | None = None) -> dict[str, int]:
     """Classify every SKU whose class was not given, from revenue over the last ``days`` days."""
     revenue_rows = conn.execute(
         select(skus.c.code, func.coalesce(func.sum(demand_days.c.qty), 0) * skus.c.unit_cost)
@@ -24,4 +34,7 @@ def recompute(conn: Connection, today: date, days: int = 90) -> dict[str, int]:
                      .values(abc_class=bindparam("abc")), rows)
         conn.execute(update(ruleset_state).where(ruleset_state.c.id == 1)
                      .values(catalog_revision=ruleset_state.c.catalog_revision + 1))
-    return {c: sum(1 for v in classes.values() if v == c) for c in "ABC"}
+    counts = {c: sum(1 for v in classes.values() if v == c) for c in "ABC"}
+    at = now or datetime.combine(today, time(), UTC)
+    audit.record(conn, at, "system", "abc.recompute", f"{days} days", **counts)
+    return counts

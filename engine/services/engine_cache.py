@@ -72,9 +72,18 @@ class EngineCache:
 
 
 def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: RulesetCache) -> Snapshot:
-    sku_rows = list(conn.execute(select(skus)))
     wh_rows = list(conn.execute(select(warehouses)))
     sup_rows = {r.id: r for r in conn.execute(select(suppliers))}
+    # SKU rows are streamed (not listed first) and their repeated text (category, unit, tags,
+    # attribute names and values) shared: each JSON column otherwise parses its own copies,
+    # most of the snapshot's memory at 100k SKUs.
+    sku_ids: dict[str, int] = {}
+    facts_by_id: dict[int, dict[str, Any]] = {}
+    pool: dict[str, str] = {}
+    for r in conn.execute(select(skus)):
+        sku_ids[r.code] = r.id
+        facts_by_id[r.id] = _share_strings(sku_facts(r), pool)
+    del pool
     links: dict[int, list[SupplierLink]] = {}
     for link in conn.execute(select(sku_suppliers)):
         sup = sup_rows[link.supplier_id]
@@ -85,8 +94,8 @@ def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: Rules
     snap = Snapshot(
         key=key,
         ruleset=rulesets.active(conn) if key[0] is not None else None,
-        sku_ids={r.code: r.id for r in sku_rows},
-        sku_facts={r.id: sku_facts(r) for r in sku_rows},
+        sku_ids=sku_ids,
+        sku_facts=facts_by_id,
         warehouse_ids={r.code: r.id for r in wh_rows},
         warehouse_facts={r.id: warehouse_facts(r) for r in wh_rows},
         links={k: tuple(v) for k, v in links.items()},
@@ -101,6 +110,27 @@ def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: Rules
         snap.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)
         snap.promotion_days = frozenset(str(d) for d in compiled.settings.extra.get("promotion_days", []))
     return snap
+
+
+_UNIQUE = frozenset({"code", "name"})  # text no other SKU has: nothing to share
+
+
+def _share_strings(facts: dict[str, Any], pool: dict[str, str]) -> dict[str, Any]:
+    """``facts`` with every text value (in lists and objects too) replaced by the pool's equal
+    one: the same values, one object per distinct text instead of one per row."""
+    return {k: v if k in _UNIQUE else _shared(v, pool) for k, v in facts.items()}
+
+
+def _shared(value: Any, pool: dict[str, str]) -> Any:
+    t = type(value)
+    if t is str:
+        return pool.setdefault(value, value)
+    if t is list:
+        return [_shared(v, pool) for v in value]
+    if t is dict:
+        return {pool.setdefault(k, k) if type(k) is str else k: _shared(v, pool)
+                for k, v in value.items()}
+    return value
 
 
 __all__ = ["EngineCache", "Snapshot", "referenced_roots"]

@@ -35,15 +35,17 @@ def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now:
         uow.commit()
         follow_ups = stats.follow_ups
     else:
-        results, accepted, row_ids = record(uow.conn, items, snap, now, source, applied=False)
+        # The outbox row first, so that each event can name the row that announces it; the
+        # relay in the workers hands it over within a tick, grouped with others into one job.
+        row = outbox.add(uow.conn, "apply_events", {}, now)
+        results, accepted, row_ids = record(uow.conn, items, snap, now, source, applied=False,
+                                            batch_id=row)
         stats = BatchStats(accepted=len(accepted))
         stats.rejected = sum(1 for r in results if r.status == "rejected")
         stats.duplicates = sum(1 for r in results if r.status == "duplicate")
-        # The relay in the workers picks the row up within a tick and groups it with others
-        # into one job: cheaper than a job per request, and nothing depends on Redis here.
         follow_ups = []
-        if row_ids:
-            outbox.add(uow.conn, "apply_events", {"events": row_ids}, now)
+        if not row_ids:
+            outbox.delete(uow.conn, row)
         uow.commit()
     if jobs is not None:
         for row_id, kind in follow_ups:

@@ -526,7 +526,7 @@ class Batch:
 
 
 def insert_events(conn: Connection, events: list[tuple[int, StockEvent]], snap: Snapshot,
-                  now: datetime, applied: bool = True) -> dict[str, int]:
+                  now: datetime, applied: bool = True, batch_id: int | None = None) -> dict[str, int]:
     """Insert the events; the new ones by id → row id (the others were there: duplicates)."""
     if not events:
         return {}
@@ -534,7 +534,8 @@ def insert_events(conn: Connection, events: list[tuple[int, StockEvent]], snap: 
     stmt = stmt.returning(stock_events.c.id, stock_events.c.event_id)
     rows = [{"event_id": e.id, "type": e.type, "sku_id": snap.sku_ids[e.sku],
              "warehouse_id": snap.warehouse_ids[e.warehouse], "qty": e.qty, "at": e.at, "ref": e.ref,
-             "payload": dict(e.raw), "received_at": now, "applied": applied} for _, e in events]
+             "payload": dict(e.raw), "received_at": now, "applied": applied, "batch_id": batch_id}
+            for _, e in events]
     return {event_id: row_id for row_id, event_id in conn.execute(stmt, rows)}
 
 
@@ -554,11 +555,11 @@ def _raw_text(item: Any) -> str:
 
 
 def record(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime,
-           source: str = "api", applied: bool = True
+           source: str = "api", applied: bool = True, batch_id: int | None = None,
            ) -> tuple[list[ItemResult], list[StockEvent], list[int]]:
     """Validate and store a batch: the answer per item, the new events and their row ids."""
     good, results = validate_items(items, snap, now)
-    new_ids = insert_events(conn, good, snap, now, applied)
+    new_ids = insert_events(conn, good, snap, now, applied, batch_id)
     accepted: list[StockEvent] = []
     for index, event in good:
         if event.id in new_ids:
@@ -572,8 +573,12 @@ def record(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime
 
 
 def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now: datetime,
-                 deliverable: frozenset[str] | None = None) -> Batch:
-    """Apply recorded events in time order: stock, demand, alerts and every action's effect."""
+                 deliverable: frozenset[str] | None = None, keep_order: bool = False) -> Batch:
+    """Apply events: stock, demand, alerts and every action's effect.
+
+    A batch given at once is applied in time order; recorded events (``keep_order``) in the
+    order they arrived, as the embedded default would have applied them.
+    """
     batch = Batch(conn, snap, now, deliverable)
     keys = []
     for e in events:
@@ -582,7 +587,7 @@ def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now
         if e.to_warehouse:
             keys.append((sku_id, snap.warehouse_ids[e.to_warehouse]))
     batch.load(keys)
-    for event in sorted(events, key=lambda e: e.at):
+    for event in (events if keep_order else sorted(events, key=lambda e: e.at)):
         batch.apply_event(event)
     batch.write()
     batch.stats.accepted = len(events)
@@ -591,9 +596,11 @@ def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now
 
 def apply_recorded(conn: Connection, row_ids: list[int], snap: Snapshot, now: datetime,
                    deliverable: frozenset[str] | None = None) -> Batch:
-    """The apply job: apply those of ``row_ids`` not applied yet, and mark them applied."""
+    """Apply those of ``row_ids`` not applied yet, in id order, and mark them applied."""
     query = (select(stock_events.c.id, stock_events.c.payload)
-             .where(stock_events.c.id.in_(row_ids), stock_events.c.applied.is_(False)))
+             .where(stock_events.c.id.in_(row_ids), stock_events.c.applied.is_(False))
+             # batch by batch as they arrived, each in time order: as the embedded default does
+             .order_by(stock_events.c.batch_id, stock_events.c.at, stock_events.c.id))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     rows = list(conn.execute(query))
@@ -604,11 +611,45 @@ def apply_recorded(conn: Connection, row_ids: list[int], snap: Snapshot, now: da
             events.append(parsed)
         else:
             log.error("recorded event %s can no longer be applied: %s", row.id, parsed)
-    batch = apply_events(conn, events, snap, now, deliverable)
+    batch = apply_events(conn, events, snap, now, deliverable, keep_order=True)
     if rows:
         conn.execute(update(stock_events).where(stock_events.c.id.in_([r.id for r in rows]))
                      .values(applied=True))
     return batch
+
+
+APPLIER_LOCK = 7_151_001  # pg_advisory_xact_lock key: one applier at a time
+APPLY_CHUNK = 5000
+
+
+def apply_pending(conn: Connection, snap: Snapshot, now: datetime,
+                  deliverable: frozenset[str] | None = None, limit: int = 50_000
+                  ) -> tuple[int, list[tuple[int, str]]]:
+    """The apply job: apply every recorded event not applied yet, in arrival (id) order.
+
+    One applier at a time (an advisory lock on PostgreSQL; SQLite's single writer does the same),
+    so events reach each SKU×warehouse in the order they arrived, whichever worker runs the job
+    and whichever outbox row woke it. Then every ``apply_events`` outbox row none of whose events
+    is left unapplied is marked done, in the same transaction. Returns (events applied, follow-ups).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPLIER_LOCK})
+    applied, follow_ups = 0, []
+    while applied < limit:
+        ids = list(conn.execute(select(stock_events.c.id).where(stock_events.c.applied.is_(False))
+                                .order_by(stock_events.c.id).limit(APPLY_CHUNK)).scalars())
+        if not ids:
+            break
+        batch = apply_recorded(conn, ids, snap, now, deliverable)
+        follow_ups.extend(batch.follow_ups)
+        applied += len(ids)
+    pending = select(stock_events.c.id).where(stock_events.c.batch_id == outbox_table.c.id,
+                                              stock_events.c.applied.is_(False))
+    conn.execute(update(outbox_table)
+                 .where(outbox_table.c.kind == "apply_events", outbox_table.c.status != "done",
+                        ~pending.exists())
+                 .values(status="done", done_at=now, lease_until=None, last_error=None))
+    return applied, follow_ups
 
 
 def ingest(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime,

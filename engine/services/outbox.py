@@ -31,6 +31,10 @@ def add(conn: Connection, kind: str, payload: dict[str, Any], now: datetime) -> 
         "created_at": now}).scalar_one()
 
 
+def delete(conn: Connection, outbox_id: int) -> None:
+    conn.execute(outbox.delete().where(outbox.c.id == outbox_id))
+
+
 def lease_now(conn: Connection, outbox_id: int, now: datetime, lease: timedelta = LEASE) -> None:
     """Mark a row as handed over by its writer (which dispatches it right after commit)."""
     conn.execute(update(outbox).where(outbox.c.id == outbox_id)

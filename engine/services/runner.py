@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from engine.services import abc, escalations, outbox
-from engine.services.ingest import apply_recorded
+from engine.services.ingest import apply_pending
 
 if TYPE_CHECKING:
     from engine.bootstrap import Services
@@ -23,9 +23,8 @@ log = logging.getLogger(__name__)
 
 def _handlers(svc: Services) -> dict[str, outbox.Handler]:
     def apply(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
-        batch = apply_recorded(conn, list(payload["events"]), svc.cache.current(conn), now,
-                               svc.deliverable_channels())
-        return batch.follow_ups
+        _, follow_ups = apply_pending(conn, svc.cache.current(conn), now, svc.deliverable_channels())
+        return follow_ups
 
     def deliver(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
         from engine.services import deliveries
@@ -52,26 +51,23 @@ def run_outbox(svc: Services, outbox_id: int) -> str:
 
 
 def run_outbox_batch(svc: Services, outbox_ids: list[int]) -> str:
-    """Apply several ``apply_events`` rows in ONE transaction (a group commit): rows another
-    worker holds are skipped (it is running them), rows already done are skipped."""
+    """Apply everything recorded and not yet applied, in arrival order, in one transaction (a
+    group commit for all the rows that woke it); a row already done is just acknowledged."""
     try:
         with svc.uow() as uow:
             now = svc.clock.now()
-            rows = outbox.lock_pending(uow.conn, outbox_ids)
-            if not rows:
+            if not outbox.lock_pending(uow.conn, outbox_ids):
                 return "nothing to do"
-            events = [e for _, payload in rows for e in payload["events"]]
-            batch = apply_recorded(uow.conn, events, svc.cache.current(uow.conn), now,
-                                   svc.deliverable_channels())
-            outbox.mark_done(uow.conn, [row_id for row_id, _ in rows], now)
+            applied, follow_ups = apply_pending(uow.conn, svc.cache.current(uow.conn), now,
+                                                svc.deliverable_channels())
             uow.commit()
     except Exception as exc:
         for row_id in outbox_ids:
             _record_failure(svc, row_id, exc)
         raise
-    for row_id, kind in batch.follow_ups:
+    for row_id, kind in follow_ups:
         svc.jobs.dispatch(row_id, kind)
-    return f"applied {len(rows)} row(s)"
+    return f"applied {applied} event(s)"
 
 
 def _record_failure(svc: Services, outbox_id: int, exc: Exception) -> None:
@@ -111,11 +107,10 @@ def sweep_once(svc: Services) -> int:
     with svc.uow() as uow:
         fired = escalations.run_due(uow.conn, now)
         uow.commit()
-    if getattr(svc, "_abc_day", None) != now.date():
-        with svc.uow() as uow:
-            abc.recompute(uow.conn, now.date())
+    with svc.uow() as uow:
+        if abc.due(uow.conn, now):
+            abc.recompute(uow.conn, now.date(), now=now)
             uow.commit()
-        svc._abc_day = now.date()  # type: ignore[attr-defined]
     return len(fired)
 
 

@@ -161,6 +161,8 @@ stock_events = Table(
     Column("received_at", UtcDateTime, nullable=False),
     # False while recorded but not yet applied by an apply job (production runtime).
     Column("applied", Boolean, nullable=False, server_default=text("true")),
+    # The apply_events outbox row that announced this event (production runtime).
+    Column("batch_id", Integer, nullable=True, index=True),
     Index("ix_stock_events_sku_wh_at", "sku_id", "warehouse_id", "at"),
 )
 
