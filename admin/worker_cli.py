@@ -4,6 +4,7 @@ escalation sweeper, all on the same Redis and database as the web processes."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import timedelta
 
@@ -39,6 +40,9 @@ def worker(queues: str, burst: bool, lease: int) -> None:
         sys.exit(1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     use_services(svc)
+    # RQ forks a scheduler process; a child must never use the parent's pooled connections
+    # (SQLAlchemy: "Using Connection Pools with Multiprocessing").
+    os.register_at_fork(after_in_child=lambda: svc.db.dispose(close=False))
     relay = Relay(svc, lease=timedelta(seconds=lease))
     relay.start()
     # SimpleWorker runs each job in this process, so the caches (catalogue, compiled ruleset)

@@ -645,10 +645,17 @@ def apply_pending(conn: Connection, snap: Snapshot, now: datetime,
         applied += len(ids)
     pending = select(stock_events.c.id).where(stock_events.c.batch_id == outbox_table.c.id,
                                               stock_events.c.applied.is_(False))
-    conn.execute(update(outbox_table)
-                 .where(outbox_table.c.kind == "apply_events", outbox_table.c.status != "done",
-                        ~pending.exists())
-                 .values(status="done", done_at=now, lease_until=None, last_error=None))
+    finished = (select(outbox_table.c.id)
+                .where(outbox_table.c.kind == "apply_events", outbox_table.c.status != "done",
+                       ~pending.exists()))
+    if conn.dialect.name == "postgresql":
+        # Rows another worker holds (it waits for the applier lock) are its own to mark: never
+        # wait for them while holding the lock it waits for.
+        finished = finished.with_for_update(skip_locked=True)
+    ids = list(conn.execute(finished).scalars())
+    if ids:
+        conn.execute(update(outbox_table).where(outbox_table.c.id.in_(ids))
+                     .values(status="done", done_at=now, lease_until=None, last_error=None))
     return applied, follow_ups
 
 

@@ -472,6 +472,22 @@
     } else {
       builder.tree = current === undefined ? null : builder.parse(current);
     }
+    var form = root.closest("form");
+    var warning = h("p", { className: "form-error cb-warning", role: "alert", text: data.text.incomplete });
+    form.addEventListener("submit", function (event) {
+      if (builder.tree && builder.incomplete(builder.tree)) {
+        event.preventDefault();
+        if (!warning.parentNode) { root.parentNode.insertBefore(warning, root); }
+        root.classList.add("show-incomplete");
+        root.scrollIntoView({ block: "center" });
+      }
+    });
+    var settle = function () {
+      if (warning.parentNode && !(builder.tree && builder.incomplete(builder.tree))) { warning.remove(); }
+    };
+    root.addEventListener("input", settle);
+    root.addEventListener("change", settle);
+    root.addEventListener("click", function () { setTimeout(settle, 0); });
     if (!builder.tree) {
       readonly.hidden = false;  // kept as it is; the sentence shows it
       document.getElementById("when-rewrite").addEventListener("click", function () {
@@ -484,18 +500,6 @@
     }
     root.hidden = false;
     builder.draw();
-    var form = root.closest("form");
-    var warning = h("p", { className: "form-error cb-warning", role: "alert", text: data.text.incomplete });
-    form.addEventListener("submit", function (event) {
-      if (builder.tree && builder.incomplete(builder.tree) && !(event.submitter && event.submitter.hasAttribute("formnovalidate"))) {
-        event.preventDefault();
-        if (!warning.parentNode) { root.parentNode.insertBefore(warning, root); }
-        root.classList.add("show-incomplete");
-        root.scrollIntoView({ block: "center" });
-      }
-    });
-    root.addEventListener("input", function () { if (warning.parentNode && !builder.incomplete(builder.tree)) { warning.remove(); } });
-    root.addEventListener("change", function () { if (warning.parentNode && !builder.incomplete(builder.tree)) { warning.remove(); } });
   }
 
   // ---------------------------------------------------------------- repeatable blocks
@@ -650,7 +654,12 @@
         headers: { "Accept": "text/html", "X-Requested-With": "fetch" }
       })
         .then(function (response) { return response.text(); })
-        .then(function (html) { target.innerHTML = html; })
+        .then(function (html) {
+          target.innerHTML = html;
+          var card = target.closest(".card") || target;
+          var box = card.getBoundingClientRect();
+          if (box.bottom > window.innerHeight - 80) { card.scrollIntoView({ block: "end" }); }
+        })
         .catch(function () { target.textContent = button.getAttribute("data-error") || "—"; })
         .then(function () { button.disabled = false; target.classList.remove("is-loading"); });
     });
