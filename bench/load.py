@@ -199,6 +199,9 @@ def latency(port: int, token: str, db_url: str, seconds: float, rate: int = 1000
         found = {eid: created.timestamp() for eid, created in rows}
         time.sleep(0.5)
     engine.dispose()
+    if os.environ.get("LOAD_DEBUG"):
+        for e, t0 in list(sent.items())[:3]:
+            print("debug", e, t0, found.get(e))
     return [found[e] - t0 for e, t0 in sent.items() if e in found] + [float("inf")] * (len(sent) - len(found))
 
 

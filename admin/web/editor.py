@@ -297,19 +297,19 @@ _BY_CODE: dict[str, Any] = {
 
 
 def friendly(problem: Problem) -> str:
-    """The problem's sentence in the viewer's language (the engine's English otherwise)."""
-    if language() != "zh":
-        return _strip_field(problem.message)
+    """The problem as a short sentence in the viewer's language; the engine's own sentence
+    (without the field's name, which the form shows already) when there is no shorter one."""
     code = problem.code
     if code.startswith("unknown_") and code != "unknown_field":
-        return _unknown(problem)
-    if code == "no_owner":
-        if "notice" in problem.message:
-            return _("This notice goes to the owner, but the rule has no owner: choose one, or "
-                     "send it to someone else.")
-        return _("Who does the task? Choose a role for it, or an owner for the rule.")
-    handler = _BY_CODE.get(code)
-    return str(handler(problem)) if handler else problem.message
+        text = _unknown(problem)
+    elif code == "no_owner":
+        text = (_("This notice goes to the owner, but the rule has no owner: choose one, or "
+                  "send it to someone else.") if "notice" in problem.message else
+                _("Who does the task? Choose a role for it, or an owner for the rule."))
+    else:
+        handler = _BY_CODE.get(code)
+        text = str(handler(problem)) if handler else problem.message
+    return _strip_field(text) if text == problem.message else text
 
 
 _FIELD_FIRST = re.compile(r"^'[^']+' (?=must|is|cannot|needs|has)")

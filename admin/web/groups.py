@@ -21,6 +21,7 @@ from admin.web.editor import (
     bp,
     conflict_message,
     editing,
+    friendly,
     index_of,
     item_of,
     new_id,
@@ -204,7 +205,7 @@ def group_delete(group_id: str) -> Any:
     if saved.conflict:
         flash(conflict_message(), "error")
     elif not saved.ok:
-        flash("; ".join(p.message for p in saved.problems), "error")
+        flash("; ".join(friendly(p) for p in saved.problems), "error")
     else:
         flash(_("SKU group “%(name)s” deleted: version %(n)s is now active.", name=name,
                 n=saved.version), "success")

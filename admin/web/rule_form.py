@@ -19,7 +19,6 @@ from werkzeug.datastructures import MultiDict
 from admin.web.editor import listed, new_id, number_or_text, split_list
 from engine.rules.compiled import STOCK_CHANGING
 from engine.rules.editing import describe_where, group_where, join_duration, split_duration
-from engine.rules.schema_fields import SUPPLIER_WORDS
 
 ACTION_KINDS = ("create_task", "create_requisition", "notify", "escalate")
 ACTION_PARAMS = {
@@ -31,7 +30,6 @@ ACTION_PARAMS = {
 RULE_KEYS = ("id", "name", "description", "enabled", "group", "on", "when", "severity", "owner",
              "cooldown", "auto_resolve", "actions")
 GROUP_FIELDS = ("categories", "tags", "abc_classes", "regions", "warehouses")
-DEFAULT_TITLE = "{{ sku.name }} @ {{ warehouse.code }}"
 
 
 def blank_model() -> dict[str, Any]:
@@ -306,6 +304,3 @@ def field_keys(model: Mapping[str, Any]) -> set[str]:
         keys.update(f"actions.{index}.{p}" for p in ACTION_PARAMS.get(action["kind"], ()))
     return keys
 
-
-def supplier_is_word(value: str) -> bool:
-    return value in SUPPLIER_WORDS

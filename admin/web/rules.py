@@ -35,7 +35,6 @@ from admin.web.editor import (
 )
 from admin.web.i18n import language
 from admin.web.rule_form import (
-    DEFAULT_TITLE,
     blank_model,
     field_keys,
     group_model_from_form,
@@ -148,7 +147,7 @@ def _edit(rule_id: str | None) -> Any:
     if rule_id and existing is None:
         abort(404)
     if request.method == "GET":
-        model = model_from_rule(existing) if existing else _new_model(ed.document)
+        model = model_from_rule(existing) if existing else blank_model()
         return _render(model, ed.document, ed.revision, rule_id)
     model = model_from_form(request.form)
     revision = posted_revision()
@@ -169,12 +168,6 @@ def _edit(rule_id: str | None) -> Any:
     flash(_("Rule “%(name)s” saved: version %(n)s is now active.", name=name, n=saved.version),
           "success")
     return redirect(url_for("rules.index"), 303)
-
-
-def _new_model(doc: Mapping[str, Any]) -> dict[str, Any]:
-    model = blank_model()
-    model["when"] = ""
-    return model
 
 
 def _edited(doc: dict[str, Any], model: dict[str, Any], rule_id: str | None,
@@ -237,7 +230,7 @@ def _render(model: dict[str, Any], doc: Mapping[str, Any], revision: int | None,
         supplier_labels=SUPPLIER_LABELS, quantity_labels=QUANTITY_LABELS,
         unit_labels=UNIT_LABELS, master=master, when_sentence=when_sentence,
         builder=builder_data(doc, when_value, lang), expressions=expressions,
-        new_actions=_new_actions(doc), default_title=DEFAULT_TITLE,
+        new_actions=_new_actions(doc),
         title_vars=[("{{ " + p + " }}", fact_label(p, lang)) for p in TITLE_VARS],
     )
 
@@ -255,7 +248,9 @@ def _new_actions(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     workflows = options(doc, "workflows")
     role_ids = [r for r, _ in options(doc, "roles")]
     return {
-        "create_task": {"kind": "create_task", "title": DEFAULT_TITLE,
+        "create_task": {"kind": "create_task",
+                        "title": _("Restock {{ sku.code }} @ {{ warehouse.code }}: "
+                                   "{{ stock.available }} available"),
                         "workflow": workflows[0][0] if len(workflows) == 1 else "",
                         "due_n": "4", "due_u": "h", "role": ""},
         "create_requisition": {"kind": "create_requisition", "qty": "order_up_to", "fixed": "",
@@ -307,6 +302,7 @@ def builder_data(doc: Mapping[str, Any], when: Any, lang: str) -> dict[str, Any]
                     "contains": _("contains"), "one_of": _("is one of"),
                     "has_text": _("contains the text")},
             "list_hint": _("several values: separate with commas"),
+            "factor": _("times (empty: 1)"),
         },
     }
 

@@ -18,6 +18,7 @@ from admin.web.editor import (
     bp,
     conflict_message,
     editing,
+    friendly,
     index_of,
     item_of,
     listed,
@@ -280,7 +281,7 @@ def workflow_delete(workflow_id: str) -> Any:
     if saved.conflict:
         flash(conflict_message(), "error")
     elif not saved.ok:
-        flash("; ".join(p.message for p in saved.problems), "error")
+        flash("; ".join(friendly(p) for p in saved.problems), "error")
     else:
         flash(_("Workflow “%(name)s” deleted: version %(n)s is now active.", name=name,
                 n=saved.version), "success")

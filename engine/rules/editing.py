@@ -254,7 +254,7 @@ _Dumper.add_representer(str, _str)
 
 def _styled(value: Any, key: str | None = None, in_action: bool = False) -> Any:
     if isinstance(value, Mapping):
-        if key in _FLOW_KEYS or (in_action and _flat(value)) or (key == "role" and _flat(value)):
+        if key in _FLOW_KEYS or (in_action and _flat(value)):
             return _flow_all(value)
         return {k: _styled(v, str(k), in_action) for k, v in value.items()}
     if isinstance(value, list):

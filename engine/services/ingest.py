@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -623,7 +623,8 @@ APPLY_CHUNK = 5000
 
 
 def apply_pending(conn: Connection, snap: Snapshot, now: datetime,
-                  deliverable: frozenset[str] | None = None, limit: int = 50_000
+                  deliverable: frozenset[str] | None = None, limit: int = 20_000,
+                  clock: Callable[[], datetime] | None = None,
                   ) -> tuple[int, list[tuple[int, str]]]:
     """The apply job: apply every recorded event not applied yet, in arrival (id) order.
 
@@ -640,6 +641,8 @@ def apply_pending(conn: Connection, snap: Snapshot, now: datetime,
                                 .order_by(stock_events.c.id).limit(APPLY_CHUNK)).scalars())
         if not ids:
             break
+        if clock is not None:  # events keep arriving while we loop: stamp each chunk's time
+            now = clock()
         batch = apply_recorded(conn, ids, snap, now, deliverable)
         follow_ups.extend(batch.follow_ups)
         applied += len(ids)

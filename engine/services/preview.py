@@ -205,5 +205,4 @@ def master_choices(snap: Snapshot) -> dict[str, Any]:
         "warehouses": [(w["code"], str(w.get("name") or "")) for w in whs],
         "suppliers": sorted(snap.supplier_ids),
         "sku_count": len(skus),
-        "sku_codes": sorted(s["code"] for s in skus),
     }

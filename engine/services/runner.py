@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 def _handlers(svc: Services) -> dict[str, outbox.Handler]:
     def apply(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
-        _, follow_ups = apply_pending(conn, svc.cache.current(conn), now, svc.deliverable_channels())
+        _, follow_ups = apply_pending(conn, svc.cache.current(conn), now, svc.deliverable_channels(),
+                                      clock=svc.clock.now)
         return follow_ups
 
     def deliver(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
@@ -59,7 +60,7 @@ def run_outbox_batch(svc: Services, outbox_ids: list[int]) -> str:
             if not outbox.lock_pending(uow.conn, outbox_ids):
                 return "nothing to do"
             applied, follow_ups = apply_pending(uow.conn, svc.cache.current(uow.conn), now,
-                                                svc.deliverable_channels())
+                                                svc.deliverable_channels(), clock=svc.clock.now)
             uow.commit()
     except Exception as exc:
         for row_id in outbox_ids:

@@ -95,15 +95,20 @@
     return this.parseCondition(op, args);
   };
 
+  // {"var": path} or {"var": [path, default]} → {path, dflt}: dflt is null without a default,
+  // else text ("9999" for a number, or the text default of a text fact, kept as it is).
   Builder.prototype.parseVar = function (x) {
     if (onlyKey(x) !== "var") { return null; }
-    var name = x["var"], dflt = "";
+    var name = x["var"], dflt = null;
     if (Array.isArray(name)) {
-      if (name.length === 2 && (typeof name[1] === "number")) { dflt = String(name[1]); }
-      else if (!(name.length === 1 || (name.length === 2 && name[1] === ""))) { return null; }
+      if (name.length === 2 && typeof name[1] === "number") { dflt = String(name[1]); }
+      else if (name.length === 2 && typeof name[1] === "string") { dflt = name[1]; }
+      else if (name.length !== 1) { return null; }
       name = name[0];
     }
     if (typeof name !== "string" || !this.fact(name)) { return null; }
+    var fact = this.fact(name);
+    if (dflt !== null && (fact.type === "number") !== (typeof x["var"][1] === "number")) { return null; }
     return { path: name, dflt: dflt };
   };
 
@@ -116,14 +121,21 @@
       left = this.parseVar(args[0]);
       if (!left) { return null; }
       cond = { type: "cond", left: left.path, leftDefault: left.dflt, op: op, kind: "number",
-               value: "", right: "", rightDefault: "" };
+               value: "", right: "", rightDefault: null };
       var type = this.fact(left.path).type;
       right = args[1];
+      var factor = null;
+      if (onlyKey(right) === "*" && Array.isArray(right["*"]) && right["*"].length === 2
+          && typeof right["*"][1] === "number") {
+        factor = numberText(right["*"][1]);  // another figure × a number
+        right = right["*"][0];
+      }
       if (onlyKey(right) === "var") {
         var rv = this.parseVar(right);
-        if (!rv) { return null; }
+        if (!rv || this.fact(rv.path).type !== "number") { return null; }
         cond.kind = "fact"; cond.right = rv.path; cond.rightDefault = rv.dflt;
-      } else if (typeof right === "number" && type === "number") {
+        cond.factor = factor === null ? "" : factor;
+      } else if (factor !== null) { return null; } else if (typeof right === "number" && type === "number") {
         cond.value = numberText(right);
       } else if (typeof right === "string" && type === "string") {
         cond.kind = "text"; cond.value = right;
@@ -142,21 +154,21 @@
         if (t !== "array" && t !== "string") { return null; }
         return { type: "cond", left: right.path, leftDefault: right.dflt,
                  op: t === "array" ? "contains" : "has_text", kind: "text", value: a,
-                 right: "", rightDefault: "" };
+                 right: "", rightDefault: null };
       }
       left = this.parseVar(a);
       if (left && Array.isArray(b) && b.length && b.every(function (v) { return typeof v === "string"; })
           && this.fact(left.path).type === "string") {
         return { type: "cond", left: left.path, leftDefault: left.dflt, op: "one_of", kind: "list",
-                 value: b.join(", "), right: "", rightDefault: "" };
+                 value: b.join(", "), right: "", rightDefault: null };
       }
     }
     return null;
   };
 
   Builder.prototype.emptyCondition = function () {
-    return { type: "cond", left: "", leftDefault: "", op: "<", kind: "number", value: "",
-             right: "", rightDefault: "" };
+    return { type: "cond", left: "", leftDefault: null, op: "<", kind: "number", value: "",
+             right: "", rightDefault: null };
   };
 
   // tree → JsonLogic (null when there is nothing yet)
@@ -179,6 +191,9 @@
     var right;
     if (node.kind === "fact") {
       right = node.right ? this.varOf(node.right, node.rightDefault) : "";
+      if (node.right && node.factor && isFinite(Number(node.factor)) && Number(node.factor) !== 1) {
+        right = { "*": [right, Number(node.factor)] };
+      }
     } else if (fact.type === "number") {
       right = node.value === "" || !isFinite(Number(node.value)) ? node.value : Number(node.value);
     } else if (fact.type === "boolean") {
@@ -192,10 +207,12 @@
   };
 
   Builder.prototype.varOf = function (path, dflt) {
-    if (dflt !== "" && dflt !== undefined && dflt !== null && isFinite(Number(dflt))) {
-      return { "var": [path, Number(dflt)] };
+    var fact = this.fact(path);
+    if (dflt === null || dflt === undefined) { return { "var": path }; }
+    if (fact && fact.type === "number") {
+      return dflt !== "" && isFinite(Number(dflt)) ? { "var": [path, Number(dflt)] } : { "var": path };
     }
-    return { "var": path };
+    return { "var": [path, dflt] };
   };
 
   Builder.prototype.incomplete = function (node) {
@@ -233,7 +250,12 @@
       return format(w.one_of, [left, items]);
     }
     var right;
-    if (node.kind === "fact") { right = node.right ? this.label(node.right, node.rightDefault) : missing; }
+    if (node.kind === "fact") {
+      right = node.right ? this.label(node.right, node.rightDefault) : missing;
+      if (node.right && node.factor && isFinite(Number(node.factor)) && Number(node.factor) !== 1) {
+        right += " × " + numberText(Number(node.factor));
+      }
+    }
     else if (node.kind === "bool") { right = node.value === "false" ? w.no : w.yes; }
     else if (node.kind === "text") { right = node.value === "" ? missing : quote(node.value); }
     else { right = node.value === "" ? missing : String(node.value); }
@@ -343,7 +365,7 @@
     var t = this.data.text;
     var wrap = h("label", { className: "cb-default-wrap" }, [h("span", { className: "muted small", text: t.if_empty })]);
     var input = h("input", { type: "number", step: "any", className: "input-num " + className,
-                             value: value, placeholder: String(fact["default"]) });
+                             value: value === null ? "" : value, placeholder: String(fact["default"]) });
     wrap.appendChild(input);
     return { wrap: wrap, input: input };
   };
@@ -365,9 +387,9 @@
         cond.kind = now.type === "number" ? "number" : now.type === "boolean" ? "bool"
           : (cond.op === "one_of" ? "list" : "text");
         cond.value = now.type === "boolean" ? "true" : "";
-        cond.right = ""; cond.rightDefault = "";
+        cond.right = ""; cond.rightDefault = null;
       }
-      cond.leftDefault = now && now.nullable && now.type === "number" ? String(now["default"]) : "";
+      cond.leftDefault = now && now.nullable && now.type === "number" ? String(now["default"]) : null;
       self.redraw();
     });
     row.appendChild(leftSelect);
@@ -431,7 +453,7 @@
       right.addEventListener("change", function () {
         cond.right = right.value;
         var rf = cond.right ? self.fact(cond.right) : null;
-        cond.rightDefault = rf && rf.nullable ? String(rf["default"]) : "";
+        cond.rightDefault = rf && rf.nullable ? String(rf["default"]) : null;
         self.redraw();
       });
       row.appendChild(right);
@@ -441,6 +463,12 @@
         d.input.addEventListener("input", function () { cond.rightDefault = d.input.value.trim(); self.update(); });
         row.appendChild(d.wrap);
       }
+      var times = h("label", { className: "cb-factor-wrap" }, [h("span", { className: "muted", text: "×" })]);
+      var factor = h("input", { type: "number", step: "any", className: "input-num cb-factor",
+                                value: cond.factor || "", placeholder: "1", "aria-label": t.factor });
+      factor.addEventListener("input", function () { cond.factor = factor.value.trim(); self.update(); });
+      times.appendChild(factor);
+      row.appendChild(times);
       return;
     }
     if (cond.kind === "fact") { cond.kind = fact.type === "number" ? "number" : "text"; }

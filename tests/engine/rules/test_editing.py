@@ -73,7 +73,8 @@ def test_conditions_read_as_sentences_with_plain_names(logic, zh, en) -> None:
 def test_a_sentence_never_fails_on_what_it_does_not_know() -> None:
     odd = {"some": [{"var": "sku.tags"}, {"==": [{"var": ""}, "x"]}]}
     assert condition_sentence(odd, "zh").startswith("some(")
-    assert condition_sentence({"if": [A, 1, 2]}, "en") == "if available < reorder point then 1 else 2"
+    assert condition_sentence({"if": [A, 1, 2]}, "en") == (
+        "if available < reorder point then 1 else 2")
     assert condition_sentence({"!": [A]}, "zh") == "并非 (可用库存 < 再订货点)"
 
 
@@ -184,7 +185,7 @@ def test_delete_removes_one_item_and_reports_what_still_uses_it() -> None:
     assert usages(without, "group", "seasonal") == ["slow-mover"]
 
 
-# --- YAML and durations -----------------------------------------------------------------------------
+# --- YAML and durations --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["demo-ruleset.yaml", "retail-default.yaml"])
