@@ -201,7 +201,7 @@ def eoq(annual_demand: float, ordering_cost: float, holding_cost_per_unit_year: 
     return math.sqrt(2 * annual_demand * ordering_cost / holding_cost_per_unit_year)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built for every event, and frozen __init__ is slow
 class Metrics:
     avg_daily_demand: float
     demand_std: float
