@@ -364,6 +364,13 @@ def new_id(doc: Mapping[str, Any], kind: str, name: str, prefix: str) -> str:
     return f"{prefix}-{n}"
 
 
+def as_list(value: Any) -> list[Any]:
+    """A document value that may be written as one item or a list, as a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def listed(values: Iterable[str]) -> list[str]:
     """Form values without blanks and repeats, in order."""
     out: list[str] = []

@@ -28,6 +28,7 @@ from admin.web.editor import (
     place_problems,
     posted_revision,
     save,
+    as_list,
 )
 from admin.web.session import login_required
 from engine.rules.editing import delete_role, upsert_role, usages
@@ -57,7 +58,7 @@ def role_list() -> Any:
         rows.append({
             "id": rid, "name": role.get("name") or rid,
             "members": [(m, users.get(m)) for m in members],
-            "channels": [CHANNEL_LABELS.get(c, c) for c in _as_list(role.get("channels"))],
+            "channels": [CHANNEL_LABELS.get(c, c) for c in as_list(role.get("channels"))],
             "escalate_to": names.get(role.get("escalate_to"), role.get("escalate_to")),
             "used_by": [usage_text(ed.document, u) for u in usages(ed.document, "role", rid)],
         })
@@ -71,12 +72,6 @@ def usage_text(doc: Mapping[str, Any], usage: str) -> str:
     names = dict(options(doc, section))
     label = {"role": _("role"), "workflow": _("workflow"), "": _("rule")}[kind]
     return f"{label} {names.get(item_id, item_id)}"
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 @bp.route("/roles/new", methods=["GET", "POST"])
@@ -96,8 +91,8 @@ def _model(role: Mapping[str, Any] | None) -> dict[str, Any]:
     return {
         "id": str(role.get("id") or ""), "name": str(role.get("name") or ""),
         "description": str(role.get("description") or ""),
-        "members": [str(m) for m in _as_list(role.get("members"))],
-        "channels": [str(c) for c in _as_list(role.get("channels"))],
+        "members": [str(m) for m in as_list(role.get("members"))],
+        "channels": [str(c) for c in as_list(role.get("channels"))],
         "escalate_to": str(role.get("escalate_to") or ""),
     }
 

@@ -29,6 +29,7 @@ from admin.web.editor import (
     posted_revision,
     save,
     split_list,
+    as_list,
 )
 from admin.web.session import login_required
 from engine.rules.editing import delete_workflow, upsert_workflow, usages
@@ -60,19 +61,13 @@ def workflow_list() -> Any:
             "states": workflow.get("states") or [],
             "transitions": [{
                 "label": t.get("label") or t.get("id"),
-                "from": _as_list(t.get("from")), "to": t.get("to"),
-                "roles": [roles.get(r, r) for r in _as_list(t.get("roles"))],
+                "from": as_list(t.get("from")), "to": t.get("to"),
+                "roles": [roles.get(r, r) for r in as_list(t.get("roles"))],
                 "fields": len(t.get("form") or []),
             } for t in transitions],
             "used_by": [rules.get(u, u) for u in usages(ed.document, "workflow", wid)],
         })
     return render_template("workflows/index.html", rows=rows, revision=ed.revision)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 @bp.route("/workflows/new", methods=["GET", "POST"])
@@ -103,7 +98,7 @@ def _model(workflow: Mapping[str, Any] | None) -> dict[str, Any]:
     return {
         "id": str(workflow.get("id") or ""), "name": str(workflow.get("name") or ""),
         "description": str(workflow.get("description") or ""),
-        "states": ", ".join(str(s) for s in _as_list(workflow.get("states"))),
+        "states": ", ".join(str(s) for s in as_list(workflow.get("states"))),
         "initial": str(workflow.get("initial") or ""),
         "transitions": [_transition_model(t) for t in workflow.get("transitions") or []
                         if isinstance(t, Mapping)],
@@ -117,12 +112,12 @@ def _blank_transition() -> dict[str, Any]:
 def _transition_model(t: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": str(t.get("id") or ""), "label": str(t.get("label") or ""),
-        "from": [str(s) for s in _as_list(t.get("from"))], "to": str(t.get("to") or ""),
-        "roles": [str(r) for r in _as_list(t.get("roles"))],
+        "from": [str(s) for s in as_list(t.get("from"))], "to": str(t.get("to") or ""),
+        "roles": [str(r) for r in as_list(t.get("roles"))],
         "form": [{
             "name": str(f.get("name") or ""), "label": str(f.get("label") or ""),
             "type": str(f.get("type") or "text"), "required": f.get("required") is True,
-            "options": ", ".join(str(o) for o in _as_list(f.get("options"))),
+            "options": ", ".join(str(o) for o in as_list(f.get("options"))),
             "min": _text(f.get("min")), "max": _text(f.get("max")),
             "max_length": _text(f.get("max_length")), "help": str(f.get("help") or ""),
         } for f in t.get("form") or [] if isinstance(f, Mapping)],
