@@ -97,8 +97,14 @@ class DemandWindow:
         return _describe(self._sum, self._sq, self._nonzero, window_days)
 
     def _sums(self, end: int, size: int) -> tuple[float, float, int]:
-        values = [self._qty.get(o, 0.0) for o in range(end - size + 1, end + 1)]
-        return math.fsum(values), math.fsum(v * v for v in values), sum(v != 0 for v in values)
+        start = end - size + 1
+        if len(self._qty) < size:  # sparse: the days kept, not every day of the window
+            values = [q for o, q in self._qty.items() if start <= o <= end and q != 0]
+        else:
+            get = self._qty.get
+            values = [v for o in range(start, end + 1) if (v := get(o, 0.0)) != 0]
+        # zero days add nothing to either (exactly rounded) sum: only the others are summed
+        return math.fsum(values), math.fsum([v * v for v in values]), len(values)
 
     def _recount(self, end: int, size: int) -> None:
         self._end, self._size, self._slides = end, size, 0

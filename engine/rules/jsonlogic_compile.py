@@ -10,6 +10,7 @@ locals ``c0, c1, …``; the source holds only the fixed fragments written here, 
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -114,6 +115,9 @@ class _Val:
 
     expr: str
     kind: str = "any"  # bool | num | str | any | undef
+    # A test, made only of names that are never reassigned, true when the value is a plain
+    # number (int or float, not bool): lets a comparison skip its own type test.
+    num: str | None = None
 
 
 _UNDEF = _Val("UNDEF", "undef")
@@ -149,9 +153,18 @@ def _num_guard(vals: list[_Val]) -> str | None:
     """Condition under which all operands are plain numbers: "" always, None never."""
     if any(v.kind in ("str", "bool", "undef") for v in vals):
         return None
-    # ``(t := type(x)) is int or t is float`` is the fastest test that leaves bool out.
-    tests = [f"((t{i} := TYPE({v.expr})) is INT or t{i} is FLOAT)" for i, v in enumerate(vals)]
+    # ``(t := type(x)) is int or t is float`` is the fastest test that leaves bool out; an
+    # operand that carries its own test (a fact read once per call, ``num``) reuses it.
+    tests = [v.num or f"((t{i} := TYPE({v.expr})) is INT or t{i} is FLOAT)"
+             for i, v in enumerate(vals)]
     return " and ".join(t for t, v in zip(tests, vals, strict=True) if v.kind != "num")
+
+
+def _num_flag(vals: list[_Val]) -> str | None:
+    """The guard of ``vals`` when it is made of ``num`` tests only (so it can be re-read later)."""
+    if any(v.kind != "num" and not v.num for v in vals):
+        return None
+    return " and ".join(v.num for v in vals if v.kind != "num" and v.num)
 
 
 def _eq_guard(a: _Val, b: _Val) -> str | None:
@@ -185,6 +198,7 @@ class _Generator:
         # Set by ``fused``: ``var`` paths read once at the top of the function, by path prefix.
         self.shared: dict[tuple[str, ...], str] | None = None
         self.loads: _Block | None = None
+        self.flags: dict[str, str] | None = None  # shared local -> its number test
 
     def module(self, logic: Any) -> str:
         main = self.function("_f", logic)
@@ -274,6 +288,22 @@ class _Generator:
             source = name
         return source
 
+    def shared_flag(self, name: str) -> str:
+        """``n<k>``: whether the shared local ``name`` holds a plain number, tested once per call."""
+        assert self.flags is not None and self.loads is not None
+        flag = self.flags.get(name)
+        if flag is None:
+            flag = self.flags[name] = f"n{name[1:]}"
+            self.loads.emit(f"{flag} = (t := TYPE({name})) is INT or t is FLOAT")
+        return flag
+
+    def _used_loads(self, body: list[str]) -> list[str]:
+        """The loads, without the number tests that no condition ended up reading."""
+        assert self.loads is not None and self.flags is not None
+        text = "\n".join(body)
+        unused = {f for f in self.flags.values() if not re.search(rf"\b{f}\b", text)}
+        return [ln for ln in self.loads.lines if ln.strip().split(" = ", 1)[0] not in unused]
+
     def fused(self, conditions: list[Any]) -> str:
         """Source of ``_make(K)`` returning ``_all(d)``: every condition on the same data.
 
@@ -283,7 +313,7 @@ class _Generator:
         once (``shared_load``); each condition keeps its own ``try`` so that one failing does
         not stop the others.
         """
-        self.shared, self.loads = {}, _Block(2)
+        self.shared, self.loads, self.flags = {}, _Block(2), {}
         block = _Block(2)
         block.emit("h = []")
         block.emit("e = None")
@@ -301,7 +331,8 @@ class _Generator:
         names = [f"c{i}" for i in range(len(self.consts))]
         unpack = [f"    {', '.join(names)}, = K"] if names else []
         lines = ["def _make(K):", *unpack, *(ln for b in self.bodies for ln in b),
-                 "    def _all(d):", *self.loads.lines, *block.lines, "    return _all", ""]
+                 "    def _all(d):", *self._used_loads(block.lines), *block.lines,
+                 "    return _all", ""]
         return "\n".join(lines)
 
 
@@ -320,13 +351,15 @@ def _var(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
     if not _fast_path(parts):
         return gen.assign(out, f"GET_PATH(d, {gen.const(parts)}, {default.expr})")
     if gen.shared is not None:
-        loaded = _Val(gen.shared_load(parts))  # an ``s`` name: never reused as a temporary
+        source = gen.shared_load(parts)  # an ``s`` name: never reassigned
+        flag = gen.shared_flag(source)
         if default is _NONE:
-            return loaded
-        name = gen.assign(out, loaded.expr).expr
+            return _Val(source, num=flag)
+        name = gen.assign(out, source).expr
         with out.nested(f"if {name} is None:"):
             out.emit(f"{name} = {default.expr}")
-        return _Val(name)
+        # a number when the fact is one, or when it is null and the default is a number
+        return _Val(name, num=f"({flag} or {source} is None)" if default.kind == "num" else None)
     name = gen.temp()
     with out.nested("try:"):
         out.emit(f"{name} = d{''.join(f'[{gen.const(p)}]' for p in parts)}")
@@ -434,7 +467,11 @@ def _arith(py_op: str, helper: str, max_args: int | None) -> Handler:
             )
         else:
             fast, guard = f" {py_op} ".join(v.expr for v in used), _num_guard(used)
-        return gen.assign(out, _choose(fast, guard, slow), "any")
+        if guard == "":
+            return gen.assign(out, fast, "num")
+        # numbers in, a number out (or ZeroDivisionError, raised either way)
+        flag = _num_flag(used) if guard is not None and fast else None
+        return _Val(gen.assign(out, _choose(fast, guard, slow)).expr, num=flag or None)
 
     return handler
 

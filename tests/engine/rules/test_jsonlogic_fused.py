@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.evaluation import truthy
 from engine.rules.jsonlogic import compile
@@ -87,3 +89,43 @@ def test_no_document_text_in_the_fused_source() -> None:
     source, consts = generate_many([{"==": [{"var": "sku.name"}, "x'); import os; ('"]}])
     assert "import" not in source and "sku" not in source
     assert "x'); import os; ('" in consts
+
+
+# --- fused arithmetic and comparisons on facts of any type ---------------------------------------
+# The fused function tests once per call whether each fact is a plain number and reuses that
+# test in every comparison and arithmetic; with facts that are null, text, booleans or numbers
+# (and defaults), its answers must stay those of each condition compiled alone.
+
+_FACT = st.one_of(st.none(), st.booleans(), st.integers(-3, 30), st.sampled_from([0.5, -1.5, 2.0]),
+                  st.sampled_from(["", "7", "a"]))
+_FACTS = st.fixed_dictionaries({
+    "stock": st.fixed_dictionaries({"available": _FACT, "on_hand": _FACT}),
+    "metrics": st.fixed_dictionaries({"reorder_point": _FACT}, optional={"days_of_cover": _FACT}),
+})
+_READS = st.sampled_from([
+    {"var": "stock.available"}, {"var": "stock.on_hand"}, {"var": "metrics.reorder_point"},
+    {"var": "metrics.days_of_cover"}, {"var": ["metrics.days_of_cover", 9999]},
+    {"var": ["stock.available", 0]}, {"var": ["metrics.reorder_point", "x"]},
+])
+_LEAF = st.one_of(_READS, st.integers(-2, 10), st.sampled_from([0.3, 1.5, "4", None, True]))
+
+
+def _expr(depth: int) -> st.SearchStrategy[Any]:
+    if depth == 0:
+        return _LEAF
+    sub = _expr(depth - 1)
+    arith = st.sampled_from(["+", "-", "*", "/"]).flatmap(
+        lambda op: st.tuples(sub, sub).map(lambda ab: {op: list(ab)}))
+    relation = st.sampled_from(["<", "<=", ">", ">=", "==", "!=", "===", "!=="]).flatmap(
+        lambda op: st.tuples(sub, sub).map(lambda ab: {op: list(ab)}))
+    between = st.sampled_from(["<", "<="]).flatmap(
+        lambda op: st.tuples(sub, sub, sub).map(lambda abc: {op: list(abc)}))
+    logic = st.sampled_from(["and", "or"]).flatmap(
+        lambda op: st.lists(sub, min_size=1, max_size=3).map(lambda xs: {op: xs}))
+    return st.one_of(_LEAF, arith, relation, between, logic)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules=st.lists(_expr(3), min_size=1, max_size=6), data=_FACTS)
+def test_fused_number_tests_agree_with_each_condition_alone(rules: list[Any], data: Any) -> None:
+    assert _fused(rules, data) == _alone(rules, data), rules
