@@ -86,26 +86,36 @@ class _Unit:
 
 
 class Candidates(tuple):  # type: ignore[type-arg]
-    """A candidate list: the rules in document order, and the units that evaluate them."""
+    """A candidate list: the rules in document order, and the units that evaluate them.
+
+    ``overlap``: some rule is in two of the units (a rule of two groups the pair is in); its
+    outcome is then reported once.
+    """
 
     units: tuple[_Unit, ...]
+    overlap: bool
 
     def __new__(cls, rules: Iterable[Rule], units: tuple[_Unit, ...]) -> Candidates:
         self = super().__new__(cls, rules)
         self.units = units
+        self.overlap = sum(len(u.rules) for u in units) > len(self)
         return self
 
 
 class RuleIndex:
-    """Rules by event type and group membership, built once per ruleset version."""
+    """Rules by event type and group membership, built once per ruleset version.
+
+    Per event type there is one unit for the rules of every SKU and one unit per group (its
+    rules in document order): an event runs one fused function per group its pair is in.
+    """
 
     def __init__(self, ruleset: CompiledRuleset) -> None:
         self.ruleset = ruleset
         self._enabled = [r for r in ruleset.rules if r.enabled]
         self._by_id = {r.id: r for r in self._enabled}
         self._cache: dict[tuple[str, tuple[str, ...]], Candidates] = {}
-        # per event type: the units of every SKU, and the units of each group
-        self._units: dict[str, tuple[tuple[_Unit, ...], dict[str, tuple[_Unit, ...]]]] = {}
+        # per event type: the unit of every SKU (or None), and the unit of each group
+        self._units: dict[str, tuple[_Unit | None, dict[str, _Unit]]] = {}
         # units with the same rules (on several event types) share one fused function
         self._shared: dict[tuple[int, ...], _Unit] = {}
 
@@ -118,35 +128,31 @@ class RuleIndex:
 
     def _select(self, event_type: str, groups: tuple[str, ...]) -> Candidates:
         always, by_group = self._units_for(event_type)
-        units = list(always)
-        if groups:  # a unit of two groups the pair is in is taken once
-            units = list(dict.fromkeys([*units, *(u for g in groups for u in by_group.get(g, ()))]))
+        units = [always] if always is not None else []
+        units += dict.fromkeys(by_group[g] for g in groups if g in by_group)
         for unit in units:
             unit.build()
         if len(units) == 1:
             return Candidates(units[0].rules, tuple(units))
         enabled = self._enabled
-        return Candidates((enabled[p] for p in sorted(p for u in units for p in u.positions)),
-                          tuple(units))
+        positions = sorted({p for u in units for p in u.positions})
+        return Candidates((enabled[p] for p in positions), tuple(units))
 
-    def _units_for(self, event_type: str) -> tuple[tuple[_Unit, ...], dict[str, tuple[_Unit, ...]]]:
-        """The units of an event type: those of every SKU, and those of each group."""
+    def _units_for(self, event_type: str) -> tuple[_Unit | None, dict[str, _Unit]]:
+        """The units of an event type: that of every SKU, and that of each group."""
         found = self._units.get(event_type)
         if found is None:
-            by_groups: dict[frozenset[str], list[int]] = {}
+            always: list[int] = []
+            by_group: dict[str, list[int]] = {}
             for position, rule in enumerate(self._enabled):
                 if event_type in rule.on:
-                    by_groups.setdefault(frozenset(rule.groups), []).append(position)
-            always: list[_Unit] = []
-            by_group: dict[str, list[_Unit]] = {}
-            for where, positions in by_groups.items():
-                unit = self._unit(tuple(positions))
-                if not where:
-                    always.append(unit)
-                for group in where:
-                    by_group.setdefault(group, []).append(unit)
+                    if not rule.groups:
+                        always.append(position)
+                    for group in dict.fromkeys(rule.groups):
+                        by_group.setdefault(group, []).append(position)
             found = self._units[event_type] = (
-                tuple(always), {g: tuple(us) for g, us in by_group.items()})
+                self._unit(tuple(always)) if always else None,
+                {g: self._unit(tuple(ps)) for g, ps in by_group.items()})
         return found
 
     def _unit(self, positions: tuple[int, ...]) -> _Unit:
@@ -199,6 +205,8 @@ def evaluate(rules: Iterable[Rule], facts: Mapping[str, Any]) -> list[Outcome]:
     except Exception:  # noqa: BLE001 - a fused read failed (facts of an odd type): one by one
         return _evaluate_each(rules, facts)
     if len(found) > 1:
+        if rules.overlap:  # a rule run by two units is reported once
+            found = list(dict(found).items())
         found.sort(key=_position)
     return [o for _, o in found]
 

@@ -6,12 +6,13 @@ means. Metrics come from ``engine.metrics``; nothing here touches the database.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from engine.metrics import DemandWindow, Metrics, SupplierLink, compute_metrics
+from engine.metrics import DemandWindow, Metrics, SupplierLink, z_for
 from engine.stock import StockEvent, StockLevel
 
 
@@ -38,45 +39,95 @@ def local_day(at: datetime, tz: tzinfo) -> Any:
 
 def build_facts(inputs: FactInputs) -> tuple[dict[str, Any], Metrics]:
     """The data dict a condition reads, and the metrics it contains."""
-    p = inputs.params
-    level = inputs.level
-    window = inputs.window
-    today = inputs.event.at.astimezone(inputs.tz).date()
-    demand = window.stats(today, int(p.get("demand_window_days", 28)))
-    last_day = window.last_demand_day
-    supplier = _preferred(inputs.links)
-    available = level.available
-    metrics = compute_metrics(
-        demand,
-        available=available,
-        service_level=float(p.get("service_level", 0.95)),
-        review_period_days=float(p.get("review_period_days", 7)),
-        lead_time_days=supplier.lead_time_days if supplier else None,
-        lead_time_std=supplier.lead_time_std_days if supplier else None,
-        default_lead_time_days=float(p.get("default_lead_time_days", 7.0)),
-        days_since_last_sale=(today - last_day).days if last_day is not None else None,
-    )
-    on_order = level.on_order
-    stock = {
-        "on_hand": level.on_hand,
-        "reserved": level.reserved,
-        "available": available,
-        "on_order": on_order,
-        "inventory_position": available + on_order,
-        "total_available": available if inputs.total_available is None else inputs.total_available,
-    }
-    facts: dict[str, Any] = {
-        "event": inputs.event.facts(),
-        "sku": inputs.sku,
-        "warehouse": inputs.warehouse,
-        "stock": stock,
-        "metrics": metrics.as_facts(),
-        "params": p,
-        "calendar": _calendar(today, inputs.promotion_days),
-    }
-    if supplier is not None:
-        facts["supplier"] = _supplier_facts(supplier)
-    return facts, metrics
+    maker = FactMaker(inputs.links, inputs.params, inputs.tz, inputs.promotion_days)
+    facts = maker.facts(inputs.event, inputs.sku, inputs.warehouse, inputs.level, inputs.window,
+                        inputs.total_available)
+    return facts, Metrics.from_facts(facts["metrics"])
+
+
+class FactMaker:
+    """The facts of one SKU's events under one set of group params.
+
+    What every event of a SKU×params shares (the preferred supplier and its facts, the service
+    level's z, lead time, review period and demand window) is worked out once here, so that an
+    event's facts cost its stock, its demand statistics and a few multiplications (SPEC §3).
+    ``build_facts`` goes through this class too: one definition of the facts.
+    """
+
+    __slots__ = ("tz", "promotion_days", "params", "window_days", "review", "lead_time",
+                 "sigma_lt", "sigma_lt2", "z", "service_level", "supplier")
+
+    def __init__(self, links: tuple[SupplierLink, ...], params: Mapping[str, Any], tz: tzinfo,
+                 promotion_days: frozenset[str] = frozenset()) -> None:
+        p = params
+        self.tz, self.promotion_days, self.params = tz, promotion_days, params
+        self.window_days = int(p.get("demand_window_days", 28))
+        self.review = float(p.get("review_period_days", 7))
+        self.service_level = float(p.get("service_level", 0.95))
+        supplier = _preferred(links)
+        if supplier is None or supplier.lead_time_days is None:
+            # without a supplier lead time: the ruleset's default, with no variability
+            self.lead_time: float = float(p.get("default_lead_time_days", 7.0))
+            self.sigma_lt = 0.0
+        else:
+            self.lead_time = supplier.lead_time_days
+            self.sigma_lt = supplier.lead_time_std_days or 0.0
+        self.sigma_lt2 = self.sigma_lt**2
+        try:
+            self.z: float | None = z_for(self.service_level)
+        except ValueError:
+            self.z = None  # raised again by every ``facts`` call, as ``z_for`` says why
+        self.supplier = _supplier_facts(supplier) if supplier is not None else None
+
+    def facts(self, event: StockEvent, sku: Mapping[str, Any], warehouse: Mapping[str, Any],
+              level: StockLevel, window: DemandWindow,
+              total_available: float | None = None) -> dict[str, Any]:
+        """The facts of ``event`` on this SKU at ``warehouse``, its stock and demand as given."""
+        today = event.at.astimezone(self.tz).date()
+        d, sigma_d = window.stats(today, self.window_days)
+        z = self.z
+        if z is None:
+            z = z_for(self.service_level)
+        lead_time = self.lead_time
+        # safety_stock, reorder_point and max_stock of engine.metrics, inlined (same order of
+        # operations, so the same floats): they run for every event
+        ss = z * math.sqrt(lead_time * sigma_d**2 + d**2 * self.sigma_lt2)
+        rop = d * lead_time + ss
+        available = level.available
+        metrics: dict[str, Any] = {
+            "avg_daily_demand": d,
+            "demand_std": sigma_d,
+            "lead_time_days": lead_time,
+            "lead_time_std": self.sigma_lt,
+            "safety_stock": ss,
+            "reorder_point": rop,
+            "max_stock": rop + d * self.review,
+        }
+        if d > 0:
+            metrics["days_of_cover"] = available / d
+        last = window.last_demand_ordinal
+        if last is not None:
+            metrics["days_since_last_sale"] = today.toordinal() - last
+        on_order = level.on_order
+        facts: dict[str, Any] = {
+            "event": event.facts(),
+            "sku": sku,
+            "warehouse": warehouse,
+            "stock": {
+                "on_hand": level.on_hand,
+                "reserved": level.reserved,
+                "available": available,
+                "on_order": on_order,
+                "inventory_position": available + on_order,
+                "total_available": available if total_available is None else total_available,
+            },
+            "metrics": metrics,
+            "params": self.params,
+            "calendar": _calendar(today, self.promotion_days),
+        }
+        if self.supplier is not None:
+            facts["supplier"] = dict(self.supplier)  # each alert may keep its facts
+        return facts
 
 
 def _preferred(links: tuple[SupplierLink, ...]) -> SupplierLink | None:

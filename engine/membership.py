@@ -2,8 +2,8 @@
 
 A group's ``where`` is JsonLogic over ``sku.*`` and ``warehouse.*``. Most groups only read
 ``sku.*``: those are evaluated once per SKU, not once per SKU×warehouse, which keeps a refresh
-of 100k SKUs × 10 warehouses × 50 groups within seconds. Groups that read ``warehouse.*`` are
-evaluated per pair on first use and remembered.
+of 100k SKUs × 10 warehouses × 50 groups within seconds. Groups that read ``warehouse.*``
+are evaluated per warehouse, or per distinct SKU values × warehouse (see ``GroupIndex``).
 """
 
 from __future__ import annotations
@@ -187,7 +187,16 @@ class _Memberships:
 
 
 class GroupIndex:
-    """Group membership for every SKU (and SKU×warehouse where a group needs the warehouse)."""
+    """Group membership for every SKU×warehouse, in document order.
+
+    Groups that read only ``sku.*`` are answered per SKU, those that read only
+    ``warehouse.*`` per warehouse, and the others (``sku.abc_class`` × ``warehouse.region``)
+    per distinct value of the SKU fields they read and warehouse: nothing is kept per pair, so
+    100k SKUs × 10 warehouses cost no more memory than 100k SKUs. Filters whose fields cannot
+    be known from their text are evaluated per pair, in a bounded cache.
+    """
+
+    MAX_PAIRS = 100_000  # pairs remembered for filters of unknown fields, then started afresh
 
     def __init__(
         self,
@@ -199,14 +208,26 @@ class GroupIndex:
         self.warehouses = {w["code"]: w for w in warehouses}
         self._skus: dict[str, Mapping[str, Any]] = {}
         groups = list(ruleset.groups.values())
-        self._sku_only = [g for g in groups if referenced_roots(g.where) <= {"sku"}]
-        self._per_pair = [g for g in groups if g not in self._sku_only]
-        self._sku_memberships = _Memberships(self._sku_only)
-        self._pair_memberships = _Memberships(self._per_pair)
+        self._position = {g.id: i for i, g in enumerate(groups)}
+        roots = {g.id: referenced_roots(g.where) for g in groups}
+        sku_only = [g for g in groups if roots[g.id] <= {"sku"}]
+        wh_only = [g for g in groups if g not in sku_only and roots[g.id] <= {"warehouse"}]
+        mixed = [g for g in groups if g not in sku_only and g not in wh_only]
+        self._sku_memberships = _Memberships(sku_only) if sku_only else None
+        self._wh_memberships = _Memberships(wh_only) if wh_only else None
+        self._mixed_memberships = _Memberships(mixed) if mixed else None
+        # the SKU fields the mixed groups read, when every one of them is known
+        fields = [read_fields(g.where) for g in mixed]
+        self._mixed_sku_fields: tuple[str, ...] | None = (
+            tuple(sorted({name for fs in fields if fs is not None for root, name in fs
+                          if root == "sku"}))
+            if all(fs is not None for fs in fields) else None)
         self._by_sku: dict[str, tuple[str, ...]] = {}
-        # per pair: the SKU's groups followed by the pair's own (one shared tuple per value)
-        self._by_pair: dict[tuple[str, str], tuple[str, ...]] = {}
-        self._joined: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+        self._by_wh: dict[str | None, tuple[str, ...]] = {}
+        self._sku_keys: dict[str, Any] = {}  # SKU code -> its values of the mixed groups' fields
+        self._key_pool: dict[Any, Any] = {}  # one shared key per distinct value
+        self._mixed: dict[tuple[Any, str], tuple[str, ...]] = {}
+        self._joined: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
         for sku in skus:
             self.add_sku(sku)
 
@@ -214,24 +235,60 @@ class GroupIndex:
         """(Re)compute one SKU's memberships, e.g. after its master data changed."""
         code = sku["code"]
         self._skus[code] = sku
-        self._by_sku[code] = self._sku_memberships.of({"sku": sku}) if self._sku_only else ()
-        for key in [k for k in self._by_pair if k[0] == code] if self._by_pair else []:
-            del self._by_pair[key]
+        memberships = self._sku_memberships
+        self._by_sku[code] = memberships.of({"sku": sku}) if memberships else ()
+        if self._sku_keys.pop(code, None) is not None and self._mixed_sku_fields is None:
+            self._mixed = {k: v for k, v in self._mixed.items() if k[0] != code}
 
     def groups_for(self, sku_code: str, warehouse_code: str) -> tuple[str, ...]:
-        if not self._per_pair:
-            return self._by_sku.get(sku_code, ())
-        key = (sku_code, warehouse_code)
-        found = self._by_pair.get(key)
+        base = self._by_sku.get(sku_code, ())
+        if self._wh_memberships is None and self._mixed_memberships is None:
+            return base
+        own = self._by_wh.get(warehouse_code)
+        if own is None:
+            own = self._warehouse_groups(warehouse_code)
+        mixed = self._mixed_groups(sku_code, warehouse_code) if self._mixed_memberships else ()
+        key = (base, own, mixed)
+        found = self._joined.get(key)
         if found is None:
-            base = self._by_sku.get(sku_code, ())
-            data = {"sku": self._skus.get(sku_code, {}), "warehouse": self.warehouses.get(warehouse_code, {})}
-            own = self._pair_memberships.of(data)
-            found = self._joined.get((base, own))
-            if found is None:
-                found = self._joined[(base, own)] = base + own if own else base
-            self._by_pair[key] = found
+            position = self._position
+            found = self._joined[key] = tuple(sorted((*base, *own, *mixed), key=position.__getitem__))
         return found
+
+    def _warehouse_groups(self, warehouse_code: str) -> tuple[str, ...]:
+        memberships = self._wh_memberships
+        data = {"warehouse": self.warehouses.get(warehouse_code, {})}
+        found = self._by_wh[warehouse_code] = memberships.of(data) if memberships else ()
+        return found
+
+    def _mixed_groups(self, sku_code: str, warehouse_code: str) -> tuple[str, ...]:
+        """The groups over SKU and warehouse fields, per distinct SKU values and warehouse."""
+        sku_key = self._sku_keys.get(sku_code)
+        if sku_key is None:
+            sku_key = self._sku_keys[sku_code] = self._sku_key(sku_code)
+        key = (sku_key, warehouse_code)
+        found = self._mixed.get(key)
+        if found is None:
+            assert self._mixed_memberships is not None
+            if self._mixed_sku_fields is None and len(self._mixed) >= self.MAX_PAIRS:
+                self._mixed.clear()
+            data = {"sku": self._skus.get(sku_code, {}),
+                    "warehouse": self.warehouses.get(warehouse_code, {})}
+            found = self._mixed[key] = self._mixed_memberships.of(data)
+        return found
+
+    def _sku_key(self, sku_code: str) -> Any:
+        """What decides the mixed groups on the SKU side: its values of the fields they read
+        (frozen as ``_Batch`` keys are), or its code when those fields are unknown."""
+        names = self._mixed_sku_fields
+        sku = self._skus.get(sku_code)
+        if names is None or sku is None:
+            return sku_code
+        try:
+            key = tuple(_freeze(sku.get(name, _ABSENT)) for name in names)
+        except TypeError:
+            return sku_code
+        return self._key_pool.setdefault(key, key)
 
     def members(self, group_id: str) -> list[tuple[str, str]]:
         """Every SKU×warehouse pair in a group (for previews and validation reports)."""

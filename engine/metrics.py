@@ -58,6 +58,11 @@ class DemandWindow:
         self._slides = 0  # days slid since the last full recount (bounds float drift)
 
     @property
+    def last_demand_ordinal(self) -> int | None:
+        """``last_demand_day`` as an ordinal (what the facts of every event need)."""
+        return self._last
+
+    @property
     def last_demand_day(self) -> date | None:
         """The latest day with positive demand, or None when nothing was ever demanded."""
         return date.fromordinal(self._last) if self._last is not None else None
@@ -218,6 +223,14 @@ class Metrics:
     max_stock: float
     days_of_cover: float | None
     days_since_last_sale: int | None
+
+    @classmethod
+    def from_facts(cls, facts: Mapping[str, Any]) -> Metrics:
+        """The metrics of a ``metrics.*`` facts dict (nulls are left out there)."""
+        return cls(facts["avg_daily_demand"], facts["demand_std"], facts["lead_time_days"],
+                   facts["lead_time_std"], facts["safety_stock"], facts["reorder_point"],
+                   facts["max_stock"], facts.get("days_of_cover"),
+                   facts.get("days_since_last_sale"))
 
     def as_facts(self) -> dict[str, float | int]:
         """The ``metrics.*`` facts, without nulls, so that a JsonLogic ``var`` default applies."""

@@ -486,6 +486,10 @@ def _in(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
             guard = "TYPE({0}) is STR" if kind == "str" else "TYPE({0}) in NUM"
             test = f"{guard.format(needle.expr)} and {needle.expr} in {members}"
             return gen.assign(out, test, "bool")
+    if len(args) == 2 and type(args[0]) is str:  # "cold" in a list fact: Python's own ``in``
+        needle, hay = gen.value(out, args[0]), gen.value(out, haystack)
+        fast, slow = f"{needle.expr} in {hay.expr}", f"IN({needle.expr}, {hay.expr})"
+        return gen.assign(out, f"{fast} if TYPE({hay.expr}) is LIST else {slow}", "bool")
     return gen.call(out, "IN", args, kind="bool")
 
 

@@ -457,6 +457,7 @@ RUNTIME: dict[str, Any] = {
     "TYPE": type,
     "NUM": NUM,
     "STR": str,
+    "LIST": list,
     "INT": int,
     "FLOAT": float,
     "UNDEF": UNDEF,

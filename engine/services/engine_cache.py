@@ -13,12 +13,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
+from engine.facts import FactMaker
 from engine.membership import GroupIndex, referenced_roots
 from engine.metrics import SupplierLink
+from engine.rules.compiled import RulesetSettings
 from engine.evaluation import RuleIndex
 from engine.services.master_data import sku_facts, warehouse_facts
 from engine.services.rulesets import ActiveRuleset, RulesetCache
 from engine.storage.tables import ruleset_state, sku_suppliers, skus, suppliers, warehouses
+
+
+MAX_FACT_MAKERS = 16_384
+DEFAULT_TZ = ZoneInfo(RulesetSettings().timezone)  # until a ruleset names its own
 
 
 @dataclass
@@ -38,12 +44,28 @@ class Snapshot:
     needs_total: bool = False
     promotion_days: frozenset[str] = frozenset()
     _params: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
+    _makers: dict[tuple[int, tuple[str, ...]], FactMaker] = field(default_factory=dict)
 
     def params(self, groups: tuple[str, ...]) -> Mapping[str, Any]:
         found = self._params.get(groups)
         if found is None and self.ruleset is not None:
             found = self._params[groups] = self.ruleset.compiled.params_for(groups)
         return found or {}
+
+    def fact_maker(self, sku_id: int, groups: tuple[str, ...]) -> FactMaker:
+        """What the facts of a SKU's events under its groups' params share, built once.
+
+        Bounded (``MAX_FACT_MAKERS``, then started afresh): one per SKU of 100k would hold
+        tens of megabytes for SKUs that may not move again.
+        """
+        key = (sku_id, groups)
+        found = self._makers.get(key)
+        if found is None:
+            if len(self._makers) >= MAX_FACT_MAKERS:
+                self._makers.clear()
+            found = self._makers[key] = FactMaker(self.links.get(sku_id, ()), self.params(groups),
+                                                  self.tz or DEFAULT_TZ, self.promotion_days)
+        return found
 
     def groups_for(self, sku: str, warehouse: str) -> tuple[str, ...]:
         return self.group_index.groups_for(sku, warehouse) if self.group_index else ()
