@@ -30,8 +30,7 @@ from engine.actions.context import (
 )
 from engine.alerts import COOLDOWN, HIT, OPEN, RESOLVE, OpenAlert, decide
 from engine.evaluation import evaluate
-from engine.facts import FactInputs, build_facts
-from engine.metrics import DemandWindow
+from engine.metrics import DemandWindow, Metrics
 from engine.rules.compiled import Rule, RulesetSettings
 from engine.services.engine_cache import Snapshot
 from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
@@ -250,9 +249,8 @@ class Batch:
             return
         links = snap.links.get(pair.sku_id, ())
         total = self._total_available(pair) if snap.needs_total else None
-        facts, metrics = build_facts(FactInputs(
-            event, sku, wh, pair.level, pair.window, links, snap.params(groups), snap.tz, total,
-            snap.promotion_days))
+        facts = snap.fact_maker(pair.sku_id, groups).facts(
+            event, sku, wh, pair.level, pair.window, total)
         outcomes = evaluate(rules, facts)  # hits and failures only
         if extra:
             outcomes += evaluate(extra, facts)
@@ -273,7 +271,7 @@ class Batch:
             if decision in (OPEN, COOLDOWN) and not raising:
                 continue
             if decision == OPEN:
-                self._open(rule, pair, event, facts, metrics, links)
+                self._open(rule, pair, event, facts, Metrics.from_facts(facts["metrics"]), links)
             elif decision == HIT and open_alert is not None:
                 open_alert.hits += 1
                 self._hit(open_alert, event.at)
