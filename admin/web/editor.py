@@ -12,11 +12,11 @@ location ("规则「缺货」"). Messages are the engine's sentences, in Chinese
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import request
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -89,6 +89,19 @@ def save_text(text: str, comment: str, revision: int | None) -> Saved:
     except Conflict:
         return Saved(conflict=True)
     return Saved(version=number)
+
+
+def flash_saved(saved: Saved, done: Callable[[int], str],
+                failed: Callable[[str], str] | None = None) -> None:
+    """Say what a save from a button (a delete) did: the conflict, why it was refused, or
+    ``done(version)``; ``failed(reasons)`` words the refusal (the reasons alone otherwise)."""
+    if saved.conflict:
+        flash(conflict_message(), "error")
+    elif saved.version is None:
+        reasons = "; ".join(friendly(p) for p in saved.problems)
+        flash(failed(reasons) if failed else reasons, "error")
+    else:
+        flash(done(saved.version), "success")
 
 
 def conflict_message() -> str:

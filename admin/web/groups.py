@@ -19,9 +19,8 @@ from flask_babel import lazy_gettext as _l
 from admin.auth import services
 from admin.web.editor import (
     bp,
-    conflict_message,
     editing,
-    friendly,
+    flash_saved,
     index_of,
     item_of,
     new_id,
@@ -202,11 +201,6 @@ def group_delete(group_id: str) -> Any:
         return redirect(url_for("rules.group_list"), 303)
     saved = save(delete_group(ed.document, group_id),
                  _("SKU group “%(name)s” deleted in the editor", name=name), posted_revision())
-    if saved.conflict:
-        flash(conflict_message(), "error")
-    elif not saved.ok:
-        flash("; ".join(friendly(p) for p in saved.problems), "error")
-    else:
-        flash(_("SKU group “%(name)s” deleted: version %(n)s is now active.", name=name,
-                n=saved.version), "success")
+    flash_saved(saved, lambda n: _("SKU group “%(name)s” deleted: version %(n)s is now active.",
+                                   name=name, n=n))
     return redirect(url_for("rules.group_list"), 303)

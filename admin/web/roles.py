@@ -17,9 +17,8 @@ from admin.auth import services
 from admin.web.editor import (
     CHANNEL_LABELS,
     bp,
-    conflict_message,
     editing,
-    friendly,
+    flash_saved,
     index_of,
     item_of,
     listed,
@@ -164,11 +163,6 @@ def role_delete(role_id: str) -> Any:
         return redirect(url_for("rules.role_list"), 303)
     saved = save(delete_role(ed.document, role_id),
                  _("Role “%(name)s” deleted in the editor", name=name), posted_revision())
-    if saved.conflict:
-        flash(conflict_message(), "error")
-    elif not saved.ok:
-        flash("; ".join(friendly(p) for p in saved.problems), "error")
-    else:
-        flash(_("Role “%(name)s” deleted: version %(n)s is now active.", name=name,
-                n=saved.version), "success")
+    flash_saved(saved, lambda n: _("Role “%(name)s” deleted: version %(n)s is now active.",
+                                   name=name, n=n))
     return redirect(url_for("rules.role_list"), 303)

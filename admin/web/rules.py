@@ -22,8 +22,8 @@ from admin.web import advanced, groups, roles, workflows  # noqa: F401  (their r
 from admin.web.editor import (
     CHANNEL_LABELS,
     bp,
-    conflict_message,
     editing,
+    flash_saved,
     friendly,
     index_of,
     item_of,
@@ -343,14 +343,9 @@ def remove(rule_id: str) -> Any:
     name = found.get("name") or rule_id
     saved = save(doc, _("Rule “%(name)s” deleted in the rule editor", name=name),
                  posted_revision())
-    if saved.conflict:
-        flash(conflict_message(), "error")
-    elif not saved.ok:
-        flash(_("The rule could not be deleted: %(why)s",
-                why="; ".join(friendly(p) for p in saved.problems)), "error")
-    else:
-        flash(_("Rule “%(name)s” deleted: version %(n)s is now active.", name=name,
-                n=saved.version), "success")
+    flash_saved(saved, lambda n: _("Rule “%(name)s” deleted: version %(n)s is now active.",
+                                   name=name, n=n),
+                lambda why: _("The rule could not be deleted: %(why)s", why=why))
     return redirect(url_for("rules.index"), 303)
 
 

@@ -16,9 +16,8 @@ from werkzeug.datastructures import MultiDict
 
 from admin.web.editor import (
     bp,
-    conflict_message,
     editing,
-    friendly,
+    flash_saved,
     index_of,
     item_of,
     listed,
@@ -273,11 +272,6 @@ def workflow_delete(workflow_id: str) -> Any:
         return redirect(url_for("rules.workflow_list"), 303)
     saved = save(delete_workflow(ed.document, workflow_id),
                  _("Workflow “%(name)s” deleted in the editor", name=name), posted_revision())
-    if saved.conflict:
-        flash(conflict_message(), "error")
-    elif not saved.ok:
-        flash("; ".join(friendly(p) for p in saved.problems), "error")
-    else:
-        flash(_("Workflow “%(name)s” deleted: version %(n)s is now active.", name=name,
-                n=saved.version), "success")
+    flash_saved(saved, lambda n: _("Workflow “%(name)s” deleted: version %(n)s is now active.",
+                                   name=name, n=n))
     return redirect(url_for("rules.workflow_list"), 303)

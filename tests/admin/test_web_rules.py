@@ -304,6 +304,25 @@ def test_a_group_in_use_cannot_be_deleted(admin, services) -> None:
     assert document(services)["sku_groups"][0]["id"] == "cheap"
 
 
+def test_a_delete_from_a_stale_page_is_refused_then_done_from_a_fresh_one(admin, services,
+                                                                           runner) -> None:
+    stale = form_of(admin.get("/admin/groups"))
+    token = runner.invoke(args=["tokens", "create", "root"]).output.strip().splitlines()[-1]
+    changed = RULESET.replace("severity: critical", "severity: high")  # someone else's save
+    assert admin.put("/api/v1/ruleset", data=changed, content_type="application/yaml",
+                     headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    before = len(versions(services))
+    assert admin.post("/admin/groups/cheap/delete", data=stale).status_code == 303
+    assert "有其他人修改了规则，因此没有保存" in admin.get("/admin/groups").get_data(as_text=True)
+    assert len(versions(services)) == before
+    assert [g["id"] for g in document(services)["sku_groups"]] == ["cheap"]
+    fresh = form_of(admin.get("/admin/groups"))
+    assert admin.post("/admin/groups/cheap/delete", data=fresh).status_code == 303
+    html = admin.get("/admin/groups").get_data(as_text=True)
+    assert f"SKU 分组“便宜货”已删除：第 {before + 1} 版已启用。" in html
+    assert not document(services).get("sku_groups")
+
+
 def test_roles_are_edited_with_members_channels_and_escalation(admin, services) -> None:
     page = admin.get("/admin/roles/buyer/edit")
     html = page.get_data(as_text=True)
