@@ -51,11 +51,19 @@ from engine.storage.tables import (
     task_history,
     tasks,
 )
+from engine.storage import bulk
 from engine.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
 DEFAULT_TZ = ZoneInfo(RulesetSettings().timezone)  # until a ruleset names its own
 CHUNK = 400  # pairs per IN (...) query
+LEVEL_KEY = ("sku_id", "warehouse_id")
+LEVEL_COLUMNS = ("on_hand", "reserved", "on_order_erp", "on_order_local", "erp_on_order_at",
+                 "last_event_at", "last_sale_day", "demand_window")
+ALERT_COLUMNS = ("rule", "rule_version", "sku_id", "warehouse_id", "severity", "owner", "state",
+                 "opened_at", "last_hit_at", "resolved_at", "resolution", "hits", "facts")
+EVENT_COLUMNS = ("event_id", "type", "sku_id", "warehouse_id", "qty", "at", "ref", "payload",
+                 "received_at", "applied", "batch_id")
 
 
 @dataclass(frozen=True)
@@ -176,9 +184,8 @@ class Batch:
         keys = sorted(set(keys))
         if not keys:
             return
-        ins = insert_for(self.conn, stock_levels).on_conflict_do_nothing(
-            index_elements=["sku_id", "warehouse_id"])
-        self.conn.execute(ins, [{"sku_id": s, "warehouse_id": w} for s, w in keys])
+        bulk.insert_many(self.conn, stock_levels, LEVEL_KEY, keys,
+                         "ON CONFLICT (sku_id, warehouse_id) DO NOTHING")
         for chunk in _chunks(keys):
             where = tuple_(stock_levels.c.sku_id, stock_levels.c.warehouse_id).in_(chunk)
             query = select(stock_levels).where(where)
@@ -340,46 +347,28 @@ class Batch:
     def _write_levels(self) -> None:
         if not self.pairs:
             return
-        stmt = (update(stock_levels)
-                .where(stock_levels.c.sku_id == bindparam("k_sku"),
-                       stock_levels.c.warehouse_id == bindparam("k_wh"))
-                .values(on_hand=bindparam("on_hand"), reserved=bindparam("reserved"),
-                        on_order_erp=bindparam("on_order_erp"),
-                        on_order_local=bindparam("on_order_local"),
-                        erp_on_order_at=bindparam("erp_on_order_at"),
-                        last_event_at=bindparam("last_event_at"),
-                        last_sale_day=bindparam("last_sale_day"),
-                        demand_window=bindparam("demand_window"),
-                        version=stock_levels.c.version + 1))
-        self.conn.execute(stmt, [
-            {"k_sku": p.sku_id, "k_wh": p.wh_id, "on_hand": p.level.on_hand,
-             "reserved": p.level.reserved, "on_order_erp": p.level.on_order_erp,
-             "on_order_local": p.level.on_order_local, "erp_on_order_at": p.erp_on_order_at,
-             "last_event_at": p.last_event_at, "last_sale_day": p.last_sale_day,
-             "demand_window": p.window.to_dict()}
-            for p in self.pairs.values()])
+        bulk.update_many(self.conn, stock_levels, LEVEL_COLUMNS, LEVEL_KEY, [
+            (p.level.on_hand, p.level.reserved, p.level.on_order_erp, p.level.on_order_local,
+             p.erp_on_order_at, p.last_event_at, p.last_sale_day, p.window.to_dict(),
+             p.sku_id, p.wh_id)
+            for p in self.pairs.values()], also="version = version + 1")
 
     def _write_demand(self) -> None:
         if not self.demand:
             return
-        stmt = insert_for(self.conn, demand_days)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["sku_id", "warehouse_id", "day"],
-            set_={"qty": demand_days.c.qty + stmt.excluded.qty})
-        self.conn.execute(stmt, [{"sku_id": s, "warehouse_id": w, "day": d, "qty": q}
-                                 for (s, w, d), q in self.demand.items()])
+        bulk.insert_many(self.conn, demand_days, ("sku_id", "warehouse_id", "day", "qty"),
+                         [(s, w, d, q) for (s, w, d), q in self.demand.items()],
+                         "ON CONFLICT (sku_id, warehouse_id, day) "
+                         "DO UPDATE SET qty = demand_days.qty + excluded.qty")
 
     def _write_alert_changes(self) -> None:
         if self.hits:
-            self.conn.execute(
-                update(alerts).where(alerts.c.id == bindparam("k_id"))
-                .values(hits=bindparam("hits"), last_hit_at=bindparam("last_hit_at")),
-                [{"k_id": i, "hits": h, "last_hit_at": at} for i, (h, at) in self.hits.items()])
+            bulk.update_many(self.conn, alerts, ("hits", "last_hit_at"), ("id",),
+                             [(h, at, i) for i, (h, at) in self.hits.items()])
         if self.resolved:
-            self.conn.execute(
-                update(alerts).where(alerts.c.id == bindparam("k_id"))
-                .values(state="resolved", resolved_at=bindparam("resolved_at"), resolution="auto"),
-                [{"k_id": i, "resolved_at": at} for i, at in self.resolved.items()])
+            bulk.update_many(self.conn, alerts, ("resolved_at",), ("id",),
+                             [(at, i) for i, at in self.resolved.items()],
+                             also="state = 'resolved', resolution = 'auto'")
             self.conn.execute(
                 update(escalations)
                 .where(escalations.c.alert_id.in_(list(self.resolved)), escalations.c.fired_at.is_(None),
@@ -393,27 +382,26 @@ class Batch:
             return
         assert self.snap.ruleset is not None
         version = self.snap.ruleset.version
-        rows = [dict(rule=a.rule.id, rule_version=version, sku_id=a.pair.sku_id, warehouse_id=a.pair.wh_id,
-                     severity=a.rule.severity, owner=a.rule.owner,
-                     state="resolved" if a.resolved_at else "open", opened_at=a.at,
-                     last_hit_at=a.last_hit_at or a.at, resolved_at=a.resolved_at,
-                     resolution="auto" if a.resolved_at else None, hits=a.hits, facts=a.facts)
+        rows = [(a.rule.id, version, a.pair.sku_id, a.pair.wh_id, a.rule.severity, a.rule.owner,
+                 "resolved" if a.resolved_at else "open", a.at, a.last_hit_at or a.at, a.resolved_at,
+                 "auto" if a.resolved_at else None, a.hits, a.facts)
                 for a in self.new_alerts]
         # Open ones may meet an alert another process opened first (the partial unique index);
         # an alert opened and resolved within the batch cannot conflict with anything.
-        open_rows = [r for r in rows if r["state"] == "open"]
-        closed = [(a, r) for a, r in zip(self.new_alerts, rows, strict=True) if r["state"] != "open"]
+        open_rows = [r for a, r in zip(self.new_alerts, rows, strict=True) if not a.resolved_at]
+        closed = [(a, r) for a, r in zip(self.new_alerts, rows, strict=True) if a.resolved_at]
         if open_rows:
-            stmt = (insert_for(self.conn, alerts)
-                    .on_conflict_do_nothing(index_elements=["rule", "sku_id", "warehouse_id"],
-                                            index_where=text(OPEN_ALERT_PREDICATE))
-                    .returning(alerts.c.id, alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id))
-            ids = {(r.rule, r.sku_id, r.warehouse_id): r.id for r in self.conn.execute(stmt, open_rows)}
+            # The predicate is literal SQL: see OPEN_ALERT_PREDICATE.
+            returned = bulk.insert_returning(
+                self.conn, alerts, ALERT_COLUMNS, open_rows, ("id", "rule", "sku_id", "warehouse_id"),
+                f"ON CONFLICT (rule, sku_id, warehouse_id) WHERE {OPEN_ALERT_PREDICATE} DO NOTHING")
+            ids = {(rule, sku, wh): i for i, rule, sku, wh in returned}
             for a in self.new_alerts:
                 if not a.resolved_at:
                     a.id = ids.get((a.rule.id, a.pair.sku_id, a.pair.wh_id))
         for a, row in closed:
-            a.id = self.conn.execute(insert(alerts).returning(alerts.c.id), row).scalar_one()
+            a.id = self.conn.execute(insert(alerts).returning(alerts.c.id),
+                                     dict(zip(ALERT_COLUMNS, row, strict=True))).scalar_one()
         written = [a for a in self.new_alerts if a.id is not None]
         self.stats.alerts_opened += len(written)
         self._write_tasks(written)
@@ -530,13 +518,13 @@ def insert_events(conn: Connection, events: list[tuple[int, StockEvent]], snap: 
     """Insert the events; the new ones by id → row id (the others were there: duplicates)."""
     if not events:
         return {}
-    stmt = insert_for(conn, stock_events).on_conflict_do_nothing(index_elements=["event_id"])
-    stmt = stmt.returning(stock_events.c.id, stock_events.c.event_id)
-    rows = [{"event_id": e.id, "type": e.type, "sku_id": snap.sku_ids[e.sku],
-             "warehouse_id": snap.warehouse_ids[e.warehouse], "qty": e.qty, "at": e.at, "ref": e.ref,
-             "payload": dict(e.raw), "received_at": now, "applied": applied, "batch_id": batch_id}
-            for _, e in events]
-    return {event_id: row_id for row_id, event_id in conn.execute(stmt, rows)}
+    sku_ids, wh_ids = snap.sku_ids, snap.warehouse_ids
+    rows = [(e.id, e.type, sku_ids[e.sku], wh_ids[e.warehouse], e.qty, e.at, e.ref, dict(e.raw), now,
+             applied, batch_id) for _, e in events]
+    # ON CONFLICT … RETURNING: only the rows inserted now come back, atomically (no check first)
+    returned = bulk.insert_returning(conn, stock_events, EVENT_COLUMNS, rows, ("id", "event_id"),
+                                     "ON CONFLICT (event_id) DO NOTHING")
+    return {event_id: row_id for row_id, event_id in returned}
 
 
 def store_rejected(conn: Connection, items: Sequence[Any], results: list[ItemResult], source: str,
