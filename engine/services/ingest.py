@@ -34,6 +34,7 @@ from engine.facts import FactInputs, build_facts
 from engine.metrics import DemandWindow
 from engine.rules.compiled import Rule, RulesetSettings
 from engine.services.engine_cache import Snapshot
+from engine.services.ingest_requisitions import OrderedRequisitions
 from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
 from engine.storage.tables import (
     OPEN_ALERT_PREDICATE,
@@ -177,10 +178,15 @@ class Batch:
         self.hits: dict[int, tuple[int, datetime]] = {}
         self.resolved: dict[int, datetime] = {}
         self.follow_ups: list[tuple[int, str]] = []  # outbox rows to hand to the jobs port
+        self.ordered = OrderedRequisitions()
         self.stats = BatchStats()
 
     # -- loading ---------------------------------------------------------------------------
-    def load(self, keys: Iterable[tuple[int, int]]) -> None:
+    def load(self, keys: Iterable[tuple[int, int]],
+             requisition_keys: Iterable[tuple[int, int]] = ()) -> None:
+        """Lock and read the stock levels of ``keys`` with their open alerts; then the ordered
+        requisitions of ``requisition_keys`` (pairs with a receipt with a ref, or a count with
+        on_order: the events that change them)."""
         keys = sorted(set(keys))
         if not keys:
             return
@@ -213,6 +219,7 @@ class Batch:
                     .group_by(alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id)
                 ):
                     self.pairs[(a.sku_id, a.warehouse_id)].last_resolved[a.rule] = a.at
+        self.ordered.load(self.conn, requisition_keys)  # after the levels are locked
 
     def _has_cooldowns(self) -> bool:
         rs = self.snap.ruleset
@@ -339,6 +346,7 @@ class Batch:
 
     # -- writing ---------------------------------------------------------------------------
     def write(self) -> None:
+        self.ordered.write(self.conn, self.now)
         self._write_levels()
         self._write_demand()
         self._write_alert_changes()
@@ -482,34 +490,18 @@ class Batch:
         True when that requisition was still counted here (not yet by the ERP): then the
         arrival lowers the local on-order quantity, not the ERP's.
         """
-        row = self.conn.execute(
-            select(requisitions.c.id, requisitions.c.quantity, requisitions.c.counted_by_erp)
-            .where(requisitions.c.sku_id == pair.sku_id, requisitions.c.warehouse_id == pair.wh_id,
-                   requisitions.c.ref == event.ref, requisitions.c.state == "ordered")
-            .order_by(requisitions.c.id).limit(1)).first()
-        if row is None:
+        assert event.ref is not None
+        req = self.ordered.receive((pair.sku_id, pair.wh_id), event.ref, event.id)
+        if req is None or req.counted_by_erp:
             return False
-        self.conn.execute(update(requisitions).where(requisitions.c.id == row.id)
-                          .values(state="received", updated_at=self.now,
-                                  version=requisitions.c.version + 1))
-        self.conn.execute(insert(requisition_history), dict(
-            requisition_id=row.id, at=self.now, actor="system", transition="receive",
-            from_state="ordered", to_state="received", data={"event": event.id}))
-        if row.counted_by_erp:
-            return False
-        pair.level.on_order_local = max(0.0, pair.level.on_order_local - row.quantity)
+        pair.level.on_order_local = max(0.0, pair.level.on_order_local - req.quantity)
         return True
 
     def _counted_by_erp(self, pair: Pair, at: datetime) -> None:
         """The ERP's on_order snapshot at ``at`` includes every requisition ordered before it:
         from now on they count there, not here — never twice (SPEC §4)."""
-        where = (requisitions.c.sku_id == pair.sku_id, requisitions.c.warehouse_id == pair.wh_id,
-                 requisitions.c.state == "ordered", requisitions.c.counted_by_erp.is_(False),
-                 requisitions.c.ordered_at <= at)
-        moved = self.conn.execute(select(func.coalesce(func.sum(requisitions.c.quantity), 0.0))
-                                  .where(*where)).scalar_one()
+        moved = self.ordered.count_by_erp((pair.sku_id, pair.wh_id), at)
         if moved:
-            self.conn.execute(update(requisitions).where(*where).values(counted_by_erp=True))
             pair.level.on_order_local = max(0.0, pair.level.on_order_local - float(moved))
 
 
@@ -568,13 +560,16 @@ def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now
     order they arrived, as the embedded default would have applied them.
     """
     batch = Batch(conn, snap, now, deliverable)
-    keys = []
+    keys, requisition_keys = [], []
     for e in events:
         sku_id = snap.sku_ids[e.sku]
-        keys.append((sku_id, snap.warehouse_ids[e.warehouse]))
+        key = (sku_id, snap.warehouse_ids[e.warehouse])
+        keys.append(key)
         if e.to_warehouse:
             keys.append((sku_id, snap.warehouse_ids[e.to_warehouse]))
-    batch.load(keys)
+        if (e.type == "receipt" and e.ref is not None) or (e.type == "count" and e.on_order is not None):
+            requisition_keys.append(key)
+    batch.load(keys, requisition_keys)
     for event in (events if keep_order else sorted(events, key=lambda e: e.at)):
         batch.apply_event(event)
     batch.write()
