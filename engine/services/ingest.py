@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from engine.actions import run_actions
 from engine.actions.context import (
@@ -57,8 +57,9 @@ from engine.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
 DEFAULT_TZ = ZoneInfo(RulesetSettings().timezone)  # until a ruleset names its own
-CHUNK = 400  # pairs per IN (...) query
 LEVEL_KEY = ("sku_id", "warehouse_id")
+LOAD_COLUMNS = ("sku_id", "warehouse_id", "on_hand", "reserved", "on_order_erp", "on_order_local",
+                "erp_on_order_at", "last_event_at", "last_sale_day", "demand_window")
 LEVEL_COLUMNS = ("on_hand", "reserved", "on_order_erp", "on_order_local", "erp_on_order_at",
                  "last_event_at", "last_sale_day", "demand_window")
 ALERT_COLUMNS = ("rule", "rule_version", "sku_id", "warehouse_id", "severity", "owner", "state",
@@ -190,35 +191,29 @@ class Batch:
         keys = sorted(set(keys))
         if not keys:
             return
-        bulk.insert_many(self.conn, stock_levels, LEVEL_KEY, keys,
+        conn = self.conn
+        bulk.insert_many(conn, stock_levels, LEVEL_KEY, keys,
                          "ON CONFLICT (sku_id, warehouse_id) DO NOTHING")
-        for chunk in _chunks(keys):
-            where = tuple_(stock_levels.c.sku_id, stock_levels.c.warehouse_id).in_(chunk)
-            query = select(stock_levels).where(where)
-            if self.conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            for r in self.conn.execute(query):
-                self.pairs[(r.sku_id, r.warehouse_id)] = Pair(
-                    r.sku_id, r.warehouse_id,
-                    StockLevel(r.on_hand, r.reserved, r.on_order_erp, r.on_order_local),
-                    DemandWindow.from_dict(r.demand_window) if r.demand_window else DemandWindow(),
-                    r.last_event_at, r.last_sale_day,
-                    open_requisitions=1 if r.on_order_local > 0 else 0,
-                    erp_on_order_at=r.erp_on_order_at)
-            pair_col = tuple_(alerts.c.sku_id, alerts.c.warehouse_id)
-            for a in self.conn.execute(
-                select(alerts.c.id, alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.hits)
-                .where(pair_col.in_(chunk), alerts.c.state.in_(OPEN_ALERT_STATES))
-            ):
-                self.pairs[(a.sku_id, a.warehouse_id)].open_alerts[a.rule] = OpenAlert(a.id, a.rule, a.hits)
-            if self._has_cooldowns():
-                for a in self.conn.execute(
-                    select(alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id,
-                           func.max(alerts.c.resolved_at).label("at"))
-                    .where(pair_col.in_(chunk), alerts.c.resolved_at.is_not(None))
-                    .group_by(alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id)
-                ):
-                    self.pairs[(a.sku_id, a.warehouse_id)].last_resolved[a.rule] = a.at
+        rows = bulk.select_by_pairs(conn, stock_levels, LOAD_COLUMNS, keys, lock=True)
+        rows.sort(key=lambda r: (r[0], r[1]))  # pairs in key order, whatever the plan
+        for (sku_id, wh_id, on_hand, reserved, on_order_erp, on_order_local, erp_on_order_at,
+             last_event_at, last_sale_day, window) in rows:
+            self.pairs[(sku_id, wh_id)] = Pair(
+                sku_id, wh_id, StockLevel(on_hand, reserved, on_order_erp, on_order_local),
+                DemandWindow.from_dict(window) if window else DemandWindow(),
+                last_event_at, last_sale_day,
+                open_requisitions=1 if on_order_local > 0 else 0, erp_on_order_at=erp_on_order_at)
+        pairs = self.pairs
+        open_alerts = bulk.select_by_pairs(conn, alerts, ("id", "rule", "sku_id", "warehouse_id", "hits"),
+                                           keys, where=f"t.{OPEN_ALERT_PREDICATE}")
+        open_alerts.sort(key=lambda a: a[1])  # each pair's open alerts in rule id order
+        for alert_id, rule, sku_id, wh_id, hits in open_alerts:
+            pairs[(sku_id, wh_id)].open_alerts[rule] = OpenAlert(alert_id, rule, hits)
+        if self._has_cooldowns():
+            for rule, sku_id, wh_id, at in bulk.select_by_pairs(
+                    conn, alerts, ("rule", "sku_id", "warehouse_id"), keys,
+                    where="t.resolved_at IS NOT NULL", max_of="resolved_at"):
+                pairs[(sku_id, wh_id)].last_resolved[rule] = at
         self.ordered.load(self.conn, requisition_keys)  # after the levels are locked
 
     def _has_cooldowns(self) -> bool:
@@ -657,7 +652,3 @@ def ingest(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime
     stats.follow_ups = batch.follow_ups
     return results, stats
 
-
-def _chunks(keys: list[tuple[int, int]]) -> Iterable[list[tuple[int, int]]]:
-    for i in range(0, len(keys), CHUNK):
-        yield keys[i:i + CHUNK]

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection
 
 from engine.storage import bulk
 from engine.storage.tables import requisition_history, requisitions
 
-CHUNK = 400  # pairs per IN (...) query
+ORDERED_COLUMNS = ("id", "sku_id", "warehouse_id", "ref", "quantity", "counted_by_erp", "ordered_at")
 HISTORY_COLUMNS = ("requisition_id", "at", "actor", "transition", "from_state", "to_state", "data")
 
 
@@ -42,17 +42,12 @@ class OrderedRequisitions:
     counted: list[int] = field(default_factory=list)
 
     def load(self, conn: Connection, keys: Iterable[tuple[int, int]]) -> None:
-        keys = sorted(set(keys))
-        pair = tuple_(requisitions.c.sku_id, requisitions.c.warehouse_id)
-        for start in range(0, len(keys), CHUNK):
-            query = (select(requisitions.c.id, requisitions.c.sku_id, requisitions.c.warehouse_id,
-                            requisitions.c.ref, requisitions.c.quantity,
-                            requisitions.c.counted_by_erp, requisitions.c.ordered_at)
-                     .where(pair.in_(keys[start:start + CHUNK]), requisitions.c.state == "ordered")
-                     .order_by(requisitions.c.id))
-            for r in conn.execute(query):
-                self.by_pair.setdefault((r.sku_id, r.warehouse_id), []).append(
-                    Ordered(r.id, r.ref, r.quantity, bool(r.counted_by_erp), r.ordered_at))
+        rows = bulk.select_by_pairs(conn, requisitions, ORDERED_COLUMNS, sorted(set(keys)),
+                                    where="t.state = 'ordered'")
+        rows.sort(key=lambda r: r[0])  # by id: the first ordered one is received first
+        for req_id, sku_id, wh_id, ref, quantity, counted_by_erp, ordered_at in rows:
+            self.by_pair.setdefault((sku_id, wh_id), []).append(
+                Ordered(req_id, ref, quantity, bool(counted_by_erp), ordered_at))
 
     def receive(self, key: tuple[int, int], ref: str, event_id: str) -> Ordered | None:
         """The first (lowest id) ordered requisition of ``key`` with ``ref``, now received."""

@@ -146,3 +146,75 @@ def update_many(conn: Connection, table: Table, columns: Sequence[str], keys: Se
         where = " AND ".join(f"{quote(conn, k)} = {p}" for k in keys)
         sql = cache[key] = f"UPDATE {quote(conn, table.name)} SET {', '.join(sets)} WHERE {where}"
     conn.exec_driver_sql(sql, bind_rows(conn, table, [*columns, *keys], rows))
+
+
+def _result_processors(conn: Connection, table: Table, columns: Sequence[str],
+                       description: Sequence[Any]) -> list[tuple[int, Processor]]:
+    """SQLAlchemy's result processor of each column, for the driver's type codes."""
+    codes = tuple(d[1] for d in description)
+    key = ("result", table.name, tuple(columns), codes)
+    cache = _cache(conn.dialect)
+    found = cache.get(key)
+    if found is None:
+        found = []
+        for i, (name, code) in enumerate(zip(columns, codes, strict=True)):
+            proc = table.c[name].type._cached_result_processor(conn.dialect, code)
+            if proc is not None:
+                found.append((i, proc))
+        cache[key] = found
+    return found  # type: ignore[no-any-return]
+
+
+def select_by_pairs(conn: Connection, table: Table, columns: Sequence[str],
+                    keys: Sequence[tuple[int, int]], where: str = "",
+                    max_of: str | None = None, lock: bool = False) -> list[tuple[Any, ...]]:
+    """``columns`` of the rows of ``table`` whose (sku_id, warehouse_id) is one of ``keys``.
+
+    A join with the keys as ``VALUES``, so that each key is an index lookup (a row-value
+    ``IN (VALUES …)`` makes SQLite scan the whole table once per statement). ``where`` is
+    literal SQL over ``t.<column>``. With ``max_of`` the rows are grouped by ``columns`` and
+    ``max(t.<max_of>)`` comes last. ``lock`` locks the rows on PostgreSQL (``FOR UPDATE``;
+    SQLite's writer already holds the database). Values come back as SQLAlchemy returns them.
+    """
+    if not keys:
+        return []
+    names = [*columns, *([max_of] if max_of else [])]
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(keys), MAX_PAIRS):
+        chunk = keys[start:start + MAX_PAIRS]
+        sql = _pairs_sql(conn, table, columns, len(chunk), where, max_of, lock)
+        result = conn.exec_driver_sql(sql, tuple(v for key in chunk for v in key))
+        procs = _result_processors(conn, table, names, result.cursor.description)
+        rows = result.fetchall()
+        if procs:
+            for r in rows:
+                values = list(r)
+                for i, proc in procs:
+                    values[i] = proc(values[i])
+                out.append(tuple(values))
+        else:
+            out.extend(tuple(r) for r in rows)
+    return out
+
+
+MAX_PAIRS = 2000  # keys per statement (two parameters each)
+
+
+def _pairs_sql(conn: Connection, table: Table, columns: Sequence[str], n: int, where: str,
+               max_of: str | None, lock: bool) -> str:
+    key = ("pairs", table.name, tuple(columns), n, where, max_of, lock)
+    cache = _cache(conn.dialect)
+    sql = cache.get(key)
+    if sql is None:
+        p = placeholder(conn)
+        if conn.dialect.name == "postgresql":  # typed: untyped VALUES would be text
+            p = f"CAST({p} AS INTEGER)"
+        cols = ", ".join(f"t.{quote(conn, c)}" for c in columns)
+        sql = (f"WITH k (s, w) AS (VALUES {', '.join([f'({p}, {p})'] * n)}) "
+               f"SELECT {cols}{f', max(t.{quote(conn, max_of)})' if max_of else ''} "
+               f"FROM k JOIN {quote(conn, table.name)} t ON t.sku_id = k.s AND t.warehouse_id = k.w"
+               f"{' WHERE ' + where if where else ''}{' GROUP BY ' + cols if max_of else ''}")
+        if lock and conn.dialect.name == "postgresql":
+            sql += " FOR UPDATE OF t"
+        cache[key] = sql
+    return sql  # type: ignore[no-any-return]

@@ -124,3 +124,42 @@ def test_a_rollback_takes_the_bulk_rows_with_it(engine):
         bulk.insert_returning(conn, stock_events, COLUMNS, [_event(1)], ("id",))
         conn.rollback()
         assert conn.execute(select(func.count()).select_from(stock_events)).scalar_one() == 0
+
+
+def test_select_by_pairs_reads_what_sqlalchemy_reads(engine):
+    day = date(2026, 11, 20)
+    window = {"start": "2026-11-19", "qty": [1, 0, 2.5], "last": "2026-11-21"}
+    with engine.begin() as conn:
+        conn.execute(insert(stock_levels), {"sku_id": 1, "warehouse_id": 1, "on_hand": 4.5,
+                                            "last_event_at": NOW, "last_sale_day": day,
+                                            "demand_window": window})
+        conn.execute(insert(stock_levels), {"sku_id": 2, "warehouse_id": 1})
+        cols = [c.name for c in stock_levels.c]
+        # more keys than one statement takes; most of them have no row
+        keys = [(1, 1), (2, 1), (3, 1)] + [(s, w) for s in range(10, 40) for w in range(2, 80)]
+        assert len(keys) > bulk.MAX_PAIRS
+        mine = sorted(bulk.select_by_pairs(conn, stock_levels, cols, keys, lock=True))
+        theirs = sorted(tuple(r) for r in conn.execute(select(stock_levels)))
+    assert mine == theirs
+    first = dict(zip(cols, mine[0], strict=True))
+    assert (first["last_event_at"], first["last_sale_day"], first["demand_window"]) == (NOW, day, window)
+
+
+def test_select_by_pairs_filters_and_takes_the_latest(engine):
+    cols = ("rule", "rule_version", "sku_id", "warehouse_id", "severity", "owner", "state",
+            "opened_at", "last_hit_at", "resolved_at", "resolution", "hits", "facts")
+    later = NOW + timedelta(hours=3)
+    with engine.begin() as conn:
+        conn.execute(insert(alerts), [dict(zip(cols, row, strict=True)) for row in [
+            ("r", 1, 1, 1, "low", None, "resolved", NOW, NOW, NOW, "auto", 1, {}),
+            ("r", 1, 1, 1, "low", None, "resolved", NOW, NOW, later, "auto", 1, {}),
+            ("q", 1, 1, 1, "low", None, "open", NOW, NOW, None, None, 2, {}),
+            ("r", 1, 2, 1, "low", None, "acknowledged", NOW, NOW, None, None, 1, {}),
+            ("r", 1, 3, 1, "low", None, "open", NOW, NOW, None, None, 1, {})]])
+        keys = [(1, 1), (2, 1)]
+        open_ = bulk.select_by_pairs(conn, alerts, ("rule", "sku_id", "hits"), keys,
+                                     where=f"t.{OPEN_ALERT_PREDICATE}")
+        latest = bulk.select_by_pairs(conn, alerts, ("rule", "sku_id", "warehouse_id"), keys,
+                                      where="t.resolved_at IS NOT NULL", max_of="resolved_at")
+    assert sorted(open_) == [("q", 1, 2), ("r", 2, 1)]
+    assert latest == [("r", 1, 1, later)]
