@@ -506,8 +506,9 @@ def insert_events(conn: Connection, events: list[tuple[int, StockEvent]], snap: 
     if not events:
         return {}
     sku_ids, wh_ids = snap.sku_ids, snap.warehouse_ids
-    rows = [(e.id, e.type, sku_ids[e.sku], wh_ids[e.warehouse], e.qty, e.at, e.ref, dict(e.raw), now,
-             applied, batch_id) for _, e in events]
+    rows = [(e.id, e.type, sku_ids[e.sku], wh_ids[e.warehouse], e.qty, e.at, e.ref,
+             e.raw if type(e.raw) is dict else dict(e.raw), now, applied, batch_id)
+            for _, e in events]
     # ON CONFLICT … RETURNING: only the rows inserted now come back, atomically (no check first)
     returned = bulk.insert_returning(conn, stock_events, EVENT_COLUMNS, rows, ("id", "event_id"),
                                      "ON CONFLICT (event_id) DO NOTHING")

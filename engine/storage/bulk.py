@@ -14,12 +14,16 @@ the placeholder differs (``?`` for sqlite3, ``%s`` for psycopg).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import JSON, Connection, Table
 from sqlalchemy.engine import Dialect
+
+from engine.storage.types import UtcDateTime, sqlite_utc_text
 
 Processor = Callable[[Any], Any]
 MAX_PARAMS = 30_000  # per multi-row statement; below SQLite's 32766 and PostgreSQL's 65535
@@ -56,11 +60,35 @@ def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[
     if found is None:
         found = []
         for i, name in enumerate(columns):
-            proc = table.c[name].type._cached_bind_processor(conn.dialect)
+            proc = _fast(conn.dialect, table.c[name].type)
             if proc is not None:
                 found.append((i, proc))
         cache[key] = found
     return found  # type: ignore[no-any-return]
+
+
+_JSON_ENCODE = c_make_encoder(  # what json.dumps(value) runs, built once instead of per call
+    None, json.JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False, True,
+) if c_make_encoder is not None else None
+
+
+def _fast(dialect: Dialect, type_: Any) -> Processor | None:
+    """SQLAlchemy's bind processor of ``type_``; on SQLite, the same result in fewer steps for
+    UTC datetimes and JSON objects (when the engine keeps the default JSON serializer)."""
+    proc: Processor | None = type_._cached_bind_processor(dialect)
+    if dialect.name != "sqlite" or proc is None:
+        return proc
+    if isinstance(type_, UtcDateTime):
+        return sqlite_utc_text
+    if isinstance(type_, JSON) and dialect._json_serializer is None and _JSON_ENCODE is not None:
+        slow, encode = proc, _JSON_ENCODE
+
+        def process(value: Any) -> Any:
+            kind = type(value)
+            return "".join(encode(value, 0)) if kind is dict or kind is list else slow(value)
+
+        return process
+    return proc
 
 
 def bind_rows(conn: Connection, table: Table, columns: Sequence[str],

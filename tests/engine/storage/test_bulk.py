@@ -163,3 +163,24 @@ def test_select_by_pairs_filters_and_takes_the_latest(engine):
                                       where="t.resolved_at IS NOT NULL", max_of="resolved_at")
     assert sorted(open_) == [("q", 1, 2), ("r", 2, 1)]
     assert latest == [("r", 1, 1, later)]
+
+
+@pytest.mark.parametrize("at", [
+    datetime(2026, 11, 20, 9, 30, 15, 123456, tzinfo=CST),
+    datetime(2026, 1, 1, 0, 0, tzinfo=CST),  # a day and a year earlier in UTC, no microseconds
+    datetime(999, 5, 6, 7, 8, 9, 10, tzinfo=UTC),
+])
+def test_the_stored_form_is_sqlalchemys_to_the_byte(engine, at):
+    payload = {"id": "x", "ü": "中文", "q": [1, 2.5, -0.0, 1e20, None, True], "n": {"a": {}}}
+    row = ("E", "sale", 1, 1, 2.0, at, "r", payload, NOW, True, 7)
+    with engine.begin() as conn:
+        bulk.insert_returning(conn, stock_events, COLUMNS, [row], ("id",))
+        conn.execute(insert(stock_events), dict(zip(COLUMNS, ("F", *row[1:]), strict=True)))
+        stored = conn.exec_driver_sql(
+            "SELECT type, sku_id, warehouse_id, qty, at, ref, payload, received_at, applied, batch_id "
+            "FROM stock_events ORDER BY event_id").fetchall()
+    assert stored[0] == stored[1]
+    with pytest.raises(ValueError):
+        with engine.begin() as conn:
+            bulk.insert_returning(conn, stock_events, COLUMNS, [(*row[:5], datetime(2026, 1, 1), *row[6:])],
+                                  ("id",))
