@@ -117,8 +117,9 @@ def parse_event(raw: Any, now: datetime | None = None) -> StockEvent | Errors:
     if not isinstance(raw, Mapping):
         return [{"field": "", "message": "an event must be a JSON object"}]
     errors: Errors = []
-    for name in sorted(set(raw) - KNOWN_FIELDS):
-        errors.append({"field": name, "message": f"'{name}' is not a field of a stock event"})
+    if not KNOWN_FIELDS.issuperset(raw):
+        for name in sorted(set(raw) - KNOWN_FIELDS):
+            errors.append({"field": name, "message": f"'{name}' is not a field of a stock event"})
     event_id = _text(raw, "id", errors, required=True)
     type_ = raw.get("type")
     if type_ not in EVENT_TYPES:
@@ -150,7 +151,7 @@ def parse_event(raw: Any, now: datetime | None = None) -> StockEvent | Errors:
 def _check_type_rules(type_: str, raw: Mapping[str, Any], qty: float | None, warehouse: str | None,
                       to_wh: str | None, supplier: str | None, reserved: float | None,
                       on_order: float | None, errors: Errors) -> None:
-    has_qty_error = any(e["field"] == "qty" for e in errors)
+    has_qty_error = bool(errors) and any(e["field"] == "qty" for e in errors)
     if type_ != "supplier_delay" and qty is None and not has_qty_error:
         errors.append({"field": "qty", "message": f"'qty' is required for a {type_} event"})
     if type_ in POSITIVE_QTY and qty is not None and qty <= 0:

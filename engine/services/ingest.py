@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from engine.actions import run_actions
 from engine.actions.context import (
@@ -33,6 +33,7 @@ from engine.evaluation import evaluate
 from engine.metrics import DemandWindow, Metrics
 from engine.rules.compiled import Rule, RulesetSettings
 from engine.services.engine_cache import Snapshot
+from engine.services.ingest_requisitions import OrderedRequisitions
 from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
 from engine.storage.tables import (
     OPEN_ALERT_PREDICATE,
@@ -50,11 +51,20 @@ from engine.storage.tables import (
     task_history,
     tasks,
 )
+from engine.storage import bulk
 from engine.storage.upsert import insert_for
 
 log = logging.getLogger(__name__)
 DEFAULT_TZ = ZoneInfo(RulesetSettings().timezone)  # until a ruleset names its own
-CHUNK = 400  # pairs per IN (...) query
+LEVEL_KEY = ("sku_id", "warehouse_id")
+LOAD_COLUMNS = ("sku_id", "warehouse_id", "on_hand", "reserved", "on_order_erp", "on_order_local",
+                "erp_on_order_at", "last_event_at", "last_sale_day", "demand_window")
+LEVEL_COLUMNS = ("on_hand", "reserved", "on_order_erp", "on_order_local", "erp_on_order_at",
+                 "last_event_at", "last_sale_day", "demand_window")
+ALERT_COLUMNS = ("rule", "rule_version", "sku_id", "warehouse_id", "severity", "owner", "state",
+                 "opened_at", "last_hit_at", "resolved_at", "resolution", "hits", "facts")
+EVENT_COLUMNS = ("event_id", "type", "sku_id", "warehouse_id", "qty", "at", "ref", "payload",
+                 "received_at", "applied", "batch_id")
 
 
 @dataclass(frozen=True)
@@ -168,43 +178,42 @@ class Batch:
         self.hits: dict[int, tuple[int, datetime]] = {}
         self.resolved: dict[int, datetime] = {}
         self.follow_ups: list[tuple[int, str]] = []  # outbox rows to hand to the jobs port
+        self.ordered = OrderedRequisitions()
         self.stats = BatchStats()
 
     # -- loading ---------------------------------------------------------------------------
-    def load(self, keys: Iterable[tuple[int, int]]) -> None:
+    def load(self, keys: Iterable[tuple[int, int]],
+             requisition_keys: Iterable[tuple[int, int]] = ()) -> None:
+        """Lock and read the stock levels of ``keys`` with their open alerts; then the ordered
+        requisitions of ``requisition_keys`` (pairs with a receipt with a ref, or a count with
+        on_order: the events that change them)."""
         keys = sorted(set(keys))
         if not keys:
             return
-        ins = insert_for(self.conn, stock_levels).on_conflict_do_nothing(
-            index_elements=["sku_id", "warehouse_id"])
-        self.conn.execute(ins, [{"sku_id": s, "warehouse_id": w} for s, w in keys])
-        for chunk in _chunks(keys):
-            where = tuple_(stock_levels.c.sku_id, stock_levels.c.warehouse_id).in_(chunk)
-            query = select(stock_levels).where(where)
-            if self.conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            for r in self.conn.execute(query):
-                self.pairs[(r.sku_id, r.warehouse_id)] = Pair(
-                    r.sku_id, r.warehouse_id,
-                    StockLevel(r.on_hand, r.reserved, r.on_order_erp, r.on_order_local),
-                    DemandWindow.from_dict(r.demand_window) if r.demand_window else DemandWindow(),
-                    r.last_event_at, r.last_sale_day,
-                    open_requisitions=1 if r.on_order_local > 0 else 0,
-                    erp_on_order_at=r.erp_on_order_at)
-            pair_col = tuple_(alerts.c.sku_id, alerts.c.warehouse_id)
-            for a in self.conn.execute(
-                select(alerts.c.id, alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.hits)
-                .where(pair_col.in_(chunk), alerts.c.state.in_(OPEN_ALERT_STATES))
-            ):
-                self.pairs[(a.sku_id, a.warehouse_id)].open_alerts[a.rule] = OpenAlert(a.id, a.rule, a.hits)
-            if self._has_cooldowns():
-                for a in self.conn.execute(
-                    select(alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id,
-                           func.max(alerts.c.resolved_at).label("at"))
-                    .where(pair_col.in_(chunk), alerts.c.resolved_at.is_not(None))
-                    .group_by(alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id)
-                ):
-                    self.pairs[(a.sku_id, a.warehouse_id)].last_resolved[a.rule] = a.at
+        conn = self.conn
+        bulk.insert_many(conn, stock_levels, LEVEL_KEY, keys,
+                         "ON CONFLICT (sku_id, warehouse_id) DO NOTHING")
+        rows = bulk.select_by_pairs(conn, stock_levels, LOAD_COLUMNS, keys, lock=True)
+        rows.sort(key=lambda r: (r[0], r[1]))  # pairs in key order, whatever the plan
+        for (sku_id, wh_id, on_hand, reserved, on_order_erp, on_order_local, erp_on_order_at,
+             last_event_at, last_sale_day, window) in rows:
+            self.pairs[(sku_id, wh_id)] = Pair(
+                sku_id, wh_id, StockLevel(on_hand, reserved, on_order_erp, on_order_local),
+                DemandWindow.from_dict(window) if window else DemandWindow(),
+                last_event_at, last_sale_day,
+                open_requisitions=1 if on_order_local > 0 else 0, erp_on_order_at=erp_on_order_at)
+        pairs = self.pairs
+        open_alerts = bulk.select_by_pairs(conn, alerts, ("id", "rule", "sku_id", "warehouse_id", "hits"),
+                                           keys, where=f"t.{OPEN_ALERT_PREDICATE}")
+        open_alerts.sort(key=lambda a: a[1])  # each pair's open alerts in rule id order
+        for alert_id, rule, sku_id, wh_id, hits in open_alerts:
+            pairs[(sku_id, wh_id)].open_alerts[rule] = OpenAlert(alert_id, rule, hits)
+        if self._has_cooldowns():
+            for rule, sku_id, wh_id, at in bulk.select_by_pairs(
+                    conn, alerts, ("rule", "sku_id", "warehouse_id"), keys,
+                    where="t.resolved_at IS NOT NULL", max_of="resolved_at"):
+                pairs[(sku_id, wh_id)].last_resolved[rule] = at
+        self.ordered.load(self.conn, requisition_keys)  # after the levels are locked
 
     def _has_cooldowns(self) -> bool:
         rs = self.snap.ruleset
@@ -330,6 +339,7 @@ class Batch:
 
     # -- writing ---------------------------------------------------------------------------
     def write(self) -> None:
+        self.ordered.write(self.conn, self.now)
         self._write_levels()
         self._write_demand()
         self._write_alert_changes()
@@ -338,46 +348,28 @@ class Batch:
     def _write_levels(self) -> None:
         if not self.pairs:
             return
-        stmt = (update(stock_levels)
-                .where(stock_levels.c.sku_id == bindparam("k_sku"),
-                       stock_levels.c.warehouse_id == bindparam("k_wh"))
-                .values(on_hand=bindparam("on_hand"), reserved=bindparam("reserved"),
-                        on_order_erp=bindparam("on_order_erp"),
-                        on_order_local=bindparam("on_order_local"),
-                        erp_on_order_at=bindparam("erp_on_order_at"),
-                        last_event_at=bindparam("last_event_at"),
-                        last_sale_day=bindparam("last_sale_day"),
-                        demand_window=bindparam("demand_window"),
-                        version=stock_levels.c.version + 1))
-        self.conn.execute(stmt, [
-            {"k_sku": p.sku_id, "k_wh": p.wh_id, "on_hand": p.level.on_hand,
-             "reserved": p.level.reserved, "on_order_erp": p.level.on_order_erp,
-             "on_order_local": p.level.on_order_local, "erp_on_order_at": p.erp_on_order_at,
-             "last_event_at": p.last_event_at, "last_sale_day": p.last_sale_day,
-             "demand_window": p.window.to_dict()}
-            for p in self.pairs.values()])
+        bulk.update_many(self.conn, stock_levels, LEVEL_COLUMNS, LEVEL_KEY, [
+            (p.level.on_hand, p.level.reserved, p.level.on_order_erp, p.level.on_order_local,
+             p.erp_on_order_at, p.last_event_at, p.last_sale_day, p.window.to_dict(),
+             p.sku_id, p.wh_id)
+            for p in self.pairs.values()], also="version = version + 1")
 
     def _write_demand(self) -> None:
         if not self.demand:
             return
-        stmt = insert_for(self.conn, demand_days)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["sku_id", "warehouse_id", "day"],
-            set_={"qty": demand_days.c.qty + stmt.excluded.qty})
-        self.conn.execute(stmt, [{"sku_id": s, "warehouse_id": w, "day": d, "qty": q}
-                                 for (s, w, d), q in self.demand.items()])
+        bulk.insert_many(self.conn, demand_days, ("sku_id", "warehouse_id", "day", "qty"),
+                         [(s, w, d, q) for (s, w, d), q in self.demand.items()],
+                         "ON CONFLICT (sku_id, warehouse_id, day) "
+                         "DO UPDATE SET qty = demand_days.qty + excluded.qty")
 
     def _write_alert_changes(self) -> None:
         if self.hits:
-            self.conn.execute(
-                update(alerts).where(alerts.c.id == bindparam("k_id"))
-                .values(hits=bindparam("hits"), last_hit_at=bindparam("last_hit_at")),
-                [{"k_id": i, "hits": h, "last_hit_at": at} for i, (h, at) in self.hits.items()])
+            bulk.update_many(self.conn, alerts, ("hits", "last_hit_at"), ("id",),
+                             [(h, at, i) for i, (h, at) in self.hits.items()])
         if self.resolved:
-            self.conn.execute(
-                update(alerts).where(alerts.c.id == bindparam("k_id"))
-                .values(state="resolved", resolved_at=bindparam("resolved_at"), resolution="auto"),
-                [{"k_id": i, "resolved_at": at} for i, at in self.resolved.items()])
+            bulk.update_many(self.conn, alerts, ("resolved_at",), ("id",),
+                             [(at, i) for i, at in self.resolved.items()],
+                             also="state = 'resolved', resolution = 'auto'")
             self.conn.execute(
                 update(escalations)
                 .where(escalations.c.alert_id.in_(list(self.resolved)), escalations.c.fired_at.is_(None),
@@ -391,27 +383,26 @@ class Batch:
             return
         assert self.snap.ruleset is not None
         version = self.snap.ruleset.version
-        rows = [dict(rule=a.rule.id, rule_version=version, sku_id=a.pair.sku_id, warehouse_id=a.pair.wh_id,
-                     severity=a.rule.severity, owner=a.rule.owner,
-                     state="resolved" if a.resolved_at else "open", opened_at=a.at,
-                     last_hit_at=a.last_hit_at or a.at, resolved_at=a.resolved_at,
-                     resolution="auto" if a.resolved_at else None, hits=a.hits, facts=a.facts)
+        rows = [(a.rule.id, version, a.pair.sku_id, a.pair.wh_id, a.rule.severity, a.rule.owner,
+                 "resolved" if a.resolved_at else "open", a.at, a.last_hit_at or a.at, a.resolved_at,
+                 "auto" if a.resolved_at else None, a.hits, a.facts)
                 for a in self.new_alerts]
         # Open ones may meet an alert another process opened first (the partial unique index);
         # an alert opened and resolved within the batch cannot conflict with anything.
-        open_rows = [r for r in rows if r["state"] == "open"]
-        closed = [(a, r) for a, r in zip(self.new_alerts, rows, strict=True) if r["state"] != "open"]
+        open_rows = [r for a, r in zip(self.new_alerts, rows, strict=True) if not a.resolved_at]
+        closed = [(a, r) for a, r in zip(self.new_alerts, rows, strict=True) if a.resolved_at]
         if open_rows:
-            stmt = (insert_for(self.conn, alerts)
-                    .on_conflict_do_nothing(index_elements=["rule", "sku_id", "warehouse_id"],
-                                            index_where=text(OPEN_ALERT_PREDICATE))
-                    .returning(alerts.c.id, alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id))
-            ids = {(r.rule, r.sku_id, r.warehouse_id): r.id for r in self.conn.execute(stmt, open_rows)}
+            # The predicate is literal SQL: see OPEN_ALERT_PREDICATE.
+            returned = bulk.insert_returning(
+                self.conn, alerts, ALERT_COLUMNS, open_rows, ("id", "rule", "sku_id", "warehouse_id"),
+                f"ON CONFLICT (rule, sku_id, warehouse_id) WHERE {OPEN_ALERT_PREDICATE} DO NOTHING")
+            ids = {(rule, sku, wh): i for i, rule, sku, wh in returned}
             for a in self.new_alerts:
                 if not a.resolved_at:
                     a.id = ids.get((a.rule.id, a.pair.sku_id, a.pair.wh_id))
         for a, row in closed:
-            a.id = self.conn.execute(insert(alerts).returning(alerts.c.id), row).scalar_one()
+            a.id = self.conn.execute(insert(alerts).returning(alerts.c.id),
+                                     dict(zip(ALERT_COLUMNS, row, strict=True))).scalar_one()
         written = [a for a in self.new_alerts if a.id is not None]
         self.stats.alerts_opened += len(written)
         self._write_tasks(written)
@@ -492,34 +483,18 @@ class Batch:
         True when that requisition was still counted here (not yet by the ERP): then the
         arrival lowers the local on-order quantity, not the ERP's.
         """
-        row = self.conn.execute(
-            select(requisitions.c.id, requisitions.c.quantity, requisitions.c.counted_by_erp)
-            .where(requisitions.c.sku_id == pair.sku_id, requisitions.c.warehouse_id == pair.wh_id,
-                   requisitions.c.ref == event.ref, requisitions.c.state == "ordered")
-            .order_by(requisitions.c.id).limit(1)).first()
-        if row is None:
+        assert event.ref is not None
+        req = self.ordered.receive((pair.sku_id, pair.wh_id), event.ref, event.id)
+        if req is None or req.counted_by_erp:
             return False
-        self.conn.execute(update(requisitions).where(requisitions.c.id == row.id)
-                          .values(state="received", updated_at=self.now,
-                                  version=requisitions.c.version + 1))
-        self.conn.execute(insert(requisition_history), dict(
-            requisition_id=row.id, at=self.now, actor="system", transition="receive",
-            from_state="ordered", to_state="received", data={"event": event.id}))
-        if row.counted_by_erp:
-            return False
-        pair.level.on_order_local = max(0.0, pair.level.on_order_local - row.quantity)
+        pair.level.on_order_local = max(0.0, pair.level.on_order_local - req.quantity)
         return True
 
     def _counted_by_erp(self, pair: Pair, at: datetime) -> None:
         """The ERP's on_order snapshot at ``at`` includes every requisition ordered before it:
         from now on they count there, not here — never twice (SPEC §4)."""
-        where = (requisitions.c.sku_id == pair.sku_id, requisitions.c.warehouse_id == pair.wh_id,
-                 requisitions.c.state == "ordered", requisitions.c.counted_by_erp.is_(False),
-                 requisitions.c.ordered_at <= at)
-        moved = self.conn.execute(select(func.coalesce(func.sum(requisitions.c.quantity), 0.0))
-                                  .where(*where)).scalar_one()
+        moved = self.ordered.count_by_erp((pair.sku_id, pair.wh_id), at)
         if moved:
-            self.conn.execute(update(requisitions).where(*where).values(counted_by_erp=True))
             pair.level.on_order_local = max(0.0, pair.level.on_order_local - float(moved))
 
 
@@ -528,13 +503,14 @@ def insert_events(conn: Connection, events: list[tuple[int, StockEvent]], snap: 
     """Insert the events; the new ones by id → row id (the others were there: duplicates)."""
     if not events:
         return {}
-    stmt = insert_for(conn, stock_events).on_conflict_do_nothing(index_elements=["event_id"])
-    stmt = stmt.returning(stock_events.c.id, stock_events.c.event_id)
-    rows = [{"event_id": e.id, "type": e.type, "sku_id": snap.sku_ids[e.sku],
-             "warehouse_id": snap.warehouse_ids[e.warehouse], "qty": e.qty, "at": e.at, "ref": e.ref,
-             "payload": dict(e.raw), "received_at": now, "applied": applied, "batch_id": batch_id}
+    sku_ids, wh_ids = snap.sku_ids, snap.warehouse_ids
+    rows = [(e.id, e.type, sku_ids[e.sku], wh_ids[e.warehouse], e.qty, e.at, e.ref,
+             e.raw if type(e.raw) is dict else dict(e.raw), now, applied, batch_id)
             for _, e in events]
-    return {event_id: row_id for row_id, event_id in conn.execute(stmt, rows)}
+    # ON CONFLICT … RETURNING: only the rows inserted now come back, atomically (no check first)
+    returned = bulk.insert_returning(conn, stock_events, EVENT_COLUMNS, rows, ("id", "event_id"),
+                                     "ON CONFLICT (event_id) DO NOTHING")
+    return {event_id: row_id for row_id, event_id in returned}
 
 
 def store_rejected(conn: Connection, items: Sequence[Any], results: list[ItemResult], source: str,
@@ -578,13 +554,16 @@ def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now
     order they arrived, as the embedded default would have applied them.
     """
     batch = Batch(conn, snap, now, deliverable)
-    keys = []
+    keys, requisition_keys = [], []
     for e in events:
         sku_id = snap.sku_ids[e.sku]
-        keys.append((sku_id, snap.warehouse_ids[e.warehouse]))
+        key = (sku_id, snap.warehouse_ids[e.warehouse])
+        keys.append(key)
         if e.to_warehouse:
             keys.append((sku_id, snap.warehouse_ids[e.to_warehouse]))
-    batch.load(keys)
+        if (e.type == "receipt" and e.ref is not None) or (e.type == "count" and e.on_order is not None):
+            requisition_keys.append(key)
+    batch.load(keys, requisition_keys)
     for event in (events if keep_order else sorted(events, key=lambda e: e.at)):
         batch.apply_event(event)
     batch.write()
@@ -672,7 +651,3 @@ def ingest(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime
     stats.follow_ups = batch.follow_ups
     return results, stats
 
-
-def _chunks(keys: list[tuple[int, int]]) -> Iterable[list[tuple[int, int]]]:
-    for i in range(0, len(keys), CHUNK):
-        yield keys[i:i + CHUNK]

@@ -235,6 +235,8 @@ alerts = Table(
     Column("hits", Integer, nullable=False, server_default="1"),
     Column("facts", Json, nullable=False),
     Index("ix_alerts_key_resolved", "rule", "sku_id", "warehouse_id", "resolved_at"),
+    # Ingest reads the alerts of a batch's SKU×warehouse pairs: without it, a scan per query.
+    Index("ix_alerts_pair", "sku_id", "warehouse_id"),
     # At most one open alert per rule+SKU+warehouse, enforced by the database (issue #3).
     Index(
         "uq_alerts_one_open",

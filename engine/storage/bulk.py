@@ -1,0 +1,248 @@
+"""Bulk writes for the ingest hot path: the driver's own ``executemany``, rows as plain tuples.
+
+SQLAlchemy's ``execute(stmt, [dict, ...])`` builds and processes a parameter dict per row
+(``construct_params``); over the thousands of rows each ingest batch writes that cost more than
+the database itself. Here each statement is rendered once per dialect, each value goes through
+the very bind processor SQLAlchemy would use for its column (so a value is stored exactly as
+SQLAlchemy stores it: UTC datetimes, JSON, booleans), and the rows are handed to the DB-API
+cursor with ``Connection.exec_driver_sql`` — the caller's connection and transaction, so
+everything still commits or rolls back together.
+
+The SQL is the common subset of SQLite and PostgreSQL (``ON CONFLICT``, ``RETURNING``); only
+the placeholder differs (``?`` for sqlite3, ``%s`` for psycopg).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import JSON, Connection, Table
+from sqlalchemy.engine import Dialect
+
+from engine.storage.types import UtcDateTime, sqlite_utc_text
+
+Processor = Callable[[Any], Any]
+MAX_PARAMS = 30_000  # per multi-row statement; below SQLite's 32766 and PostgreSQL's 65535
+MAX_ROWS = 500  # per multi-row statement
+
+_CACHE: WeakKeyDictionary[Dialect, dict[Any, Any]] = WeakKeyDictionary()
+
+
+def _cache(dialect: Dialect) -> dict[Any, Any]:
+    found = _CACHE.get(dialect)
+    if found is None:
+        found = _CACHE[dialect] = {}
+    return found
+
+
+def placeholder(conn: Connection) -> str:
+    """The driver's positional placeholder."""
+    style = conn.dialect.paramstyle
+    if style == "qmark":
+        return "?"
+    if style in ("format", "pyformat"):
+        return "%s"
+    raise RuntimeError(f"unsupported paramstyle {style!r}")
+
+
+def quote(conn: Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[tuple[int, Processor]]:
+    key = ("proc", table.name, tuple(columns))
+    cache = _cache(conn.dialect)
+    found = cache.get(key)
+    if found is None:
+        found = []
+        for i, name in enumerate(columns):
+            proc = _fast(conn.dialect, table.c[name].type)
+            if proc is not None:
+                found.append((i, proc))
+        cache[key] = found
+    return found  # type: ignore[no-any-return]
+
+
+_JSON_ENCODE = c_make_encoder(  # what json.dumps(value) runs, built once instead of per call
+    None, json.JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False, True,
+) if c_make_encoder is not None else None
+
+
+def _fast(dialect: Dialect, type_: Any) -> Processor | None:
+    """SQLAlchemy's bind processor of ``type_``; on SQLite, the same result in fewer steps for
+    UTC datetimes and JSON objects (when the engine keeps the default JSON serializer)."""
+    proc: Processor | None = type_._cached_bind_processor(dialect)
+    if dialect.name != "sqlite" or proc is None:
+        return proc
+    if isinstance(type_, UtcDateTime):
+        return sqlite_utc_text
+    if isinstance(type_, JSON) and dialect._json_serializer is None and _JSON_ENCODE is not None:
+        slow, encode = proc, _JSON_ENCODE
+
+        def process(value: Any) -> Any:
+            kind = type(value)
+            return "".join(encode(value, 0)) if kind is dict or kind is list else slow(value)
+
+        return process
+    return proc
+
+
+def bind_rows(conn: Connection, table: Table, columns: Sequence[str],
+              rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """``rows`` (values in ``columns`` order) as the driver takes them: each value through its
+    column's bind processor."""
+    procs = _processors(conn, table, columns)
+    if not procs:
+        return [tuple(r) for r in rows]
+    out = []
+    for r in rows:
+        values = list(r)
+        for i, proc in procs:
+            values[i] = proc(values[i])
+        out.append(tuple(values))
+    return out
+
+
+def insert_many(conn: Connection, table: Table, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]], suffix: str = "") -> None:
+    """``INSERT INTO table (columns) VALUES (...) <suffix>`` for every row (no RETURNING)."""
+    if not rows:
+        return
+    key = ("insert", table.name, tuple(columns), suffix)
+    cache = _cache(conn.dialect)
+    sql = cache.get(key)
+    if sql is None:
+        p = placeholder(conn)
+        sql = cache[key] = (
+            f"INSERT INTO {quote(conn, table.name)} ({', '.join(quote(conn, c) for c in columns)}) "
+            f"VALUES ({', '.join([p] * len(columns))}) {suffix}".rstrip())
+    conn.exec_driver_sql(sql, bind_rows(conn, table, columns, rows))
+
+
+def insert_returning(conn: Connection, table: Table, columns: Sequence[str],
+                     rows: Sequence[Sequence[Any]], returning: Sequence[str],
+                     suffix: str = "") -> list[tuple[Any, ...]]:
+    """``INSERT … VALUES (…), (…) <suffix> RETURNING <returning>`` in multi-row statements;
+    every returned row (in no particular order; rows skipped by ``ON CONFLICT`` return none).
+
+    Returned values are the driver's, not processed (use it for ids and text keys).
+    """
+    if not rows:
+        return []
+    size = max(1, min(MAX_ROWS, MAX_PARAMS // len(columns)))
+    bound = bind_rows(conn, table, columns, rows)
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(bound), size):
+        chunk = bound[start:start + size]
+        sql = _multi_row_sql(conn, table, columns, len(chunk), returning, suffix)
+        flat = tuple(v for row in chunk for v in row)
+        out.extend(tuple(r) for r in conn.exec_driver_sql(sql, flat))
+    return out
+
+
+def _multi_row_sql(conn: Connection, table: Table, columns: Sequence[str], n: int,
+                   returning: Sequence[str], suffix: str) -> str:
+    key = ("multi", table.name, tuple(columns), n, tuple(returning), suffix)
+    cache = _cache(conn.dialect)
+    sql = cache.get(key)
+    if sql is None:
+        p = placeholder(conn)
+        one = f"({', '.join([p] * len(columns))})"
+        sql = cache[key] = (
+            f"INSERT INTO {quote(conn, table.name)} ({', '.join(quote(conn, c) for c in columns)}) "
+            f"VALUES {', '.join([one] * n)} {suffix} "
+            f"RETURNING {', '.join(quote(conn, c) for c in returning)}")
+    return sql  # type: ignore[no-any-return]
+
+
+def update_many(conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[str],
+                rows: Sequence[Sequence[Any]], also: str = "") -> None:
+    """``UPDATE table SET c = ?, … [, <also>] WHERE k = ? AND …`` for every row; a row is the
+    ``columns`` values then the ``keys`` values."""
+    if not rows:
+        return
+    key = ("update", table.name, tuple(columns), tuple(keys), also)
+    cache = _cache(conn.dialect)
+    sql = cache.get(key)
+    if sql is None:
+        p = placeholder(conn)
+        sets = [f"{quote(conn, c)} = {p}" for c in columns] + ([also] if also else [])
+        where = " AND ".join(f"{quote(conn, k)} = {p}" for k in keys)
+        sql = cache[key] = f"UPDATE {quote(conn, table.name)} SET {', '.join(sets)} WHERE {where}"
+    conn.exec_driver_sql(sql, bind_rows(conn, table, [*columns, *keys], rows))
+
+
+def _result_processors(conn: Connection, table: Table, columns: Sequence[str],
+                       description: Sequence[Any]) -> list[tuple[int, Processor]]:
+    """SQLAlchemy's result processor of each column, for the driver's type codes."""
+    codes = tuple(d[1] for d in description)
+    key = ("result", table.name, tuple(columns), codes)
+    cache = _cache(conn.dialect)
+    found = cache.get(key)
+    if found is None:
+        found = []
+        for i, (name, code) in enumerate(zip(columns, codes, strict=True)):
+            proc = table.c[name].type._cached_result_processor(conn.dialect, code)
+            if proc is not None:
+                found.append((i, proc))
+        cache[key] = found
+    return found  # type: ignore[no-any-return]
+
+
+def select_by_pairs(conn: Connection, table: Table, columns: Sequence[str],
+                    keys: Sequence[tuple[int, int]], where: str = "",
+                    max_of: str | None = None, lock: bool = False) -> list[tuple[Any, ...]]:
+    """``columns`` of the rows of ``table`` whose (sku_id, warehouse_id) is one of ``keys``.
+
+    A join with the keys as ``VALUES``, so that each key is an index lookup (a row-value
+    ``IN (VALUES …)`` makes SQLite scan the whole table once per statement). ``where`` is
+    literal SQL over ``t.<column>``. With ``max_of`` the rows are grouped by ``columns`` and
+    ``max(t.<max_of>)`` comes last. ``lock`` locks the rows on PostgreSQL (``FOR UPDATE``;
+    SQLite's writer already holds the database). Values come back as SQLAlchemy returns them.
+    """
+    if not keys:
+        return []
+    names = [*columns, *([max_of] if max_of else [])]
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(keys), MAX_PAIRS):
+        chunk = keys[start:start + MAX_PAIRS]
+        sql = _pairs_sql(conn, table, columns, len(chunk), where, max_of, lock)
+        result = conn.exec_driver_sql(sql, tuple(v for key in chunk for v in key))
+        procs = _result_processors(conn, table, names, result.cursor.description)
+        rows = result.fetchall()
+        if procs:
+            for r in rows:
+                values = list(r)
+                for i, proc in procs:
+                    values[i] = proc(values[i])
+                out.append(tuple(values))
+        else:
+            out.extend(tuple(r) for r in rows)
+    return out
+
+
+MAX_PAIRS = 2000  # keys per statement (two parameters each)
+
+
+def _pairs_sql(conn: Connection, table: Table, columns: Sequence[str], n: int, where: str,
+               max_of: str | None, lock: bool) -> str:
+    key = ("pairs", table.name, tuple(columns), n, where, max_of, lock)
+    cache = _cache(conn.dialect)
+    sql = cache.get(key)
+    if sql is None:
+        p = placeholder(conn)
+        if conn.dialect.name == "postgresql":  # typed: untyped VALUES would be text
+            p = f"CAST({p} AS INTEGER)"
+        cols = ", ".join(f"t.{quote(conn, c)}" for c in columns)
+        sql = (f"WITH k (s, w) AS (VALUES {', '.join([f'({p}, {p})'] * n)}) "
+               f"SELECT {cols}{f', max(t.{quote(conn, max_of)})' if max_of else ''} "
+               f"FROM k JOIN {quote(conn, table.name)} t ON t.sku_id = k.s AND t.warehouse_id = k.w"
+               f"{' WHERE ' + where if where else ''}{' GROUP BY ' + cols if max_of else ''}")
+        if lock and conn.dialect.name == "postgresql":
+            sql += " FOR UPDATE OF t"
+        cache[key] = sql
+    return sql  # type: ignore[no-any-return]
