@@ -224,10 +224,13 @@ class GroupIndex:
             if all(fs is not None for fs in fields) else None)
         self._by_sku: dict[str, tuple[str, ...]] = {}
         self._by_wh: dict[str | None, tuple[str, ...]] = {}
-        self._sku_keys: dict[str, Any] = {}  # SKU code -> its values of the mixed groups' fields
-        self._key_pool: dict[Any, Any] = {}  # one shared key per distinct value
+        # SKU code -> a number for its values of the fields the mixed groups read (or its code)
+        self._sku_keys: dict[str, Any] = {}
+        self._key_pool: dict[Any, int] = {}
         self._mixed: dict[tuple[Any, str], tuple[str, ...]] = {}
-        self._joined: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
+        # keyed by the ids of the three parts: each is one of the shared tuples of a
+        # ``_Memberships`` (or the empty tuple), alive as long as this index
+        self._joined: dict[tuple[int, int, int], tuple[str, ...]] = {}
         for sku in skus:
             self.add_sku(sku)
 
@@ -248,7 +251,7 @@ class GroupIndex:
         if own is None:
             own = self._warehouse_groups(warehouse_code)
         mixed = self._mixed_groups(sku_code, warehouse_code) if self._mixed_memberships else ()
-        key = (base, own, mixed)
+        key = (id(base), id(own), id(mixed))
         found = self._joined.get(key)
         if found is None:
             position = self._position
@@ -288,7 +291,7 @@ class GroupIndex:
             key = tuple(_freeze(sku.get(name, _ABSENT)) for name in names)
         except TypeError:
             return sku_code
-        return self._key_pool.setdefault(key, key)
+        return self._key_pool.setdefault(key, len(self._key_pool))
 
     def members(self, group_id: str) -> list[tuple[str, str]]:
         """Every SKU×warehouse pair in a group (for previews and validation reports)."""
