@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 
 from admin.api import schemas
 from admin.api.body import json_body
-from admin.auth import require, services
+from admin.auth import request_uow, require, services
 from engine.services import events
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Stock events (SPEC §4)")
@@ -79,7 +79,7 @@ class ReplayResultSchema(Schema):
 
 @blp.route("")
 class Events(MethodView):
-    @require()
+    @require(same_transaction=True)
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
         "oneOf": [{"$ref": "#/components/schemas/Event"},
                   {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}]}}}})
@@ -95,7 +95,7 @@ class Events(MethodView):
         body = json_body()
         items = body if isinstance(body, list) else [body]
         svc = services()
-        with svc.uow() as uow:
+        with request_uow() as uow:
             results, stats = events.ingest_batch(uow, svc.cache, items, svc.clock.now(),
                                                  svc.settings.max_batch_events, jobs=svc.jobs, deliverable=svc.deliverable_channels())
         return {"accepted": stats.accepted, "duplicates": stats.duplicates, "rejected": stats.rejected,
