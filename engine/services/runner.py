@@ -119,9 +119,10 @@ class Relay(threading.Thread):
     """Background loop in every worker: relay the outbox, sweep escalations."""
 
     def __init__(self, svc: Services, interval: float = 0.2, sweep_every: float = 30.0,
-                 lease: timedelta = outbox.LEASE) -> None:
+                 lease: timedelta = outbox.LEASE, limit: int = 500) -> None:
         super().__init__(name="outbox-relay", daemon=True)
         self.svc, self.interval, self.sweep_every, self.lease = svc, interval, sweep_every, lease
+        self.limit = limit
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -130,12 +131,15 @@ class Relay(threading.Thread):
 
         while not self.stopping.is_set():
             try:
-                moved = relay_once(self.svc, lease=self.lease)
+                moved = relay_once(self.svc, limit=self.limit, lease=self.lease)
                 if time.monotonic() - last_sweep >= self.sweep_every:
                     sweep_once(self.svc)
                     last_sweep = time.monotonic()
             except Exception:
                 log.exception("relay pass failed; retrying")
                 moved = 0
-            if not moved:
+            # Pause after a pass that moved rows too, unless it was full: the rows of the next
+            # interval then go out as one job (one apply transaction) instead of one job for
+            # every request that arrived while the previous pass ran.
+            if moved < self.limit:
                 self.stopping.wait(self.interval)

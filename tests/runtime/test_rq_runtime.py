@@ -104,3 +104,22 @@ def test_the_pickle_serializer_is_refused_at_start(settings, clock, capsys):
     with pytest.raises(SystemExit):
         create_app(replace(settings, rq_serializer="pickle"), clock)
     assert "pickle" in capsys.readouterr().err
+
+
+def test_single_event_requests_go_out_as_one_job_and_are_applied_once(rq_app, admin_headers_rq):
+    client, services = rq_app.test_client(), rq_app.extensions["engine"]
+    setup(client, admin_headers_rq)
+    events = history()
+    for event in events:
+        r = client.post("/api/v1/events", json=event, headers=admin_headers_rq)
+        assert r.status_code == 200 and r.json["accepted"] == 1
+    assert relay_once(services) == len(events)  # one outbox row per request …
+    assert services.jobs.depths()["events"] == 1  # … handed over as one job
+    work(services)
+    assert counts(services) == (1, 1, 1)
+    with services.db.connect() as conn:
+        statuses = set(conn.execute(select(outbox.c.status).where(outbox.c.kind == "apply_events")).scalars())
+        unapplied = conn.execute(select(func.count()).select_from(stock_events)
+                                 .where(stock_events.c.applied.is_(False))).scalar_one()
+    assert statuses == {"done"} and unapplied == 0
+    assert relay_once(services) == 0
