@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -86,7 +86,7 @@ class Events(MethodView):
     @blp.response(200, IngestResultSchema)
     @blp.alt_response(400, schema=schemas.MessageSchema, description="malformed JSON")
     @blp.alt_response(422, schema=schemas.RowErrorsSchema, description="batch over the limit")
-    def post(self) -> dict[str, Any]:
+    def post(self) -> Any:
         """Ingest one event or a list (up to 10,000); answered item by item.
 
         A repeated ``id`` is acknowledged as ``duplicate`` and not applied again. Rejected items
@@ -98,8 +98,10 @@ class Events(MethodView):
         with request_uow() as uow:
             results, stats = events.ingest_batch(uow, svc.cache, items, svc.clock.now(),
                                                  svc.settings.max_batch_events, jobs=svc.jobs, deliverable=svc.deliverable_channels())
-        return {"accepted": stats.accepted, "duplicates": stats.duplicates, "rejected": stats.rejected,
-                "results": [r.as_dict() for r in results]}
+        # Already in IngestResultSchema's shape (the schema stays for the OpenAPI document):
+        # dumping up to 10,000 results through marshmallow cost ~10 % of a 500-event request.
+        return jsonify({"accepted": stats.accepted, "duplicates": stats.duplicates,
+                        "rejected": stats.rejected, "results": [r.as_dict() for r in results]})
 
 
 @blp.route("/rejected")
