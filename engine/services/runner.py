@@ -63,12 +63,23 @@ def run_outbox_batch(svc: Services, outbox_ids: list[int]) -> str:
                                                 svc.deliverable_channels(), clock=svc.clock.now)
             uow.commit()
     except Exception as exc:
-        for row_id in outbox_ids:
-            _record_failure(svc, row_id, exc)
+        _record_batch_failure(svc, outbox_ids, exc)
         raise
     for row_id, kind in follow_ups:
         svc.jobs.dispatch(row_id, kind)
     return f"applied {applied} event(s)"
+
+
+def _record_batch_failure(svc: Services, outbox_ids: list[int], exc: Exception) -> None:
+    """Note the failure on every row of a batch job in one transaction (a job may carry 500)."""
+    try:
+        with svc.uow() as uow:
+            now = svc.clock.now()
+            for row_id in outbox_ids:
+                outbox.record_failure(uow.conn, row_id, f"{type(exc).__name__}: {exc}", now)
+            uow.commit()
+    except Exception:  # never hide the original failure behind a bookkeeping one
+        log.exception("could not record the failure of outbox rows %s…", outbox_ids[:1])
 
 
 def _record_failure(svc: Services, outbox_id: int, exc: Exception) -> None:
