@@ -99,7 +99,7 @@ class Events(MethodView):
             results, stats = events.ingest_batch(uow, svc.cache, items, svc.clock.now(),
                                                  svc.settings.max_batch_events, jobs=svc.jobs, deliverable=svc.deliverable_channels())
         # Already in IngestResultSchema's shape (the schema stays for the OpenAPI document):
-        # dumping up to 10,000 results through marshmallow cost ~10 % of a 500-event request.
+        # dumping the results through marshmallow cost ~2.4 ms per 500 (~4 % of such a request).
         return jsonify({"accepted": stats.accepted, "duplicates": stats.duplicates,
                         "rejected": stats.rejected, "results": [r.as_dict() for r in results]})
 
