@@ -205,6 +205,50 @@ def latency(port: int, token: str, db_url: str, seconds: float, rate: int = 1000
     return [found[e] - t0 for e, t0 in sent.items() if e in found] + [float("inf")] * (len(sent) - len(found))
 
 
+class CpuMeter:
+    """CPU seconds used by the stack (web, workers, Redis, and the benchmark database's
+    PostgreSQL backends) between two readings: on a shared machine the rates above depend on
+    what else runs, the CPU each request or event costs much less."""
+
+    def __init__(self, procs: list[subprocess.Popen[bytes]], db_url: str) -> None:
+        self.procs, self.db_url = procs, db_url
+
+    @staticmethod
+    def _cpu(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone, or not Linux
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _tree(pid: int) -> list[int]:
+        found = [pid]
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if Path(
+                f"/proc/{pid}/task/{pid}/children").exists() else []:
+            found += CpuMeter._tree(int(child))
+        return found
+
+    def read(self) -> dict[str, float]:
+        from sqlalchemy import create_engine, text
+
+        groups = {"web": self._tree(self.procs[1].pid),
+                  "workers": [p for w in self.procs[2:] for p in self._tree(w.pid)],
+                  "redis": [self.procs[0].pid]}
+        engine = create_engine(self.db_url)
+        with engine.connect() as conn:
+            groups["postgres"] = list(conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).scalars())
+        engine.dispose()
+        return {name: sum(self._cpu(pid) for pid in pids) for name, pids in groups.items()}
+
+
+def cpu_line(label: str, before: dict[str, float], after: dict[str, float], units: int) -> str:
+    parts = ", ".join(f"{k} {(after[k] - before[k]) / max(units, 1) * 1000:.2f}" for k in after)
+    return f"  CPU ms per {label}: {parts} (postgres: this database's backends alive at the end)"
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -231,12 +275,16 @@ def main() -> None:
     procs, port, token, _ = start_stack(db_url, workdir)
     try:
         load_catalog(Client(port, token))
+        meter, load_before = CpuMeter(procs, db_url), os.getloadavg()
+        cpu0 = meter.read()
         acked, reqs, secs = run_clients(port, token, args.batch_clients, args.seconds,
                                         lambda t, i: sales(f"b{t}-{i}", 500))
         batch_rate = acked / secs
+        cpu1 = meter.read()
         _, single_reqs, secs2 = run_clients(port, token, args.single_clients, args.seconds,
                                             lambda t, i: sales(f"one{t}-{i}", 1)[0])
         single_rate = single_reqs / secs2
+        cpu2 = meter.read()
         lat = latency(port, token, db_url, args.seconds)
         p50, p99 = pct(lat, 50), pct(lat, 99)
         lost = sum(1 for v in lat if v == float("inf"))
@@ -250,6 +298,11 @@ def main() -> None:
         for name, value, target, ok in rows:
             print(f"  {name:<44} {value:>12}  {target:<9} {'MET' if ok else ('MISSED' if target else '')}")
         print(f"  ({len(lat)} triggering events measured, {lost} without a task after 30 s)")
+        # The phases overlap: the workers still apply the batches while the single requests run.
+        print(cpu_line("acknowledged event, batch phase", cpu0, cpu1, acked))
+        print(cpu_line("single-event request, single phase", cpu1, cpu2, single_reqs))
+        print("  load average (1 min) at the start and the end: "
+              f"{load_before[0]:.2f}, {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)

@@ -20,7 +20,7 @@ RETRY_INTERVALS = [5, 15, 60, 300, 900]
 JOB_TIMEOUT = 120
 JOB_FUNCTION = "engine.worker.run_outbox_job"
 BATCH_FUNCTION = "engine.worker.run_outbox_batch_job"
-BATCH = 50  # apply_events rows per job: applied together, in one transaction
+BATCH = 500  # apply_events rows per job (a relay pass claims up to 500): one job, one transaction
 
 
 class Jobs(Protocol):

