@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_DEPTH = 64
@@ -29,27 +30,23 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# A string, to its closing quote (or to the end when unterminated), and what is not a bracket:
+# both removed by the regular expression engine, so Python only walks the brackets.
+_STRINGS = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*\\?(?:"|\Z)')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
 def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
     """Refuse nesting deeper than ``limit`` before parsing, so no RecursionError is possible."""
-    if text.count("[") + text.count("{") <= limit:  # cannot be too deep: skip the slow walk
+    if text.count("[") + text.count("{") <= limit:  # cannot be too deep: skip the walk
         return
     depth = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for ch in _NOT_BRACKETS.sub("", _STRINGS.sub("", text)):
+        if ch == "[" or ch == "{":
             depth += 1
             if depth > limit:
                 raise JsonInvalid(f"nesting is deeper than {limit} levels")
-        elif ch in "]}":
+        else:
             depth -= 1
 
 

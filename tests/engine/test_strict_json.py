@@ -1,0 +1,51 @@
+"""``strict_json``: depth is checked before parsing, the same as a walk character by character."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.strict_json import JsonInvalid, check_depth, loads
+
+
+def _walk_depth(text: str) -> int:
+    """The deepest nesting outside strings, one character at a time (the reference)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet='[]{}"\\ a\n', max_size=120), limit=st.integers(0, 6))
+def test_depth_check_agrees_with_a_walk_of_every_character(text: str, limit: int) -> None:
+    if _walk_depth(text) > limit:
+        with pytest.raises(JsonInvalid, match=f"deeper than {limit} levels"):
+            check_depth(text, limit)
+    else:
+        check_depth(text, limit)
+
+
+def test_brackets_inside_strings_do_not_count() -> None:
+    text = json.dumps({"note": "[" * 200, "quoted": '\\"[[[', "items": [[1]]})
+    assert loads(text)["items"] == [[1]]
+    with pytest.raises(JsonInvalid, match="deeper than 64 levels"):
+        loads("[" * 65 + "]" * 65)
+    assert loads("[" * 64 + "]" * 64) is not None
