@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 from engine.bootstrap import Services
 from engine.jobs import QUEUES, RqJobs
 from engine.services.runner import Relay
+from engine.storage.database import drop_inherited_sockets
 from engine.worker import use_services
 
 
@@ -41,8 +42,8 @@ def worker(queues: str, burst: bool, lease: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     use_services(svc)
     # RQ forks a scheduler process; a child must never use the parent's pooled connections
-    # (SQLAlchemy: "Using Connection Pools with Multiprocessing").
-    os.register_at_fork(after_in_child=lambda: svc.db.dispose(close=False))
+    # (SQLAlchemy: "Using Connection Pools with Multiprocessing"), nor keep their sockets open.
+    os.register_at_fork(after_in_child=lambda: drop_inherited_sockets(svc.db))
     relay = Relay(svc, lease=timedelta(seconds=lease))
     relay.start()
     # SimpleWorker runs each job in this process, so the caches (catalogue, compiled ruleset)

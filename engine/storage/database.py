@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,44 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _remember_socket)
+    return engine
+
+
+# Every server connection this process opened (weakly: a closed one drops out by itself).
+_SOCKETS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _remember_socket(dbapi_conn: Any, _record: Any) -> None:
+    _SOCKETS.add(dbapi_conn)
+
+
+def drop_inherited_sockets(engine: Engine) -> None:
+    """In a forked child: let go of the parent's database connections, at the socket level.
+
+    Forgetting the pool is not enough: the child still holds a copy of each socket, so when
+    the parent dies mid-transaction (a SIGKILLed worker) the server sees no end of file and
+    keeps that transaction, its row locks and its advisory lock, for as long as the child
+    lives. Each inherited socket is pointed at /dev/null instead: the child's copy is gone, no
+    byte goes to the server, and the parent's connections are untouched.
+    """
+    engine.dispose(close=False)
+    sockets = list(_SOCKETS)
+    _SOCKETS.clear()
+    if not sockets:
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for conn in sockets:
+            try:
+                fd = conn.fileno()
+            except Exception:  # noqa: BLE001 - closed already, or no socket (SQLite)
+                continue
+            if fd >= 0:
+                os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
