@@ -199,7 +199,6 @@ class _Generator:
         self.shared: dict[tuple[str, ...], str] | None = None
         self.loads: _Block | None = None
         self.flags: dict[str, str] | None = None  # shared local -> its number test
-        self.general = False  # inside the general code of a ``numeric`` tree
 
     def module(self, logic: Any) -> str:
         main = self.function("_f", logic)
@@ -234,8 +233,6 @@ class _Generator:
             handler = _HANDLERS.get(op) if type(op) is str else None
             if handler is None or op not in OPERATORS:
                 raise ValueError(f"{op!r} is not an allowed JsonLogic operator")
-            if self.shared is not None and not self.general and _numeric_tree(logic, root=True):
-                return self.numeric(out, logic, handler, args)
             return handler(self, out, args)
         if t is list:
             return self.array(out, logic)
@@ -243,48 +240,6 @@ class _Generator:
             return _NONE
         kind = {bool: "bool", int: "num", float: "num", str: "str"}.get(t, "any")
         return _Val(self.const(logic), kind)
-
-    def numeric(self, out: _Block, logic: Any, handler: Handler, args: list[Any]) -> _Val:
-        """Arithmetic and a comparison over facts and numbers, in one Python expression when
-        every fact read is a number (the tests of ``shared_flag``); else the general code.
-
-        ``stock.available < 0.3 * metrics.reorder_point`` is then one test of two flags and
-        one expression, instead of a number test, a store and a load per operator.
-        """
-        tests: list[str] = []
-        fast = self.numeric_expr(logic, tests)
-        guard = " and ".join(dict.fromkeys(tests))
-        name = self.temp()
-        with out.nested(f"if {guard}:"):
-            out.emit(f"{name} = {fast}")
-        with out.nested("else:"):  # some fact is not a number: the general code, all of it
-            self.general, outer = True, self.general
-            try:
-                general = handler(self, out, args)
-            finally:
-                self.general = outer
-            out.emit(f"{name} = {general.expr}")
-        kind = "bool" if operands(logic)[0] in _COMPARE else "any"
-        return _Val(name, kind, num=None if kind == "bool" else guard)
-
-    def numeric_expr(self, logic: Any, tests: list[str]) -> str:
-        """The Python expression of a tree ``_numeric_tree`` accepted; the number tests of
-        the facts it reads go to ``tests``."""
-        if type(logic) is not dict:
-            return self.const(logic)
-        op, args = operands(logic)
-        if op == "var":
-            source = self.shared_load(tuple(to_str(args[0]).split(".")))
-            flag = self.shared_flag(source)
-            if len(args) > 1 and args[1] is not None:  # a number when null
-                tests.append(f"({flag} or {source} is None)")
-                return f"({self.const(args[1])} if {source} is None else {source})"
-            tests.append(flag)
-            return source
-        parts = [self.numeric_expr(a, tests) for a in args]
-        if op == "-" and len(parts) == 1:
-            return f"(-{parts[0]})"
-        return "(" + f" {_PY_OPS[op]} ".join(parts) + ")"
 
     def array(self, out: _Block, items: list[Any]) -> _Val:
         if all(type(x) is not dict and type(x) is not list for x in items):
@@ -382,41 +337,6 @@ class _Generator:
 
 
 Handler = Callable[[_Generator, _Block, list[Any]], _Val]
-
-_COMPARE = frozenset({"<", "<=", ">", ">="})
-_PY_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "+": "+", "-": "-", "*": "*", "/": "/"}
-
-
-def _numeric_tree(logic: Any, root: bool = False) -> bool:
-    """Arithmetic (with a comparison at the top only) whose leaves are number constants and
-    plain fact paths (with no default, or a number default), read once per call; at least one
-    fact. Under the number tests of its facts it means what Python's operators say."""
-    if type(logic) is not dict or len(logic) != 1:
-        return False
-    op, args = operands(logic)
-    if op == "var":
-        return (not root and 1 <= len(args) <= 2 and type(args[0]) is str and args[0] != ""
-                and _fast_path(tuple(args[0].split(".")))
-                and (len(args) == 1 or args[1] is None or _is_number(args[1])))
-    if op in _COMPARE:
-        arity_ok = len(args) == 2 or (len(args) == 3 and op in ("<", "<="))
-        if not root:
-            return False
-    elif op in ("+", "*"):
-        arity_ok = len(args) >= 2
-    elif op == "-":
-        arity_ok = len(args) in (1, 2)
-    elif op == "/":
-        arity_ok = len(args) == 2
-    else:
-        return False
-    leaves = [a for a in args if type(a) is not dict]
-    return (arity_ok and all(_is_number(a) for a in leaves) and len(leaves) < len(args)
-            and all(_numeric_tree(a) for a in args if type(a) is dict))
-
-
-def _is_number(value: Any) -> bool:
-    return type(value) in (int, float) and value == value  # not NaN
 
 
 def _var(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
