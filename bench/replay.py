@@ -162,7 +162,7 @@ def build_engine_state(cat: wl.Catalogue, text: str) -> tuple[Any, Any]:
     from engine.membership import GroupIndex
     from engine.metrics import SupplierLink
     from engine.rules import RulesetInvalid, load_ruleset
-    from engine.services.engine_cache import Snapshot
+    from engine.services.engine_cache import Snapshot, keep_out_of_gc
     from engine.services.rulesets import ActiveRuleset
 
     try:
@@ -195,6 +195,7 @@ def build_engine_state(cat: wl.Catalogue, text: str) -> tuple[Any, Any]:
     snap.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)
     promotion_days = compiled.settings.extra.get("promotion_days", [])
     snap.promotion_days = frozenset(str(d) for d in promotion_days)
+    keep_out_of_gc(snap)  # as EngineCache does with a snapshot it loaded
     return snap, compiled
 
 
