@@ -130,6 +130,17 @@ class FactMaker:
         return facts
 
 
+def fact_at(facts: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path of the facts (``metrics.reorder_point``); None when absent.
+    What an explanation shows a condition read, not JsonLogic's ``var`` (no list indexes)."""
+    value: Any = facts
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def _preferred(links: tuple[SupplierLink, ...]) -> SupplierLink | None:
     """``choose_supplier("preferred", links)`` without its generality: the first preferred
     link, else the first link."""

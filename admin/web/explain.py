@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin.web.i18n import language
 from admin.web.pages import number
+from engine.facts import fact_at
 from engine.metrics import z_for
 from engine.rules.variables import FACTS
 
@@ -36,15 +37,6 @@ def fact_label(path: str) -> str:
     if fact is None:
         return path.split(".", 1)[-1]  # an admin's own params.* name, as written
     return fact.label_zh if language() == "zh" else fact.label_en
-
-
-def lookup(facts: Mapping[str, Any], path: str) -> Any:
-    value: Any = facts
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def show(value: Any) -> str:
@@ -164,7 +156,7 @@ class _Writer:
         path = str(args[0]) if args else ""
         default = args[1] if len(args) > 1 else None
         if self.values:
-            found = lookup(self.facts, path)
+            found = fact_at(self.facts, path)
             return show(found if found is not None else default)
         text = fact_label(path)
         if len(args) > 1:

@@ -21,6 +21,7 @@ from admin.web.editor import (
     bp,
     editing,
     flash_saved,
+    options,
     index_of,
     item_of,
     new_id,
@@ -57,8 +58,7 @@ def group_list() -> Any:
         snap = svc.cache.current(uow.conn)
     index = snap.group_index
     lang = language()
-    rules = {r.get("id"): r.get("name") or r.get("id") for r in ed.document.get("rules") or []
-             if isinstance(r, Mapping)}
+    rules = dict(options(ed.document, "rules"))
     rows = []
     for group in ed.document.get("sku_groups") or []:
         if not isinstance(group, Mapping):
@@ -194,10 +194,9 @@ def group_delete(group_id: str) -> Any:
     name = found.get("name") or group_id
     users = usages(ed.document, "group", group_id)
     if users:
-        names = {r.get("id"): r.get("name") or r.get("id") for r in ed.document.get("rules") or []
-                 if isinstance(r, Mapping)}
+        rules = dict(options(ed.document, "rules"))
         flash(_("“%(name)s” is used by these rules; change them first: %(rules)s", name=name,
-                rules="、".join(str(names.get(u, u)) for u in users)), "error")
+                rules="、".join(rules.get(u, u) for u in users)), "error")
         return redirect(url_for("rules.group_list"), 303)
     saved = save(delete_group(ed.document, group_id),
                  _("SKU group “%(name)s” deleted in the editor", name=name), posted_revision())

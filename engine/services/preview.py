@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, case, func, select
 
 from engine.evaluation import truthy
-from engine.facts import FactInputs, build_facts
+from engine.facts import FactInputs, build_facts, fact_at
 from engine.membership import GroupIndex
 from engine.metrics import DemandWindow
 from engine.rules import jsonlogic
@@ -70,15 +70,6 @@ class Preview:
     @property
     def truncated(self) -> bool:
         return self.checked < self.in_groups
-
-
-def _value(facts: Mapping[str, Any], path: str) -> Any:
-    value: Any = facts
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def facts_now(snap: Snapshot, sku_id: int, warehouse_id: int, level: StockLevel,
@@ -146,7 +137,7 @@ def preview_rule(conn: Connection, snap: Snapshot, rule: Rule, ruleset: Compiled
             hit, error = False, f"{type(exc).__name__}: {exc}"
         out.checked += 1
         row = PreviewRow(sku_code, str(snap.sku_facts[r.sku_id].get("name") or ""), wh_code, hit,
-                         tuple((p, _value(facts, p)) for p in paths), error)
+                         tuple((p, fact_at(facts, p)) for p in paths), error)
         if error is not None:
             out.error_count += 1
         if hit:

@@ -44,7 +44,7 @@ def run_outbox(svc: Services, outbox_id: int) -> str:
             status, follow_ups = outbox.run(uow.conn, outbox_id, _handlers(svc), svc.clock.now())
             uow.commit()
     except Exception as exc:
-        _record_failure(svc, outbox_id, exc)
+        _record_failure(svc, [outbox_id], exc)
         raise
     for row_id, kind in follow_ups:
         svc.jobs.dispatch(row_id, kind)
@@ -63,39 +63,31 @@ def run_outbox_batch(svc: Services, outbox_ids: list[int]) -> str:
                                                 svc.deliverable_channels(), clock=svc.clock.now)
             uow.commit()
     except Exception as exc:
-        _record_batch_failure(svc, outbox_ids, exc)
+        _record_failure(svc, outbox_ids, exc)
         raise
     for row_id, kind in follow_ups:
         svc.jobs.dispatch(row_id, kind)
     return f"applied {applied} event(s)"
 
 
-def _record_batch_failure(svc: Services, outbox_ids: list[int], exc: Exception) -> None:
-    """Note the failure on every row of a batch job in one transaction (a job may carry 500)."""
+def _record_failure(svc: Services, outbox_ids: list[int], exc: Exception) -> None:
+    """Note the failure on every row of the job in one transaction (a batch job may carry
+    500); a failed delivery also marks its notification."""
     try:
         with svc.uow() as uow:
             now = svc.clock.now()
             for row_id in outbox_ids:
                 outbox.record_failure(uow.conn, row_id, f"{type(exc).__name__}: {exc}", now)
+                if type(exc).__name__ == "DeliveryFailed":
+                    from engine.services import deliveries
+
+                    row = uow.conn.execute(outbox.select_payload(row_id)).first()
+                    if row is not None and "notification" in row.payload:
+                        deliveries.mark_failed(uow.conn, int(row.payload["notification"]),
+                                               str(exc), getattr(exc, "retryable", True), now)
             uow.commit()
     except Exception:  # never hide the original failure behind a bookkeeping one
         log.exception("could not record the failure of outbox rows %s…", outbox_ids[:1])
-
-
-def _record_failure(svc: Services, outbox_id: int, exc: Exception) -> None:
-    try:
-        with svc.uow() as uow:
-            outbox.record_failure(uow.conn, outbox_id, f"{type(exc).__name__}: {exc}", svc.clock.now())
-            if type(exc).__name__ == "DeliveryFailed":
-                from engine.services import deliveries
-
-                row = uow.conn.execute(outbox.select_payload(outbox_id)).first()
-                if row is not None and "notification" in row.payload:
-                    deliveries.mark_failed(uow.conn, int(row.payload["notification"]), str(exc),
-                                           getattr(exc, "retryable", True), svc.clock.now())
-            uow.commit()
-    except Exception:  # never hide the original failure behind a bookkeeping one
-        log.exception("could not record the failure of outbox row %s", outbox_id)
 
 
 def relay_once(svc: Services, limit: int = 500, lease: timedelta = outbox.LEASE) -> int:
