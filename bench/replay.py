@@ -190,6 +190,7 @@ def build_engine_state(cat: wl.Catalogue, text: str) -> tuple[Any, Any]:
         links=links, supplier_ids={s["code"]: n + 1 for n, s in enumerate(cat.suppliers)},
         supplier_contacts={s["code"]: {} for s in cat.suppliers})
     snap.rule_index = RuleIndex(compiled)
+    snap.rule_index.build_all()
     snap.group_index = GroupIndex(compiled, snap.sku_facts.values(), snap.warehouse_facts.values())
     snap.tz = ZoneInfo(compiled.settings.timezone)
     snap.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)

@@ -119,6 +119,14 @@ class RuleIndex:
         # units with the same rules (on several event types) share one fused function
         self._shared: dict[tuple[int, ...], _Unit] = {}
 
+    def build_all(self) -> None:
+        """Compile every unit now, when the ruleset is loaded: otherwise the first events of
+        each type and group pay for it (500 rules: about 200 units, a second in all)."""
+        for event_type in dict.fromkeys(t for r in self._enabled for t in r.on):
+            always, by_group = self._units_for(event_type)
+            for unit in ([always] if always is not None else []) + list(by_group.values()):
+                unit.build()
+
     def candidates(self, event_type: str, groups: tuple[str, ...]) -> tuple[Rule, ...]:
         key = (event_type, groups)
         found = self._cache.get(key)

@@ -222,10 +222,17 @@ class GroupIndex:
             tuple(sorted({name for fs in fields if fs is not None for root, name in fs
                           if root == "sku"}))
             if all(fs is not None for fs in fields) else None)
-        self._by_sku: dict[str, tuple[str, ...]] = {}
         self._by_wh: dict[str | None, tuple[str, ...]] = {}
-        # SKU code -> a number for its values of the fields the mixed groups read (or its code)
-        self._sku_keys: dict[str, Any] = {}
+        # A SKU's *profile*: its sku-only groups and the key of its values of the fields the
+        # mixed groups read (or its code when those fields are unknown). 100k SKUs have a few
+        # thousand profiles, so the answer per profile × warehouse (``_cells``) is one dict
+        # lookup per event, with nothing kept per pair.
+        self._profile: dict[str, int] = {}
+        self._profiles: list[tuple[tuple[str, ...], Any]] = []
+        self._profile_ids: dict[tuple[tuple[str, ...], Any], int] = {}
+        self._cells: dict[str | None, dict[int, tuple[str, ...]]] = {}
+        self._n_cells = 0
+        self._simple = self._wh_memberships is None and self._mixed_memberships is None
         self._key_pool: dict[Any, int] = {}
         self._mixed: dict[tuple[Any, str], tuple[str, ...]] = {}
         # keyed by the ids of the three parts: each is one of the shared tuples of a
@@ -239,18 +246,48 @@ class GroupIndex:
         code = sku["code"]
         self._skus[code] = sku
         memberships = self._sku_memberships
-        self._by_sku[code] = memberships.of({"sku": sku}) if memberships else ()
-        if self._sku_keys.pop(code, None) is not None and self._mixed_sku_fields is None:
+        base = memberships.of({"sku": sku}) if memberships else ()
+        sku_key = self._sku_key(code) if self._mixed_memberships else None
+        ident = (base, sku_key)
+        profile = self._profile_ids.get(ident)
+        if profile is None:
+            profile = self._profile_ids[ident] = len(self._profiles)
+            self._profiles.append(ident)
+        old = self._profile.get(code)
+        self._profile[code] = profile
+        if old is not None and self._mixed_sku_fields is None and self._mixed_memberships:
+            # the mixed groups' fields are unknown: any change of the SKU may change them
             self._mixed = {k: v for k, v in self._mixed.items() if k[0] != code}
+            for cells in self._cells.values():
+                cells.pop(old, None)
 
     def groups_for(self, sku_code: str, warehouse_code: str) -> tuple[str, ...]:
-        base = self._by_sku.get(sku_code, ())
-        if self._wh_memberships is None and self._mixed_memberships is None:
-            return base
+        profile = self._profile.get(sku_code)
+        if profile is None:  # not in the catalogue: no SKU groups, nothing remembered
+            return self._compute(sku_code, warehouse_code, (),
+                                 self._sku_key(sku_code) if self._mixed_memberships else None)
+        if self._simple:
+            return self._profiles[profile][0]
+        cells = self._cells.get(warehouse_code)
+        if cells is None:
+            cells = self._cells[warehouse_code] = {}
+        found = cells.get(profile)
+        if found is None:
+            if self._mixed_sku_fields is None and self._n_cells >= self.MAX_PAIRS:
+                for each in self._cells.values():
+                    each.clear()
+                self._n_cells = 0
+            base, sku_key = self._profiles[profile]
+            found = cells[profile] = self._compute(sku_code, warehouse_code, base, sku_key)
+            self._n_cells += 1
+        return found
+
+    def _compute(self, sku_code: str, warehouse_code: str, base: tuple[str, ...],
+                 sku_key: Any) -> tuple[str, ...]:
         own = self._by_wh.get(warehouse_code)
         if own is None:
             own = self._warehouse_groups(warehouse_code)
-        mixed = self._mixed_groups(sku_code, warehouse_code) if self._mixed_memberships else ()
+        mixed = self._mixed_groups(sku_code, sku_key, warehouse_code) if self._mixed_memberships else ()
         key = (id(base), id(own), id(mixed))
         found = self._joined.get(key)
         if found is None:
@@ -264,11 +301,8 @@ class GroupIndex:
         found = self._by_wh[warehouse_code] = memberships.of(data) if memberships else ()
         return found
 
-    def _mixed_groups(self, sku_code: str, warehouse_code: str) -> tuple[str, ...]:
+    def _mixed_groups(self, sku_code: str, sku_key: Any, warehouse_code: str) -> tuple[str, ...]:
         """The groups over SKU and warehouse fields, per distinct SKU values and warehouse."""
-        sku_key = self._sku_keys.get(sku_code)
-        if sku_key is None:
-            sku_key = self._sku_keys[sku_code] = self._sku_key(sku_code)
         key = (sku_key, warehouse_code)
         found = self._mixed.get(key)
         if found is None:

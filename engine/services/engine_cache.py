@@ -143,6 +143,7 @@ def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: Rules
     if snap.ruleset is not None:
         compiled = snap.ruleset.compiled
         snap.rule_index = RuleIndex(compiled)
+        snap.rule_index.build_all()
         snap.group_index = GroupIndex(compiled, snap.sku_facts.values(), snap.warehouse_facts.values())
         snap.tz = ZoneInfo(compiled.settings.timezone)
         snap.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)

@@ -67,6 +67,20 @@ def test_a_changed_sku_moves_between_groups_of_sku_and_warehouse_fields() -> Non
     assert index.groups_for("S4", "W1") == ("g1", "g2", "g3")
 
 
+def test_a_change_only_a_filter_of_unknown_fields_reads_is_seen() -> None:
+    """The SKU keeps its sku-only groups; only a filter whose fields cannot be known reads the
+    changed value: the answers remembered for the SKU must not survive the change."""
+    computed = {"===": [{"var": {"cat": ["sku.", "flag"]}}, 1]}
+    groups = {g: SkuGroup(g, g, w, compile(w)) for g, w in [("tea", WHERES[0]), ("flag1", computed)]}
+    skus = [dict(s) for s in SKUS]
+    index = GroupIndex(SimpleNamespace(groups=groups), skus, WAREHOUSES)  # type: ignore[arg-type]
+    assert index.groups_for("S0", "W2") == ("tea", "flag1")
+    assert index.groups_for("S5", "W2") == ("tea", "flag1")  # the same values as S0
+    index.add_sku({**skus[0], "flag": 2})
+    assert index.groups_for("S0", "W2") == ("tea",)
+    assert index.groups_for("S5", "W2") == ("tea", "flag1")
+
+
 def test_read_fields() -> None:
     assert read_fields(WHERES[0]) == {("sku", "category")}
     assert read_fields(WHERES[6]) == {("sku", "tags")}  # the item var is not the data's
