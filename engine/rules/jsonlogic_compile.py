@@ -10,6 +10,7 @@ locals ``c0, c1, …``; the source holds only the fixed fragments written here, 
 from __future__ import annotations
 
 import builtins
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -314,19 +315,37 @@ class _Generator:
         not stop the others.
         """
         self.shared, self.loads, self.flags = {}, _Block(2), {}
+        first = _first_of_each(conditions)
+        repeated = set(first.values())
         block = _Block(2)
         block.emit("h = []")
         block.emit("e = None")
         for index, logic in enumerate(conditions):
+            earlier = first.get(index)
+            if earlier is not None:  # the same condition again: its answer, not a second run
+                with block.nested(f"if r{earlier} is True:"):
+                    block.emit(f"h.append({index})")
+                with block.nested(f"elif r{earlier} is not False:"):
+                    with block.nested("if e is None:"):
+                        block.emit("e = []")
+                    block.emit(f"e.append(({index}, r{earlier}))")
+                continue
+            remember = index in repeated
+            if remember:
+                block.emit(f"r{index} = False")
             with block.nested("try:"):
                 result = self.value(block, logic)
                 test = result.expr if result.kind == "bool" else f"RESULT_TRUTHY({result.expr})"
                 with block.nested(f"if {test}:"):
                     block.emit(f"h.append({index})")
+                    if remember:
+                        block.emit(f"r{index} = True")
             with block.nested("except EXCEPTION as x:"):
                 with block.nested("if e is None:"):
                     block.emit("e = []")
                 block.emit(f"e.append(({index}, x))")
+                if remember:
+                    block.emit(f"r{index} = x")
         block.emit("return h, e")
         names = [f"c{i}" for i in range(len(self.consts))]
         unpack = [f"    {', '.join(names)}, = K"] if names else []
@@ -334,6 +353,24 @@ class _Generator:
                  "    def _all(d):", *self._used_loads(block.lines), *block.lines,
                  "    return _all", ""]
         return "\n".join(lines)
+
+
+def _first_of_each(conditions: list[Any]) -> dict[int, int]:
+    """For each condition equal to an earlier one, the index of the first: a pure expression
+    on the same data says the same thing twice (rules that differ only in their actions, or in
+    their owners, share their condition). Equal means equal JSON text, which tells ``1``,
+    ``1.0`` and ``true`` apart."""
+    seen: dict[str, int] = {}
+    first: dict[int, int] = {}
+    for index, logic in enumerate(conditions):
+        try:
+            key = json.dumps(logic, sort_keys=True)
+        except (TypeError, ValueError):
+            continue
+        earlier = seen.setdefault(key, index)
+        if earlier != index:
+            first[index] = earlier
+    return first
 
 
 Handler = Callable[[_Generator, _Block, list[Any]], _Val]

@@ -129,3 +129,25 @@ def _expr(depth: int) -> st.SearchStrategy[Any]:
 @given(rules=st.lists(_expr(3), min_size=1, max_size=6), data=_FACTS)
 def test_fused_number_tests_agree_with_each_condition_alone(rules: list[Any], data: Any) -> None:
     assert _fused(rules, data) == _alone(rules, data), rules
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules=st.lists(_expr(2), min_size=1, max_size=4),
+       order=st.lists(st.integers(0, 3), min_size=2, max_size=8), data=_FACTS)
+def test_a_repeated_condition_gets_the_answer_of_its_first(rules: list[Any], order: list[int],
+                                                           data: Any) -> None:
+    """Repeated conditions are run once: hits, misses and failures must stay each one's own."""
+    repeated = [rules[i % len(rules)] for i in order]
+    assert _fused(repeated, data) == _alone(repeated, data), repeated
+
+
+def test_a_repeated_failing_condition_fails_in_every_place() -> None:
+    fails = {"/": [1, {"var": "sku.unit_cost"}]}
+    low = {"<": [{"var": "stock.available"}, 5]}
+    hits, errors = build_many([fails, low, fails, low, {"<": [{"var": "stock.available"}, 5.0]}],
+                              truthy)(FACTS)
+    assert hits == [1, 3, 4]
+    assert [(i, type(x).__name__) for i, x in errors or []] == [(0, "ZeroDivisionError"),
+                                                                (2, "ZeroDivisionError")]
+    source, _ = generate_many([fails, low, fails, low])
+    assert source.count("DIV(") == 1 and source.count("LT(") == 1  # each computed once
