@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -94,16 +95,32 @@ def _fast(dialect: Dialect, type_: Any) -> Processor | None:
 def bind_rows(conn: Connection, table: Table, columns: Sequence[str],
               rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
     """``rows`` (values in ``columns`` order) as the driver takes them: each value through its
-    column's bind processor."""
+    column's bind processor.
+
+    Column by column (``map`` over a column, then ``zip`` back into rows): a Python loop and a
+    list per row cost as much as the processors themselves.
+    """
     procs = _processors(conn, table, columns)
     if not procs:
         return [tuple(r) for r in rows]
-    out = []
-    for r in rows:
-        values = list(r)
-        for i, proc in procs:
-            values[i] = proc(values[i])
-        out.append(tuple(values))
+    cols = list(zip(*rows))
+    if not cols:
+        return []
+    for i, proc in procs:
+        cols[i] = _repeated(proc, cols[i]) if proc is sqlite_utc_text else map(proc, cols[i])
+    return list(zip(*cols))
+
+
+def _repeated(proc: Processor, values: Sequence[Any]) -> list[Any]:
+    """``proc`` over ``values``, once per run of the same object (a batch's ``now`` in every
+    row, a pair's last event time that is also its event's)."""
+    out: list[Any] = []
+    last: Any = out  # no value is this list
+    done: Any = None
+    for value in values:
+        if value is not last:
+            last, done = value, proc(value)
+        out.append(done)
     return out
 
 
@@ -139,7 +156,7 @@ def insert_returning(conn: Connection, table: Table, columns: Sequence[str],
     for start in range(0, len(bound), size):
         chunk = bound[start:start + size]
         sql = _multi_row_sql(conn, table, columns, len(chunk), returning, suffix)
-        flat = tuple(v for row in chunk for v in row)
+        flat = tuple(chain.from_iterable(chunk))
         out.extend(tuple(r) for r in conn.exec_driver_sql(sql, flat))
     return out
 
@@ -211,17 +228,17 @@ def select_by_pairs(conn: Connection, table: Table, columns: Sequence[str],
     for start in range(0, len(keys), MAX_PAIRS):
         chunk = keys[start:start + MAX_PAIRS]
         sql = _pairs_sql(conn, table, columns, len(chunk), where, max_of, lock)
-        result = conn.exec_driver_sql(sql, tuple(v for key in chunk for v in key))
+        result = conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
         procs = _result_processors(conn, table, names, result.cursor.description)
-        rows = result.fetchall()
-        if procs:
-            for r in rows:
-                values = list(r)
-                for i, proc in procs:
-                    values[i] = proc(values[i])
-                out.append(tuple(values))
+        rows = result.cursor.fetchall()  # the driver's tuples: no Row objects made to be undone
+        result.close()
+        if procs and rows:
+            cols = list(zip(*rows))
+            for i, proc in procs:
+                cols[i] = map(proc, cols[i])
+            out.extend(zip(*cols))
         else:
-            out.extend(tuple(r) for r in rows)
+            out.extend(rows)
     return out
 
 
