@@ -15,7 +15,7 @@ the placeholder differs (``?`` for sqlite3, ``%s`` for psycopg).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
@@ -263,3 +263,27 @@ def _pairs_sql(conn: Connection, table: Table, columns: Sequence[str], n: int, w
             sql += " FOR UPDATE OF t"
         cache[key] = sql
     return sql  # type: ignore[no-any-return]
+
+
+def stream(conn: Connection, table: Table, columns: Sequence[str], raw: Sequence[str] = (),
+           size: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """Every row of ``table`` (``columns``), fetched ``size`` rows at a time (a big table is
+    never listed whole), values as SQLAlchemy returns them except the ``raw`` columns, which
+    come as the driver gives them (for a caller that decodes them its own way)."""
+    sql = (f"SELECT {', '.join(quote(conn, c) for c in columns)} "
+           f"FROM {quote(conn, table.name)}")
+    result = conn.exec_driver_sql(sql)
+    try:
+        cursor = result.cursor
+        procs = [(i, proc) for i, proc in _result_processors(conn, table, columns, cursor.description)
+                 if columns[i] not in raw]
+        while rows := cursor.fetchmany(size):
+            if procs:
+                cols = list(zip(*rows))
+                for i, proc in procs:
+                    cols[i] = map(proc, cols[i])
+                yield from zip(*cols)
+            else:
+                yield from rows
+    finally:
+        result.close()
