@@ -144,32 +144,40 @@ def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime) -> tuple
     good: list[tuple[int, StockEvent]] = []
     results: list[ItemResult] = []
     seen: set[str] = set()
+    sku_ids, wh_ids, supplier_ids = snap.sku_ids, snap.warehouse_ids, snap.supplier_ids
     for index, raw in enumerate(items):
         if isinstance(raw, Unparsed):
             results.append(ItemResult(index, None, "rejected", [{"field": "", "message": raw.message}]))
             continue
         parsed = parse_event(raw, now)
-        raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
         if isinstance(parsed, list):
+            raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
             results.append(ItemResult(index, raw_id, "rejected", parsed))
             continue
-        errors = []
-        if parsed.sku not in snap.sku_ids:
-            errors.append({"field": "sku", "message": f"SKU '{parsed.sku}' does not exist"})
-        for name in ("warehouse", "to_warehouse"):
-            code = getattr(parsed, name)
-            if code is not None and code not in snap.warehouse_ids:
-                errors.append({"field": name, "message": f"warehouse '{code}' does not exist"})
-        if parsed.supplier is not None and parsed.supplier not in snap.supplier_ids:
-            errors.append({"field": "supplier", "message": f"supplier '{parsed.supplier}' does not exist"})
-        if errors:
-            results.append(ItemResult(index, parsed.id, "rejected", errors))
+        if not (parsed.sku in sku_ids and parsed.warehouse in wh_ids
+                and (parsed.to_warehouse is None or parsed.to_warehouse in wh_ids)
+                and (parsed.supplier is None or parsed.supplier in supplier_ids)):
+            results.append(ItemResult(index, parsed.id, "rejected", _unknown_codes(parsed, snap)))
         elif parsed.id in seen:
             results.append(ItemResult(index, parsed.id, "duplicate"))
         else:
             seen.add(parsed.id)
             good.append((index, parsed))
     return good, results
+
+
+def _unknown_codes(parsed: StockEvent, snap: Snapshot) -> list[dict[str, str]]:
+    """The errors of an event that names a SKU, warehouse or supplier that does not exist."""
+    errors = []
+    if parsed.sku not in snap.sku_ids:
+        errors.append({"field": "sku", "message": f"SKU '{parsed.sku}' does not exist"})
+    for name in ("warehouse", "to_warehouse"):
+        code = getattr(parsed, name)
+        if code is not None and code not in snap.warehouse_ids:
+            errors.append({"field": name, "message": f"warehouse '{code}' does not exist"})
+    if parsed.supplier is not None and parsed.supplier not in snap.supplier_ids:
+        errors.append({"field": "supplier", "message": f"supplier '{parsed.supplier}' does not exist"})
+    return errors
 
 
 class Batch:

@@ -157,7 +157,9 @@ def insert_returning(conn: Connection, table: Table, columns: Sequence[str],
         chunk = bound[start:start + size]
         sql = _multi_row_sql(conn, table, columns, len(chunk), returning, suffix)
         flat = tuple(chain.from_iterable(chunk))
-        out.extend(tuple(r) for r in conn.exec_driver_sql(sql, flat))
+        result = conn.exec_driver_sql(sql, flat)
+        out.extend(result.cursor.fetchall())  # the driver's tuples
+        result.close()
     return out
 
 
