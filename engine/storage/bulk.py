@@ -107,20 +107,30 @@ def bind_rows(conn: Connection, table: Table, columns: Sequence[str],
     if not cols:
         return []
     for i, proc in procs:
-        cols[i] = _repeated(proc, cols[i]) if proc is sqlite_utc_text else map(proc, cols[i])
+        cols[i] = _utc_texts(cols[i]) if proc is sqlite_utc_text else map(proc, cols[i])
     return list(zip(*cols))
 
 
-def _repeated(proc: Processor, values: Sequence[Any]) -> list[Any]:
-    """``proc`` over ``values``, once per run of the same object (a batch's ``now`` in every
-    row, a pair's last event time that is also its event's)."""
+_UTC_TEXT: dict[Any, str] = {}  # aware datetime -> its stored text (equal instants, equal text)
+MAX_UTC_TEXT = 16_384
+
+
+def _utc_texts(values: Sequence[Any]) -> list[Any]:
+    """``sqlite_utc_text`` over ``values``, each instant formatted once across statements: an
+    event's time is stored with the event, then as its pair's last event time and as its
+    alert's times; a batch's ``now`` in every row."""
+    memo = _UTC_TEXT
+    if len(memo) > MAX_UTC_TEXT:
+        memo.clear()
     out: list[Any] = []
-    last: Any = out  # no value is this list
-    done: Any = None
     for value in values:
-        if value is not last:
-            last, done = value, proc(value)
-        out.append(done)
+        if value is None:
+            out.append(None)
+            continue
+        text = memo.get(value)
+        if text is None:
+            text = memo[value] = sqlite_utc_text(value)  # raises for a naive one: never kept
+        out.append(text)
     return out
 
 
