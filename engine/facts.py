@@ -81,9 +81,12 @@ class FactMaker:
 
     def facts(self, event: StockEvent, sku: Mapping[str, Any], warehouse: Mapping[str, Any],
               level: StockLevel, window: DemandWindow,
-              total_available: float | None = None) -> dict[str, Any]:
-        """The facts of ``event`` on this SKU at ``warehouse``, its stock and demand as given."""
-        today = event.at.astimezone(self.tz).date()
+              total_available: float | None = None, today: date | None = None) -> dict[str, Any]:
+        """The facts of ``event`` on this SKU at ``warehouse``, its stock and demand as given.
+
+        ``today`` is the event's local day when the caller has it already (same time zone)."""
+        if today is None:
+            today = event.at.astimezone(self.tz).date()
         d, sigma_d = window.stats(today, self.window_days)
         z = self.z
         if z is None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import repeat
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -137,11 +138,14 @@ class DemandWindow:
 
     def to_dict(self) -> dict[str, Any]:
         """A compact JSON-ready form: first day, dense daily quantities, last demand day."""
-        days = {o: q for o, q in self._qty.items() if q != 0}
+        kept = self._qty
+        days = [o for o, q in kept.items() if q != 0]
         if not days:
             return {"start": None, "qty": [], "last": _iso(self._last)}
         start = min(days)
-        qty = [_compact(days.get(o, 0)) for o in range(start, max(days) + 1)]
+        # whole quantities as ints (what _compact does), inlined: it runs for every stored day
+        qty = [int(q) if q.is_integer() else q
+               for q in map(kept.get, range(start, max(days) + 1), repeat(0.0))]
         return {"start": date.fromordinal(start).isoformat(), "qty": qty, "last": _iso(self._last)}
 
     @classmethod

@@ -50,6 +50,11 @@ def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
             depth -= 1
 
 
+# One decoder for every call: ``json.loads`` with hooks builds a new one each time (a fifth of
+# the cost of a small event).
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constants)
+
+
 def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """Parse ``text`` strictly; raise ``JsonInvalid`` with the line and column of a syntax error."""
     if isinstance(text, bytes):
@@ -59,7 +64,9 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
             raise JsonInvalid(f"the body is not UTF-8 (invalid byte at offset {exc.start})") from exc
     check_depth(text, max_depth)
     try:
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constants)
+        if text.startswith("\ufeff"):  # what json.loads says about it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise JsonInvalid(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit

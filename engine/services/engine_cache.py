@@ -6,6 +6,7 @@ each batch checks with one small query — so several processes stay consistent.
 from __future__ import annotations
 
 import gc
+import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,8 +20,9 @@ from engine.membership import GroupIndex, referenced_roots
 from engine.metrics import SupplierLink
 from engine.rules.compiled import RulesetSettings
 from engine.evaluation import RuleIndex
-from engine.services.master_data import sku_facts, warehouse_facts
+from engine.services.master_data import SKU_FACT_COLUMNS, warehouse_facts
 from engine.services.rulesets import ActiveRuleset, RulesetCache
+from engine.storage import bulk
 from engine.storage.tables import ruleset_state, sku_suppliers, skus, suppliers, warehouses
 
 
@@ -117,18 +119,26 @@ def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: Rules
     # most of the snapshot's memory at 100k SKUs.
     sku_ids: dict[str, int] = {}
     facts_by_id: dict[int, dict[str, Any]] = {}
-    pool: dict[str, str] = {}
-    for r in conn.execute(select(skus)):
-        sku_ids[r.code] = r.id
-        facts_by_id[r.id] = _share_strings(sku_facts(r), pool)
-    del pool
+    # SQLAlchemy's own JSON decoding on SQLite: the engine's deserializer, else json.loads
+    shared = _Sharing(getattr(conn.dialect, "_json_deserializer", None) or json.loads)
+    text, json_ = shared.text, shared.json
+    names = SKU_FACT_COLUMNS
+    for id_, code, name, category, tags, unit, unit_cost, abc_class, attributes in bulk.stream(
+            conn, skus, ("id", *names), raw=("tags", "attributes")):
+        sku_ids[code] = id_
+        values = (code, name, text(category), json_(tags), text(unit), unit_cost, text(abc_class),
+                  json_(attributes))
+        facts_by_id[id_] = {k: v for k, v in zip(names, values) if v is not None}
+    del shared, text, json_
     links: dict[int, list[SupplierLink]] = {}
-    for link in conn.execute(select(sku_suppliers)):
-        sup = sup_rows[link.supplier_id]
-        links.setdefault(link.sku_id, []).append(SupplierLink(
-            code=sup.code, lead_time_days=sup.lead_time_days, lead_time_std_days=sup.lead_time_std_days,
-            price=link.price, preferred=link.preferred, backup=link.backup, moq=sup.moq,
-            pack_size=sup.pack_size))
+    terms = {r.id: (r.code, r.lead_time_days, r.lead_time_std_days, r.moq, r.pack_size)
+             for r in sup_rows.values()}
+    for sku_id, supplier_id, price, preferred, backup in bulk.stream(
+            conn, sku_suppliers, ("sku_id", "supplier_id", "price", "preferred", "backup")):
+        code, lead_time, lead_time_std, moq, pack_size = terms[supplier_id]
+        links.setdefault(sku_id, []).append(SupplierLink(
+            code=code, lead_time_days=lead_time, lead_time_std_days=lead_time_std,
+            price=price, preferred=preferred, backup=backup, moq=moq, pack_size=pack_size))
     snap = Snapshot(
         key=key,
         ruleset=rulesets.active(conn) if key[0] is not None else None,
@@ -151,13 +161,33 @@ def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: Rules
     return snap
 
 
-_UNIQUE = frozenset({"code", "name"})  # text no other SKU has: nothing to share
+class _Sharing:
+    """One object per distinct text, and per distinct JSON text of the catalogue's JSON columns
+    (tags, attributes): 100k SKUs hold a few thousand distinct tag lists and attribute
+    objects, each parsed once and shared (read-only, as every snapshot value is) instead of one
+    copy per row — most of the snapshot's memory and load time at 100k SKUs."""
 
+    MAX_PARSED = 20_000  # distinct JSON texts remembered (then started afresh): bounded memory
 
-def _share_strings(facts: dict[str, Any], pool: dict[str, str]) -> dict[str, Any]:
-    """``facts`` with every text value (in lists and objects too) replaced by the pool's equal
-    one: the same values, one object per distinct text instead of one per row."""
-    return {k: v if k in _UNIQUE else _shared(v, pool) for k, v in facts.items()}
+    def __init__(self, loads: Any) -> None:
+        self.pool: dict[str, str] = {}
+        self.parsed: dict[str, Any] = {}
+        self.loads = loads
+
+    def text(self, value: Any) -> Any:
+        return self.pool.setdefault(value, value) if type(value) is str else value
+
+    def json(self, value: Any) -> Any:
+        """A JSON column's value as the driver gave it: text (SQLite), or already decoded."""
+        if type(value) is not str:
+            return _shared(value, self.pool)
+        parsed = self.parsed
+        found = parsed.get(value)
+        if found is None:
+            if len(parsed) >= self.MAX_PARSED:
+                parsed.clear()
+            found = parsed[value] = _shared(self.loads(value), self.pool)
+        return found
 
 
 def _shared(value: Any, pool: dict[str, str]) -> Any:

@@ -63,6 +63,14 @@ LEVEL_COLUMNS = ("on_hand", "reserved", "on_order_erp", "on_order_local", "erp_o
                  "last_event_at", "last_sale_day", "demand_window")
 ALERT_COLUMNS = ("rule", "rule_version", "sku_id", "warehouse_id", "severity", "owner", "state",
                  "opened_at", "last_hit_at", "resolved_at", "resolution", "hits", "facts")
+TASK_COLUMNS = ("alert_id", "action_key", "title", "workflow", "state", "closed", "role", "severity",
+                "due_at", "data", "created_at", "updated_at")
+TASK_HISTORY_COLUMNS = ("task_id", "at", "actor", "transition", "from_state", "to_state", "data")
+REQUISITION_COLUMNS = ("alert_id", "action_key", "sku_id", "warehouse_id", "supplier_id", "quantity",
+                       "unit_price", "amount", "state", "approval_role", "reason", "created_at",
+                       "updated_at")
+REQUISITION_HISTORY_COLUMNS = ("requisition_id", "at", "actor", "transition", "from_state",
+                               "to_state", "data")
 EVENT_COLUMNS = ("event_id", "type", "sku_id", "warehouse_id", "qty", "at", "ref", "payload",
                  "received_at", "applied", "batch_id")
 
@@ -103,6 +111,7 @@ class Pair:
     last_resolved: dict[str, datetime] = field(default_factory=dict)
     open_requisitions: int = 0
     erp_on_order_at: datetime | None = None
+    window_changed: bool = False  # demand added in this batch: the stored window is rewritten
 
 
 @dataclass
@@ -135,32 +144,40 @@ def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime) -> tuple
     good: list[tuple[int, StockEvent]] = []
     results: list[ItemResult] = []
     seen: set[str] = set()
+    sku_ids, wh_ids, supplier_ids = snap.sku_ids, snap.warehouse_ids, snap.supplier_ids
     for index, raw in enumerate(items):
         if isinstance(raw, Unparsed):
             results.append(ItemResult(index, None, "rejected", [{"field": "", "message": raw.message}]))
             continue
         parsed = parse_event(raw, now)
-        raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
         if isinstance(parsed, list):
+            raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
             results.append(ItemResult(index, raw_id, "rejected", parsed))
             continue
-        errors = []
-        if parsed.sku not in snap.sku_ids:
-            errors.append({"field": "sku", "message": f"SKU '{parsed.sku}' does not exist"})
-        for name in ("warehouse", "to_warehouse"):
-            code = getattr(parsed, name)
-            if code is not None and code not in snap.warehouse_ids:
-                errors.append({"field": name, "message": f"warehouse '{code}' does not exist"})
-        if parsed.supplier is not None and parsed.supplier not in snap.supplier_ids:
-            errors.append({"field": "supplier", "message": f"supplier '{parsed.supplier}' does not exist"})
-        if errors:
-            results.append(ItemResult(index, parsed.id, "rejected", errors))
+        if not (parsed.sku in sku_ids and parsed.warehouse in wh_ids
+                and (parsed.to_warehouse is None or parsed.to_warehouse in wh_ids)
+                and (parsed.supplier is None or parsed.supplier in supplier_ids)):
+            results.append(ItemResult(index, parsed.id, "rejected", _unknown_codes(parsed, snap)))
         elif parsed.id in seen:
             results.append(ItemResult(index, parsed.id, "duplicate"))
         else:
             seen.add(parsed.id)
             good.append((index, parsed))
     return good, results
+
+
+def _unknown_codes(parsed: StockEvent, snap: Snapshot) -> list[dict[str, str]]:
+    """The errors of an event that names a SKU, warehouse or supplier that does not exist."""
+    errors = []
+    if parsed.sku not in snap.sku_ids:
+        errors.append({"field": "sku", "message": f"SKU '{parsed.sku}' does not exist"})
+    for name in ("warehouse", "to_warehouse"):
+        code = getattr(parsed, name)
+        if code is not None and code not in snap.warehouse_ids:
+            errors.append({"field": name, "message": f"warehouse '{code}' does not exist"})
+    if parsed.supplier is not None and parsed.supplier not in snap.supplier_ids:
+        errors.append({"field": "supplier", "message": f"supplier '{parsed.supplier}' does not exist"})
+    return errors
 
 
 class Batch:
@@ -201,7 +218,8 @@ class Batch:
                 sku_id, wh_id, StockLevel(on_hand, reserved, on_order_erp, on_order_local),
                 DemandWindow.from_dict(window) if window else DemandWindow(),
                 last_event_at, last_sale_day,
-                open_requisitions=1 if on_order_local > 0 else 0, erp_on_order_at=erp_on_order_at)
+                open_requisitions=1 if on_order_local > 0 else 0, erp_on_order_at=erp_on_order_at,
+                window_changed=not window)  # a new pair's empty window is written once
         pairs = self.pairs
         open_alerts = bulk.select_by_pairs(conn, alerts, ("id", "rule", "sku_id", "warehouse_id", "hits"),
                                            keys, where=f"t.{OPEN_ALERT_PREDICATE}")
@@ -223,56 +241,68 @@ class Batch:
     def apply_event(self, event: StockEvent) -> None:
         snap = self.snap
         sku_id = snap.sku_ids[event.sku]
-        sides = [("from", snap.warehouse_ids[event.warehouse])]
-        if event.type == "transfer" and event.to_warehouse:
-            sides.append(("to", snap.warehouse_ids[event.to_warehouse]))
-        for side, wh_id in sides:
-            pair = self.pairs[(sku_id, wh_id)]
-            local_receipt = (event.type == "receipt" and event.ref is not None
-                             and self._receive_requisition(pair, event))
-            apply(pair.level, event, side, erp_receipt=not local_receipt)
-            if event.type == "count" and event.on_order is not None:
-                pair.erp_on_order_at = event.at
-                self._counted_by_erp(pair, event.at)
-            if event.type in DEMAND_TYPES:  # demand history is kept with or without rules
-                day = event.at.astimezone(snap.tz or DEFAULT_TZ).date()
-                pair.window.add(day, event.qty or 0.0)
-                self.demand[(sku_id, wh_id, day)] += event.qty or 0.0
-                if pair.last_sale_day is None or day > pair.last_sale_day:
-                    pair.last_sale_day = day
-            if pair.last_event_at is None or event.at > pair.last_event_at:
-                pair.last_event_at = event.at
-            if snap.ruleset is not None:
-                self.evaluate_pair(event, pair, wh_id)
+        type_ = event.type
+        wh_id = snap.warehouse_ids[event.warehouse]
+        # the event's local day, worked out once: its demand day and its facts' ``today``
+        day = event.at.astimezone(snap.tz or DEFAULT_TZ).date()
+        if type_ == "transfer" and event.to_warehouse:
+            self._apply_side(event, "from", sku_id, wh_id, day)
+            self._apply_side(event, "to", sku_id, snap.warehouse_ids[event.to_warehouse], day)
+        else:
+            self._apply_side(event, "from", sku_id, wh_id, day)
 
-    def evaluate_pair(self, event: StockEvent, pair: Pair, wh_id: int) -> None:
+    def _apply_side(self, event: StockEvent, side: str, sku_id: int, wh_id: int, day: date) -> None:
+        pair = self.pairs[(sku_id, wh_id)]
+        type_ = event.type
+        local_receipt = (type_ == "receipt" and event.ref is not None
+                         and self._receive_requisition(pair, event))
+        apply(pair.level, event, side, erp_receipt=not local_receipt)
+        if type_ == "count" and event.on_order is not None:
+            pair.erp_on_order_at = event.at
+            self._counted_by_erp(pair, event.at)
+        if type_ in DEMAND_TYPES:  # demand history is kept with or without rules
+            qty = event.qty or 0.0
+            pair.window.add(day, qty)
+            pair.window_changed = True
+            self.demand[(sku_id, wh_id, day)] += qty
+            if pair.last_sale_day is None or day > pair.last_sale_day:
+                pair.last_sale_day = day
+        if pair.last_event_at is None or event.at > pair.last_event_at:
+            pair.last_event_at = event.at
+        if self.snap.ruleset is not None:
+            self.evaluate_pair(event, pair, wh_id, day)
+
+    def evaluate_pair(self, event: StockEvent, pair: Pair, wh_id: int, day: date | None = None) -> None:
         snap = self.snap
-        assert snap.rule_index is not None and snap.ruleset is not None
+        index = snap.rule_index
+        assert index is not None and snap.ruleset is not None
         sku = snap.sku_facts[pair.sku_id]
         wh = snap.warehouse_facts[wh_id]
         groups = snap.groups_for(sku["code"], wh["code"])
-        index = snap.rule_index
         rules = index.candidates(event.type, groups)  # cached, and evaluated unit by unit
-        extra = index.resolvers(rules, pair.open_alerts) if pair.open_alerts else []
+        open_alerts = pair.open_alerts
+        extra = index.resolvers(rules, open_alerts) if open_alerts else []
         if not rules and not extra:
             return
-        links = snap.links.get(pair.sku_id, ())
         total = self._total_available(pair) if snap.needs_total else None
         facts = snap.fact_maker(pair.sku_id, groups).facts(
-            event, sku, wh, pair.level, pair.window, total)
+            event, sku, wh, pair.level, pair.window, total, day)
         outcomes = evaluate(rules, facts)  # hits and failures only
         if extra:
             outcomes += evaluate(extra, facts)
-        if pair.open_alerts:  # a miss may resolve an open alert: every rule, in order
+        if not outcomes and not open_alerts:
+            return  # nothing hit, nothing open: nothing to decide (the usual case)
+        if open_alerts:  # a miss may resolve an open alert: every rule, in order
             answered = {id(o.rule): o for o in outcomes}
             steps: Iterable[tuple[Rule, Any]] = ((r, answered.get(id(r))) for r in (*rules, *extra))
         else:  # a miss without an open alert decides nothing: the hits and failures only
             steps = ((o.rule, o) for o in outcomes)
+        links = snap.links.get(pair.sku_id, ())
         for rule, outcome in steps:
             hit = outcome is not None
             if hit and outcome.error is not None:
                 continue
-            open_alert = pair.open_alerts.get(rule.id)
+            open_alert = open_alerts.get(rule.id)
             if not hit and open_alert is None:
                 continue  # decide() says NOTHING
             raising = event.type in rule.on
@@ -346,13 +376,24 @@ class Batch:
         self._write_new_alerts()
 
     def _write_levels(self) -> None:
+        """Every pair's level; its demand window only when demand changed it (most of a batch's
+        pairs: the others skip the window's encoding)."""
         if not self.pairs:
             return
-        bulk.update_many(self.conn, stock_levels, LEVEL_COLUMNS, LEVEL_KEY, [
-            (p.level.on_hand, p.level.reserved, p.level.on_order_erp, p.level.on_order_local,
-             p.erp_on_order_at, p.last_event_at, p.last_sale_day, p.window.to_dict(),
-             p.sku_id, p.wh_id)
-            for p in self.pairs.values()], also="version = version + 1")
+        changed, same = [], []
+        for p in self.pairs.values():
+            lv = p.level
+            if p.window_changed:
+                changed.append((lv.on_hand, lv.reserved, lv.on_order_erp, lv.on_order_local,
+                                p.erp_on_order_at, p.last_event_at, p.last_sale_day,
+                                p.window.to_dict(), p.sku_id, p.wh_id))
+            else:
+                same.append((lv.on_hand, lv.reserved, lv.on_order_erp, lv.on_order_local,
+                             p.erp_on_order_at, p.last_event_at, p.last_sale_day, p.sku_id, p.wh_id))
+        bulk.update_many(self.conn, stock_levels, LEVEL_COLUMNS, LEVEL_KEY, changed,
+                         also="version = version + 1")
+        bulk.update_many(self.conn, stock_levels, LEVEL_COLUMNS[:-1], LEVEL_KEY, same,
+                         also="version = version + 1")
 
     def _write_demand(self) -> None:
         if not self.demand:
@@ -418,15 +459,13 @@ class Batch:
         if not drafts:
             return
         now = self.now
-        made = self.conn.execute(insert(tasks).returning(tasks.c.id, tasks.c.alert_id, tasks.c.action_key), [
-            dict(alert_id=a.id, action_key=d.action_key, title=d.title, workflow=d.workflow, state=d.state,
-                 closed=False, role=d.role, severity=d.severity, due_at=d.due_at, data={},
-                 created_at=now, updated_at=now) for a, d in drafts]).all()
-        by_key = {(r.alert_id, r.action_key): r.id for r in made}
-        self.conn.execute(insert(task_history), [
-            dict(task_id=by_key[(a.id, d.action_key)], at=now, actor="system", transition="create",
-                 from_state=None, to_state=d.state, data={"alert": a.id, "rule": a.rule.id})
-            for a, d in drafts])
+        made = bulk.insert_returning(self.conn, tasks, TASK_COLUMNS, [
+            (a.id, d.action_key, d.title, d.workflow, d.state, False, d.role, d.severity, d.due_at,
+             {}, now, now) for a, d in drafts], ("id", "alert_id", "action_key"))
+        by_key = {(alert_id, action_key): task_id for task_id, alert_id, action_key in made}
+        bulk.insert_many(self.conn, task_history, TASK_HISTORY_COLUMNS, [
+            (by_key[(a.id, d.action_key)], now, "system", "create", None, d.state,
+             {"alert": a.id, "rule": a.rule.id}) for a, d in drafts])
         self.stats.tasks += len(made)
 
     def _write_requisitions(self, alerts_: list[NewAlert]) -> None:
@@ -434,17 +473,15 @@ class Batch:
         if not drafts:
             return
         now = self.now
-        made = self.conn.execute(
-            insert(requisitions).returning(requisitions.c.id, requisitions.c.alert_id, requisitions.c.action_key), [
-                dict(alert_id=a.id, action_key=d.action_key, sku_id=a.pair.sku_id, warehouse_id=a.pair.wh_id,
-                     supplier_id=self.snap.supplier_ids.get(d.supplier or ""), quantity=d.quantity,
-                     unit_price=d.unit_price, amount=d.amount, state=d.state, approval_role=d.approval_role,
-                     reason=d.reason, created_at=now, updated_at=now) for a, d in drafts]).all()
-        by_key = {(r.alert_id, r.action_key): r.id for r in made}
-        self.conn.execute(insert(requisition_history), [
-            dict(requisition_id=by_key[(a.id, d.action_key)], at=now, actor="system", transition="create",
-                 from_state=None, to_state=d.state, data={"alert": a.id, "reason": d.reason})
-            for a, d in drafts])
+        supplier_ids = self.snap.supplier_ids
+        made = bulk.insert_returning(self.conn, requisitions, REQUISITION_COLUMNS, [
+            (a.id, d.action_key, a.pair.sku_id, a.pair.wh_id, supplier_ids.get(d.supplier or ""),
+             d.quantity, d.unit_price, d.amount, d.state, d.approval_role, d.reason, now, now)
+            for a, d in drafts], ("id", "alert_id", "action_key"))
+        by_key = {(alert_id, action_key): req_id for req_id, alert_id, action_key in made}
+        bulk.insert_many(self.conn, requisition_history, REQUISITION_HISTORY_COLUMNS, [
+            (by_key[(a.id, d.action_key)], now, "system", "create", None, d.state,
+             {"alert": a.id, "reason": d.reason}) for a, d in drafts])
         self.stats.requisitions += len(made)
 
     def _write_notifications(self, alerts_: list[NewAlert]) -> None:

@@ -15,7 +15,8 @@ the placeholder differs (``?`` for sqlite3, ``%s`` for psycopg).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -94,16 +95,42 @@ def _fast(dialect: Dialect, type_: Any) -> Processor | None:
 def bind_rows(conn: Connection, table: Table, columns: Sequence[str],
               rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
     """``rows`` (values in ``columns`` order) as the driver takes them: each value through its
-    column's bind processor."""
+    column's bind processor.
+
+    Column by column (``map`` over a column, then ``zip`` back into rows): a Python loop and a
+    list per row cost as much as the processors themselves.
+    """
     procs = _processors(conn, table, columns)
     if not procs:
         return [tuple(r) for r in rows]
-    out = []
-    for r in rows:
-        values = list(r)
-        for i, proc in procs:
-            values[i] = proc(values[i])
-        out.append(tuple(values))
+    cols = list(zip(*rows))
+    if not cols:
+        return []
+    for i, proc in procs:
+        cols[i] = _utc_texts(cols[i]) if proc is sqlite_utc_text else map(proc, cols[i])
+    return list(zip(*cols))
+
+
+_UTC_TEXT: dict[Any, str] = {}  # aware datetime -> its stored text (equal instants, equal text)
+MAX_UTC_TEXT = 16_384
+
+
+def _utc_texts(values: Sequence[Any]) -> list[Any]:
+    """``sqlite_utc_text`` over ``values``, each instant formatted once across statements: an
+    event's time is stored with the event, then as its pair's last event time and as its
+    alert's times; a batch's ``now`` in every row."""
+    memo = _UTC_TEXT
+    if len(memo) > MAX_UTC_TEXT:
+        memo.clear()
+    out: list[Any] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        text = memo.get(value)
+        if text is None:
+            text = memo[value] = sqlite_utc_text(value)  # raises for a naive one: never kept
+        out.append(text)
     return out
 
 
@@ -139,8 +166,10 @@ def insert_returning(conn: Connection, table: Table, columns: Sequence[str],
     for start in range(0, len(bound), size):
         chunk = bound[start:start + size]
         sql = _multi_row_sql(conn, table, columns, len(chunk), returning, suffix)
-        flat = tuple(v for row in chunk for v in row)
-        out.extend(tuple(r) for r in conn.exec_driver_sql(sql, flat))
+        flat = tuple(chain.from_iterable(chunk))
+        result = conn.exec_driver_sql(sql, flat)
+        out.extend(result.cursor.fetchall())  # the driver's tuples
+        result.close()
     return out
 
 
@@ -211,17 +240,17 @@ def select_by_pairs(conn: Connection, table: Table, columns: Sequence[str],
     for start in range(0, len(keys), MAX_PAIRS):
         chunk = keys[start:start + MAX_PAIRS]
         sql = _pairs_sql(conn, table, columns, len(chunk), where, max_of, lock)
-        result = conn.exec_driver_sql(sql, tuple(v for key in chunk for v in key))
+        result = conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
         procs = _result_processors(conn, table, names, result.cursor.description)
-        rows = result.fetchall()
-        if procs:
-            for r in rows:
-                values = list(r)
-                for i, proc in procs:
-                    values[i] = proc(values[i])
-                out.append(tuple(values))
+        rows = result.cursor.fetchall()  # the driver's tuples: no Row objects made to be undone
+        result.close()
+        if procs and rows:
+            cols = list(zip(*rows))
+            for i, proc in procs:
+                cols[i] = map(proc, cols[i])
+            out.extend(zip(*cols))
         else:
-            out.extend(tuple(r) for r in rows)
+            out.extend(rows)
     return out
 
 
@@ -246,3 +275,27 @@ def _pairs_sql(conn: Connection, table: Table, columns: Sequence[str], n: int, w
             sql += " FOR UPDATE OF t"
         cache[key] = sql
     return sql  # type: ignore[no-any-return]
+
+
+def stream(conn: Connection, table: Table, columns: Sequence[str], raw: Sequence[str] = (),
+           size: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """Every row of ``table`` (``columns``), fetched ``size`` rows at a time (a big table is
+    never listed whole), values as SQLAlchemy returns them except the ``raw`` columns, which
+    come as the driver gives them (for a caller that decodes them its own way)."""
+    sql = (f"SELECT {', '.join(quote(conn, c) for c in columns)} "
+           f"FROM {quote(conn, table.name)}")
+    result = conn.exec_driver_sql(sql)
+    try:
+        cursor = result.cursor
+        procs = [(i, proc) for i, proc in _result_processors(conn, table, columns, cursor.description)
+                 if columns[i] not in raw]
+        while rows := cursor.fetchmany(size):
+            if procs:
+                cols = list(zip(*rows))
+                for i, proc in procs:
+                    cols[i] = map(proc, cols[i])
+                yield from zip(*cols)
+            else:
+                yield from rows
+    finally:
+        result.close()

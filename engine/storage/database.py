@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+
+# Alembic is imported by the functions that migrate, not here: it was a tenth of every CLI
+# command's start-up (0.2 s of 2.1 s of imports).
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -77,6 +80,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # it (2,045 → 4,338 events/s). Durability is the same; the file is cut back afterwards.
     cur.execute("PRAGMA wal_autocheckpoint=20000")
     cur.execute("PRAGMA journal_size_limit=67108864")
+    # 16 MiB of page cache per connection instead of 2: a batch touches index pages all over
+    # the events, levels and demand tables (random event ids and pairs), and at 2 MiB each one
+    # is read again from the OS. Replay (100k events): the events' insert 12.7 → 7.4 µs a row.
+    cur.execute("PRAGMA cache_size=-16384")
     cur.close()
 
 
@@ -87,6 +94,8 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -95,10 +104,14 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision``, creating everything from nothing."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)
 
 
