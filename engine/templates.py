@@ -223,13 +223,16 @@ def render(text: str, context: Mapping[str, Any]) -> str:
     """
     template = _compiled(text)
     budget = MAX_OUTPUT_BYTES - len(ELLIPSIS.encode())
-    deadline = time.monotonic() + MAX_RENDER_SECONDS
+    # The time cap counts this thread's CPU time, not the clock: a machine busy with other
+    # work, or a pause of this process, must not cut a title that rendered in microseconds
+    # (the same event gave "Item 939…" in 2 of 12 replays on a loaded machine).
+    deadline = time.thread_time() + MAX_RENDER_SECONDS
     parts: list[str] = []
     used = 0
     try:
         for chunk in template.generate(dict(context)):
             size = len(chunk.encode())
-            if used + size > budget or time.monotonic() > deadline:
+            if used + size > budget or time.thread_time() > deadline:
                 parts.append(_cut(chunk, budget - used) + ELLIPSIS)
                 break
             parts.append(chunk)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from engine.templates import MAX_OUTPUT_BYTES, TemplateInvalid, check_template, render
@@ -96,6 +98,27 @@ def test_output_is_capped() -> None:
     assert out.endswith("…")
     assert len(out.encode()) <= MAX_OUTPUT_BYTES
     assert out[:-1] == "库" * len(out[:-1])  # cut on a character boundary
+
+
+class _Slow:
+    """A value whose text takes a while: asleep (the machine busy elsewhere) or computing."""
+
+    def __init__(self, busy: bool) -> None:
+        self.busy = busy
+
+    def __str__(self) -> str:
+        end = time.perf_counter() + 0.15
+        if not self.busy:
+            time.sleep(0.15)
+        while self.busy and time.perf_counter() < end:
+            pass
+        return "slow"
+
+
+def test_the_time_cap_counts_rendering_not_waiting() -> None:
+    assert render("{{ a }} and {{ b }}", {"a": _Slow(busy=False), "b": "rest"}) == "slow and rest"
+    cut = render("{{ a }} and {{ b }}", {"a": _Slow(busy=True), "b": "rest"})
+    assert cut.startswith("slow") and cut.endswith("…") and "rest" not in cut
 
 
 def test_long_source_is_refused() -> None:
