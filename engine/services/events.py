@@ -19,17 +19,19 @@ from engine.storage.unit_of_work import UnitOfWork
 def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now: Any,
                  max_items: int, source: str = "api", jobs: Jobs | None = None,
                  deliverable: frozenset[str] | None = None,
+                 state_key: tuple[int | None, int] | None = None,
                  ) -> tuple[list[ItemResult], BatchStats]:
     """Take a batch and answer item by item.
 
     Inline (embedded default): record and apply in one transaction. With a queue: record the
     events and an ``apply_events`` outbox row in one transaction, answer, and let a worker
     apply them; if the queue is down the relay hands the row over later (nothing is lost).
+    ``state_key``: the snapshot key when the caller already read it (``EngineCache.current``).
     """
     if len(items) > max_items:
         raise InputInvalid([{"field": "", "message": f"{len(items)} events in one request; "
                                                      f"the limit is {max_items}"}])
-    snap = cache.current(uow.conn)
+    snap = cache.current(uow.conn, state_key)
     if jobs is None or jobs.inline:
         results, stats = ingest(uow.conn, items, snap, now, source, deliverable)
         uow.commit()
