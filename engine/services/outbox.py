@@ -25,10 +25,12 @@ MAX_ATTEMPTS = 8
 Handler = Callable[[Connection, dict[str, Any], datetime], list[tuple[int, str]]]
 
 
+_ADD = insert(outbox).returning(outbox.c.id)  # built once: every ingest request runs it
+
+
 def add(conn: Connection, kind: str, payload: dict[str, Any], now: datetime) -> int:
-    return conn.execute(insert(outbox).returning(outbox.c.id), {
-        "kind": kind, "payload": payload, "status": "pending", "available_at": now,
-        "created_at": now}).scalar_one()
+    return conn.execute(_ADD, {"kind": kind, "payload": payload, "status": "pending",
+                               "available_at": now, "created_at": now}).scalar_one()
 
 
 def delete(conn: Connection, outbox_id: int) -> None:
