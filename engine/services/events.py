@@ -37,17 +37,21 @@ def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now:
         uow.commit()
         follow_ups = stats.follow_ups
     else:
-        # The outbox row first, so that each event can name the row that announces it; the
-        # relay in the workers hands it over within a tick, grouped with others into one job.
-        row = outbox.add(uow.conn, "apply_events", {}, now)
-        results, accepted, row_ids = record(uow.conn, items, snap, now, source, applied=False,
-                                            batch_id=row)
+        # Each event names the outbox row that announces it; the relay in the workers hands
+        # that row over within a tick, grouped with others into one job.
+        if uow.conn.dialect.name == "postgresql":  # both in one statement
+            results, accepted, row_ids = record(uow.conn, items, snap, now, source,
+                                                applied=False, announce=True)
+        else:
+            row = outbox.add(uow.conn, "apply_events", {}, now)
+            results, accepted, row_ids = record(uow.conn, items, snap, now, source,
+                                                applied=False, batch_id=row)
+            if not row_ids:
+                outbox.delete(uow.conn, row)
         stats = BatchStats(accepted=len(accepted))
         stats.rejected = sum(1 for r in results if r.status == "rejected")
         stats.duplicates = sum(1 for r in results if r.status == "duplicate")
         follow_ups = []
-        if not row_ids:
-            outbox.delete(uow.conn, row)
         uow.commit()
     if jobs is not None:
         for row_id, kind in follow_ups:
