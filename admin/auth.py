@@ -46,11 +46,21 @@ def _authenticate(svc: Services, uow: UnitOfWork, token: str) -> accounts.User |
     found = accounts.check_token(uow.conn, token, now)
     if found is None:
         return None
+    g.state_key = found.state_key  # read with the token: see state_key()
     if found.note_due:
         # Committed at once: a view sharing this transaction never holds the token's row lock.
         accounts.note_token_use(uow.conn, found.token_id, now)
         uow.commit()
+        g.state_key = None  # read in the transaction just ended: the view reads its own
     return found.user
+
+
+def state_key() -> tuple[int | None, int] | None:
+    """The (active ruleset version, catalogue revision) this request read with its token, for
+    ``EngineCache.current``: one round trip fewer per request. Read a moment earlier than a
+    query of its own would be, which changes nothing: either reading can be overtaken by a
+    change committed just after it."""
+    return g.get("state_key")
 
 
 def current_user_from_token() -> accounts.User | None:

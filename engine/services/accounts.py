@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, literal_column, select, update
 
 from engine.errors import Conflict, InputInvalid, NotFound
-from engine.storage.tables import api_tokens, users
+from engine.storage.tables import api_tokens, ruleset_state, users
 
 TOKEN_PREFIX = "sw_"
 MAX_PASSWORD = 1024  # bounds the hashing cost (RELIABILITY §1.3)
@@ -137,27 +137,43 @@ def create_token(conn: Connection, username: str, name: str, now: datetime) -> s
 
 @dataclass(frozen=True)
 class TokenUse:
-    """A valid token's user, and whether its ``last_used_at`` is due to be written again."""
+    """A valid token's user, and whether its ``last_used_at`` is due to be written again.
+
+    ``state_key`` is (active ruleset version, catalogue revision), read in the same statement:
+    every API request needs it next (``EngineCache.current``), so it costs no round trip of
+    its own. None when the state row is missing.
+    """
 
     user: User
     token_id: int
     note_due: bool
+    state_key: tuple[int | None, int] | None = None
+
+
+# Built once: constructing this select and its cache key on every request cost more than the
+# database's own work on it (~0.45 ms of 0.68 ms CPU per call, measured in-process).
+_TOKEN_QUERY = (
+    select(users.c.id, users.c.username, users.c.display_name, users.c.is_admin, users.c.active,
+           users.c.locale, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at,
+           ruleset_state.c.active_version, ruleset_state.c.catalog_revision)
+    .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id)
+                 .outerjoin(ruleset_state, ruleset_state.c.id == literal_column("1")))
+    .where(api_tokens.c.token_hash == bindparam("token_hash"), api_tokens.c.revoked_at.is_(None))
+)
 
 
 def check_token(conn: Connection, token: str, now: datetime) -> TokenUse | None:
     """Look the token up (by its SHA-256, never cached: a revoked token fails at once); read only."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
-    row = conn.execute(
-        select(users, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
-        .join(api_tokens, api_tokens.c.user_id == users.c.id)
-        .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
-    ).first()
-    if row is None or not row._mapping["active"]:
+    row = conn.execute(_TOKEN_QUERY, {"token_hash": hash_token(token)}).first()
+    if row is None or not row.active:
         return None
-    last_used = row._mapping["last_used_at"]
-    return TokenUse(_user(row), row._mapping["token_id"],
-                    last_used is None or last_used < now - LAST_USED_EVERY)
+    last_used = row.last_used_at
+    revision = row.catalog_revision
+    return TokenUse(User(row.id, row.username, row.display_name, row.is_admin, row.active, row.locale),
+                    row.token_id, last_used is None or last_used < now - LAST_USED_EVERY,
+                    None if revision is None else (row.active_version, revision))
 
 
 def note_token_use(conn: Connection, token_id: int, now: datetime) -> None:

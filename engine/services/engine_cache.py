@@ -75,18 +75,25 @@ class Snapshot:
         return self.group_index.groups_for(sku, warehouse) if self.group_index else ()
 
 
+_STATE_QUERY = select(ruleset_state.c.active_version, ruleset_state.c.catalog_revision).where(
+    ruleset_state.c.id == 1)  # built once: it runs before every batch
+
+
 class EngineCache:
     def __init__(self, rulesets: RulesetCache) -> None:
         self.rulesets = rulesets
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
-    def current(self, conn: Connection) -> Snapshot:
-        state = conn.execute(
-            select(ruleset_state.c.active_version, ruleset_state.c.catalog_revision)
-            .where(ruleset_state.c.id == 1)
-        ).one()
-        key = (state.active_version, state.catalog_revision)
+    def current(self, conn: Connection, key: tuple[int | None, int] | None = None) -> Snapshot:
+        """The snapshot of the active version and catalogue revision, loaded when they changed.
+
+        ``key`` is that pair when the caller has just read it in another statement (the API
+        reads it with the token, ``accounts.check_token``): then no query of its own.
+        """
+        if key is None:
+            state = conn.execute(_STATE_QUERY).one()
+            key = (state.active_version, state.catalog_revision)
         snap = self._snapshot
         if snap is None or snap.key != key:
             with self._lock:

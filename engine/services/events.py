@@ -19,33 +19,39 @@ from engine.storage.unit_of_work import UnitOfWork
 def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now: Any,
                  max_items: int, source: str = "api", jobs: Jobs | None = None,
                  deliverable: frozenset[str] | None = None,
+                 state_key: tuple[int | None, int] | None = None,
                  ) -> tuple[list[ItemResult], BatchStats]:
     """Take a batch and answer item by item.
 
     Inline (embedded default): record and apply in one transaction. With a queue: record the
     events and an ``apply_events`` outbox row in one transaction, answer, and let a worker
     apply them; if the queue is down the relay hands the row over later (nothing is lost).
+    ``state_key``: the snapshot key when the caller already read it (``EngineCache.current``).
     """
     if len(items) > max_items:
         raise InputInvalid([{"field": "", "message": f"{len(items)} events in one request; "
                                                      f"the limit is {max_items}"}])
-    snap = cache.current(uow.conn)
+    snap = cache.current(uow.conn, state_key)
     if jobs is None or jobs.inline:
         results, stats = ingest(uow.conn, items, snap, now, source, deliverable)
         uow.commit()
         follow_ups = stats.follow_ups
     else:
-        # The outbox row first, so that each event can name the row that announces it; the
-        # relay in the workers hands it over within a tick, grouped with others into one job.
-        row = outbox.add(uow.conn, "apply_events", {}, now)
-        results, accepted, row_ids = record(uow.conn, items, snap, now, source, applied=False,
-                                            batch_id=row)
+        # Each event names the outbox row that announces it; the relay in the workers hands
+        # that row over within a tick, grouped with others into one job.
+        if uow.conn.dialect.name == "postgresql":  # both in one statement
+            results, accepted, row_ids = record(uow.conn, items, snap, now, source,
+                                                applied=False, announce=True)
+        else:
+            row = outbox.add(uow.conn, "apply_events", {}, now)
+            results, accepted, row_ids = record(uow.conn, items, snap, now, source,
+                                                applied=False, batch_id=row)
+            if not row_ids:
+                outbox.delete(uow.conn, row)
         stats = BatchStats(accepted=len(accepted))
         stats.rejected = sum(1 for r in results if r.status == "rejected")
         stats.duplicates = sum(1 for r in results if r.status == "duplicate")
         follow_ups = []
-        if not row_ids:
-            outbox.delete(uow.conn, row)
         uow.commit()
     if jobs is not None:
         for row_id, kind in follow_ups:

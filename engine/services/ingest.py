@@ -550,6 +550,55 @@ def insert_events(conn: Connection, events: list[tuple[int, StockEvent]], snap: 
     return {event_id: row_id for row_id, event_id in returned}
 
 
+ANNOUNCED_COLUMNS = EVENT_COLUMNS[:-2]  # all but applied (false) and batch_id (the new row)
+
+
+def insert_announced(conn: Connection, events: list[tuple[int, StockEvent]], snap: Snapshot,
+                     now: datetime) -> dict[str, int]:
+    """PostgreSQL: insert the events, not applied yet, and the ``apply_events`` outbox row that
+    announces them, in one statement (one round trip fewer per ingest request than
+    ``outbox.add`` then ``insert_events``). The outbox row is written only when some event is
+    new, so an all-duplicate request leaves none behind to delete. New ids → row ids."""
+    if not events:
+        return {}
+    sku_ids, wh_ids = snap.sku_ids, snap.warehouse_ids
+    rows = bulk.bind_rows(conn, stock_events, ANNOUNCED_COLUMNS, [
+        (e.id, e.type, sku_ids[e.sku], wh_ids[e.warehouse], e.qty, e.at, e.ref,
+         e.raw if type(e.raw) is dict else dict(e.raw), now) for _, e in events])
+    stamp = bulk.bind_rows(conn, outbox_table, ("available_at",), [(now,)])[0][0]
+    out: dict[str, int] = {}
+    size = bulk.MAX_ROWS
+    for start in range(0, len(rows), size):
+        chunk = rows[start:start + size]
+        sql = _announced_sql(conn, len(chunk))
+        params = (*(v for row in chunk for v in row), stamp, stamp)
+        out.update((event_id, row_id) for row_id, event_id in conn.exec_driver_sql(sql, params))
+    return out
+
+
+def _announced_sql(conn: Connection, n: int) -> str:
+    cache = bulk.statement_cache(conn)
+    key = ("announced", n)
+    sql = cache.get(key)
+    if sql is None:
+        dialect = conn.dialect
+        one = "(" + ", ".join(f"CAST(%s AS {stock_events.c[c].type.compile(dialect)})"
+                              for c in ANNOUNCED_COLUMNS) + ")"
+        cols = ", ".join(ANNOUNCED_COLUMNS)
+        sql = cache[key] = (
+            # nextval first: each event names the outbox row, written after them by the same
+            # statement (there is no foreign key to order them).
+            "WITH b AS (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id), "
+            f"ev AS (INSERT INTO stock_events ({cols}, applied, batch_id) "
+            f"SELECT v.*, false, b.id FROM b, (VALUES {', '.join([one] * n)}) AS v ({cols}) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id, batch_id), "
+            "o AS (INSERT INTO outbox (id, kind, payload, status, available_at, created_at) "
+            f"SELECT DISTINCT batch_id, 'apply_events', CAST('{{}}' AS {outbox_table.c.payload.type.compile(dialect)}), 'pending', "
+            "CAST(%s AS TIMESTAMP WITH TIME ZONE), CAST(%s AS TIMESTAMP WITH TIME ZONE) FROM ev) "
+            "SELECT id, event_id FROM ev")
+    return sql  # type: ignore[no-any-return]
+
+
 def store_rejected(conn: Connection, items: Sequence[Any], results: list[ItemResult], source: str,
                    now: datetime) -> None:
     rows = [
@@ -567,10 +616,16 @@ def _raw_text(item: Any) -> str:
 
 def record(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime,
            source: str = "api", applied: bool = True, batch_id: int | None = None,
-           ) -> tuple[list[ItemResult], list[StockEvent], list[int]]:
-    """Validate and store a batch: the answer per item, the new events and their row ids."""
+           announce: bool = False) -> tuple[list[ItemResult], list[StockEvent], list[int]]:
+    """Validate and store a batch: the answer per item, the new events and their row ids.
+
+    ``announce`` (PostgreSQL): store them not applied, with their ``apply_events`` outbox row
+    (``insert_announced``)."""
     good, results = validate_items(items, snap, now)
-    new_ids = insert_events(conn, good, snap, now, applied, batch_id)
+    if announce:
+        new_ids = insert_announced(conn, good, snap, now)
+    else:
+        new_ids = insert_events(conn, good, snap, now, applied, batch_id)
     accepted: list[StockEvent] = []
     for index, event in good:
         if event.id in new_ids:
@@ -612,7 +667,7 @@ def apply_recorded(conn: Connection, row_ids: list[int], snap: Snapshot, now: da
                    deliverable: frozenset[str] | None = None) -> Batch:
     """Apply those of ``row_ids`` not applied yet, in id order, and mark them applied."""
     query = (select(stock_events.c.id, stock_events.c.payload)
-             .where(stock_events.c.id.in_(row_ids), stock_events.c.applied.is_(False))
+             .where(bulk.in_ids(conn, stock_events.c.id, row_ids), stock_events.c.applied.is_(False))
              # batch by batch as they arrived, each in time order: as the embedded default does
              .order_by(stock_events.c.batch_id, stock_events.c.at, stock_events.c.id))
     if conn.dialect.name == "postgresql":
@@ -627,7 +682,7 @@ def apply_recorded(conn: Connection, row_ids: list[int], snap: Snapshot, now: da
             log.error("recorded event %s can no longer be applied: %s", row.id, parsed)
     batch = apply_events(conn, events, snap, now, deliverable, keep_order=True)
     if rows:
-        conn.execute(update(stock_events).where(stock_events.c.id.in_([r.id for r in rows]))
+        conn.execute(update(stock_events).where(bulk.in_ids(conn, stock_events.c.id, [r.id for r in rows]))
                      .values(applied=True))
     return batch
 
@@ -660,6 +715,10 @@ def apply_pending(conn: Connection, snap: Snapshot, now: datetime,
         batch = apply_recorded(conn, ids, snap, now, deliverable)
         follow_ups.extend(batch.follow_ups)
         applied += len(ids)
+        if len(ids) < APPLY_CHUNK:
+            # That was all there was. Events committed since belong to outbox rows not in this
+            # job (every row's events commit with it): their own job applies them.
+            break
     pending = select(stock_events.c.id).where(stock_events.c.batch_id == outbox_table.c.id,
                                               stock_events.c.applied.is_(False))
     finished = (select(outbox_table.c.id)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
+from engine.storage.bulk import in_ids
 from engine.storage.tables import outbox
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,12 @@ MAX_ATTEMPTS = 8
 Handler = Callable[[Connection, dict[str, Any], datetime], list[tuple[int, str]]]
 
 
+_ADD = insert(outbox).returning(outbox.c.id)  # built once: every ingest request runs it
+
+
 def add(conn: Connection, kind: str, payload: dict[str, Any], now: datetime) -> int:
-    return conn.execute(insert(outbox).returning(outbox.c.id), {
-        "kind": kind, "payload": payload, "status": "pending", "available_at": now,
-        "created_at": now}).scalar_one()
+    return conn.execute(_ADD, {"kind": kind, "payload": payload, "status": "pending",
+                               "available_at": now, "created_at": now}).scalar_one()
 
 
 def delete(conn: Connection, outbox_id: int) -> None:
@@ -87,14 +90,14 @@ def run(conn: Connection, outbox_id: int, handlers: dict[str, Handler], now: dat
     return "done", follow_ups
 
 
-def lock_pending(conn: Connection, ids: list[int]) -> list[tuple[int, dict[str, Any]]]:
+def lock_pending(conn: Connection, ids: list[int]) -> list[int]:
     """Lock those of ``ids`` that are not done yet; on PostgreSQL skip rows another transaction
     holds (that worker is running them)."""
-    query = (select(outbox.c.id, outbox.c.payload)
-             .where(outbox.c.id.in_(ids), outbox.c.status != "done").order_by(outbox.c.id))
+    query = (select(outbox.c.id)
+             .where(in_ids(conn, outbox.c.id, ids), outbox.c.status != "done").order_by(outbox.c.id))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return [(r.id, dict(r.payload)) for r in conn.execute(query)]
+    return list(conn.execute(query).scalars())
 
 
 def mark_done(conn: Connection, ids: list[int], now: datetime) -> None:

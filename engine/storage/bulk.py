@@ -21,8 +21,10 @@ from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, Connection, Table
+from sqlalchemy import JSON, Connection, Integer, Table, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 
 from engine.storage.types import UtcDateTime, sqlite_utc_text
 
@@ -31,6 +33,21 @@ MAX_PARAMS = 30_000  # per multi-row statement; below SQLite's 32766 and Postgre
 MAX_ROWS = 500  # per multi-row statement
 
 _CACHE: WeakKeyDictionary[Dialect, dict[Any, Any]] = WeakKeyDictionary()
+
+
+def in_ids(conn: Connection, column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
+    """``column IN (ids)``. On PostgreSQL ``column = ANY(<one array parameter>)``: the same
+    statement text whatever the count, so psycopg prepares it and the server plans it once,
+    instead of one rendered placeholder per id and a new statement to parse for every count
+    (the apply job's lookups by id run on every job)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))  # type: ignore[no-any-return]
+    return column.in_(list(ids))  # type: ignore[no-any-return]
+
+
+def statement_cache(conn: Connection) -> dict[Any, Any]:
+    """This dialect's cache of rendered statements (for callers that render their own)."""
+    return _cache(conn.dialect)
 
 
 def _cache(dialect: Dialect) -> dict[Any, Any]:

@@ -69,3 +69,23 @@ def test_a_non_admin_is_refused_before_any_work(client, services, admin_headers,
     setup(client, admin_headers)
     assert client.post("/api/v1/events/rejected/replay", json={}, headers=user_headers).status_code == 403
     assert client.post("/api/v1/events", json=ev("u1"), headers=user_headers).json["accepted"] == 1
+
+
+def test_a_sku_another_process_added_is_known_to_the_next_request(client, services, admin_headers):
+    # The catalogue revision is read with the token (one statement): a SKU written by another
+    # process, which never told this one's cache, must still be accepted at once.
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, update
+
+    from engine.storage.tables import ruleset_state, skus
+
+    setup(client, admin_headers)
+    assert client.post("/api/v1/events", json=ev("x1", sku="SKU-NEW"), headers=admin_headers).json[
+        "rejected"] == 1
+    with services.db.begin() as conn:  # as catalog.put_rows does, from elsewhere
+        conn.execute(insert(skus).values(code="SKU-NEW", name="new", tags=[], attributes={},
+                                         updated_at=datetime(2026, 11, 20, tzinfo=UTC)))
+        conn.execute(update(ruleset_state).values(catalog_revision=ruleset_state.c.catalog_revision + 1))
+    assert client.post("/api/v1/events", json=ev("x2", sku="SKU-NEW"), headers=admin_headers).json[
+        "accepted"] == 1

@@ -153,3 +153,27 @@ def test_a_failed_batch_job_notes_the_error_on_every_row_and_its_retry_applies_o
     assert run_outbox_batch(services, ids) == f"applied {len(ids)} event(s)"
     assert run_outbox_batch(services, ids) == "nothing to do"
     assert counts(services) == (1, 1, 1)
+
+
+def test_each_recorded_event_names_its_announcing_row_and_duplicates_add_no_row(rq_app, admin_headers_rq):
+    # On PostgreSQL the outbox row and the events are written by one statement; on SQLite by
+    # two. Either way: one pending row per request that recorded something, named by its events.
+    client, services = rq_app.test_client(), rq_app.extensions["engine"]
+    setup(client, admin_headers_rq)
+    events = history()
+    assert client.post("/api/v1/events", json=events[:5], headers=admin_headers_rq).json["accepted"] == 5
+    assert client.post("/api/v1/events", json=events[5], headers=admin_headers_rq).json["accepted"] == 1
+    again = client.post("/api/v1/events", json=events[:6], headers=admin_headers_rq).json
+    assert again["duplicates"] == 6 and again["accepted"] == 0
+    with services.db.connect() as conn:
+        rows = conn.execute(select(outbox.c.id, outbox.c.kind, outbox.c.status, outbox.c.payload)
+                            .order_by(outbox.c.id)).all()
+        named = conn.execute(select(stock_events.c.batch_id, func.count()).group_by(stock_events.c.batch_id)
+                             .order_by(stock_events.c.batch_id)).all()
+    assert [(r.kind, r.status, r.payload) for r in rows] == [("apply_events", "pending", {})] * 2
+    assert [tuple(n) for n in named] == [(rows[0].id, 5), (rows[1].id, 1)]
+    assert relay_once(services) == 2
+    work(services)
+    with services.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(stock_events)
+                            .where(stock_events.c.applied.is_(False))).scalar_one() == 0
