@@ -6,6 +6,7 @@ import functools
 import hashlib
 import re
 import secrets
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,9 +36,9 @@ class User:
     locale: str | None = None
 
 
-def _user(row: object) -> User:
-    m = row._mapping  # type: ignore[attr-defined]
-    return User(m["id"], m["username"], m["display_name"], m["is_admin"], m["active"], m["locale"])
+def _user(row: Any) -> User:
+    """A user from any row with the ``users`` columns (a ``select(users)``, the token query)."""
+    return User(row.id, row.username, row.display_name, row.is_admin, row.active, row.locale)
 
 
 def check_password_rules(password: str) -> None:
@@ -171,8 +172,7 @@ def check_token(conn: Connection, token: str, now: datetime) -> TokenUse | None:
         return None
     last_used = row.last_used_at
     revision = row.catalog_revision
-    return TokenUse(User(row.id, row.username, row.display_name, row.is_admin, row.active, row.locale),
-                    row.token_id, last_used is None or last_used < now - LAST_USED_EVERY,
+    return TokenUse(_user(row), row.token_id, last_used is None or last_used < now - LAST_USED_EVERY,
                     None if revision is None else (row.active_version, revision))
 
 
