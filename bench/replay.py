@@ -757,8 +757,12 @@ def main(argv: list[str] | None = None) -> int:
     import engine.facts  # noqa: F401
     import engine.services.engine_cache  # noqa: F401
     import json_logic  # noqa: F401
+    from engine.collector import pace_collector
     from engine.rules import load_ruleset  # noqa: F401
 
+    # (a) and (c) run at the collector pace of the engine's processes, which bootstrap sets
+    # for the web, the worker and (b)'s `events replay`
+    pace_collector()
     gc.collect()
     rss_imports = rss_mb()
     rng = random.Random(args.seed)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from engine.clock import Clock, SystemClock
+from engine.collector import pace_collector
 from engine.config import Settings
 from engine.jobs import InlineJobs, Jobs, RqJobs
 from engine.services.engine_cache import EngineCache
@@ -41,8 +42,8 @@ class Services:
     def __post_init__(self) -> None:
         self.cache = EngineCache(self.rulesets)
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.db)
+    def uow(self, statement_commits: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.db, statement_commits)
 
     def channels(self) -> dict[str, Any]:
         if self._channels is None:
@@ -80,6 +81,7 @@ def check_configuration(settings: Settings) -> None:
 
 def bootstrap(settings: Settings, clock: Clock | None = None, jobs: Jobs | None = None) -> Services:
     check_configuration(settings)
+    pace_collector()
     svc = Services(settings=settings, db=make_engine(settings.database_url), clock=clock or SystemClock())
     if jobs is None:
         jobs = RqJobs(settings.redis_url) if settings.redis_url else InlineJobs(_inline_runner(svc))
