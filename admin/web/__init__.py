@@ -11,8 +11,6 @@ from datetime import timedelta
 
 from flask import Flask, Request, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
 API_PREFIX = "/api/"
@@ -35,18 +33,10 @@ def init_app(app: Flask) -> None:
             csrf.protect()
 
     i18n.init_app(app)
-    # One process's memory: with several gunicorn workers each counts on its own, which still
-    # bounds guessing to (workers × limit) a minute.
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", default_limits=[],
-                      headers_enabled=False)
-    app.extensions["web_limiter"] = limiter
-    # Only sign-in is limited; the API (Bearer tokens, no passwords) skips the limiter's
-    # per-request lookups (~5 % of a single-event POST's CPU).
-    limiter.request_filter(lambda: request.path.startswith(API_PREFIX))
     # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
     for module in (auth_views, dashboard, inbox, approvals, versions, rules):
         app.register_blueprint(module.bp)
-    auth_views.limit_login(app, limiter)
+    auth_views.limit_login(app)  # failed sign-ins only; nothing else pays for it
     pages.init_app(app)
 
 
