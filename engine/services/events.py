@@ -32,7 +32,12 @@ def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now:
         raise InputInvalid([{"field": "", "message": f"{len(items)} events in one request; "
                                                      f"the limit is {max_items}"}])
     snap = cache.current(uow.conn, state_key)
-    if jobs is None or jobs.inline:
+    queued = jobs is not None and not jobs.inline
+    if not (queued and len(items) == 1):
+        # A queued single event writes with at most one statement (its row and outbox row, or
+        # its rejection): it may run in a unit of work opened with ``statement_commits``.
+        uow.transaction()
+    if not queued:
         results, stats = ingest(uow.conn, items, snap, now, source, deliverable)
         uow.commit()
         follow_ups = stats.follow_ups

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from psycopg.pq import TransactionStatus
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from engine.services import outbox as outbox_service
 from engine.services.runner import relay_once, run_outbox
-from engine.storage.tables import alerts, notifications, outbox, requisitions, stock_events, tasks
+from engine.storage.tables import (alerts, notifications, outbox, rejected_events, requisitions, stock_events,
+                                   tasks)
 from tests.engine.services.test_replenishment_scenario import history, setup
 
 
@@ -177,3 +179,33 @@ def test_each_recorded_event_names_its_announcing_row_and_duplicates_add_no_row(
     with services.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(stock_events)
                             .where(stock_events.c.applied.is_(False))).scalar_one() == 0
+
+
+def test_a_batch_is_still_one_transaction_and_a_single_event_needs_none(rq_app, admin_headers_rq):
+    client, services = rq_app.test_client(), rq_app.extensions["engine"]
+    if services.db.dialect.name != "postgresql":
+        pytest.skip("statement commits are a PostgreSQL saving; SQLite keeps BEGIN IMMEDIATE")
+    setup(client, admin_headers_rq)
+    seen: list[tuple[str, TransactionStatus]] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "stock_events" in statement or "rejected_events" in statement:
+            seen.append((statement.split()[0], conn.connection.driver_connection.info.transaction_status))
+
+    event.listen(services.db, "after_cursor_execute", note)
+    try:
+        one = history()[0]
+        assert client.post("/api/v1/events", json=one, headers=admin_headers_rq).json["accepted"] == 1
+        assert seen and all(status == TransactionStatus.IDLE for _, status in seen)  # never in a transaction
+        seen.clear()
+        bad = dict(one, id="bad-1", sku="NO-SUCH-SKU")
+        answer = client.post("/api/v1/events", json=[dict(one, id="next-1"), bad], headers=admin_headers_rq).json
+        assert (answer["accepted"], answer["rejected"]) == (1, 1)
+        # both writes (the event with its outbox row, the rejection) ran inside one transaction
+        assert [s for s, _ in seen if s in ("WITH", "INSERT")] and all(
+            status == TransactionStatus.INTRANS for s, status in seen if s in ("WITH", "INSERT"))
+    finally:
+        event.remove(services.db, "after_cursor_execute", note)
+    with services.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(stock_events)).scalar_one() == 2
+        assert conn.execute(select(func.count()).select_from(rejected_events)).scalar_one() == 1
