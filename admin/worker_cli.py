@@ -4,7 +4,6 @@ escalation sweeper, all on the same Redis and database as the web processes."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from flask.cli import with_appcontext
 from engine.bootstrap import Services
 from engine.jobs import QUEUES, RqJobs
 from engine.services.runner import Relay
-from engine.storage.database import drop_inherited_sockets
+from engine.storage.database import drop_sockets_in_forked_children
 from engine.worker import use_services
 
 
@@ -43,7 +42,7 @@ def worker(queues: str, burst: bool, lease: int) -> None:
     use_services(svc)
     # RQ forks a scheduler process; a child must never use the parent's pooled connections
     # (SQLAlchemy: "Using Connection Pools with Multiprocessing"), nor keep their sockets open.
-    os.register_at_fork(after_in_child=lambda: drop_inherited_sockets(svc.db))
+    drop_sockets_in_forked_children(svc.db)
     relay = Relay(svc, lease=timedelta(seconds=lease))
     relay.start()
     # SimpleWorker runs each job in this process, so the caches (catalogue, compiled ruleset)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import select
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -32,7 +33,7 @@ def make_engine(url: str, ping_idle_after: float | None = None, **kwargs: Any) -
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     engine = create_engine(url, **kwargs)
-    event.listen(engine, "connect", _remember_socket)
+    event.listen(engine, "do_connect", _open_remembered)
     if not kwargs.get("pool_pre_ping"):
         event.listen(engine, "checkin", _note_checkin)
         event.listen(engine, "checkout", _liveness_check(
@@ -92,10 +93,34 @@ def _server_hung_up(dbapi_conn: Any) -> bool:
 
 # Every server connection this process opened (weakly: a closed one drops out by itself).
 _SOCKETS: weakref.WeakSet[Any] = weakref.WeakSet()
+# Held while a connection is opened and remembered, and across every fork of a process that
+# asked for drop_sockets_in_forked_children: a child forked while another thread was still
+# connecting would otherwise inherit a socket missing from _SOCKETS, and keep it.
+_OPENING = threading.Lock()
+_FORK_DROPS: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def _remember_socket(dbapi_conn: Any, _record: Any) -> None:
-    _SOCKETS.add(dbapi_conn)
+def _open_remembered(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    with _OPENING:
+        dbapi_conn = dialect.connect(*cargs, **cparams)
+        _SOCKETS.add(dbapi_conn)
+    return dbapi_conn
+
+
+def drop_sockets_in_forked_children(engine: Engine) -> None:
+    """Every child this process forks from now on lets go of ``engine``'s connections at once
+    (``drop_inherited_sockets``). A fork waits for a connection being opened in another thread
+    to be remembered first (RQ forks its scheduler while the outbox relay may be connecting)."""
+    if not _FORK_DROPS:
+        os.register_at_fork(before=_OPENING.acquire, after_in_parent=_OPENING.release,
+                            after_in_child=_after_fork_in_child)
+    _FORK_DROPS.add(engine)
+
+
+def _after_fork_in_child() -> None:
+    _OPENING.release()
+    for engine in list(_FORK_DROPS):
+        drop_inherited_sockets(engine)
 
 
 def drop_inherited_sockets(engine: Engine) -> None:

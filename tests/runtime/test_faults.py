@@ -123,6 +123,20 @@ def drained(services: Any, timeout: float = 180) -> bool:
     return False
 
 
+def stuck(services: Any, logdir: Path) -> str:
+    """What a drain that timed out left behind, and what the workers last printed: the failure
+    message of a fault test has to say where the work stopped."""
+    with services.db.connect() as conn:
+        rows = conn.execute(select(outbox.c.id, outbox.c.kind, outbox.c.status, outbox.c.attempts,
+                                   outbox.c.available_at, outbox.c.lease_until, outbox.c.last_error)
+                            .where(outbox.c.status.in_(("pending", "dispatched"))).limit(5)).all()
+        unapplied = conn.execute(select(func.count()).select_from(stock_events)
+                                 .where(stock_events.c.applied.is_(False))).scalar_one()
+    logs = "".join(f"\n--- {log.name}\n" + log.read_text(errors="replace")[-1500:]
+                   for log in sorted(logdir.glob("worker-*.log")))
+    return f"outbox rows not done: {[tuple(r) for r in rows]}; unapplied events: {unapplied}{logs}"
+
+
 def outcome(services: Any) -> dict[str, int]:
     with services.db.connect() as conn:
         n = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
@@ -162,7 +176,7 @@ def test_worker_killed_three_times_loses_and_duplicates_nothing(settings, clock,
             if i in kill_after:
                 time.sleep(0.3)  # let a worker pick the batch up, then kill one mid-work
                 workers.kill_one(rng)
-        assert drained(services), "the queue did not drain"
+        assert drained(services), f"the queue did not drain: {stuck(services, tmp_path)}"
     finally:
         workers.stop()
     n = outcome(services)
@@ -194,7 +208,7 @@ def test_redis_stopped_and_restarted_mid_run_loses_nothing(settings, clock, priv
                 down_answers.append(r.status_code)
             if i == 11:
                 private_redis.start()
-        assert drained(services), "the queue did not drain after Redis came back"
+        assert drained(services), f"the queue did not drain after Redis came back: {stuck(services, tmp_path)}"
     finally:
         workers.stop()
     n = outcome(services)
