@@ -297,6 +297,27 @@ class CpuMeter:
         return {name: sum(self._cpu(pid) for pid in pids) for name, pids in groups.items()}
 
 
+def machine_ticks() -> list[int]:
+    """The machine's CPU time so far, from /proc/stat: busy, idle, waiting for the disk, stolen
+    (by the hypervisor)."""
+    try:
+        f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):  # not Linux
+        return [0, 0, 0, 0]
+    user, nice, system, idle, iowait, irq, softirq, steal = f
+    return [user + nice + system + irq + softirq, idle, iowait, steal]
+
+
+def machine_line(label: str, before: list[int], after: list[int]) -> str:
+    """Where the machine's time went during a phase: a rate below the CPU cost's promise is
+    explained by idle time (too little concurrency, or commits waiting for the disk) or stolen
+    time (other tenants of the host)."""
+    busy, idle, iowait, steal = (a - b for a, b in zip(after, before))
+    total = max(busy + idle + iowait + steal, 1)
+    return (f"  machine during the {label}: busy {busy / total:.0%}, idle {idle / total:.0%}, "
+            f"waiting for the disk {iowait / total:.0%}, stolen by the hypervisor {steal / total:.0%}")
+
+
 def cpu_line(label: str, before: dict[str, float], after: dict[str, float], units: int, client: float) -> str:
     parts = ", ".join(f"{k} {(after[k] - before[k]) / max(units, 1) * 1000:.2f}" for k in after)
     return (f"  CPU ms per {label}: {parts}, benchmark clients {client / max(units, 1) * 1000:.2f} "
@@ -357,8 +378,10 @@ def main() -> None:
         batch_rate = acked / secs
         batch_drain = drain(db_url)
         cpu1 = meter.read()
+        ticks0 = machine_ticks()
         _, single_reqs, secs2, client2 = run_clients(port, token, args.single_clients, args.seconds,
                                             lambda t, i: sales(f"one{t}-{i}", 1)[0])
+        ticks1 = machine_ticks()
         single_rate = single_reqs / secs2
         single_drain = drain(db_url)
         cpu2 = meter.read()
@@ -380,6 +403,7 @@ def main() -> None:
               f"({acked / (secs + batch_drain):,.0f} events/s applied), {single_drain:.1f} s after the single phase")
         print(cpu_line("acknowledged event, batch phase", cpu0, cpu1, acked, client1))
         print(cpu_line("single-event request, single phase", cpu1, cpu2, single_reqs, client2))
+        print(machine_line("single phase", ticks0, ticks1))
         print("  load average (1 min) at the start and the end: "
               f"{load_before[0]:.2f}, {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     finally:
