@@ -689,10 +689,11 @@ def apply_recorded(conn: Connection, row_ids: list[int], snap: Snapshot, now: da
 
 APPLIER_LOCK = 7_151_001  # pg_advisory_xact_lock key: one applier at a time
 APPLY_CHUNK = 5000
+APPLY_LIMIT = 20_000  # events per apply transaction; a longer backlog takes several jobs
 
 
 def apply_pending(conn: Connection, snap: Snapshot, now: datetime,
-                  deliverable: frozenset[str] | None = None, limit: int = 20_000,
+                  deliverable: frozenset[str] | None = None, limit: int | None = None,
                   clock: Callable[[], datetime] | None = None,
                   ) -> tuple[int, list[tuple[int, str]]]:
     """The apply job: apply every recorded event not applied yet, in arrival (id) order.
@@ -701,7 +702,12 @@ def apply_pending(conn: Connection, snap: Snapshot, now: datetime,
     so events reach each SKU×warehouse in the order they arrived, whichever worker runs the job
     and whichever outbox row woke it. Then every ``apply_events`` outbox row none of whose events
     is left unapplied is marked done, in the same transaction. Returns (events applied, follow-ups).
+
+    A backlog over ``limit`` events (``APPLY_LIMIT``) is applied by several jobs: the rows still
+    waiting are handed over again on the relay's next pass, not when their leases run out.
     """
+    if limit is None:
+        limit = APPLY_LIMIT
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPLIER_LOCK})
     applied, follow_ups = 0, []
@@ -732,6 +738,17 @@ def apply_pending(conn: Connection, snap: Snapshot, now: datetime,
     if ids:
         conn.execute(update(outbox_table).where(outbox_table.c.id.in_(ids))
                      .values(status="done", done_at=now, lease_until=None, last_error=None))
+    if applied >= limit:
+        # Stopped at the limit: the rows whose events wait would otherwise be handed over
+        # when their leases run out (60 s each 20,000 events). Their leases end now instead.
+        waiting = (select(outbox_table.c.id)
+                   .where(outbox_table.c.kind == "apply_events", outbox_table.c.status == "dispatched",
+                          pending.exists()))
+        if conn.dialect.name == "postgresql":
+            waiting = waiting.with_for_update(skip_locked=True)  # as above: never wait here
+        ids = list(conn.execute(waiting).scalars())
+        if ids:
+            conn.execute(update(outbox_table).where(outbox_table.c.id.in_(ids)).values(lease_until=now))
     return applied, follow_ups
 
 

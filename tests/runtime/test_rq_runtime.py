@@ -209,3 +209,35 @@ def test_a_batch_is_still_one_transaction_and_a_single_event_needs_none(rq_app, 
     with services.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(stock_events)).scalar_one() == 2
         assert conn.execute(select(func.count()).select_from(rejected_events)).scalar_one() == 1
+
+
+def test_a_backlog_over_one_jobs_limit_is_handed_over_again_at_once(rq_app, admin_headers_rq, clock,
+                                                                   monkeypatch):
+    """A job applies at most APPLY_LIMIT events; the rows still waiting go out on the relay's
+    next pass, not when their 60 s leases run out (a 63k-event backlog took 20k a minute)."""
+    from datetime import timedelta
+
+    from engine.services import ingest
+
+    monkeypatch.setattr(ingest, "APPLY_LIMIT", 5)
+    monkeypatch.setattr(ingest, "APPLY_CHUNK", 5)
+    client, services = rq_app.test_client(), rq_app.extensions["engine"]
+    setup(client, admin_headers_rq)
+    events = history()
+    for part in (events[:5], events[5:10], events[10:]):  # three recorded batches, three rows
+        assert client.post("/api/v1/events", json=part, headers=admin_headers_rq).json["accepted"] == len(part)
+    assert relay_once(services) == 3
+    jobs = 0
+    while True:
+        work(services)
+        jobs += 1
+        clock.advance(timedelta(seconds=1))  # the relay's next pass, well inside the 60 s lease
+        if relay_once(services) == 0:
+            break
+        assert jobs < 10
+    with services.db.connect() as conn:
+        unapplied = conn.execute(select(func.count()).select_from(stock_events)
+                                 .where(stock_events.c.applied.is_(False))).scalar_one()
+        statuses = set(conn.execute(select(outbox.c.status).where(outbox.c.kind == "apply_events")).scalars())
+    assert (unapplied, statuses, jobs) == (0, {"done"}, 3)
+    assert counts(services) == (1, 1, 1)
