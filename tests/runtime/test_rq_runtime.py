@@ -241,3 +241,21 @@ def test_a_backlog_over_one_jobs_limit_is_handed_over_again_at_once(rq_app, admi
         statuses = set(conn.execute(select(outbox.c.status).where(outbox.c.kind == "apply_events")).scalars())
     assert (unapplied, statuses, jobs) == (0, {"done"}, 3)
     assert counts(services) == (1, 1, 1)
+
+
+def test_the_demo_with_a_queue_applies_its_history_itself(rq_app):
+    """With REDIS_URL set the demo still ends applied: ABC classes from its revenue and open
+    alerts to look at, without waiting for a worker."""
+    import re
+
+    result = rq_app.test_cli_runner().invoke(args=["demo", "--skus", "30"])
+    assert result.exit_code == 0, result.output
+    services = rq_app.extensions["engine"]
+    with services.db.connect() as conn:
+        unapplied = conn.execute(select(func.count()).select_from(stock_events)
+                                 .where(stock_events.c.applied.is_(False))).scalar_one()
+    classes = re.search(r"ABC \{'A': (\d+), 'B': (\d+), 'C': (\d+)\}", result.output)
+    open_alerts = re.search(r"now open: (\d+) alerts", result.output)
+    assert unapplied == 0
+    assert classes and int(classes[1]) > 0 and int(classes[2]) > 0, result.output
+    assert open_alerts and int(open_alerts[1]) > 0, result.output
