@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.facts import FACT_KINDS
 from engine.rules.compiled import CompiledRuleset, Rule
 from engine.rules.jsonlogic_compile import Fused, build_many
 
@@ -67,7 +68,7 @@ class _Unit:
     def build(self) -> None:
         if self.run is None:
             try:
-                self.run = build_many([r.when for r in self.rules], truthy)
+                self.run = build_many([r.when for r in self.rules], truthy, FACT_KINDS)
             except Exception as exc:  # noqa: BLE001 - e.g. nesting too deep for one function
                 log.info("rules %s evaluated one by one: %s", [r.id for r in self.rules], exc)
                 self.run = self.each

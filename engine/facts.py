@@ -33,6 +33,20 @@ class FactInputs:
     promotion_days: frozenset[str] = frozenset()
 
 
+# Paths that ``FactMaker.facts`` always fills, with the kind of value it puts there: "num" is an
+# int or a float (never a bool, None or a string), "str" a string. The compiled conditions
+# (``engine.evaluation``) leave out their type tests for these paths, so this is a promise:
+# ``tests/engine/test_facts.py`` checks it against facts built from odd inputs.
+FACT_KINDS: dict[tuple[str, ...], str] = {
+    **{("stock", name): "num" for name in ("on_hand", "reserved", "available", "on_order",
+                                           "inventory_position", "total_available")},
+    **{("metrics", name): "num" for name in ("avg_daily_demand", "demand_std", "lead_time_days",
+                                             "lead_time_std", "safety_stock", "reorder_point",
+                                             "max_stock")},
+    **{("event", name): "str" for name in ("id", "type", "sku", "warehouse", "at")},
+}
+
+
 def local_day(at: datetime, tz: tzinfo) -> Any:
     return at.astimezone(tz).date()
 

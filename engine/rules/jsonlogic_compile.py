@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -192,7 +192,7 @@ def _fast_path(parts: tuple[str, ...]) -> bool:
 class _Generator:
     """Turns one expression into the source of ``_make(K)``, which returns the compiled function."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: Mapping[tuple[str, ...], str] | None = None) -> None:
         self.consts: list[Any] = []
         self.bodies: list[list[str]] = []
         self.count = 0
@@ -200,6 +200,9 @@ class _Generator:
         self.shared: dict[tuple[str, ...], str] | None = None
         self.loads: _Block | None = None
         self.flags: dict[str, str] | None = None  # shared local -> its number test
+        # Paths of the data that always hold a value of a kind ("num": int or float, not bool;
+        # "str"), as the caller guarantees (``build_many``): their tests are left out.
+        self.known = known or {}
 
     def module(self, logic: Any) -> str:
         main = self.function("_f", logic)
@@ -389,6 +392,9 @@ def _var(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
         return gen.assign(out, f"GET_PATH(d, {gen.const(parts)}, {default.expr})")
     if gen.shared is not None:
         source = gen.shared_load(parts)  # an ``s`` name: never reassigned
+        kind = gen.known.get(parts)
+        if kind is not None:  # always there, never null: a default never applies
+            return _Val(source, kind)
         flag = gen.shared_flag(source)
         if default is _NONE:
             return _Val(source, num=flag)
@@ -603,11 +609,12 @@ def generate(logic: Any) -> tuple[str, tuple[Any, ...]]:
     return source, tuple(gen.consts)
 
 
-def generate_many(conditions: list[Any]) -> tuple[str, tuple[Any, ...]]:
+def generate_many(conditions: list[Any], known: Mapping[tuple[str, ...], str] | None = None,
+                  ) -> tuple[str, tuple[Any, ...]]:
     """The source of ``_make(K)`` for several conditions evaluated together (see ``_Generator.fused``)."""
     for logic in conditions:
         too_big(logic)
-    gen = _Generator()
+    gen = _Generator(known)
     source = gen.fused(conditions)
     return source, tuple(gen.consts)
 
@@ -615,13 +622,17 @@ def generate_many(conditions: list[Any]) -> tuple[str, tuple[Any, ...]]:
 Fused = Callable[[Any], tuple[list[int], "list[tuple[int, Exception]] | None"]]
 
 
-def build_many(conditions: list[Any], result_truthy: Callable[[Any], bool]) -> Fused:
+def build_many(conditions: list[Any], result_truthy: Callable[[Any], bool],
+               known: Mapping[tuple[str, ...], str] | None = None) -> Fused:
     """One function evaluating every condition on the same data: ``(hit indices, errors)``.
 
     The same safe generator as ``build``; the only extra names it sees are ``result_truthy``
     (what counts as a hit for the caller) and ``Exception`` (to report a failing condition).
+    ``known``: paths the data always holds, with their kind (``"num"``: an int or float, never
+    a bool; ``"str"``), so that the function skips their type tests. Only for data built to
+    that promise (``engine.facts.FACT_KINDS``); data that breaks it gets Python's semantics.
     """
-    source, consts = generate_many(conditions)
+    source, consts = generate_many(conditions, known)
     namespace = dict(RUNTIME, RESULT_TRUTHY=result_truthy, EXCEPTION=Exception)
     exec(builtins.compile(source, "<jsonlogic-fused>", "exec"), namespace)  # noqa: S102
     function: Fused = namespace["_make"](consts)

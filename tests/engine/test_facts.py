@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.facts import FactInputs, FactMaker, build_facts
+from engine.facts import FACT_KINDS, FactInputs, FactMaker, build_facts
 from engine.metrics import DemandWindow, Metrics, SupplierLink, compute_metrics
 from engine.stock import StockEvent, StockLevel
 
@@ -54,6 +54,24 @@ def test_facts_metrics_are_the_spec_formulas(sales: list[tuple[int, int]], lead:
                               "inventory_position": on_hand - reserved + on_order,
                               "total_available": on_hand - reserved}
     assert facts["supplier"]["code"] == "SUP" and facts["params"] is params
+    assert_fact_kinds(facts)
+
+
+def assert_fact_kinds(facts: dict) -> None:  # type: ignore[type-arg]
+    """The promise the compiled conditions rely on (FACT_KINDS): always there, of that kind."""
+    for (head, name), kind in FACT_KINDS.items():
+        value = facts[head][name]
+        if kind == "num":
+            assert type(value) in (int, float), (head, name, value)
+        else:
+            assert type(value) is str, (head, name, value)
+
+
+def test_fact_kinds_hold_without_supplier_demand_or_float_levels() -> None:
+    level = StockLevel(on_hand=3, reserved=0, on_order_erp=0)  # ints, as a caller may pass
+    facts = FactMaker((), {}, UTC).facts(_event(), SKU, WH, level, DemandWindow())
+    assert_fact_kinds(facts)
+    assert "days_of_cover" not in facts["metrics"]  # optional facts are not in FACT_KINDS
 
 
 def test_build_facts_is_the_maker_with_its_metrics() -> None:

@@ -151,3 +151,29 @@ def test_a_repeated_failing_condition_fails_in_every_place() -> None:
                                                                 (2, "ZeroDivisionError")]
     source, _ = generate_many([fails, low, fails, low])
     assert source.count("DIV(") == 1 and source.count("LT(") == 1  # each computed once
+
+
+# With ``known`` paths (the engine's promise that a fact is always a number, FACT_KINDS) the
+# fused function leaves out their type tests: on data that keeps the promise its answers must
+# stay those of each condition alone, defaults on those paths included.
+_KNOWN = {("stock", "available"): "num", ("stock", "on_hand"): "num", ("metrics", "reorder_point"): "num"}
+_NUMBER = st.one_of(st.integers(-3, 30), st.sampled_from([0.0, 0.5, -1.5, 2.0, 1e9]))
+_KEPT_PROMISE = st.fixed_dictionaries({
+    "stock": st.fixed_dictionaries({"available": _NUMBER, "on_hand": _NUMBER}),
+    "metrics": st.fixed_dictionaries({"reorder_point": _NUMBER}, optional={"days_of_cover": _FACT}),
+})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules=st.lists(_expr(3), min_size=1, max_size=6), data=_KEPT_PROMISE)
+def test_known_number_facts_skip_their_tests_and_agree_with_each_condition_alone(
+        rules: list[Any], data: Any) -> None:
+    hits, errors = build_many(rules, truthy, _KNOWN)(data)
+    assert (hits, [i for i, _ in errors or []]) == _alone(rules, data), rules
+
+
+def test_known_facts_are_read_without_a_type_test() -> None:
+    rule = {"<": [{"var": "stock.available"}, {"*": [{"var": "metrics.reorder_point"}, 0.5]}]}
+    plain, _ = generate_many([rule])
+    known, _ = generate_many([rule], _KNOWN)
+    assert "TYPE(" in plain and "TYPE(" not in known
