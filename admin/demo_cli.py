@@ -79,12 +79,13 @@ def demo(skus: int, ruleset_file: str) -> None:
 def _ingest(svc: Services, events: list[dict[str, object]], batch: int = 5000) -> dict[str, int]:
     """Record and apply the history here, even with a queue (``REDIS_URL``): the ABC classes and
     the worked history that follow need it applied, and the demo should not wait for workers.
-    Notifications it raises stay in the outbox for the workers to deliver."""
+    With a queue, the notifications it raises wait in the outbox for the workers' relay."""
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    jobs = svc.jobs if svc.jobs.inline else None  # None: apply here, queue nothing
     for i in range(0, len(events), batch):
         with svc.uow() as uow:
             results, _ = event_service.ingest_batch(uow, svc.cache, events[i:i + batch], svc.clock.now(),
-                                                    batch, source="demo", jobs=None,
+                                                    batch, source="demo", jobs=jobs,
                                                     deliverable=svc.deliverable_channels())
         for r in results:
             counts[r.status] += 1
