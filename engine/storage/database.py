@@ -10,7 +10,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Engine, create_engine, event, exc, make_url
 
 # Alembic is imported by the functions that migrate, not here: it was a tenth of every CLI
 # command's start-up (0.2 s of 2.1 s of imports).
@@ -20,10 +20,21 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str, ping_idle_after: float | None = None, **kwargs: Any) -> Engine:
+# PostgreSQL ends a session left idle inside a transaction this long (seconds). None of ours
+# waits that long between two statements (a delivery's network timeouts are at most 60 s); a
+# session that does belongs to a client that is gone without a word, e.g. a worker whose host
+# crashed: its transaction, row locks and the applier's lock would otherwise stay until TCP
+# keepalives give up, two hours by default, with every event waiting behind them.
+IDLE_IN_TRANSACTION_TIMEOUT = 300.0
+
+
+def make_engine(url: str, ping_idle_after: float | None = None,
+                idle_in_transaction_timeout: float | None = IDLE_IN_TRANSACTION_TIMEOUT,
+                **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys; a server
     database a liveness check on checkout (``_liveness_check``; ``ping_idle_after`` seconds,
-    default PING_IDLE_AFTER)."""
+    default PING_IDLE_AFTER) and, on PostgreSQL, ``idle_in_transaction_session_timeout``
+    (``idle_in_transaction_timeout`` seconds; None leaves the server's setting)."""
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
@@ -32,6 +43,12 @@ def make_engine(url: str, ping_idle_after: float | None = None, **kwargs: Any) -
         # "Serializable isolation / Savepoints / Transactional DDL").
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
+    if idle_in_transaction_timeout is not None and url.startswith("postgresql"):
+        setting = f"-c idle_in_transaction_session_timeout={int(idle_in_transaction_timeout * 1000)}"
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        given = connect_args.get("options") or make_url(url).query.get("options")
+        connect_args["options"] = f"{given} {setting}" if given else setting
+        kwargs["connect_args"] = connect_args
     engine = create_engine(url, **kwargs)
     event.listen(engine, "do_connect", _open_remembered)
     if not kwargs.get("pool_pre_ping"):
