@@ -115,6 +115,7 @@ _SOCKETS: weakref.WeakSet[Any] = weakref.WeakSet()
 # connecting would otherwise inherit a socket missing from _SOCKETS, and keep it.
 _OPENING = threading.Lock()
 _FORK_DROPS: weakref.WeakSet[Engine] = weakref.WeakSet()
+_fork_hooked = False
 
 
 def _open_remembered(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
@@ -128,9 +129,11 @@ def drop_sockets_in_forked_children(engine: Engine) -> None:
     """Every child this process forks from now on lets go of ``engine``'s connections at once
     (``drop_inherited_sockets``). A fork waits for a connection being opened in another thread
     to be remembered first (RQ forks its scheduler while the outbox relay may be connecting)."""
-    if not _FORK_DROPS:
+    global _fork_hooked
+    if not _fork_hooked:  # once per process: a second ``before`` would wait for the first
         os.register_at_fork(before=_OPENING.acquire, after_in_parent=_OPENING.release,
                             after_in_child=_after_fork_in_child)
+        _fork_hooked = True
     _FORK_DROPS.add(engine)
 
 

@@ -139,3 +139,25 @@ def test_a_child_forked_while_another_thread_connects_keeps_no_socket() -> None:
     connection; the fork waits for that connection to be remembered, so the child drops it too."""
     assert _children_holding_server_sockets("unguarded", 200) > 0  # the hazard is real
     assert _children_holding_server_sockets("drop", 200) == 0
+
+
+def test_asking_again_for_another_engine_registers_no_second_fork_hook() -> None:
+    """Two ``before`` hooks on the same lock would deadlock every fork: ask twice, with the
+    first engine gone, and a fork must still complete."""
+    code = """
+import gc, os, sys
+from engine.storage.database import drop_sockets_in_forked_children, make_engine
+first = make_engine(sys.argv[1])
+drop_sockets_in_forked_children(first)
+del first
+gc.collect()
+drop_sockets_in_forked_children(make_engine(sys.argv[1]))
+child = os.fork()
+if child == 0:
+    os._exit(0)
+os.waitpid(child, 0)
+print("forked")
+"""
+    out = subprocess.run([sys.executable, "-c", code, "sqlite:///:memory:"], capture_output=True,
+                         text=True, timeout=20)
+    assert out.stdout.strip() == "forked", out.stderr
