@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.facts import FACT_KINDS
 from engine.rules.compiled import CompiledRuleset, Rule
-from engine.rules.jsonlogic_compile import Fused, build_many
+from engine.rules.jsonlogic_compile import Fused, build_many, hits_of
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +73,17 @@ class _Unit:
                 log.info("rules %s evaluated one by one: %s", [r.id for r in self.rules], exc)
                 self.run = self.each
 
-    def each(self, facts: Mapping[str, Any]) -> tuple[list[int], list[tuple[int, Exception]] | None]:
-        """The fused function's answer from each rule's own compiled condition."""
-        hits: list[int] = []
+    def each(self, facts: Mapping[str, Any]) -> int | tuple[int, list[tuple[int, Exception]]]:
+        """The fused function's answer (see ``build_many``) from each rule's own condition."""
+        hits = 0
         errors: list[tuple[int, Exception]] | None = None
         for i, rule in enumerate(self.rules):
             try:
                 if truthy(rule.condition(facts)):
-                    hits.append(i)
+                    hits |= 1 << i
             except Exception as exc:  # noqa: BLE001 - reported by evaluate()
                 errors = (errors or []) + [(i, exc)]
-        return hits, errors
+        return hits if errors is None else (hits, errors)
 
 
 class Candidates(tuple):  # type: ignore[type-arg]
@@ -208,8 +208,9 @@ def evaluate(rules: Iterable[Rule], facts: Mapping[str, Any]) -> list[Outcome]:
     found: list[tuple[int, Outcome]] | None = None  # (position in the ruleset, outcome)
     try:
         for run, unit in parts:
-            hits, errors = run(facts)
-            if hits or errors is not None:
+            answer = run(facts)
+            if answer:  # 0 when nothing hit or failed: the usual answer
+                hits, errors = hits_of(answer)
                 if found is None:
                     found = []
                 found += [(unit.positions[i], Outcome(unit.rules[i], True)) for i in hits]

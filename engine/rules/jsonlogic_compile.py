@@ -311,23 +311,24 @@ class _Generator:
     def fused(self, conditions: list[Any]) -> str:
         """Source of ``_make(K)`` returning ``_all(d)``: every condition on the same data.
 
-        ``_all`` returns ``(hits, errors)``: the indices of the conditions whose result is
-        truthy by ``RESULT_TRUTHY`` (the caller's definition) in order, and ``None`` or a list of
-        ``(index, exception)`` for those that raised. Facts read by several conditions are read
-        once (``shared_load``); each condition keeps its own ``try`` so that one failing does
-        not stop the others.
+        ``_all`` returns the conditions whose result is truthy by ``RESULT_TRUTHY`` (the
+        caller's definition) as a bit mask (bit ``i`` for condition ``i``), or, when some
+        raised, ``(mask, [(index, exception), ...])``; ``hits_of`` reads either. Nothing hit
+        is ``0``, the usual answer, made without building a list or a tuple. Facts read by
+        several conditions are read once (``shared_load``); each condition keeps its own
+        ``try`` so that one failing does not stop the others.
         """
         self.shared, self.loads, self.flags = {}, _Block(2), {}
         first = _first_of_each(conditions)
         repeated = set(first.values())
         block = _Block(2)
-        block.emit("h = []")
+        block.emit("h = 0")
         block.emit("e = None")
         for index, logic in enumerate(conditions):
             earlier = first.get(index)
             if earlier is not None:  # the same condition again: its answer, not a second run
                 with block.nested(f"if r{earlier} is True:"):
-                    block.emit(f"h.append({index})")
+                    block.emit(f"h |= {1 << index}")
                 with block.nested(f"elif r{earlier} is not False:"):
                     with block.nested("if e is None:"):
                         block.emit("e = []")
@@ -340,7 +341,7 @@ class _Generator:
                 result = self.value(block, logic)
                 test = result.expr if result.kind == "bool" else f"RESULT_TRUTHY({result.expr})"
                 with block.nested(f"if {test}:"):
-                    block.emit(f"h.append({index})")
+                    block.emit(f"h |= {1 << index}")
                     if remember:
                         block.emit(f"r{index} = True")
             with block.nested("except EXCEPTION as x:"):
@@ -349,6 +350,8 @@ class _Generator:
                 block.emit(f"e.append(({index}, x))")
                 if remember:
                     block.emit(f"r{index} = x")
+        with block.nested("if e is None:"):
+            block.emit("return h")
         block.emit("return h, e")
         names = [f"c{i}" for i in range(len(self.consts))]
         unpack = [f"    {', '.join(names)}, = K"] if names else []
@@ -619,12 +622,25 @@ def generate_many(conditions: list[Any], known: Mapping[tuple[str, ...], str] | 
     return source, tuple(gen.consts)
 
 
-Fused = Callable[[Any], tuple[list[int], "list[tuple[int, Exception]] | None"]]
+Fused = Callable[[Any], "int | tuple[int, list[tuple[int, Exception]]]"]
+
+
+def hits_of(answer: int | tuple[int, list[tuple[int, Exception]]],
+            ) -> tuple[list[int], list[tuple[int, Exception]] | None]:
+    """A fused function's answer as (indices of the hits in order, failures or None)."""
+    mask, errors = answer if type(answer) is tuple else (answer, None)
+    hits = []
+    while mask:
+        low = mask & -mask
+        hits.append(low.bit_length() - 1)
+        mask ^= low
+    return hits, errors
 
 
 def build_many(conditions: list[Any], result_truthy: Callable[[Any], bool],
                known: Mapping[tuple[str, ...], str] | None = None) -> Fused:
-    """One function evaluating every condition on the same data: ``(hit indices, errors)``.
+    """One function evaluating every condition on the same data: a bit mask of the hits, or
+    ``(mask, errors)`` when some failed (``hits_of`` reads either).
 
     The same safe generator as ``build``; the only extra names it sees are ``result_truthy``
     (what counts as a hit for the caller) and ``Exception`` (to report a failing condition).

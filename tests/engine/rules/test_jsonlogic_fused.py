@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from engine.evaluation import truthy
 from engine.rules.jsonlogic import compile
-from engine.rules.jsonlogic_compile import build_many, generate_many
+from engine.rules.jsonlogic_compile import build_many, generate_many, hits_of
 
 SUITE = Path(__file__).resolve().parents[2] / "data" / "jsonlogic" / "tests.json"
 CASES = [
@@ -35,7 +35,7 @@ def _alone(rules: list[Any], data: Any) -> tuple[list[int], list[int]]:
 
 
 def _fused(rules: list[Any], data: Any) -> tuple[list[int], list[int]]:
-    hits, errors = build_many(rules, truthy)(data)
+    hits, errors = hits_of(build_many(rules, truthy)(data))
     return hits, [i for i, _ in errors or []]
 
 
@@ -79,7 +79,7 @@ def test_shared_reads_defaults_errors_and_truthiness() -> None:
         {"var": "stock.available.x"},  # through a number: null
         {"==": [{"var": "sku.abc_class"}, "A"]},
     ]
-    hits, errors = build_many(rules, truthy)(FACTS)
+    hits, errors = hits_of(build_many(rules, truthy)(FACTS))
     assert (hits, [i for i, _ in errors or []]) == _alone(rules, FACTS)
     assert hits == [0, 2, 4, 5, 7, 9]
     assert [type(x).__name__ for _, x in errors or []] == ["ZeroDivisionError"]
@@ -144,8 +144,8 @@ def test_a_repeated_condition_gets_the_answer_of_its_first(rules: list[Any], ord
 def test_a_repeated_failing_condition_fails_in_every_place() -> None:
     fails = {"/": [1, {"var": "sku.unit_cost"}]}
     low = {"<": [{"var": "stock.available"}, 5]}
-    hits, errors = build_many([fails, low, fails, low, {"<": [{"var": "stock.available"}, 5.0]}],
-                              truthy)(FACTS)
+    hits, errors = hits_of(build_many([fails, low, fails, low, {"<": [{"var": "stock.available"}, 5.0]}],
+                                      truthy)(FACTS))
     assert hits == [1, 3, 4]
     assert [(i, type(x).__name__) for i, x in errors or []] == [(0, "ZeroDivisionError"),
                                                                 (2, "ZeroDivisionError")]
@@ -168,7 +168,7 @@ _KEPT_PROMISE = st.fixed_dictionaries({
 @given(rules=st.lists(_expr(3), min_size=1, max_size=6), data=_KEPT_PROMISE)
 def test_known_number_facts_skip_their_tests_and_agree_with_each_condition_alone(
         rules: list[Any], data: Any) -> None:
-    hits, errors = build_many(rules, truthy, _KNOWN)(data)
+    hits, errors = hits_of(build_many(rules, truthy, _KNOWN)(data))
     assert (hits, [i for i, _ in errors or []]) == _alone(rules, data), rules
 
 
@@ -177,3 +177,11 @@ def test_known_facts_are_read_without_a_type_test() -> None:
     plain, _ = generate_many([rule])
     known, _ = generate_many([rule], _KNOWN)
     assert "TYPE(" in plain and "TYPE(" not in known
+
+
+def test_nothing_hit_is_zero_and_a_mask_reads_back_in_order() -> None:
+    never = {"<": [{"var": "stock.available"}, -1000]}
+    always = {">": [{"var": "stock.available"}, -1000]}
+    assert build_many([never, never], truthy)(FACTS) == 0  # no list, no tuple: the usual answer
+    answer = build_many([always, never] * 40, truthy)(FACTS)  # past 64 conditions: a long int
+    assert hits_of(answer) == (list(range(0, 80, 2)), None)
