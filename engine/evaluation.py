@@ -93,13 +93,11 @@ class Candidates(tuple):  # type: ignore[type-arg]
     outcome is then reported once.
     """
 
-    units: tuple[_Unit, ...]
-    parts: tuple[tuple[Fused, _Unit], ...]  # each unit's function, read once per event
+    parts: tuple[tuple[Fused, _Unit], ...]  # each unit with its function, read once per event
     overlap: bool
 
     def __new__(cls, rules: Iterable[Rule], units: tuple[_Unit, ...]) -> Candidates:
         self = super().__new__(cls, rules)
-        self.units = units
         self.parts = tuple((u.run, u) for u in units)  # type: ignore[misc]
         self.overlap = sum(len(u.rules) for u in units) > len(self)
         return self

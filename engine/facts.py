@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 from typing import Any
 
 from engine.metrics import DemandWindow, Metrics, SupplierLink, z_for
@@ -45,10 +45,6 @@ FACT_KINDS: dict[tuple[str, ...], str] = {
                                              "max_stock")},
     **{("event", name): "str" for name in ("id", "type", "sku", "warehouse", "at")},
 }
-
-
-def local_day(at: datetime, tz: tzinfo) -> Any:
-    return at.astimezone(tz).date()
 
 
 def build_facts(inputs: FactInputs) -> tuple[dict[str, Any], Metrics]:

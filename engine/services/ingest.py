@@ -37,7 +37,6 @@ from engine.services.ingest_requisitions import OrderedRequisitions
 from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
 from engine.storage.tables import (
     OPEN_ALERT_PREDICATE,
-    OPEN_ALERT_STATES,
     alerts,
     demand_days,
     escalations,
@@ -383,13 +382,12 @@ class Batch:
         changed, same = [], []
         for p in self.pairs.values():
             lv = p.level
+            row = (lv.on_hand, lv.reserved, lv.on_order_erp, lv.on_order_local, p.erp_on_order_at,
+                   p.last_event_at, p.last_sale_day)
             if p.window_changed:
-                changed.append((lv.on_hand, lv.reserved, lv.on_order_erp, lv.on_order_local,
-                                p.erp_on_order_at, p.last_event_at, p.last_sale_day,
-                                p.window.to_dict(), p.sku_id, p.wh_id))
+                changed.append((*row, p.window.to_dict(), p.sku_id, p.wh_id))
             else:
-                same.append((lv.on_hand, lv.reserved, lv.on_order_erp, lv.on_order_local,
-                             p.erp_on_order_at, p.last_event_at, p.last_sale_day, p.sku_id, p.wh_id))
+                same.append((*row, p.sku_id, p.wh_id))
         bulk.update_many(self.conn, stock_levels, LEVEL_COLUMNS, LEVEL_KEY, changed,
                          also="version = version + 1")
         bulk.update_many(self.conn, stock_levels, LEVEL_COLUMNS[:-1], LEVEL_KEY, same,

@@ -112,20 +112,23 @@ def _fast(dialect: Dialect, type_: Any) -> Processor | None:
 def bind_rows(conn: Connection, table: Table, columns: Sequence[str],
               rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
     """``rows`` (values in ``columns`` order) as the driver takes them: each value through its
-    column's bind processor.
-
-    Column by column (``map`` over a column, then ``zip`` back into rows): a Python loop and a
-    list per row cost as much as the processors themselves.
-    """
+    column's bind processor."""
     procs = _processors(conn, table, columns)
     if not procs:
         return [tuple(r) for r in rows]
-    cols = list(zip(*rows))
+    return list(_by_column(rows, procs))
+
+
+def _by_column(rows: Iterable[Sequence[Any]], procs: Sequence[tuple[int, Processor]]) -> Iterator[tuple[Any, ...]]:
+    """``rows`` with column ``i`` put through ``proc`` for each ``(i, proc)``, column by column
+    (``map`` over a column, then ``zip`` back into rows): a Python loop and a list per row cost
+    as much as the processors themselves."""
+    cols: list[Any] = list(zip(*rows))
     if not cols:
-        return []
+        return iter(())
     for i, proc in procs:
         cols[i] = _utc_texts(cols[i]) if proc is sqlite_utc_text else map(proc, cols[i])
-    return list(zip(*cols))
+    return zip(*cols)
 
 
 _UTC_TEXT: dict[Any, str] = {}  # aware datetime -> its stored text (equal instants, equal text)
@@ -261,11 +264,8 @@ def select_by_pairs(conn: Connection, table: Table, columns: Sequence[str],
         procs = _result_processors(conn, table, names, result.cursor.description)
         rows = result.cursor.fetchall()  # the driver's tuples: no Row objects made to be undone
         result.close()
-        if procs and rows:
-            cols = list(zip(*rows))
-            for i, proc in procs:
-                cols[i] = map(proc, cols[i])
-            out.extend(zip(*cols))
+        if procs:
+            out.extend(_by_column(rows, procs))
         else:
             out.extend(rows)
     return out
@@ -307,12 +307,6 @@ def stream(conn: Connection, table: Table, columns: Sequence[str], raw: Sequence
         procs = [(i, proc) for i, proc in _result_processors(conn, table, columns, cursor.description)
                  if columns[i] not in raw]
         while rows := cursor.fetchmany(size):
-            if procs:
-                cols = list(zip(*rows))
-                for i, proc in procs:
-                    cols[i] = map(proc, cols[i])
-                yield from zip(*cols)
-            else:
-                yield from rows
+            yield from _by_column(rows, procs) if procs else rows
     finally:
         result.close()
