@@ -180,6 +180,9 @@ def _events(loader: RuleLoader, text: str, libyaml: bool = True) -> Iterator[Eve
         parser.dispose()
 
 
+LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"  # libyaml's message at its own limit
+
+
 def _collect_events(
     loader: RuleLoader, text: str, libyaml: bool
 ) -> tuple[list[Event], list[Problem]]:
@@ -200,6 +203,11 @@ def _collect_events(
                 problems.append(Problem(path.current(), message, _line(event), "too_deep"))
                 break  # PyYAML's scanner slows down quadratically with flow depth: stop here
     except yaml.YAMLError as err:
+        if libyaml and LIBYAML_TOO_DEEP in str(err):
+            # libyaml (as bundled since PyYAML 6.0.3) scans a deep flow collection to its own
+            # limit before yielding its first event: the pure-Python parser yields them as it
+            # goes, so the depth check above stops it at the same place with the same message.
+            return _collect_events(loader, text, libyaml=False)
         problems.append(_syntax_problem(err, text))
     if len(starts) > 1:
         message = (
