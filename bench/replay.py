@@ -192,6 +192,7 @@ def build_engine_state(cat: wl.Catalogue, text: str) -> tuple[Any, Any]:
     snap.rule_index = RuleIndex(compiled)
     snap.rule_index.build_all()
     snap.group_index = GroupIndex(compiled, snap.sku_facts.values(), snap.warehouse_facts.values())
+    snap.index_profiles()
     snap.tz = ZoneInfo(compiled.settings.timezone)
     snap.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)
     promotion_days = compiled.settings.extra.get("promotion_days", [])
@@ -229,7 +230,7 @@ def run_eval(args: argparse.Namespace, cat: wl.Catalogue, snap: Any, replay_dir:
     wh_codes = [w["code"] for w in cat.warehouses]
     tz = snap.tz
     sku_facts, wh_facts = snap.sku_facts, snap.warehouse_facts
-    groups_for, candidates, fact_maker = snap.groups_for, snap.rule_index.candidates, snap.fact_maker
+    select, fact_maker = snap.select, snap.fact_maker
     state: dict[int, tuple[StockLevel, DemandWindow]] = {}
     every = max(1, args.events // args.baseline_events) if args.baseline_events > 0 else 0
     pc = time.perf_counter
@@ -293,15 +294,14 @@ def run_eval(args: argparse.Namespace, cat: wl.Catalogue, snap: Any, replay_dir:
                 window.add(event.at.astimezone(tz).date(), qty)
             t0 = pc()
             sku_id, wh_id = si + 1, wi + 1
-            sku, wh = sku_facts[sku_id], wh_facts[wh_id]
-            groups = groups_for(sku["code"], wh["code"])
-            rules = candidates(etype, groups)
+            groups, rules = select(sku_id, wh_id, etype)
             t1 = pc()
             t_select += t1 - t0
             n_events += 1
             type_counts[etype] += 1
             if not rules:
                 continue
+            sku, wh = sku_facts[sku_id], wh_facts[wh_id]
             facts = fact_maker(sku_id, groups).facts(event, sku, wh, level, window)
             t2 = pc()
             outcomes = evaluate(rules, facts)
@@ -324,8 +324,7 @@ def run_eval(args: argparse.Namespace, cat: wl.Catalogue, snap: Any, replay_dir:
 
             if every and k % every == 0:  # (c): the same loop with panzi, then the isolation
                 c0 = pc()
-                groups2 = groups_for(sku["code"], wh["code"])
-                rules2 = candidates(etype, groups2)
+                groups2, rules2 = select(sku_id, wh_id, etype)
                 cs = pc()
                 facts2 = fact_maker(sku_id, groups2).facts(event, sku, wh, level, window)
                 c1 = pc()

@@ -261,6 +261,17 @@ class GroupIndex:
             for cells in self._cells.values():
                 cells.pop(old, None)
 
+    def profile_of(self, sku_code: str) -> int | None:
+        """The SKU's profile: SKUs of one profile are in the same groups in every warehouse
+        (``groups_for`` answers per profile × warehouse). None for a SKU not in the catalogue."""
+        return self._profile.get(sku_code)
+
+    @property
+    def profiles_bounded(self) -> bool:
+        """True when profiles are as many as SKUs (the mixed groups read fields not known in
+        advance): what is remembered per profile × warehouse must then be bounded."""
+        return self._mixed_memberships is not None and self._mixed_sku_fields is None
+
     def groups_for(self, sku_code: str, warehouse_code: str) -> tuple[str, ...]:
         profile = self._profile.get(sku_code)
         if profile is None:  # not in the catalogue: no SKU groups, nothing remembered

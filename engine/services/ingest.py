@@ -275,14 +275,13 @@ class Batch:
         snap = self.snap
         index = snap.rule_index
         assert index is not None and snap.ruleset is not None
-        sku = snap.sku_facts[pair.sku_id]
-        wh = snap.warehouse_facts[wh_id]
-        groups = snap.groups_for(sku["code"], wh["code"])
-        rules = index.candidates(event.type, groups)  # cached, and evaluated unit by unit
+        groups, rules = snap.select(pair.sku_id, wh_id, event.type)  # evaluated unit by unit
         open_alerts = pair.open_alerts
         extra = index.resolvers(rules, open_alerts) if open_alerts else []
         if not rules and not extra:
             return
+        sku = snap.sku_facts[pair.sku_id]
+        wh = snap.warehouse_facts[wh_id]
         total = self._total_available(pair) if snap.needs_total else None
         facts = snap.fact_maker(pair.sku_id, groups).facts(
             event, sku, wh, pair.level, pair.window, total, day)
