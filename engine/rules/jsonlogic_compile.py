@@ -119,6 +119,11 @@ class _Val:
     # A test, made only of names that are never reassigned, true when the value is a plain
     # number (int or float, not bool): lets a comparison skip its own type test.
     num: str | None = None
+    # ``expr`` is a parenthesised expression, not a name: arithmetic or a comparison of plain
+    # numbers (or of text), which has no effect and cannot raise, so its parent may write it
+    # inline. ``if s1 < (s3 * c4):`` runs as one compare-and-jump, which CPython specialises
+    # for floats; ``v2 = s1 < v1`` then ``if v2:`` does not (a tenth of a rule's time).
+    pure: bool = False
 
 
 _UNDEF = _Val("UNDEF", "undef")
@@ -220,6 +225,15 @@ class _Generator:
     def const(self, value: Any) -> str:
         self.consts.append(value)
         return f"c{len(self.consts) - 1}"
+
+    def as_float(self, val: _Val) -> _Val:
+        """An integer literal compared with plain numbers, as the equal float: the comparison
+        says the same (exactly, up to 2**53), and CPython's float compare-and-jump applies."""
+        if val.expr.startswith("c") and val.expr[1:].isdigit():
+            value = self.consts[int(val.expr[1:])]
+            if type(value) is int and abs(value) <= 2**53:
+                return _Val(self.const(float(value)), "num")
+        return val
 
     def temp(self) -> str:
         self.count += 1
@@ -421,14 +435,29 @@ def _and_or(gen: _Generator, out: _Block, args: list[Any], is_and: bool) -> _Val
     if not args:
         return _NONE
     first = gen.value(out, args[0])
-    result = first.expr if _is_temp(first) else gen.assign(out, first.expr).expr
+    word = " and " if is_and else " or "
+    pure = [first.expr] if first.pure and first.kind == "bool" else None
+    result = ""
     kinds = [first.kind]
     for arg in args[1:]:
-        test = _test(_Val(result, "bool" if set(kinds) == {"bool"} else "any"))
-        with out.nested(f"if {test}:" if is_and else f"if not {test}:"):
-            val = gen.value(out, arg)
-            out.emit(f"{result} = {val.expr}")
+        later = _Block(out.indent + 1)
+        val = gen.value(later, arg)
         kinds.append(val.kind)
+        if pure is not None and not later.lines and val.pure and val.kind == "bool":
+            pure.append(val.expr)  # Python's and/or of booleans: JsonLogic's, short-circuited
+            continue
+        if not result:
+            joined = _Val(f"({word.join(pure)})", "bool") if pure else first
+            result = joined.expr if _is_temp(joined) else gen.assign(out, joined.expr).expr
+            pure = None
+        test = _test(_Val(result, "bool" if set(kinds[:-1]) == {"bool"} else "any"))
+        out.emit(f"if {test}:" if is_and else f"if not {test}:")
+        out.lines += later.lines
+        out.emit(f"    {result} = {val.expr}")
+    if pure is not None:
+        return _Val(f"({word.join(pure)})" if len(pure) > 1 else pure[0], "bool", pure=True)
+    if not result:
+        result = first.expr if _is_temp(first) else gen.assign(out, first.expr).expr
     return _Val(result, "bool" if set(kinds) == {"bool"} else "any")
 
 
@@ -484,7 +513,12 @@ def _equality(py_op: str, helper: str, negate: bool) -> Handler:
     def handler(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
         a, b = _two(gen, out, args)[:2]
         slow = f"{'not ' if negate else ''}{helper}({a.expr}, {b.expr})"
-        return gen.assign(out, _choose(f"{a.expr} {py_op} {b.expr}", _eq_guard(a, b), slow), "bool")
+        guard = _eq_guard(a, b)
+        if guard == "" and a.kind == "num":
+            a, b = gen.as_float(a), gen.as_float(b)
+        if guard == "" and a.kind != "bool":  # numbers or texts: no effect, no error
+            return _Val(f"({a.expr} {py_op} {b.expr})", "bool", pure=True)
+        return gen.assign(out, _choose(f"{a.expr} {py_op} {b.expr}", guard, slow), "bool")
 
     return handler
 
@@ -493,13 +527,21 @@ def _relation(py_op: str, helper: str, between: bool) -> Handler:
     def handler(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
         vals = _two(gen, out, args)
         used = vals[:3] if between and len(vals) > 2 else vals[:2]
+        if _num_guard(used) == "":
+            used = [gen.as_float(v) for v in used]
         fast = f" {py_op} ".join(v.expr for v in used)
         slow = " and ".join(
             f"{helper}({x.expr}, {y.expr})" for x, y in zip(used, used[1:], strict=False)
         )
-        return gen.assign(out, _choose(fast, _num_guard(used), slow), "bool")
+        guard = _num_guard(used)
+        if guard == "":  # plain numbers: no effect, no error
+            return _Val(f"({fast})", "bool", pure=True)
+        return gen.assign(out, _choose(fast, guard, slow), "bool")
 
     return handler
+
+
+PURE_ARITHMETIC = frozenset({"+", "-", "*"})  # on plain numbers they never raise (``/`` may)
 
 
 def _arith(py_op: str, helper: str, max_args: int | None) -> Handler:
@@ -514,6 +556,8 @@ def _arith(py_op: str, helper: str, max_args: int | None) -> Handler:
         else:
             fast, guard = f" {py_op} ".join(v.expr for v in used), _num_guard(used)
         if guard == "":
+            if py_op in PURE_ARITHMETIC and len(used) >= 2:  # no ZeroDivisionError possible
+                return _Val(f"({fast})", "num", pure=True)
             return gen.assign(out, fast, "num")
         # numbers in, a number out (or ZeroDivisionError, raised either way)
         flag = _num_flag(used) if guard is not None and fast else None

@@ -185,3 +185,34 @@ def test_nothing_hit_is_zero_and_a_mask_reads_back_in_order() -> None:
     assert build_many([never, never], truthy)(FACTS) == 0  # no list, no tuple: the usual answer
     answer = build_many([always, never] * 40, truthy)(FACTS)  # past 64 conditions: a long int
     assert hits_of(answer) == (list(range(0, 80, 2)), None)
+
+
+def test_plain_number_conditions_are_written_inline_as_one_test() -> None:
+    # ``if a < b * c:`` is one compare-and-jump that CPython specialises for floats; a value
+    # stored first and tested after is not. Only what can neither fail nor have an effect is
+    # written inline: ``/`` may raise ZeroDivisionError, so it keeps its own statement.
+    low = {"and": [{"<": [{"var": "stock.available"}, {"*": [{"var": "metrics.reorder_point"}, 0.5]}]},
+                   {">": [{"var": "stock.on_hand"}, 0]}]}
+    ratio = {"<": [{"/": [{"var": "stock.available"}, {"var": "stock.on_hand"}]}, 1]}
+    source, consts = generate_many([low, ratio], _KNOWN)
+    lines = [ln.strip() for ln in source.splitlines()]
+    inline = [ln for ln in lines if ln.startswith("if (") and " and " in ln]
+    assert len(inline) == 1 and " * " in inline[0] and " < " in inline[0] and " > " in inline[0]
+    assert any(ln.startswith("v") and " / " in ln for ln in lines)  # the division: a statement
+    assert 0.0 in consts and all(type(c) is not int or c in (0, 1) for c in consts)
+    data = {"stock": {"available": 3.0, "on_hand": 0.0}, "metrics": {"reorder_point": 10.0}}
+    hits, errors = hits_of(build_many([low, ratio], truthy, _KNOWN)(data))
+    assert hits == [] and [(i, type(x).__name__) for i, x in errors or []] == [(1, "ZeroDivisionError")]
+    data["stock"]["on_hand"] = 4.0
+    assert hits_of(build_many([low, ratio], truthy, _KNOWN)(data)) == ([0, 1], None)
+
+
+@pytest.mark.parametrize("literal", [2**53, 2**53 + 1, -(2**53) - 1, 10**30])
+def test_integer_literals_compared_with_numbers_stay_exact(literal: int) -> None:
+    # an integer literal meets plain numbers as the equal float only while that float is exact
+    for fact in (float(2**53), 2**53 + 1, float(literal), literal, 1e30):
+        data = {"stock": {"available": fact, "on_hand": 0}, "metrics": {"reorder_point": 0}}
+        for op in ("<", "<=", "==", "===", "!="):
+            rule = {op: [{"var": "stock.available"}, literal]}
+            fused = hits_of(build_many([rule], truthy, _KNOWN)(data))[0] == [0]
+            assert fused == truthy(compile(rule)(data)), (op, fact, literal)
