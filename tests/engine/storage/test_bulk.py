@@ -199,3 +199,28 @@ def test_the_apply_jobs_query_reads_the_unapplied_index(engine):
             conn.execute(text("SET LOCAL enable_seqscan = off"))  # the table is tiny here
             plan = " ".join(r[0] for r in conn.execute(text("EXPLAIN " + sql)))
     assert "ix_stock_events_unapplied" in plan, plan
+
+
+@pytest.mark.parametrize("day", [date(2026, 11, 20), date(999, 1, 2), datetime(2026, 11, 20, 23, 59)])
+def test_dates_are_stored_as_sqlalchemy_stores_them(engine, day):
+    with engine.begin() as conn:
+        bulk.insert_many(conn, demand_days, ("sku_id", "warehouse_id", "day", "qty"), [(1, 1, day, 1.0)])
+        conn.execute(insert(demand_days), {"sku_id": 2, "warehouse_id": 1, "day": day, "qty": 1.0})
+        stored = conn.exec_driver_sql("SELECT day FROM demand_days ORDER BY sku_id").fetchall()
+    assert stored[0] == stored[1]
+
+
+@pytest.mark.parametrize("stored", [
+    "2026-11-20 08:00:00.000000", "2026-11-20 08:00:00.123456", "0999-05-06 07:08:09.000010",
+    "2026-11-20 08:00:00", "2026-11-20T08:00:00.000000", "2026-11-20 16:00:00.000000+08:00", None,
+])
+def test_utc_datetimes_are_read_as_sqlalchemy_reads_them(engine, stored):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's datetime text")
+    with engine.begin() as conn:
+        conn.execute(insert(stock_levels), {"sku_id": 1, "warehouse_id": 1})
+        conn.exec_driver_sql("UPDATE stock_levels SET last_event_at = ?", (stored,))
+        mine = bulk.select_by_pairs(conn, stock_levels, ("last_event_at",), [(1, 1)])[0][0]
+        theirs = conn.execute(select(stock_levels.c.last_event_at)).scalar_one()
+    assert mine == theirs and type(mine) is type(theirs)
+    assert mine is None or mine.tzinfo is theirs.tzinfo
