@@ -20,7 +20,7 @@ from datetime import date, datetime
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, WeakSet
 
 from sqlalchemy import JSON, Connection, Date, Integer, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -117,8 +117,42 @@ def _fast(dialect: Dialect, type_: Any) -> Processor | None:
             kind = type(value)
             return "".join(encode(value, 0)) if kind is dict or kind is list else slow(value)
 
+        _JSON_COLUMNS.add(process)
         return process
     return proc
+
+
+_JSON_COLUMNS: WeakSet[Processor] = WeakSet()  # the processors above: columns for _json_texts
+
+
+def _json_texts(values: Sequence[Any], one: Processor) -> list[Any]:
+    """``one`` over ``values``, except that an object whose members are all objects or arrays
+    (an alert's facts) is written member by member, and a member that several values share
+    (the same Python object: an event's facts in each of its alerts, a SKU's facts, the
+    ruleset's parameters) is encoded once: the same text as ``json.dumps`` of each value, for
+    half the work on a batch's alerts. Every value is alive and unchanged during the call, so
+    ``id()`` names one object throughout."""
+    encode, memo, keys = _JSON_ENCODE, {}, {}
+    out: list[Any] = []
+    for value in values:
+        if type(value) is dict and value:
+            parts = []
+            for key, member in value.items():
+                kind = type(member)
+                if type(key) is not str or (kind is not dict and kind is not list):
+                    break
+                text = memo.get(id(member))
+                if text is None:
+                    text = memo[id(member)] = "".join(encode(member, 0))
+                prefix = keys.get(key)
+                if prefix is None:
+                    prefix = keys[key] = encode_basestring_ascii(key) + ": "
+                parts.append(prefix + text)
+            else:
+                out.append("{" + ", ".join(parts) + "}")
+                continue
+        out.append(one(value))
+    return out
 
 
 def bind_rows(conn: Connection, table: Table, columns: Sequence[str],
@@ -139,7 +173,12 @@ def _by_column(rows: Iterable[Sequence[Any]], procs: Sequence[tuple[int, Process
     if not cols:
         return iter(())
     for i, proc in procs:
-        cols[i] = _utc_texts(cols[i]) if proc is sqlite_utc_text else map(proc, cols[i])
+        if proc is sqlite_utc_text:
+            cols[i] = _utc_texts(cols[i])
+        elif proc in _JSON_COLUMNS:
+            cols[i] = _json_texts(cols[i], proc)
+        else:
+            cols[i] = map(proc, cols[i])
     return zip(*cols)
 
 

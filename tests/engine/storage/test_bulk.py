@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 
 from engine.storage import bulk
@@ -224,3 +227,26 @@ def test_utc_datetimes_are_read_as_sqlalchemy_reads_them(engine, stored):
         theirs = conn.execute(select(stock_levels.c.last_event_at)).scalar_one()
     assert mine == theirs and type(mine) is type(theirs)
     assert mine is None or mine.tzinfo is theirs.tzinfo
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(members=st.lists(json_values, min_size=1, max_size=5),
+       picks=st.lists(st.lists(st.tuples(st.text(max_size=3), st.integers(0, 4)), max_size=4),
+                      max_size=6))
+def test_json_columns_share_members_and_write_what_json_dumps_writes(members, picks):
+    """Objects whose members are shared (the same objects, as an event's facts in its alerts)
+    are written exactly as json.dumps writes each of them, and so is anything else."""
+    values = [{key: members[i % len(members)] for key, i in pick} for pick in picks]
+    values += [members[0], [members[0]], {"a": 1, "b": members[0]}, {1: [], "x": {}}]
+    engine = make_engine("sqlite://")
+    with engine.connect() as conn:
+        (_, proc), = bulk._processors(conn, alerts, ("facts",))
+        assert proc in bulk._JSON_COLUMNS
+        assert bulk._json_texts(values, proc) == [json.dumps(v) for v in values]
