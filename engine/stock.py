@@ -127,8 +127,6 @@ _PLAIN_QTY: dict[str, Any] = {
     "adjustment": lambda q: q != 0,
     "count": lambda q: q >= 0,
 }
-_FIELD_NAMES = ("id", "type", "sku", "warehouse", "at", "qty", "ref", "to_warehouse", "supplier",
-                "eta", "reserved", "on_order", "raw")
 _new = object.__new__
 
 
@@ -162,8 +160,11 @@ def _plain_event(raw: dict[str, Any], now: datetime | None) -> StockEvent | None
     if at.tzinfo is None or (now is not None and at - now > MAX_FUTURE):
         return None
     event = _new(StockEvent)
-    event.__dict__.update(zip(_FIELD_NAMES, (
-        event_id, type_, sku, warehouse, at, float(qty), ref, None, supplier, None, None, None, raw)))
+    d = event.__dict__  # filled in field order, one store each: what __init__ leaves there
+    d["id"], d["type"], d["sku"], d["warehouse"], d["at"], d["qty"] = (
+        event_id, type_, sku, warehouse, at, float(qty))
+    d["ref"], d["to_warehouse"], d["supplier"], d["eta"], d["reserved"], d["on_order"], d["raw"] = (
+        ref, None, supplier, None, None, None, raw)
     return event  # type: ignore[no-any-return]
 
 

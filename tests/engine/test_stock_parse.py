@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,3 +80,10 @@ def test_usual_events_take_the_fast_path() -> None:
         assert event is not None
         assert _same(event, _checked_event(item, NOW))
         assert hash(event) == hash(_checked_event(item, NOW))
+
+
+def test_the_fast_path_fills_every_field_in_order() -> None:
+    item = {"id": "E1", "type": "sale", "sku": "S", "warehouse": "W", "qty": 2,
+            "at": "2026-11-20T15:00:00+08:00"}
+    fast, full = _plain_event(item, NOW), _checked_event(item, NOW)
+    assert list(vars(fast)) == list(vars(full)) == [f.name for f in dataclasses.fields(StockEvent)]
