@@ -666,14 +666,17 @@ def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now
     order they arrived, as the embedded default would have applied them.
     """
     batch = Batch(conn, snap, now, deliverable)
-    keys, requisition_keys = [], []
+    sku_ids, wh_ids = snap.sku_ids, snap.warehouse_ids
+    keys: list[tuple[int, int]] = []
+    requisition_keys = []
+    add = keys.append
     for e in events:
-        sku_id = snap.sku_ids[e.sku]
-        key = (sku_id, snap.warehouse_ids[e.warehouse])
-        keys.append(key)
+        key = (sku_ids[e.sku], wh_ids[e.warehouse])
+        add(key)
         if e.to_warehouse:
-            keys.append((sku_id, snap.warehouse_ids[e.to_warehouse]))
-        if (e.type == "receipt" and e.ref is not None) or (e.type == "count" and e.on_order is not None):
+            add((key[0], wh_ids[e.to_warehouse]))
+        type_ = e.type
+        if (type_ == "receipt" and e.ref is not None) or (type_ == "count" and e.on_order is not None):
             requisition_keys.append(key)
     batch.load(keys, requisition_keys)
     for event in (events if keep_order else sorted(events, key=lambda e: e.at)):
