@@ -234,14 +234,28 @@ def insert_returning(conn: Connection, table: Table, columns: Sequence[str],
     size = max(1, min(MAX_ROWS, MAX_PARAMS // len(columns)))
     bound = bind_rows(conn, table, columns, rows)
     out: list[tuple[Any, ...]] = []
-    for start in range(0, len(bound), size):
-        chunk = bound[start:start + size]
+    for start, stop in _chunks(len(bound), size):
+        chunk = bound[start:stop]
         sql = _multi_row_sql(conn, table, columns, len(chunk), returning, suffix)
         flat = tuple(chain.from_iterable(chunk))
         result = conn.exec_driver_sql(sql, flat)
         out.extend(result.cursor.fetchall())  # the driver's tuples
         result.close()
     return out
+
+
+def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` of the statements for ``n`` rows: ``size`` rows each, then the rest
+    in powers of two (487 = 256 + 128 + 64 + 32 + 4 + 2 + 1). A statement of a few thousand
+    parameters costs the database milliseconds to prepare, about as much as to run: with a
+    few sizes only, each is prepared once per connection and found again in the driver's
+    statement cache, where the rest of each batch used to be a new statement every time."""
+    start = 0
+    while start < n:
+        rest = n - start
+        step = size if rest >= size else 1 << (rest.bit_length() - 1)
+        yield start, start + step
+        start += step
 
 
 def _multi_row_sql(conn: Connection, table: Table, columns: Sequence[str], n: int,
@@ -324,8 +338,8 @@ def select_by_pairs(conn: Connection, table: Table, columns: Sequence[str],
         return []
     names = [*columns, *([max_of] if max_of else [])]
     out: list[tuple[Any, ...]] = []
-    for start in range(0, len(keys), MAX_PAIRS):
-        chunk = keys[start:start + MAX_PAIRS]
+    for start, stop in _chunks(len(keys), MAX_PAIRS):
+        chunk = keys[start:stop]
         sql = _pairs_sql(conn, table, columns, len(chunk), where, max_of, lock)
         result = conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
         procs = _result_processors(conn, table, names, result.cursor.description)

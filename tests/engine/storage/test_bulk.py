@@ -250,3 +250,13 @@ def test_json_columns_share_members_and_write_what_json_dumps_writes(members, pi
         (_, proc), = bulk._processors(conn, alerts, ("facts",))
         assert proc in bulk._JSON_COLUMNS
         assert bulk._json_texts(values, proc) == [json.dumps(v) for v in values]
+
+
+def test_rows_go_in_statements_of_a_few_sizes_only():
+    sizes = set()
+    for n in range(0, 2 * bulk.MAX_ROWS + 300):
+        chunks = list(bulk._chunks(n, bulk.MAX_ROWS))
+        assert [i for start, stop in chunks for i in range(start, stop)] == list(range(n))
+        assert len(chunks) <= n // bulk.MAX_ROWS + bulk.MAX_ROWS.bit_length()
+        sizes.update(stop - start for start, stop in chunks)
+    assert sizes == {bulk.MAX_ROWS} | {1 << i for i in range(bulk.MAX_ROWS.bit_length())}
