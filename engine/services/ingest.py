@@ -467,8 +467,9 @@ class Batch:
                 a.id = conn.execute(insert(alerts).returning(alerts.c.id),
                                     dict(zip(ALERT_COLUMNS, row, strict=True))).scalar_one()
             return
-        for alert_id, *found in bulk.insert_returning(conn, alerts, ALERT_COLUMNS,
-                                                      [row for _, row in closed], ("id", *CLOSED_KEY)):
+        rows = [row for _, row in closed]
+        for alert_id, *found in bulk.insert_returning(conn, alerts, ALERT_COLUMNS, rows,
+                                                      ("id", *CLOSED_KEY)):
             by_key[tuple(found)].id = alert_id
 
     def _drafts(self, alerts_: list[NewAlert], kind: type) -> list[tuple[NewAlert, Any]]:
@@ -676,7 +677,8 @@ def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now
         if e.to_warehouse:
             add((key[0], wh_ids[e.to_warehouse]))
         type_ = e.type
-        if (type_ == "receipt" and e.ref is not None) or (type_ == "count" and e.on_order is not None):
+        if ((type_ == "receipt" and e.ref is not None)
+                or (type_ == "count" and e.on_order is not None)):
             requisition_keys.append(key)
     batch.load(keys, requisition_keys)
     for event in (events if keep_order else sorted(events, key=lambda e: e.at)):

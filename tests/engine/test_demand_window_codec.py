@@ -67,7 +67,8 @@ def test_to_dict_as_before(adds: list[tuple[int, float]], stored: dict[int, floa
                     max_size=40),
        last=st.one_of(st.none(), st.integers(0, 200)))
 def test_from_dict_as_before(start: Any, qty: list[float], last: int | None) -> None:
-    data = {"start": date.fromordinal(DAY0 + start).isoformat() if isinstance(start, int) else start,
+    day = date.fromordinal(DAY0 + start).isoformat() if isinstance(start, int) else start
+    data = {"start": day,
             "qty": qty, "last": None if last is None else date.fromordinal(DAY0 + last).isoformat()}
     got, expected = DemandWindow.from_dict(data), reference_from_dict(data)
     assert [getattr(got, s) for s in DemandWindow.__slots__] == \

@@ -67,7 +67,8 @@ def _answer(parse, text: str) -> object:  # type: ignore[no-untyped-def]
                            lambda inner: st.lists(inner, max_size=3)
                            | st.dictionaries(st.text(max_size=2), inner, max_size=3), max_leaves=6),
               st.sampled_from(["", "\n", " ", "\r\n", "\n\n", "x", " {}"])),
-    st.sampled_from(['{"a": 1, "a": 2}\n', '{"a": NaN}', '{"a": 1}\n', '{"a": 1e999999}', '{"a": 1' + '0' * 5000 + '}'])))
+    st.sampled_from(['{"a": 1, "a": 2}\n', '{"a": NaN}', '{"a": 1}\n', '{"a": 1e999999}',
+                     '{"a": 1' + '0' * 5000 + '}'])))
 def test_the_object_fast_path_answers_as_the_decoder(text: str) -> None:
     """``loads`` parses a plain object with the scanner alone: every answer (value or error
     message) is the one the full decoder gives."""

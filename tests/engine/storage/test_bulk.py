@@ -204,10 +204,12 @@ def test_the_apply_jobs_query_reads_the_unapplied_index(engine):
     assert "ix_stock_events_unapplied" in plan, plan
 
 
-@pytest.mark.parametrize("day", [date(2026, 11, 20), date(999, 1, 2), datetime(2026, 11, 20, 23, 59)])
+@pytest.mark.parametrize("day", [date(2026, 11, 20), date(999, 1, 2),
+                                 datetime(2026, 11, 20, 23, 59)])
 def test_dates_are_stored_as_sqlalchemy_stores_them(engine, day):
     with engine.begin() as conn:
-        bulk.insert_many(conn, demand_days, ("sku_id", "warehouse_id", "day", "qty"), [(1, 1, day, 1.0)])
+        bulk.insert_many(conn, demand_days, ("sku_id", "warehouse_id", "day", "qty"),
+                         [(1, 1, day, 1.0)])
         conn.execute(insert(demand_days), {"sku_id": 2, "warehouse_id": 1, "day": day, "qty": 1.0})
         stored = conn.exec_driver_sql("SELECT day FROM demand_days ORDER BY sku_id").fetchall()
     assert stored[0] == stored[1]
@@ -230,7 +232,8 @@ def test_utc_datetimes_are_read_as_sqlalchemy_reads_them(engine, stored):
 
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=4)),
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+              st.text(max_size=4)),
     lambda inner: st.one_of(st.lists(inner, max_size=3),
                             st.dictionaries(st.text(max_size=3), inner, max_size=3)),
     max_leaves=8)
