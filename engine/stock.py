@@ -140,7 +140,7 @@ def _plain_event(raw: dict[str, Any], now: datetime | None) -> StockEvent | None
     get = raw.get
     event_id, type_, sku, warehouse = get("id"), get("type"), get("sku"), get("warehouse")
     qty, at_text, ref, supplier = get("qty"), get("at"), get("ref"), get("supplier")
-    sign_ok = _PLAIN_QTY.get(type_)  # type: ignore[arg-type]
+    sign_ok = _PLAIN_QTY.get(type_) if type(type_) is str else None  # a list is unhashable
     if (sign_ok is None or type(event_id) is not str or type(sku) is not str
             or type(warehouse) is not str or type(at_text) is not str
             or (type(qty) is not float and type(qty) is not int)

@@ -317,7 +317,10 @@ def _fast_result(dialect: Dialect, type_: Any, code: Any) -> Processor | None:
 
     def process(value: Any) -> Any:
         if type(value) is str and len(value) == 26 and value[10] == " ":
-            return datetime.fromisoformat(value + "+00:00")  # naive text: UTC, as UtcDateTime says
+            try:  # naive text: UTC, as UtcDateTime says
+                return datetime.fromisoformat(value + "+00:00")
+            except ValueError:
+                pass  # not a time: SQLAlchemy says so in its words
         return slow(value)
 
     return process

@@ -23,7 +23,8 @@ times = st.one_of(st.none(), st.just("2026-11-20T15:00:00+08:00"), st.just("2026
                   st.just("2026-11-20T08:00:00"), st.just("2026-11-20T09:00:00Z"),
                   st.just("2026-11-20T08:04:59.5+00:00"), st.just("not a time"), st.just(7))
 fields = {
-    "id": texts, "type": st.one_of(st.sampled_from(EVENT_TYPES), st.just("nope"), st.none()),
+    "id": texts, "type": st.one_of(st.sampled_from(EVENT_TYPES), st.just("nope"), st.none(),
+                                   st.just(["sale"]), st.just({"a": 1}), st.just(1)),
     "sku": texts, "warehouse": texts, "qty": numbers, "at": times, "ref": texts,
     "to_warehouse": texts, "supplier": texts, "eta": times, "reserved": numbers,
     "on_order": numbers, "meta": st.one_of(st.none(), st.just({}), st.just([])), "extra": texts,
