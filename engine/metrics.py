@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from itertools import repeat
+from itertools import compress, count
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -139,13 +139,16 @@ class DemandWindow:
     def to_dict(self) -> dict[str, Any]:
         """A compact JSON-ready form: first day, dense daily quantities, last demand day."""
         kept = self._qty
-        days = [o for o, q in kept.items() if q != 0]
-        if not days:
+        if 0.0 in kept.values():  # stored zeros are left out (demand is added > 0: rare)
+            kept = {o: q for o, q in kept.items() if q != 0}
+        if not kept:
             return {"start": None, "qty": [], "last": _iso(self._last)}
-        start = min(days)
-        # whole quantities as ints (what _compact does), inlined: it runs for every stored day
-        qty = [int(q) if q.is_integer() else q
-               for q in map(kept.get, range(start, max(days) + 1), repeat(0.0))]
+        start = min(kept)
+        # Days without demand are zeros: the list starts as zeros and only the days kept are
+        # set (most days of a window sell nothing). Whole quantities as ints (``_compact``).
+        qty: list[float | int] = [0] * (max(kept) - start + 1)
+        for o, q in kept.items():
+            qty[o - start] = int(q) if q.is_integer() else q
         return {"start": date.fromordinal(start).isoformat(), "qty": qty, "last": _iso(self._last)}
 
     @classmethod
@@ -153,8 +156,10 @@ class DemandWindow:
         window = cls(keep_days)
         if data.get("start"):
             start = date.fromisoformat(data["start"]).toordinal()
-            window._qty = {start + i: float(q) for i, q in enumerate(data["qty"]) if q}
-            window._latest = max(window._qty, default=0)
+            qty = data["qty"]
+            # the days with demand (``compress`` keeps those whose quantity is not 0), in order
+            window._qty = dict(zip(compress(count(start), qty), map(float, filter(None, qty))))
+            window._latest = next(reversed(window._qty), 0)  # days ascend: the last is latest
         if data.get("last"):
             window._last = date.fromisoformat(data["last"]).toordinal()
         return window

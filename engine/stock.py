@@ -114,6 +114,62 @@ def _time(raw: Mapping[str, Any], name: str, errors: Errors, required: bool) -> 
 
 def parse_event(raw: Any, now: datetime | None = None) -> StockEvent | Errors:
     """Validate one event; the event, or every error found as ``{"field", "message"}``."""
+    if type(raw) is dict and KNOWN_FIELDS.issuperset(raw):
+        event = _plain_event(raw, now)
+        if event is not None:
+            return event
+    return _checked_event(raw, now)
+
+
+# The types whose plain form ``_plain_event`` takes: a quantity with the sign the type asks for.
+_PLAIN_QTY: dict[str, Any] = {
+    **{t: (lambda q: q > 0) for t in POSITIVE_QTY if t != "transfer"},
+    "adjustment": lambda q: q != 0,
+    "count": lambda q: q >= 0,
+}
+_new = object.__new__
+
+
+def _plain_event(raw: dict[str, Any], now: datetime | None) -> StockEvent | None:
+    """The event of the usual valid item (a dict with id, type, sku, warehouse, at, qty and
+    maybe ref or supplier, nothing else), or None for anything else, which
+    ``_checked_event`` then checks field by field (with the same answer for a valid one: a
+    test compares the two). A fifth of the cost of the full check, most of it saved by not
+    calling a helper per field nor the frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` per field)."""
+    get = raw.get
+    event_id, type_, sku, warehouse = get("id"), get("type"), get("sku"), get("warehouse")
+    qty, at_text, ref, supplier = get("qty"), get("at"), get("ref"), get("supplier")
+    sign_ok = _PLAIN_QTY.get(type_) if type(type_) is str else None  # a list is unhashable
+    if (sign_ok is None or type(event_id) is not str or type(sku) is not str
+            or type(warehouse) is not str or type(at_text) is not str
+            or (type(qty) is not float and type(qty) is not int)
+            or len(event_id) > 128 or len(sku) > 64 or len(warehouse) > 64
+            or not (event_id.strip() and sku.strip() and warehouse.strip())
+            or not -MAX_QTY <= qty <= MAX_QTY or not sign_ok(qty)
+            or (ref is not None and (type(ref) is not str or len(ref) > 128 or not ref.strip()))
+            or (supplier is not None and (type(supplier) is not str or len(supplier) > 64
+                                          or not supplier.strip()))
+            or get("to_warehouse") is not None or get("eta") is not None
+            or get("reserved") is not None or get("on_order") is not None or "meta" in raw):
+        return None
+    try:
+        at = datetime.fromisoformat(at_text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None or (now is not None and at - now > MAX_FUTURE):
+        return None
+    event = _new(StockEvent)
+    d = event.__dict__  # filled in field order, one store each: what __init__ leaves there
+    d["id"], d["type"], d["sku"], d["warehouse"], d["at"], d["qty"] = (
+        event_id, type_, sku, warehouse, at, float(qty))
+    d["ref"], d["to_warehouse"], d["supplier"], d["eta"], d["reserved"], d["on_order"], d["raw"] = (
+        ref, None, supplier, None, None, None, raw)
+    return event  # type: ignore[no-any-return]
+
+
+def _checked_event(raw: Any, now: datetime | None) -> StockEvent | Errors:
+    """``parse_event`` field by field: every error of an invalid item, in field order."""
     if not isinstance(raw, Mapping):
         return [{"field": "", "message": "an event must be a JSON object"}]
     errors: Errors = []

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from datetime import date, datetime
 from typing import Any
 
@@ -70,6 +71,9 @@ REQUISITION_COLUMNS = ("alert_id", "action_key", "sku_id", "warehouse_id", "supp
                        "updated_at")
 REQUISITION_HISTORY_COLUMNS = ("requisition_id", "at", "actor", "transition", "from_state",
                                "to_state", "data")
+# What tells apart two alerts opened and resolved in one batch (see _write_closed_alerts)
+CLOSED_KEY = ("rule", "sku_id", "warehouse_id", "opened_at", "last_hit_at", "resolved_at", "hits")
+_closed_key = itemgetter(*(ALERT_COLUMNS.index(c) for c in CLOSED_KEY))
 EVENT_COLUMNS = ("event_id", "type", "sku_id", "warehouse_id", "qty", "at", "ref", "payload",
                  "received_at", "applied", "batch_id")
 
@@ -438,15 +442,34 @@ class Batch:
             for a in self.new_alerts:
                 if not a.resolved_at:
                     a.id = ids.get((a.rule.id, a.pair.sku_id, a.pair.wh_id))
-        for a, row in closed:
-            a.id = self.conn.execute(insert(alerts).returning(alerts.c.id),
-                                     dict(zip(ALERT_COLUMNS, row, strict=True))).scalar_one()
+        self._write_closed_alerts(closed)
         written = [a for a in self.new_alerts if a.id is not None]
         self.stats.alerts_opened += len(written)
         self._write_tasks(written)
         self._write_requisitions(written)
         self._write_notifications(written)
         self._write_escalations([a for a in written if not a.resolved_at])
+
+    def _write_closed_alerts(self, closed: list[tuple[NewAlert, tuple[Any, ...]]]) -> None:
+        """Alerts opened and resolved within the batch, in one multi-row statement (they cannot
+        conflict with anything). Each returned id goes to its alert by the columns that tell
+        two of them apart: rule, pair, opened, last hit and resolved times, hits, as stored.
+        Two alike in one batch (the same rule opened twice at one instant): one statement per
+        alert, as before."""
+        if not closed:
+            return
+        conn = self.conn
+        stored = bulk.bind_rows(conn, alerts, CLOSED_KEY, [_closed_key(row) for _, row in closed])
+        by_key = dict(zip(stored, (a for a, _ in closed)))
+        if len(by_key) < len(closed):
+            for a, row in closed:
+                a.id = conn.execute(insert(alerts).returning(alerts.c.id),
+                                    dict(zip(ALERT_COLUMNS, row, strict=True))).scalar_one()
+            return
+        rows = [row for _, row in closed]
+        for alert_id, *found in bulk.insert_returning(conn, alerts, ALERT_COLUMNS, rows,
+                                                      ("id", *CLOSED_KEY)):
+            by_key[tuple(found)].id = alert_id
 
     def _drafts(self, alerts_: list[NewAlert], kind: type) -> list[tuple[NewAlert, Any]]:
         return [(a, d) for a in alerts_ for d in a.drafts if isinstance(d, kind)]
@@ -643,14 +666,18 @@ def apply_events(conn: Connection, events: list[StockEvent], snap: Snapshot, now
     order they arrived, as the embedded default would have applied them.
     """
     batch = Batch(conn, snap, now, deliverable)
-    keys, requisition_keys = [], []
+    sku_ids, wh_ids = snap.sku_ids, snap.warehouse_ids
+    keys: list[tuple[int, int]] = []
+    requisition_keys = []
+    add = keys.append
     for e in events:
-        sku_id = snap.sku_ids[e.sku]
-        key = (sku_id, snap.warehouse_ids[e.warehouse])
-        keys.append(key)
+        key = (sku_ids[e.sku], wh_ids[e.warehouse])
+        add(key)
         if e.to_warehouse:
-            keys.append((sku_id, snap.warehouse_ids[e.to_warehouse]))
-        if (e.type == "receipt" and e.ref is not None) or (e.type == "count" and e.on_order is not None):
+            add((key[0], wh_ids[e.to_warehouse]))
+        type_ = e.type
+        if ((type_ == "receipt" and e.ref is not None)
+                or (type_ == "count" and e.on_order is not None)):
             requisition_keys.append(key)
     batch.load(keys, requisition_keys)
     for event in (events if keep_order else sorted(events, key=lambda e: e.at)):

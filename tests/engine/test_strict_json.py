@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine import strict_json
 from engine.strict_json import JsonInvalid, check_depth, loads
 
 
@@ -49,3 +50,26 @@ def test_brackets_inside_strings_do_not_count() -> None:
     with pytest.raises(JsonInvalid, match="deeper than 64 levels"):
         loads("[" * 65 + "]" * 65)
     assert loads("[" * 64 + "]" * 64) is not None
+
+
+def _answer(parse, text: str) -> object:  # type: ignore[no-untyped-def]
+    try:
+        return ("value", repr(parse(text)))
+    except JsonInvalid as exc:
+        return ("invalid", exc.message)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.one_of(
+    st.text(alphabet='{}[]":,0123456789.eE-+ \n\r\tabnultrufsNIa\\x\ufeff', max_size=30),
+    st.builds(lambda v, tail: json.dumps(v) + tail,
+              st.recursive(st.none() | st.booleans() | st.floats() | st.text(max_size=3),
+                           lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(st.text(max_size=2), inner, max_size=3), max_leaves=6),
+              st.sampled_from(["", "\n", " ", "\r\n", "\n\n", "x", " {}"])),
+    st.sampled_from(['{"a": 1, "a": 2}\n', '{"a": NaN}', '{"a": 1}\n', '{"a": 1e999999}',
+                     '{"a": 1' + '0' * 5000 + '}'])))
+def test_the_object_fast_path_answers_as_the_decoder(text: str) -> None:
+    """``loads`` parses a plain object with the scanner alone: every answer (value or error
+    message) is the one the full decoder gives."""
+    assert _answer(loads, text) == _answer(strict_json._decode, text)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 
 from engine.storage import bulk
@@ -199,3 +202,73 @@ def test_the_apply_jobs_query_reads_the_unapplied_index(engine):
             conn.execute(text("SET LOCAL enable_seqscan = off"))  # the table is tiny here
             plan = " ".join(r[0] for r in conn.execute(text("EXPLAIN " + sql)))
     assert "ix_stock_events_unapplied" in plan, plan
+
+
+@pytest.mark.parametrize("day", [date(2026, 11, 20), date(999, 1, 2),
+                                 datetime(2026, 11, 20, 23, 59)])
+def test_dates_are_stored_as_sqlalchemy_stores_them(engine, day):
+    with engine.begin() as conn:
+        bulk.insert_many(conn, demand_days, ("sku_id", "warehouse_id", "day", "qty"),
+                         [(1, 1, day, 1.0)])
+        conn.execute(insert(demand_days), {"sku_id": 2, "warehouse_id": 1, "day": day, "qty": 1.0})
+        stored = conn.exec_driver_sql("SELECT day FROM demand_days ORDER BY sku_id").fetchall()
+    assert stored[0] == stored[1]
+
+
+def _answer(read):  # type: ignore[no-untyped-def]
+    try:
+        return read()
+    except ValueError as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize("stored", [
+    "2026-11-20 08:00:00.000000", "2026-11-20 08:00:00.123456", "0999-05-06 07:08:09.000010",
+    "2026-11-20 08:00:00", "2026-11-20T08:00:00.000000", "2026-11-20 16:00:00.000000+08:00", None,
+    "2026-13-20 08:00:00.000000",
+])
+def test_utc_datetimes_are_read_as_sqlalchemy_reads_them(engine, stored):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's datetime text")
+    with engine.begin() as conn:
+        conn.execute(insert(stock_levels), {"sku_id": 1, "warehouse_id": 1})
+        conn.exec_driver_sql("UPDATE stock_levels SET last_event_at = ?", (stored,))
+        mine = _answer(lambda: bulk.select_by_pairs(
+            conn, stock_levels, ("last_event_at",), [(1, 1)])[0][0])
+        theirs = _answer(lambda: conn.execute(select(stock_levels.c.last_event_at)).scalar_one())
+    assert mine == theirs and type(mine) is type(theirs)  # a bad one: the same error message
+    assert not isinstance(mine, datetime) or mine.tzinfo is theirs.tzinfo
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+              st.text(max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(members=st.lists(json_values, min_size=1, max_size=5),
+       picks=st.lists(st.lists(st.tuples(st.text(max_size=3), st.integers(0, 4)), max_size=4),
+                      max_size=6))
+def test_json_columns_share_members_and_write_what_json_dumps_writes(members, picks):
+    """Objects whose members are shared (the same objects, as an event's facts in its alerts)
+    are written exactly as json.dumps writes each of them, and so is anything else."""
+    values = [{key: members[i % len(members)] for key, i in pick} for pick in picks]
+    values += [members[0], [members[0]], {"a": 1, "b": members[0]}, {1: [], "x": {}}]
+    engine = make_engine("sqlite://")
+    with engine.connect() as conn:
+        (_, proc), = bulk._processors(conn, alerts, ("facts",))
+        assert proc in bulk._JSON_COLUMNS
+        assert bulk._json_texts(values, proc) == [json.dumps(v) for v in values]
+
+
+def test_rows_go_in_statements_of_a_few_sizes_only():
+    sizes = set()
+    for n in range(0, 2 * bulk.MAX_ROWS + 300):
+        chunks = list(bulk._chunks(n, bulk.MAX_ROWS))
+        assert [i for start, stop in chunks for i in range(start, stop)] == list(range(n))
+        assert len(chunks) <= n // bulk.MAX_ROWS + bulk.MAX_ROWS.bit_length()
+        sizes.update(stop - start for start, stop in chunks)
+    assert sizes == {bulk.MAX_ROWS} | {1 << i for i in range(bulk.MAX_ROWS.bit_length())}
