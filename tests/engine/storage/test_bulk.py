@@ -272,3 +272,6 @@ def test_rows_go_in_statements_of_a_few_sizes_only():
         assert len(chunks) <= n // bulk.MAX_ROWS + bulk.MAX_ROWS.bit_length()
         sizes.update(stop - start for start, stop in chunks)
     assert sizes == {bulk.MAX_ROWS} | {1 << i for i in range(bulk.MAX_ROWS.bit_length())}
+    # not on SQLite: full statements, then the rest in one (each statement is a round trip)
+    assert list(bulk._chunks(2 * bulk.MAX_ROWS + 300, bulk.MAX_ROWS, sqlite=False)) == [
+        (0, bulk.MAX_ROWS), (bulk.MAX_ROWS, 2 * bulk.MAX_ROWS), (2 * bulk.MAX_ROWS, 2 * bulk.MAX_ROWS + 300)]
