@@ -23,6 +23,8 @@ KNOWN_FIELDS = frozenset({
 })
 MAX_QTY = 1e9
 MAX_FUTURE = timedelta(minutes=5)
+MAX_TEXT = 128  # characters of an id or a ref
+MAX_CODE = 64  # characters of a SKU, warehouse or supplier code
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,8 @@ class StockEvent:
 Errors = list[dict[str, str]]
 
 
-def _text(raw: Mapping[str, Any], name: str, errors: Errors, required: bool, limit: int = 128) -> str | None:
+def _text(raw: Mapping[str, Any], name: str, errors: Errors, required: bool,
+          limit: int = MAX_TEXT) -> str | None:
     value = raw.get(name)
     if value is None:
         if required:
@@ -144,11 +147,11 @@ def _plain_event(raw: dict[str, Any], now: datetime | None) -> StockEvent | None
     if (sign_ok is None or type(event_id) is not str or type(sku) is not str
             or type(warehouse) is not str or type(at_text) is not str
             or (type(qty) is not float and type(qty) is not int)
-            or len(event_id) > 128 or len(sku) > 64 or len(warehouse) > 64
+            or len(event_id) > MAX_TEXT or len(sku) > MAX_CODE or len(warehouse) > MAX_CODE
             or not (event_id.strip() and sku.strip() and warehouse.strip())
             or not -MAX_QTY <= qty <= MAX_QTY or not sign_ok(qty)
-            or (ref is not None and (type(ref) is not str or len(ref) > 128 or not ref.strip()))
-            or (supplier is not None and (type(supplier) is not str or len(supplier) > 64
+            or (ref is not None and (type(ref) is not str or len(ref) > MAX_TEXT or not ref.strip()))
+            or (supplier is not None and (type(supplier) is not str or len(supplier) > MAX_CODE
                                           or not supplier.strip()))
             or get("to_warehouse") is not None or get("eta") is not None
             or get("reserved") is not None or get("on_order") is not None or "meta" in raw):
@@ -181,15 +184,15 @@ def _checked_event(raw: Any, now: datetime | None) -> StockEvent | Errors:
     if type_ not in EVENT_TYPES:
         errors.append({"field": "type", "message": f"'type' must be one of {', '.join(EVENT_TYPES)}; "
                                                    f"got {type_!r}"})
-    sku = _text(raw, "sku", errors, required=True, limit=64)
-    warehouse = _text(raw, "warehouse", errors, required=True, limit=64)
+    sku = _text(raw, "sku", errors, required=True, limit=MAX_CODE)
+    warehouse = _text(raw, "warehouse", errors, required=True, limit=MAX_CODE)
     at = _time(raw, "at", errors, required=True)
     if at is not None and now is not None and at - now > MAX_FUTURE:
         errors.append({"field": "at", "message": f"'at' is {_ahead(at - now)} in the future"})
     qty = _number(raw, "qty", errors)
     ref = _text(raw, "ref", errors, required=False)
-    to_wh = _text(raw, "to_warehouse", errors, required=False, limit=64)
-    supplier = _text(raw, "supplier", errors, required=False, limit=64)
+    to_wh = _text(raw, "to_warehouse", errors, required=False, limit=MAX_CODE)
+    supplier = _text(raw, "supplier", errors, required=False, limit=MAX_CODE)
     eta = _time(raw, "eta", errors, required=False)
     reserved = _number(raw, "reserved", errors)
     on_order = _number(raw, "on_order", errors)

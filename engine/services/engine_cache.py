@@ -102,8 +102,7 @@ class Snapshot:
         if entry is None:
             if self._selections_bounded and len(cells) >= MAX_SELECTIONS:
                 cells.clear()
-            groups = self.groups_for(self.sku_facts[sku_id]["code"], self.warehouse_facts[wh_id]["code"])
-            entry = cells[profile] = (groups, {})
+            entry = cells[profile] = (self._groups_by_ids(sku_id, wh_id), {})
         groups, by_type = entry
         found = by_type.get(event_type)
         if found is None:
@@ -113,9 +112,12 @@ class Snapshot:
     def _select_by_codes(self, sku_id: int, wh_id: int, event_type: str) -> tuple[tuple[str, ...], Candidates]:
         if self.rule_index is None:
             return (), Candidates((), ())
-        sku = self.sku_facts.get(sku_id, {})
-        groups = self.groups_for(sku.get("code", ""), self.warehouse_facts[wh_id]["code"])
+        groups = self._groups_by_ids(sku_id, wh_id)
         return groups, self.rule_index.candidates(event_type, groups)
+
+    def _groups_by_ids(self, sku_id: int, wh_id: int) -> tuple[str, ...]:
+        sku = self.sku_facts.get(sku_id, {})
+        return self.groups_for(sku.get("code", ""), self.warehouse_facts[wh_id]["code"])
 
     def index_profiles(self) -> None:
         """The profile of each SKU id, for ``select`` (once the group index is built): a list

@@ -10,21 +10,9 @@ import pytest
 from sqlalchemy import insert, select
 
 from engine.services.ingest import ALERT_COLUMNS, Batch
-from engine.storage.database import make_engine
-from engine.storage.tables import alerts, skus, warehouses
+from engine.storage.tables import alerts
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(db_url):  # type: ignore[no-untyped-def]
-    engine = make_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(insert(warehouses), {"code": "W", "name": "w", "updated_at": NOW})
-        conn.execute(insert(skus), [{"code": f"S{i}", "name": "s", "tags": [], "attributes": {},
-                                     "updated_at": NOW} for i in range(2)])
-    yield engine
-    engine.dispose()
 
 
 def _row(n: int, rule: str = "r", sku: int = 1, opened: int = 0, hits: int = 1) -> tuple[Any, ...]:

@@ -16,27 +16,14 @@ from engine.storage.tables import (
     OPEN_ALERT_PREDICATE,
     alerts,
     demand_days,
-    skus,
     stock_events,
     stock_levels,
-    warehouses,
 )
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
 COLUMNS = ("event_id", "type", "sku_id", "warehouse_id", "qty", "at", "ref", "payload",
            "received_at", "applied", "batch_id")
-
-
-@pytest.fixture
-def engine(db_url):  # type: ignore[no-untyped-def]
-    engine = make_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(insert(warehouses), {"code": "W", "name": "w", "updated_at": NOW})
-        conn.execute(insert(skus), [{"code": f"S{i}", "name": "s", "tags": [], "attributes": {},
-                                     "updated_at": NOW} for i in range(3)])
-    yield engine
-    engine.dispose()
 
 
 def _event(i: int, at: datetime = NOW) -> tuple[object, ...]:
