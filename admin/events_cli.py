@@ -32,7 +32,8 @@ def _read_lines(path: Path) -> Any:
                 try:
                     yield loads(line)
                 except JsonInvalid as exc:
-                    yield Unparsed(line.rstrip("\n"), f"line {number}: {exc.message}")
+                    where = f"line {number}" if exc.column is None else f"line {number} column {exc.column}"
+                    yield Unparsed(line.rstrip("\n"), f"{where}: {exc.reason}")
 
 
 @events.command("replay")
@@ -78,6 +79,9 @@ def rejected(limit: int) -> None:
     for r in rows:
         reasons = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in r["errors"])
         click.echo(f"#{r['id']} {r['event_id'] or '-'}: {reasons}")
+        if r["raw"] is not None:  # not JSON: what was sent, to correct and send again
+            raw = r["raw"] if len(r["raw"]) <= 120 else r["raw"][:117] + "..."
+            click.echo(f"    {raw}")
     click.echo(f"{total} pending rejected event(s)")
 
 

@@ -6,6 +6,8 @@ Pure: no database. ``parse_event`` turns one JSON object into a ``StockEvent`` o
 
 from __future__ import annotations
 
+import json
+
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,8 +74,13 @@ def _text(raw: Mapping[str, Any], name: str, errors: Errors, required: bool,
         if required:
             errors.append({"field": name, "message": f"'{name}' is required"})
         return None
-    if not isinstance(value, str) or not value.strip():
-        errors.append({"field": name, "message": f"'{name}' must be non-empty text"})
+    if not isinstance(value, str):
+        shown = json.dumps(value, ensure_ascii=False, default=repr)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        errors.append({"field": name, "message": f"'{name}' must be text, got {shown}"})
+        return None
+    if not value.strip():
+        errors.append({"field": name, "message": f"'{name}' must not be empty"})
         return None
     if len(value) > limit:
         errors.append({"field": name, "message": f"'{name}' is longer than {limit} characters"})

@@ -10,11 +10,16 @@ MAX_DEPTH = 64
 
 
 class JsonInvalid(ValueError):
-    """The text is not acceptable JSON; ``message`` says where and why."""
+    """The text is not acceptable JSON; ``message`` says where and why, ``path`` names the
+    value (``[2].qty``) when the text is well formed but a value is not allowed."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, path: str = "", line: int | None = None,
+                 column: int | None = None, reason: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.path = path
+        self.line, self.column = line, column  # where, when known
+        self.reason = reason or message  # why, without where
 
 
 def _no_constants(name: str) -> Any:
@@ -91,8 +96,56 @@ def _decode(text: str) -> Any:
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
         return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        raise JsonInvalid(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        raise JsonInvalid(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                          line=exc.lineno, column=exc.colno, reason=f"malformed JSON: {exc.msg}") from exc
+    except JsonInvalid as exc:  # a hook refused a value: say which one, and where
+        try:
+            path, pos = _locate(text, _skip_space(text, 0), "")
+        except (ValueError, StopIteration):  # not expected: the refusal still says why
+            raise exc from None
+        line = text.count("\n", 0, pos) + 1
+        column = pos - text.rfind("\n", 0, pos)
+        where = f"'{path}' at " if path else ""
+        raise JsonInvalid(f"{where}line {line} column {column}: {exc.message}", path, line, column,
+                          f"'{path}': {exc.message}" if path else exc.message) from exc
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit
-        if isinstance(exc, JsonInvalid):
-            raise
         raise JsonInvalid(f"malformed JSON: {exc}") from exc
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_space(text: str, pos: int) -> int:
+    return _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+
+
+def _locate(text: str, pos: int, path: str) -> tuple[str, int]:
+    """The path and position of the innermost value at ``pos`` that the hooks refuse: a NaN or
+    Infinity, or the repeated key of an object. Each member is decoded alone, so the walk goes
+    down one branch only. Called after the decoder refused the text (never on the fast path)."""
+    head = text[pos:pos + 1]
+    if head != "{" and head != "[":
+        return path, pos  # a constant: NaN, Infinity, -Infinity
+    seen: set[str] = set()
+    index = 0
+    pos = _skip_space(text, pos + 1)
+    while pos < len(text) and text[pos] not in "]}":
+        if head == "{":
+            key_at = pos
+            key, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
+            here = f"{path}.{key}" if path else key
+            if key in seen:
+                return here, key_at
+            seen.add(key)
+            pos = _skip_space(text, _skip_space(text, pos) + 1)  # past the colon
+        else:
+            here = f"{path}[{index}]"
+            index += 1
+        try:
+            _, pos = _SCAN(text, pos)
+        except JsonInvalid:
+            return _locate(text, pos, here)
+        pos = _skip_space(text, pos)
+        if text[pos:pos + 1] == ",":
+            pos = _skip_space(text, pos + 1)
+    return path, pos

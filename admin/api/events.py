@@ -55,6 +55,8 @@ class RejectedSchema(Schema):
     id = fields.Integer()
     event_id = fields.String(allow_none=True)
     payload = fields.Raw(allow_none=True)
+    raw = fields.String(allow_none=True, metadata={
+        "description": "the text of an item that was not JSON (then payload is null): send it again corrected"})
     errors = fields.List(fields.Dict())
     source = fields.String()
     received_at = fields.DateTime()

@@ -155,6 +155,8 @@ def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime) -> tuple
         parsed = parse_event(raw, now)
         if isinstance(parsed, list):
             raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            if isinstance(raw, dict):  # every problem at once: unknown codes too
+                parsed.extend(_unknown_raw_codes(raw, parsed, snap))
             results.append(ItemResult(index, raw_id, "rejected", parsed))
             continue
         if not (parsed.sku in sku_ids and parsed.warehouse in wh_ids
@@ -167,6 +169,21 @@ def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime) -> tuple
             seen.add(parsed.id)
             good.append((index, parsed))
     return good, results
+
+
+def _unknown_raw_codes(raw: dict[str, Any], errors: list[dict[str, str]],
+                       snap: Snapshot) -> list[dict[str, str]]:
+    """The codes of an event refused for other reasons that name no SKU, warehouse or supplier
+    either (those fields well formed, else their own errors already say so)."""
+    said = {e.get("field") for e in errors}
+    out = []
+    for name, known, kind in (("sku", snap.sku_ids, "SKU"), ("warehouse", snap.warehouse_ids, "warehouse"),
+                              ("to_warehouse", snap.warehouse_ids, "warehouse"),
+                              ("supplier", snap.supplier_ids, "supplier")):
+        code = raw.get(name)
+        if type(code) is str and name not in said and code not in known:
+            out.append({"field": name, "message": f"{kind} '{code}' does not exist"})
+    return out
 
 
 def _unknown_codes(parsed: StockEvent, snap: Snapshot) -> list[dict[str, str]]:

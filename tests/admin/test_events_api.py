@@ -79,12 +79,38 @@ def test_bad_input_is_rejected_per_item_naming_the_field(client, admin_headers):
         assert field in {e["field"] for e in result["errors"]}, (name, result)
 
 
+def test_a_refused_event_names_its_unknown_codes_too(client, admin_headers):
+    """Every problem of an item at once, so that one correction is enough."""
+    setup(client, admin_headers)
+    r = client.post("/api/v1/events", json=[
+        ev("u1", sku="SKU-X", warehouse="WH-X", at="2026-11-20T08:00:00"),
+        ev("u2", type="transfer", to_warehouse="WH-Y", qty="3"),
+        ev("u3", sku=7, warehouse="WH-X", qty=-1)], headers=admin_headers).json
+    assert [[(e["field"], e["message"]) for e in item["errors"]] for item in r["results"]] == [
+        [("at", "'at' must include a time zone, e.g. 2026-11-20T08:00:00+08:00"),
+         ("sku", "SKU 'SKU-X' does not exist"), ("warehouse", "warehouse 'WH-X' does not exist")],
+        [("qty", "'qty' must be a number, got \"3\""),
+         ("to_warehouse", "warehouse 'WH-Y' does not exist")],
+        [("sku", "'sku' must be text, got 7"), ("qty", "'qty' must be greater than 0 for a receipt event (the type says the direction)"),
+         ("warehouse", "warehouse 'WH-X' does not exist")]]
+
+
 def test_request_level_errors(client, admin_headers, services):
     setup(client, admin_headers)
     h = dict(admin_headers, **{"Content-Type": "application/json"})
     assert client.post("/api/v1/events", data='{"id": "a", "qty": NaN}', headers=h).status_code == 400
     r = client.post("/api/v1/events", data='{"id": "a", "id": "b"}', headers=h)
     assert r.status_code == 400 and "twice" in r.json["message"]
+    # In a batch, the refusal names the item and the field, and where it is in the body
+    body = json.dumps([ev("n1"), ev("n2")], indent=1).replace('"qty": 5', '"qty": NaN', 2)
+    line = body.splitlines().index('  "qty": NaN,') + 1
+    r = client.post("/api/v1/events", data=body, headers=h)
+    assert r.status_code == 400 and r.json["errors"] == [{"path": "[0].qty", "message": (
+        f"'[0].qty' at line {line} column 10: "
+        "NaN is not a number JSON allows; send a finite number")}]
+    r = client.post("/api/v1/events", data='[{"id": "a"},\n {"id": "b", "qty": 1, "id": "c"}]', headers=h)
+    assert r.json["errors"] == [{"path": "[1].id", "message": (
+        "'[1].id' at line 2 column 24: the key 'id' appears twice in one object")}]
     assert client.post("/api/v1/events", data='[{"id": ', headers=h).status_code == 400
     big = json.dumps([ev(f"b{i}") for i in range(10_001)])
     r = client.post("/api/v1/events", data=big, headers=h)
@@ -117,12 +143,18 @@ def test_events_replay_cli_reads_jsonl_in_batches(runner, client, admin_headers,
     setup(client, admin_headers)
     path = tmp_path / "events.jsonl"
     lines = [json.dumps(ev(f"f{i}", type="receipt", qty=1)) for i in range(25)]
-    path.write_text("\n".join(lines + [lines[0], "{not json"]) + "\n", encoding="utf-8")
+    nan = '{"id": "f99", "qty": NaN}'
+    path.write_text("\n".join(lines + [lines[0], "{not json", nan]) + "\n", encoding="utf-8")
     out = runner.invoke(args=["events", "replay", str(path), "--batch", "10"]).output
-    assert "27 events: 25 accepted, 1 duplicate, 1 rejected" in out and "events/s" in out
+    assert "28 events: 25 accepted, 1 duplicate, 2 rejected" in out and "events/s" in out
     assert levels(services) == {(1, 25.0, 0.0)}
     rejected = client.get("/api/v1/events/rejected", headers=admin_headers).json["items"]
-    assert rejected[0]["errors"][0]["message"].startswith("line 27: malformed JSON")
+    assert [r["errors"][0]["message"] for r in rejected] == [
+        "line 27 column 2: malformed JSON: Expecting property name enclosed in double quotes",
+        "line 28 column 22: 'qty': NaN is not a number JSON allows; send a finite number"]
+    assert [r["raw"] for r in rejected] == ["{not json", nan]
+    listed = runner.invoke(args=["events", "rejected"]).output.splitlines()
+    assert listed[1:2] == ["    {not json"] and listed[3:] == [f"    {nan}", "2 pending rejected event(s)"]
 
 
 def test_notifications_are_listed_and_failed_ones_retried(client, admin_headers, user_headers, services):
