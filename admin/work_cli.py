@@ -1,4 +1,5 @@
-"""CLI: ``alerts list``, ``tasks list|show|transition``, ``requisitions list|transition``.
+"""CLI: ``alerts list``, ``tasks list|show|transition``, ``requisitions list|transition``,
+``skus stock CODE``.
 
 The same filters as the REST API, printed as aligned text tables. A transition is taken in the
 name of ``--user``, with that user's roles in the active ruleset (the CLI is not a superuser).
@@ -21,6 +22,7 @@ from engine.errors import EngineError, InputInvalid
 from engine.services import queries
 from engine.services import requisitions as requisition_service
 from engine.services import tasks as task_service
+from engine.services.stock_view import stock_view
 
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
@@ -257,6 +259,57 @@ def requisitions_transition(req_id: int, transition: str, user: str, ref: str | 
     click.echo(f"requisition {req_id}: {transition} → {req['state']}")
 
 
+# --- one SKU's stock -------------------------------------------------------------------------
+skus = AppGroup("skus", help="One SKU's stock: levels, metrics and open alerts per warehouse.")
+
+
+def _level(name: str) -> Column:
+    return name, lambda r: r["levels"][name]
+
+
+def _metric(head: str, name: str) -> Column:
+    return head, lambda r: None if r["metrics"][name] is None else round(r["metrics"][name], 2)
+
+
+STOCK_COLUMNS: list[Column] = [
+    _field("warehouse"), _level("on_hand"), _level("reserved"), _level("available"),
+    _level("on_order"), ("position", lambda r: r["levels"]["inventory_position"]),
+    _metric("demand/day", "avg_daily_demand"), _metric("safety", "safety_stock"),
+    _metric("reorder_point", "reorder_point"), _metric("max", "max_stock"),
+    _metric("cover_days", "days_of_cover"),
+    ("supplier", lambda r: (r["supplier"] or {}).get("code")),
+    ("open_alerts", lambda r: len(r["alerts"]) or ""),
+]
+
+
+@skus.command("stock")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="everything, as GET /api/v1/skus/{code}/stock answers")
+def skus_stock(code: str, as_json: bool) -> None:
+    """What a buyer reads to understand an alert: per warehouse, the levels, the metrics the
+    rules see now (SPEC §3), the supplier and the open alerts with the facts they saw."""
+    svc = _svc()
+    try:
+        with svc.uow() as uow:
+            view = stock_view(uow.conn, svc.cache.current(uow.conn), code, svc.clock.now())
+    except EngineError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
+        return
+    name = f" {view['name']}" if view["name"] else ""
+    unit = f" {view['unit']}" if view["unit"] else ""
+    click.echo(f"{view['sku']}{name}: {_cell(view['total_available'])}{unit} available in "
+               f"{len(view['warehouses'])} warehouse(s)")
+    if not view["warehouses"]:
+        return
+    print_table(view["warehouses"], STOCK_COLUMNS)
+    for wh in view["warehouses"]:
+        for a in wh["alerts"]:
+            click.echo(f"{wh['warehouse']}: alert {a['id']} {a['rule']} ({a['severity']}, {a['state']}) "
+                       f"since {_cell(a['opened_at'])}, {a['hits']} hit(s)")
+
+
 def init_app(app: Flask) -> None:
-    for group in (alerts, tasks, requisitions):
+    for group in (alerts, tasks, requisitions, skus):
         app.cli.add_command(group)

@@ -1,7 +1,8 @@
-"""CLI: ``alerts list``, ``tasks list|show|transition``, ``requisitions list|transition``."""
+"""CLI: ``alerts list``, ``tasks list|show|transition``, ``requisitions list|transition``, ``skus stock``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,20 @@ def test_requisitions_list_and_transition(runner, seeded) -> None:
     assert out.strip() == "requisition 1: order → ordered"
     table = lines(run(runner, "requisitions", "list", "--supplier", "SUP-1", "--open"))
     assert table[1][1] == "ordered" and "PO-9" in table[1]
+
+
+def test_skus_stock_shows_levels_metrics_and_open_alerts(runner, seeded, client, admin_headers) -> None:
+    out = run(runner, "skus", "stock", "SKU-1")
+    head, columns, row, alert = out.strip().splitlines()
+    assert head == "SKU-1 Item 1: 5 EA available in 1 warehouse(s)"  # EA: the default unit
+    cells = dict(zip(columns.split(), row.split(), strict=True))
+    api = client.get("/api/v1/skus/SKU-1/stock", headers=admin_headers).json["warehouses"][0]
+    assert cells["warehouse"] == "WH-1" and cells["on_hand"] == "5" and cells["available"] == "5"
+    assert float(cells["on_order"]) == api["levels"]["on_order"] > 0  # the open requisition
+    assert float(cells["demand/day"]) == round(15 / 28, 2)  # one sale of 15 in the 28-day window
+    assert float(cells["reorder_point"]) == round(api["metrics"]["reorder_point"], 2)
+    assert cells["supplier"] == "SUP-1" and cells["open_alerts"] == "1"
+    assert alert.startswith("WH-1: alert 1 low-stock (high, open) since ")
+    as_json = json.loads(run(runner, "skus", "stock", "SKU-1", "--json"))
+    assert as_json["warehouses"][0]["metrics"] == api["metrics"]
+    assert "SKU 'NOPE' not found" in run(runner, "skus", "stock", "NOPE", code=1)
