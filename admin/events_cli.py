@@ -6,7 +6,8 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 import click
 from flask import Flask, current_app
@@ -25,22 +26,59 @@ def _svc() -> Services:
     return current_app.extensions["engine"]  # type: ignore[no-any-return]
 
 
-def _read_lines(path: Path) -> Any:
+class FileNotEvents(click.ClickException):
+    """The file is neither JSON Lines nor one JSON array: nothing of it was ingested."""
+
+
+def _read_events(path: Path) -> Iterator[Any]:
+    """The items of FILE: one JSON value per line (JSON Lines; a line holding a list is a batch,
+    as the API takes), or the whole file as one JSON array (what exports often are). A file
+    that starts with ``[`` is read whole when it is one array, line by line when its first
+    line is a whole JSON value, and refused (nothing ingested) otherwise."""
     with path.open(encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, 1):
-            if line.strip():
+        head = fh.read(4096).lstrip()
+        fh.seek(0)
+        if head.startswith("["):
+            text = fh.read()
+            try:
+                whole = loads(text)
+            except JsonInvalid as exc:
+                first = next((line for line in text.splitlines() if line.strip()), "")
                 try:
-                    yield loads(line)
-                except JsonInvalid as exc:
-                    where = f"line {number}" if exc.column is None else f"line {number} column {exc.column}"
-                    yield Unparsed(line.rstrip("\n"), f"{where}: {exc.reason}")
+                    loads(first)  # a whole line of JSON: lines of lists, read line by line
+                except JsonInvalid:  # an array over several lines that is not valid as a whole
+                    raise FileNotEvents(f"{path.name}: the JSON array is not valid: {exc.message}; "
+                                        "nothing was ingested") from exc
+            else:
+                if isinstance(whole, list):
+                    yield from whole
+                    return
+            fh.seek(0)
+        for item in _read_lines(fh):
+            if isinstance(item, list):
+                yield from item
+            else:
+                yield item
+
+
+def _read_lines(fh: TextIO) -> Iterator[Any]:
+    for number, line in enumerate(fh, 1):
+        if line.strip():
+            try:
+                yield loads(line)
+            except JsonInvalid as exc:
+                where = f"line {number}" if exc.column is None else f"line {number} column {exc.column}"
+                yield Unparsed(line.rstrip("\n"), f"{where}: {exc.reason}")
 
 
 @events.command("replay")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--batch", default=5000, show_default=True, help="events per transaction")
 def replay(file: Path, batch: int) -> None:
-    """Ingest FILE.jsonl (one event per line) in batches; print counts and events per second."""
+    """Ingest FILE.jsonl (one event per line) in batches; print counts and events per second.
+
+    A line may hold a list of events, and FILE may be one JSON array of events (read whole:
+    use JSON Lines for big files). A line that is not JSON is kept as a rejected event."""
     svc = _svc()
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
     start = time.perf_counter()
@@ -55,7 +93,7 @@ def replay(file: Path, batch: int) -> None:
             totals[r.status] += 1
         chunk.clear()
 
-    for item in _read_lines(file):
+    for item in _read_events(file):
         chunk.append(item)
         if len(chunk) >= batch:
             flush()

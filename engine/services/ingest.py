@@ -9,6 +9,7 @@ Rejected items are stored for review and replay in the same transaction.
 
 from __future__ import annotations
 
+import json
 import logging
 from zoneinfo import ZoneInfo
 from collections import defaultdict
@@ -648,7 +649,10 @@ def store_rejected(conn: Connection, items: Sequence[Any], results: list[ItemRes
 
 
 def _raw_text(item: Any) -> str:
-    return (item.text if isinstance(item, Unparsed) else repr(item))[:10_000]
+    """What was sent, as it was sent: the line that was not JSON, or the item's JSON text."""
+    if isinstance(item, Unparsed):
+        return item.text[:10_000]
+    return json.dumps(item, ensure_ascii=False, default=repr)[:10_000]
 
 
 def record(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime,

@@ -157,6 +157,37 @@ def test_events_replay_cli_reads_jsonl_in_batches(runner, client, admin_headers,
     assert listed[1:2] == ["    {not json"] and listed[3:] == [f"    {nan}", "2 pending rejected event(s)"]
 
 
+def test_events_replay_reads_json_arrays_too(runner, client, admin_headers, services, tmp_path):
+    """What exports often are: a pretty-printed array; or JSON Lines whose lines are batches."""
+    setup(client, admin_headers)
+    array = tmp_path / "events.json"
+    array.write_text(json.dumps([ev(f"a{i}", qty=1) for i in range(3)], indent=2), encoding="utf-8")
+    assert "3 events: 3 accepted, 0 duplicate, 0 rejected" in runner.invoke(
+        args=["events", "replay", str(array)]).output
+    batches = tmp_path / "batches.jsonl"
+    batches.write_text(json.dumps([ev("b1", qty=1), ev("b2", qty=1)]) + "\n" + json.dumps(ev("b3", qty=1))
+                       + "\n" + json.dumps([ev("a0", qty=1)]) + "\n", encoding="utf-8")
+    assert "4 events: 3 accepted, 1 duplicate, 0 rejected" in runner.invoke(
+        args=["events", "replay", str(batches)]).output
+    assert levels(services) == {(1, 6.0, 0.0)}
+    # A broken array is refused whole: no event, no rejected line per fragment
+    broken = tmp_path / "broken.json"
+    broken.write_text(array.read_text("utf-8").replace('"qty": 1', '"qty": 1,,', 1), encoding="utf-8")
+    result = runner.invoke(args=["events", "replay", str(broken)])
+    assert result.exit_code == 1 and "broken.json: the JSON array is not valid: malformed JSON at line 7" in result.output
+    assert "nothing was ingested" in result.output
+    assert levels(services) == {(1, 6.0, 0.0)}
+    assert client.get("/api/v1/events/rejected", headers=admin_headers).json["total"] == 0
+
+
+def test_a_rejected_item_that_is_no_object_is_kept_as_its_json_text(client, admin_headers):
+    setup(client, admin_headers)
+    r = client.post("/api/v1/events", json=[5, [1, True, None], "x"], headers=admin_headers).json
+    assert r["rejected"] == 3
+    kept = client.get("/api/v1/events/rejected", headers=admin_headers).json["items"]
+    assert [k["raw"] for k in kept] == ["5", "[1, true, null]", '"x"']
+
+
 def test_notifications_are_listed_and_failed_ones_retried(client, admin_headers, user_headers, services):
     from tests.engine.services.test_replenishment_scenario import history
     from tests.engine.services.test_replenishment_scenario import setup as scenario_setup
