@@ -35,6 +35,7 @@ def _read_events(path: Path) -> Iterator[Any]:
     as the API takes), or the whole file as one JSON array (what exports often are). A file
     that starts with ``[`` is read whole when it is one array, line by line when its first
     line is a whole JSON value, and refused (nothing ingested) otherwise."""
+    _check_utf8(path)
     with path.open(encoding="utf-8-sig") as fh:
         head = fh.read(4096).lstrip()
         fh.seek(0)
@@ -59,6 +60,20 @@ def _read_events(path: Path) -> Iterator[Any]:
                 yield from item
             else:
                 yield item
+
+
+def _check_utf8(path: Path) -> None:
+    """Refuse a file that is not UTF-8 before ingesting any of it (exports from Chinese
+    Windows are often GBK): one bad line would otherwise stop the replay half-way."""
+    with path.open("rb") as fb:
+        for number, raw in enumerate(fb, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise FileNotEvents(
+                    f"{path.name} line {number}, byte {exc.start + 1}: the file is not UTF-8 "
+                    f"(byte 0x{raw[exc.start]:02x}); save it as UTF-8 (from GBK: iconv -f GBK -t "
+                    "UTF-8); nothing was ingested") from exc
 
 
 def _read_lines(fh: TextIO) -> Iterator[Any]:

@@ -180,6 +180,18 @@ def test_events_replay_reads_json_arrays_too(runner, client, admin_headers, serv
     assert client.get("/api/v1/events/rejected", headers=admin_headers).json["total"] == 0
 
 
+def test_events_replay_refuses_a_file_that_is_not_utf8(runner, client, admin_headers, services, tmp_path):
+    setup(client, admin_headers)
+    path = tmp_path / "gbk.jsonl"
+    lines = [json.dumps(ev("g1", qty=1)), json.dumps(ev("g2", qty=1, ref="采购单"), ensure_ascii=False)]
+    path.write_bytes("\n".join(lines).encode("gbk"))
+    result = runner.invoke(args=["events", "replay", str(path)])
+    byte = lines[1].index("采") + 1
+    assert result.exit_code == 1 and (f"gbk.jsonl line 2, byte {byte}: the file is not UTF-8 (byte 0xb2)"
+                                      in result.output)
+    assert "nothing was ingested" in result.output and levels(services) == set()
+
+
 def test_a_rejected_item_that_is_no_object_is_kept_as_its_json_text(client, admin_headers):
     setup(client, admin_headers)
     r = client.post("/api/v1/events", json=[5, [1, True, None], "x"], headers=admin_headers).json
