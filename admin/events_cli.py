@@ -6,8 +6,8 @@ import json
 import sys
 import time
 from pathlib import Path
-from collections.abc import Iterator
-from typing import Any, TextIO
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 import click
 from flask import Flask, current_app
@@ -18,6 +18,8 @@ from engine.services import escalations as escalation_service
 from engine.services import events as event_service
 from engine.services.ingest import Unparsed
 from engine.strict_json import JsonInvalid, loads
+
+PROGRESS_EVERY_S = 10.0
 
 events = AppGroup("events", help="Stock events: replay files, review rejected ones.")
 
@@ -32,9 +34,16 @@ class FileNotEvents(click.ClickException):
 
 def _read_events(path: Path) -> Iterator[Any]:
     """The items of FILE: one JSON value per line (JSON Lines; a line holding a list is a batch,
-    as the API takes), or the whole file as one JSON array (what exports often are). A file
-    that starts with ``[`` is read whole when it is one array, line by line when its first
-    line is a whole JSON value, and refused (nothing ingested) otherwise."""
+    as the API takes), or the whole file as one JSON array (what exports often are).
+
+    A regular file is checked to be UTF-8 before anything is ingested; one that starts with
+    ``[`` is read whole when it is one array, line by line when its first line is a whole JSON
+    value, and refused (nothing ingested) otherwise. A pipe (``/dev/stdin``) is read as it
+    comes, line by line: a line that is not UTF-8 is then a rejected event like any other."""
+    if not path.is_file():
+        with path.open("rb") as stream:
+            yield from _items(_decoded(stream))
+        return
     _check_utf8(path)
     with path.open(encoding="utf-8-sig") as fh:
         head = fh.read(4096).lstrip()
@@ -55,11 +64,7 @@ def _read_events(path: Path) -> Iterator[Any]:
                     yield from whole
                     return
             fh.seek(0)
-        for item in _read_lines(fh):
-            if isinstance(item, list):
-                yield from item
-            else:
-                yield item
+        yield from _items(enumerate(fh, 1))
 
 
 def _check_utf8(path: Path) -> None:
@@ -70,20 +75,39 @@ def _check_utf8(path: Path) -> None:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise FileNotEvents(
-                    f"{path.name} line {number}, byte {exc.start + 1}: the file is not UTF-8 "
-                    f"(byte 0x{raw[exc.start]:02x}); save it as UTF-8 (from GBK: iconv -f GBK -t "
-                    "UTF-8); nothing was ingested") from exc
+                raise FileNotEvents(f"{path.name} {_not_utf8(number, raw, exc)}; nothing was ingested") from exc
 
 
-def _read_lines(fh: TextIO) -> Iterator[Any]:
-    for number, line in enumerate(fh, 1):
-        if line.strip():
+def _not_utf8(number: int, raw: bytes, exc: UnicodeDecodeError) -> str:
+    return (f"line {number}, byte {exc.start + 1}: the file is not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            "save it as UTF-8 (from GBK: iconv -f GBK -t UTF-8)")
+
+
+def _decoded(stream: IO[bytes]) -> Iterator[tuple[int, str | Unparsed]]:
+    for number, raw in enumerate(stream, 1):
+        try:
+            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            yield number, Unparsed(raw.decode("utf-8", "replace").rstrip("\n"), _not_utf8(number, raw, exc))
+
+
+def _items(lines: Iterable[tuple[int, str | Unparsed]]) -> Iterator[Any]:
+    """The events of numbered lines: a line's list is its events; a line that is not JSON an
+    ``Unparsed`` item, kept as a rejected event with its line and column."""
+    for number, line in lines:
+        if isinstance(line, Unparsed):
+            yield line
+        elif line.strip():
             try:
-                yield loads(line)
+                item = loads(line)
             except JsonInvalid as exc:
                 where = f"line {number}" if exc.column is None else f"line {number} column {exc.column}"
                 yield Unparsed(line.rstrip("\n"), f"{where}: {exc.reason}")
+                continue
+            if isinstance(item, list):
+                yield from item
+            else:
+                yield item
 
 
 @events.command("replay")
@@ -108,12 +132,24 @@ def replay(file: Path, batch: int) -> None:
             totals[r.status] += 1
         chunk.clear()
 
-    for item in _read_events(file):
-        chunk.append(item)
-        if len(chunk) >= batch:
+    said = start
+    try:
+        for item in _read_events(file):
+            chunk.append(item)
+            if len(chunk) >= batch:
+                flush()
+                now = time.perf_counter()
+                if now - said >= PROGRESS_EVERY_S:  # a long file: show it is moving
+                    said, n = now, sum(totals.values())
+                    click.echo(f"… {n:,} events, {n / (now - start):,.0f} events/s", err=True)
+        if chunk:
             flush()
-    if chunk:
-        flush()
+    except KeyboardInterrupt:
+        n = sum(totals.values())
+        click.echo(f"interrupted: the first {n:,} events are in ({totals['accepted']} accepted); "
+                   "none after them, not even part of the batch under way. Replaying the file "
+                   "again skips the events already in as duplicates.", err=True)
+        sys.exit(130)
     seconds = time.perf_counter() - start
     n = sum(totals.values())
     click.echo(f"{n} events: {totals['accepted']} accepted, {totals['duplicate']} duplicate, "

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -190,6 +196,55 @@ def test_events_replay_refuses_a_file_that_is_not_utf8(runner, client, admin_hea
     assert result.exit_code == 1 and (f"gbk.jsonl line 2, byte {byte}: the file is not UTF-8 (byte 0xb2)"
                                       in result.output)
     assert "nothing was ingested" in result.output and levels(services) == set()
+
+
+def test_replay_from_a_pipe_and_interrupted_keeps_whole_batches_then_resumes(
+        client, admin_headers, services, db_url, tmp_path):
+    """A real ``flask events replay`` process reading a pipe, stopped by Ctrl-C while it waits
+    for more: the batches committed stay, nothing after them is in, and replaying the whole
+    file again applies exactly the rest. A line of the pipe that is not UTF-8 is a rejected
+    event (a pipe cannot be checked before it is read)."""
+    setup(client, admin_headers)
+    size, sent, total = 500, 1_200, 3_000
+    lines = [json.dumps(ev(f"m{i}", qty=1)).encode() + b"\n" for i in range(total)]
+    lines[3] = json.dumps(ev("gbk", qty=1, ref="采购单"), ensure_ascii=False).encode("gbk") + b"\n"
+    fifo = tmp_path / "events.pipe"
+    os.mkfifo(fifo)
+    env = dict(os.environ, DATABASE_URL=db_url, STOCKWARN_INSTANCE=str(tmp_path))
+    repo = Path(__file__).resolve().parents[2]
+
+    def replay(path: Path) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "events", "replay", str(path),
+                                 "--batch", str(size)], cwd=repo, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def recorded() -> int:
+        with services.db.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(stock_events)).scalar_one())
+
+    proc = replay(fifo)
+    with fifo.open("wb") as pipe:  # opens once the replay does
+        pipe.writelines(lines[:sent])
+        pipe.flush()
+        deadline = time.monotonic() + 120
+        while recorded() < 2 * size - 1:  # two batches in (one of them holds the rejected line)
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        time.sleep(0.2)  # it now waits for more lines than the 200 it holds
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (proc.returncode, out, err)
+    assert "interrupted: the first 1,000 events are in (999 accepted)" in err
+    assert recorded() == 999 and levels(services) == {(1, 999.0, 0.0)}
+    rejected = client.get("/api/v1/events/rejected", headers=admin_headers).json["items"]
+    assert [r["errors"][0]["message"] for r in rejected] == [
+        f"line 4, byte {lines[3].index('采'.encode('gbk')) + 1}: the file is not UTF-8 (byte 0xb2); "
+        "save it as UTF-8 (from GBK: iconv -f GBK -t UTF-8)"]
+    whole = tmp_path / "events.jsonl"
+    whole.write_bytes(b"".join(lines[:3] + lines[4:]))
+    out, _ = replay(whole).communicate(timeout=300)
+    assert f"{total - 1} events: {total - 1000} accepted, 999 duplicate, 0 rejected" in out
+    assert levels(services) == {(1, float(total - 1), 0.0)}
 
 
 def test_a_rejected_item_that_is_no_object_is_kept_as_its_json_text(client, admin_headers):
