@@ -132,7 +132,7 @@ TASK_COLUMNS: list[Column] = [
 @_paging
 def tasks_list(limit: int, offset: int, open_: bool | None, overdue: bool,
                **options: Any) -> None:
-    """List tasks, most severe first, then soonest due."""
+    """List tasks: open ones first, then most severe, then soonest due."""
     svc = _svc()
     filters = _filters(open=open_, overdue=overdue or None, **options)
     with svc.uow() as uow:

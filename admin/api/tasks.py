@@ -47,7 +47,7 @@ class Tasks(MethodView):
     @blp.arguments(TaskArgsSchema, location="query")
     @blp.response(200, TaskPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Tasks, most severe first then soonest due. ``mine=true``: the caller's roles only."""
+        """Tasks, open ones first, then most severe, then soonest due. ``mine=true``: the caller's roles only."""
         filters, limit, offset = split_page(args)
         svc = services()
         with svc.uow() as uow:

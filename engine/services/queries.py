@@ -161,7 +161,8 @@ def list_tasks(
     offset: int = 0,
     now: datetime | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Tasks matching ``filters``, most severe first, then soonest due (undated last).
+    """Tasks matching ``filters``: open ones before closed ones (what is left to do first),
+    then most severe, then soonest due (undated last).
 
     ``now`` marks overdue tasks and is required by the ``overdue`` filter.
     """
@@ -175,7 +176,7 @@ def list_tasks(
         where.append(_overdue(filters["overdue"], now))
     rank = case(SEVERITY_RANK, value=tasks.c.severity, else_=len(SEVERITIES))
     query = _task_select().where(*where).order_by(
-        rank, tasks.c.due_at.is_(None), tasks.c.due_at, tasks.c.id
+        tasks.c.closed, rank, tasks.c.due_at.is_(None), tasks.c.due_at, tasks.c.id
     )
     return _page(conn, query, limit, offset, lambda r: task_row(r, now))
 

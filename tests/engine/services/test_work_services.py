@@ -13,6 +13,7 @@ from sqlalchemy import Connection, event, select, update
 from engine.errors import Conflict, NotFound
 from engine.rules.compiled import CompiledRuleset
 from engine.services import queries
+from engine.services.queries import SEVERITY_RANK
 from engine.services.requisitions import (
     get_requisition,
     recompute_on_order_local,
@@ -176,6 +177,17 @@ def test_listing_overdue_tasks_needs_the_time(svc, clock) -> None:
         assert queries.list_tasks(uow.conn, {"roles": ["buyer", "sales"]}, 10)[0] == 4
         with pytest.raises(NotFound):
             get_task(uow.conn, 999)
+
+
+def test_open_tasks_are_listed_before_closed_ones_then_by_severity(svc) -> None:
+    with svc.uow() as uow:
+        _, before = queries.list_tasks(uow.conn, {}, 10)
+        most_severe = before[0]["id"]
+        uow.conn.execute(update(tasks).where(tasks.c.id == most_severe).values(state="done", closed=True))
+        _, after = queries.list_tasks(uow.conn, {}, 10)
+    assert [t["id"] for t in after] == [t["id"] for t in before[1:]] + [most_severe]
+    ranks = [SEVERITY_RANK[t["severity"]] for t in after[:-1]]
+    assert ranks == sorted(ranks)
 
 
 # -- requisitions ---------------------------------------------------------------------------
