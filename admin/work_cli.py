@@ -11,10 +11,12 @@ import json
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, tzinfo
 from typing import Any, NoReturn, cast
+from zoneinfo import ZoneInfo
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.cli import AppGroup
 
 from engine.bootstrap import Services
@@ -46,9 +48,23 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def _zone() -> tzinfo:
+    """The active ruleset's time zone (``settings.timezone``): the CLI shows times as the web
+    pages do, once per command."""
+    zone: tzinfo | None = g.get("display_zone")
+    if zone is None:
+        svc = _svc()
+        with svc.uow() as uow:
+            active = svc.rulesets.active(uow.conn)
+        zone = g.display_zone = ZoneInfo(active.compiled.settings.timezone) if active else UTC
+    return zone
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is None else value.astimezone(_zone())).strftime("%Y-%m-%d %H:%M")
     if hasattr(value, "strftime"):
         return str(value.strftime("%Y-%m-%d %H:%M"))
     if isinstance(value, float):
@@ -87,7 +103,8 @@ def _codes(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _footer(total: int, shown: int, offset: int) -> None:
-    click.echo(f"{shown} of {total} shown" + (f" (from {offset})" if offset else ""))
+    click.echo(f"{shown} of {total} shown" + (f" (from {offset})" if offset else "")
+               + f"; times in {_zone()}")
 
 
 # --- alerts -----------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -48,8 +50,8 @@ def test_alerts_list_prints_an_aligned_table(runner, seeded) -> None:
     assert header.split()[:5] == ["id", "state", "severity", "rule", "sku"]
     assert row.split()[1:5] == ["open", "high", "low-stock", "SKU-1"]
     assert header.index("rule") == row.index("low-stock")  # aligned columns
-    assert footer == "1 of 1 shown"
-    assert lines(run(runner, "alerts", "list", "--sku", "SKU-2"))[-1] == ["0", "of", "0", "shown"]
+    assert footer == "1 of 1 shown; times in UTC"
+    assert lines(run(runner, "alerts", "list", "--sku", "SKU-2"))[-1][:4] == ["0", "of", "0", "shown;"]
 
 
 def test_tasks_list_and_show(runner, seeded) -> None:
@@ -96,6 +98,20 @@ def test_requisitions_list_and_transition(runner, seeded) -> None:
     assert out.strip() == "requisition 1: order → ordered"
     table = lines(run(runner, "requisitions", "list", "--supplier", "SUP-1", "--open"))
     assert table[1][1] == "ordered" and "PO-9" in table[1]
+
+
+def test_times_are_shown_in_the_rulesets_time_zone(runner, seeded, client, admin_headers) -> None:
+    """As the web pages show them: the CLI is read beside them."""
+    due = datetime.fromisoformat(client.get("/api/v1/tasks/1", headers=admin_headers).json["due_at"])
+    out = run(runner, "tasks", "list")
+    assert due.astimezone(UTC).strftime("%Y-%m-%d %H:%M") in out and out.endswith("; times in UTC\n")
+    shanghai = RULESET.replace("timezone: UTC", "timezone: Asia/Shanghai")
+    assert client.put("/api/v1/ruleset", data=shanghai, content_type="application/yaml",
+                      headers=admin_headers).status_code == 200
+    out = run(runner, "tasks", "list")
+    local = due.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert local in out and out.endswith("; times in Asia/Shanghai\n")
+    assert f"due_at:    {local}" in run(runner, "tasks", "show", "1")
 
 
 def test_skus_stock_shows_levels_metrics_and_open_alerts(runner, seeded, client, admin_headers) -> None:
