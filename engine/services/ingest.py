@@ -13,8 +13,9 @@ import json
 import logging
 from zoneinfo import ZoneInfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from operator import itemgetter
 from datetime import date, datetime
 from typing import Any
@@ -157,13 +158,14 @@ def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime) -> tuple
         if isinstance(parsed, list):
             raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
             if isinstance(raw, dict):  # every problem at once: unknown codes too
-                parsed.extend(_unknown_raw_codes(raw, parsed, snap))
+                parsed.extend(_unknown_codes(raw.get, snap, {e.get("field") for e in parsed}))
             results.append(ItemResult(index, raw_id, "rejected", parsed))
             continue
         if not (parsed.sku in sku_ids and parsed.warehouse in wh_ids
                 and (parsed.to_warehouse is None or parsed.to_warehouse in wh_ids)
                 and (parsed.supplier is None or parsed.supplier in supplier_ids)):
-            results.append(ItemResult(index, parsed.id, "rejected", _unknown_codes(parsed, snap)))
+            results.append(ItemResult(index, parsed.id, "rejected",
+                                      _unknown_codes(partial(getattr, parsed), snap)))
         elif parsed.id in seen:
             results.append(ItemResult(index, parsed.id, "duplicate"))
         else:
@@ -172,32 +174,21 @@ def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime) -> tuple
     return good, results
 
 
-def _unknown_raw_codes(raw: dict[str, Any], errors: list[dict[str, str]],
-                       snap: Snapshot) -> list[dict[str, str]]:
-    """The codes of an event refused for other reasons that name no SKU, warehouse or supplier
-    either (those fields well formed, else their own errors already say so)."""
-    said = {e.get("field") for e in errors}
-    out = []
-    for name, known, kind in (("sku", snap.sku_ids, "SKU"), ("warehouse", snap.warehouse_ids, "warehouse"),
-                              ("to_warehouse", snap.warehouse_ids, "warehouse"),
-                              ("supplier", snap.supplier_ids, "supplier")):
-        code = raw.get(name)
-        if type(code) is str and name not in said and code not in known:
-            out.append({"field": name, "message": f"{kind} '{code}' does not exist"})
-    return out
+_CODE_FIELDS = (("sku", "sku_ids", "SKU"), ("warehouse", "warehouse_ids", "warehouse"),
+                ("to_warehouse", "warehouse_ids", "warehouse"), ("supplier", "supplier_ids", "supplier"))
 
 
-def _unknown_codes(parsed: StockEvent, snap: Snapshot) -> list[dict[str, str]]:
-    """The errors of an event that names a SKU, warehouse or supplier that does not exist."""
+def _unknown_codes(get: Callable[[str], Any], snap: Snapshot,
+                   said: Container[Any] = ()) -> list[dict[str, str]]:
+    """The errors of an event that names a SKU, warehouse or supplier that does not exist.
+
+    ``get`` reads a field of the event (parsed, or the raw item of an event refused for other
+    reasons); ``said``: fields whose own errors already speak for them."""
     errors = []
-    if parsed.sku not in snap.sku_ids:
-        errors.append({"field": "sku", "message": f"SKU '{parsed.sku}' does not exist"})
-    for name in ("warehouse", "to_warehouse"):
-        code = getattr(parsed, name)
-        if code is not None and code not in snap.warehouse_ids:
-            errors.append({"field": name, "message": f"warehouse '{code}' does not exist"})
-    if parsed.supplier is not None and parsed.supplier not in snap.supplier_ids:
-        errors.append({"field": "supplier", "message": f"supplier '{parsed.supplier}' does not exist"})
+    for name, index, kind in _CODE_FIELDS:
+        code = get(name)
+        if type(code) is str and name not in said and code not in getattr(snap, index):
+            errors.append({"field": name, "message": f"{kind} '{code}' does not exist"})
     return errors
 
 
