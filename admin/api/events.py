@@ -56,7 +56,7 @@ class RejectedSchema(Schema):
     event_id = fields.String(allow_none=True)
     payload = fields.Raw(allow_none=True)
     raw = fields.String(allow_none=True, metadata={
-        "description": "the text of an item that was not JSON (then payload is null): send it again corrected"})
+        "description": "the item as sent when it was no JSON object (a line that is not JSON, a number, a list): then payload is null; correct it and send it again"})
     errors = fields.List(fields.Dict())
     source = fields.String()
     received_at = fields.DateTime()
