@@ -1,4 +1,5 @@
-"""The web pages (SPEC §6 Web): sign-in, dashboard, task inbox, requisitions, ruleset versions.
+"""The web pages (SPEC §6 Web): sign-in, dashboard, task inbox, requisitions, ruleset versions,
+rejected events.
 
 Server-rendered, Chinese and English, a little JavaScript from static files. ``init_app`` wires
 the protections every page relies on (RELIABILITY §1.3): CSRF on every form post outside the
@@ -18,7 +19,9 @@ SESSION_HOURS = 12
 
 
 def init_app(app: Flask) -> None:
-    from admin.web import approvals, auth_views, dashboard, i18n, inbox, pages, rules, versions
+    from admin.web import (
+        approvals, auth_views, dashboard, i18n, inbox, pages, rejected, rules, versions,
+    )
 
     _configure(app)
     csrf = CSRFProtect(app)
@@ -34,7 +37,7 @@ def init_app(app: Flask) -> None:
 
     i18n.init_app(app)
     # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
-    for module in (auth_views, dashboard, inbox, approvals, versions, rules):
+    for module in (auth_views, dashboard, inbox, approvals, versions, rejected, rules):
         app.register_blueprint(module.bp)
     auth_views.limit_login(app)  # failed sign-ins only; nothing else pays for it
     pages.init_app(app)

@@ -81,11 +81,14 @@ def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: Any,
     Each one that is now accepted (or found to be a duplicate) is marked replayed; one that is
     still invalid stays pending with its new errors, and no new rejected row is added for it.
     """
-    query = select(rejected_events).where(rejected_events.c.state == "pending",
-                                          rejected_events.c.payload.is_not(None))
+    query = select(rejected_events).where(rejected_events.c.state == "pending")
     if ids:
         query = query.where(rejected_events.c.id.in_(list(ids)))
-    rows = list(uow.conn.execute(query.order_by(rejected_events.c.id)))
+    # Only objects can become events: a line that was not JSON, or an item that was no object,
+    # stays pending with the reason it was refused for (its payload is JSON null, which is not
+    # SQL NULL: read in Python, the same on every database).
+    rows = [r for r in uow.conn.execute(query.order_by(rejected_events.c.id))
+            if isinstance(r.payload, dict)]
     if ids and not rows:
         raise NotFound("rejected event", ",".join(map(str, ids)))
     snap = cache.current(uow.conn)

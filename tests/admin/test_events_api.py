@@ -159,6 +159,11 @@ def test_events_replay_cli_reads_jsonl_in_batches(runner, client, admin_headers,
         "line 27 column 2: malformed JSON: Expecting property name enclosed in double quotes",
         "line 28 column 22: 'qty': NaN is not a number JSON allows; send a finite number"]
     assert [r["raw"] for r in rejected] == ["{not json", nan]
+    # Lines that were not JSON cannot be replayed: they stay pending with their own reasons
+    r = client.post("/api/v1/events/rejected/replay", json={}, headers=admin_headers).json
+    assert r == {"accepted": 0, "duplicate": 0, "rejected": 0}
+    again = client.get("/api/v1/events/rejected", headers=admin_headers).json["items"]
+    assert [x["errors"] for x in again] == [x["errors"] for x in rejected]
     listed = runner.invoke(args=["events", "rejected"]).output.splitlines()
     assert listed[1:2] == ["    {not json"] and listed[3:] == [f"    {nan}", "2 pending rejected event(s)"]
 

@@ -9,11 +9,12 @@ from babel.messages.pofile import read_po
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "admin" / "translations"
 PO = TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po"
-# Sign-in, dashboard, inbox, requisitions, versions and the shared layout; the rule editor's
+# Sign-in, dashboard, inbox, requisitions, versions, rejected events and the shared layout; the rule editor's
 # files are checked by their own tests.
 PAGES = ("admin/templates/base.html", "admin/templates/auth/", "admin/templates/dashboard/",
          "admin/templates/tasks/", "admin/templates/requisitions/",
-         "admin/templates/versions/", "admin/templates/errors/", "admin/web/__init__.py",
+         "admin/templates/versions/", "admin/templates/errors/", "admin/templates/rejected/",
+         "admin/web/__init__.py", "admin/web/rejected.py",
          "admin/web/approvals.py", "admin/web/auth_views.py", "admin/web/dashboard.py",
          "admin/web/explain.py", "admin/web/i18n.py", "admin/web/inbox.py",
          "admin/web/pages.py", "admin/web/session.py", "admin/web/versions.py")
