@@ -14,6 +14,7 @@ PO = TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po"
 PAGES = ("admin/templates/base.html", "admin/templates/auth/", "admin/templates/dashboard/",
          "admin/templates/tasks/", "admin/templates/requisitions/",
          "admin/templates/versions/", "admin/templates/errors/", "admin/templates/rejected/",
+         "admin/templates/_pager.html",
          "admin/web/__init__.py", "admin/web/rejected.py",
          "admin/web/approvals.py", "admin/web/auth_views.py", "admin/web/dashboard.py",
          "admin/web/explain.py", "admin/web/i18n.py", "admin/web/inbox.py",

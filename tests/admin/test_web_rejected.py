@@ -70,3 +70,18 @@ def test_the_page_speaks_chinese(rejected) -> None:
     rejected.get("/lang/zh?next=/")
     html = rejected.get("/admin/events/rejected").get_data(as_text=True)
     assert "被拒事件" in html and "全部重放（3 条）" in html
+
+
+def test_many_rejected_events_are_paged(rejected) -> None:
+    at = "2026-11-20T08:00:00+08:00"
+    answer = rejected.post("/api/v1/events", headers=rejected.headers, json=[
+        {"id": f"ghost-{i}", "type": "receipt", "sku": "SKU-GHOST", "warehouse": "WH-1", "qty": 1,
+         "at": at} for i in range(120)]).json
+    assert answer["rejected"] == 120
+    login(rejected, "root")
+    rejected.get("/lang/en?next=/")
+    first = rejected.get("/admin/events/rejected").get_data(as_text=True)
+    assert rows(first) == 100 and "Page 1 of 2 · 123 rejected events" in first
+    assert 'href="/admin/events/rejected?page=2"' in first and "Previous" not in first
+    second = rejected.get("/admin/events/rejected?page=2").get_data(as_text=True)
+    assert rows(second) == 23 and 'href="/admin/events/rejected?page=1"' in second
