@@ -7,7 +7,6 @@ Pure: no database. ``parse_event`` turns one JSON object into a ``StockEvent`` o
 from __future__ import annotations
 
 import json
-
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field

@@ -112,7 +112,7 @@ def _decode(text: str) -> Any:
         raise JsonInvalid(f"malformed JSON: {exc}") from exc
 
 
-_SPACE = re.compile(r"[ \t\n\r]*")
+_SPACE = json.decoder.WHITESPACE  # the decoder's own: JSON's four whitespace characters
 
 
 def _skip_space(text: str, pos: int) -> int:

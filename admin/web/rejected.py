@@ -47,5 +47,5 @@ def replay() -> Any:
     message = _("Replayed: %(accepted)s applied, %(duplicate)s were already in, %(rejected)s still "
                 "rejected.", accepted=counts["accepted"], duplicate=counts["duplicate"],
                 rejected=counts["rejected"])
-    flash(message, "success" if done and not counts["rejected"] else "error" if counts["rejected"] else "info")
+    flash(message, "error" if counts["rejected"] else "success" if done else "info")
     return redirect(url_for(".index"), 303)
