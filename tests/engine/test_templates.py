@@ -107,10 +107,14 @@ class _Slow:
         self.busy = busy
 
     def __str__(self) -> str:
-        end = time.perf_counter() + 0.15
+        # Asleep: wall time passes, no CPU is used. Computing: spin until this thread has used
+        # the CPU time itself (not a wall-clock span), so a machine busy with other work cannot
+        # leave the spinner under the cap and the test passes or fails whatever the load.
         if not self.busy:
             time.sleep(0.15)
-        while self.busy and time.perf_counter() < end:
+            return "slow"
+        end = time.thread_time() + 0.15
+        while time.thread_time() < end:
             pass
         return "slow"
 
