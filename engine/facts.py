@@ -188,4 +188,8 @@ def _supplier_facts(link: SupplierLink) -> dict[str, Any]:
         out["lead_time_days"] = link.lead_time_days
     if link.price is not None:
         out["price"] = link.price
+    if link.name is not None:
+        out["name"] = link.name
+    if link.on_time_rate is not None:
+        out["on_time_rate"] = link.on_time_rate
     return out

@@ -334,6 +334,8 @@ class SupplierLink:
     backup: bool = False
     moq: float = 0.0
     pack_size: float = 1.0
+    name: str | None = None  # for supplier.* facts (SPEC §5); not a term of the order
+    on_time_rate: float | None = None
 
 
 def choose_supplier(choice: str, links: Iterable[SupplierLink]) -> SupplierLink | None:

@@ -200,14 +200,15 @@ def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: Rules
         facts_by_id[id_] = {k: v for k, v in zip(names, values) if v is not None}
     del shared, text, json_
     links: dict[int, list[SupplierLink]] = {}
-    terms = {r.id: (r.code, r.lead_time_days, r.lead_time_std_days, r.moq, r.pack_size)
-             for r in sup_rows.values()}
+    terms = {r.id: (r.code, r.lead_time_days, r.lead_time_std_days, r.moq, r.pack_size, r.name,
+                    r.on_time_rate) for r in sup_rows.values()}
     for sku_id, supplier_id, price, preferred, backup in bulk.stream(
             conn, sku_suppliers, ("sku_id", "supplier_id", "price", "preferred", "backup")):
-        code, lead_time, lead_time_std, moq, pack_size = terms[supplier_id]
+        code, lead_time, lead_time_std, moq, pack_size, name, on_time_rate = terms[supplier_id]
         links.setdefault(sku_id, []).append(SupplierLink(
             code=code, lead_time_days=lead_time, lead_time_std_days=lead_time_std,
-            price=price, preferred=preferred, backup=backup, moq=moq, pack_size=pack_size))
+            price=price, preferred=preferred, backup=backup, moq=moq, pack_size=pack_size,
+            name=name, on_time_rate=on_time_rate))
     snap = Snapshot(
         key=key,
         ruleset=rulesets.active(conn) if key[0] is not None else None,
