@@ -41,7 +41,22 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     cli.init_app(app)
 
     app.register_blueprint(health.blp)
+    _run_periodic_work_in_process(app, svc)
     return app
+
+
+def _run_periodic_work_in_process(app: Flask, svc: Services) -> None:
+    """Without Redis there is no worker: the first request a process serves starts its periodic
+    loop (escalations, ABC, retries; one process per database at a time, by a lease). Not at
+    import or for CLI commands (``db upgrade`` must not sweep), and not in tests (they call
+    ``periodic.run_once`` with their own clock)."""
+    if not svc.jobs.inline or not svc.settings.periodic_work or svc.settings.testing:
+        return
+    from engine.services.periodic import start_in_process
+
+    @app.before_request
+    def _start_periodic_work() -> None:
+        start_in_process(svc)
 
 
 def _refuse_unsafe_redis(svc: Services) -> None:

@@ -190,13 +190,19 @@ escalations = AppGroup("escalations", help="Escalate open alerts whose time is u
 
 @escalations.command("run")
 def escalations_run() -> None:
-    """Fire every escalation that is due now (idempotent; safe to run from cron)."""
+    """Fire every escalation that is due now, and move overdue tasks to their role's
+    escalate_to (idempotent; safe to run from cron)."""
     svc = _svc()
     with svc.uow() as uow:
-        fired = escalation_service.run_due(uow.conn, svc.clock.now())
+        active = svc.rulesets.active(uow.conn)
+        fired = escalation_service.fire_all(uow.conn, svc.clock.now(),
+                                            active.compiled if active else None)
         uow.commit()
     for f in fired:
-        click.echo(f"alert {f['alert']} level {f['level']} → {f['to']} (tasks {f['tasks']})")
+        if "task" in f:
+            click.echo(f"task {f['task']} overdue: {f['from']} → {f['to']}")
+        else:
+            click.echo(f"alert {f['alert']} level {f['level']} → {f['to']} (tasks {f['tasks']})")
     click.echo(f"{len(fired)} escalation(s) fired")
 
 

@@ -27,6 +27,9 @@ class Settings:
     secure_cookies: bool = True
     channels_file: Path | None = None  # YAML with each notification channel's settings
     rq_serializer: str = "json"  # anything else is refused at start (pickle runs code)
+    # Without Redis, web processes run escalations, ABC and retries themselves (one at a time,
+    # by a database lease); STOCKWARN_PERIODIC=0 turns it off (a cron job running the sweeps).
+    periodic_work: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -47,6 +50,7 @@ class Settings:
             channels_file=Path(env["STOCKWARN_CHANNELS_FILE"]) if env.get("STOCKWARN_CHANNELS_FILE")
             else instance / "channels.yaml",
             rq_serializer=env.get("STOCKWARN_RQ_SERIALIZER", "json"),
+            periodic_work=env.get("STOCKWARN_PERIODIC", "1") not in ("0", "false"),
         )
         return replace(settings, **overrides) if overrides else settings
 

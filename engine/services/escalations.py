@@ -6,12 +6,21 @@ escalation; ``UNIQUE(alert_id, level)`` and the ``fired_at`` guard make firing i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from engine.storage.tables import alerts, escalations, notifications, task_history, tasks
+from engine.storage.upsert import insert_ignore
+
+if TYPE_CHECKING:
+    from engine.rules.compiled import CompiledRuleset
+
+# The level of the escalation a task's lateness fires (a rule's own ``escalate`` levels are 1…n):
+# one per alert, kept in the same table so that it fires once, whichever process sweeps.
+OVERDUE_LEVEL = 0
 
 
 def run_due(conn: Connection, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
@@ -56,3 +65,52 @@ def _move_tasks(conn: Connection, alert_id: int, role: str, level: int, now: dat
             task_id=t.id, at=now, actor="system", transition="escalate", from_state=t.state,
             to_state=t.state, data={"from_role": t.role, "to_role": role, "level": level}))
     return [t.id for t in open_tasks]
+
+
+def run_overdue(conn: Connection, now: datetime, escalate_to: Mapping[str, str],
+                limit: int = 500) -> list[dict[str, Any]]:
+    """Move each open task past its due time to its role's ``escalate_to`` (SPEC §2 role), once.
+
+    ``escalate_to`` maps a role to its target (from the active ruleset). The escalation row
+    (level ``OVERDUE_LEVEL``, unique per alert) is the guard: a second sweep, or a second
+    process, finds it and does nothing. The new role is told through the inbox, as for a rule's
+    own escalation.
+    """
+    if not escalate_to:
+        return []
+    due = list(conn.execute(
+        select(tasks.c.id, tasks.c.alert_id, tasks.c.role, tasks.c.state, tasks.c.due_at,
+               tasks.c.title)
+        .where(tasks.c.closed.is_(False), tasks.c.due_at <= now, tasks.c.alert_id.is_not(None),
+               tasks.c.role.in_(sorted(escalate_to)))
+        .order_by(tasks.c.due_at, tasks.c.id).limit(limit)))
+    fired = []
+    for t in due:
+        target = escalate_to[t.role]
+        row_id = insert_ignore(conn, escalations, {
+            "alert_id": t.alert_id, "task_id": t.id, "level": OVERDUE_LEVEL, "to_role": target,
+            "due_at": t.due_at, "fired_at": now}, ["alert_id", "level"])
+        if row_id is None:
+            continue  # escalated before (by this sweep's earlier pass or another process)
+        conn.execute(update(tasks).where(tasks.c.id == t.id)
+                     .values(role=target, updated_at=now, version=tasks.c.version + 1))
+        conn.execute(insert(task_history).values(
+            task_id=t.id, at=now, actor="system", transition="escalate", from_state=t.state,
+            to_state=t.state, data={"from_role": t.role, "to_role": target, "level": OVERDUE_LEVEL,
+                                    "reason": "overdue"}))
+        conn.execute(insert(notifications).values(
+            alert_id=t.alert_id, dedupe_key=f"escalation:{row_id}", channel="inbox",
+            recipients=[target], subject=f"overdue: {t.title}"[:200],
+            message=f"Task {t.id} ({t.title}) is past its due time; escalated from {t.role} "
+                    f"to {target}",
+            state="pending", created_at=now))
+        fired.append({"escalation": row_id, "task": t.id, "from": t.role, "to": target})
+    return fired
+
+
+def fire_all(conn: Connection, now: datetime, ruleset: CompiledRuleset | None) -> list[dict[str, Any]]:
+    """Everything due at ``now``: the rules' escalation levels, then overdue tasks moved to their
+    role's ``escalate_to`` in ``ruleset`` (the active one)."""
+    targets = ({r.id: r.escalate_to for r in ruleset.roles.values() if r.escalate_to}
+               if ruleset is not None else {})
+    return run_due(conn, now) + run_overdue(conn, now, targets)

@@ -105,11 +105,13 @@ def relay_once(svc: Services, limit: int = 500, lease: timedelta = outbox.LEASE)
 
 
 def sweep_once(svc: Services) -> int:
-    """Fire due escalations (a database sweep: a lost scheduler never loses one); once a day,
-    recompute ABC classes from revenue share."""
+    """Fire due escalations (a database sweep: a lost scheduler never loses one) and move tasks
+    past their due time to their role's ``escalate_to``; once a day, recompute ABC classes from
+    revenue share."""
     now = svc.clock.now()
     with svc.uow() as uow:
-        fired = escalations.run_due(uow.conn, now)
+        active = svc.rulesets.active(uow.conn)
+        fired = escalations.fire_all(uow.conn, now, active.compiled if active else None)
         uow.commit()
     with svc.uow() as uow:
         if abc.due(uow.conn, now):

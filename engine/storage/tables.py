@@ -391,3 +391,13 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Index("ix_outbox_status_available", "status", "available_at"),
 )
+
+# Leases: which process runs a piece of periodic work now (the embedded default has no RQ
+# scheduler; several web processes on one database must not all sweep at once).
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
