@@ -26,6 +26,7 @@ from admin.web.pages import web_blueprint
 from admin.web.session import active_ruleset, current_user
 from engine.errors import Conflict
 from engine.rules.compiled import CompiledRuleset
+from engine.rules.codes import unique_code
 from engine.rules.editing import SECTIONS, base_document, dump_yaml, fact_label
 from engine.rules.problems import Problem, RulesetInvalid, Segments
 from engine.services import rulesets
@@ -366,15 +367,9 @@ def index_of(doc: Mapping[str, Any], kind: str, item_id: str | None) -> int | No
 
 
 def new_id(doc: Mapping[str, Any], kind: str, name: str, prefix: str) -> str:
-    """An id for a new item: its name when that is already a valid id, else ``prefix-N``."""
+    """An id for a new item: its name as a readable code (pinyin for Chinese), made unique."""
     used = {str(i.get("id")) for i in doc.get(SECTIONS[kind]) or [] if isinstance(i, Mapping)}
-    slug = re.sub(r"[^a-z0-9_-]+", "-", name.strip().lower()).strip("-_")[:60]
-    if slug and slug not in used and re.match(r"^[a-z0-9]", slug):
-        return slug
-    n = len(used) + 1
-    while f"{prefix}-{n}" in used:
-        n += 1
-    return f"{prefix}-{n}"
+    return unique_code(name, used, prefix)
 
 
 def as_list(value: Any) -> list[Any]:

@@ -102,7 +102,10 @@ def _model(group: Mapping[str, Any] | None) -> dict[str, Any]:
         "params": {k: _text(params.get(k)) for k in PARAMS},
         "extra": {k: v for k, v in params.items() if k not in PARAMS},
     }
-    model.update(selection or group_model_from_where(None) or {})
+    # The filter's inputs only: a blank "id" and "name" of theirs must not wipe the group's own
+    # (editing "beverages" opened with both blank, and saving renamed it "group-6").
+    chosen = selection or group_model_from_where(None) or {}
+    model.update({k: v for k, v in chosen.items() if k not in ("id", "name")})
     return model
 
 

@@ -105,7 +105,7 @@ def test_a_rule_built_in_the_form_becomes_a_new_version(admin, services) -> None
     assert len(versions(services)) == before + 1
     rule = document(services)["rules"][-1]
     assert rule == {
-        "id": "rule-3", "name": "可用低于再订货点", "when": LOW_STOCK_WHEN, "severity": "high",
+        "id": "ke-yong-di-yu-zai-ding-huo-dian", "name": "可用低于再订货点", "when": LOW_STOCK_WHEN, "severity": "high",
         "owner": "buyer", "cooldown": "24h",
         "actions": [
             {"create_task": {"title": "补货 {{ sku.code }}", "workflow": "replenishment",
@@ -117,7 +117,7 @@ def test_a_rule_built_in_the_form_becomes_a_new_version(admin, services) -> None
     }
     listing = admin.get("/admin").get_data(as_text=True)
     assert "规则“可用低于再订货点”已保存" in listing and "可用库存 &lt; 再订货点" in listing
-    edit = admin.get("/admin/rules/rule-3/edit").get_data(as_text=True)
+    edit = admin.get("/admin/rules/ke-yong-di-yu-zai-ding-huo-dian/edit").get_data(as_text=True)
     cooldown = field_block(edit, "cooldown")
     assert 'value="1"' in cooldown and '<option value="d" selected>' in cooldown  # 24h = 1 day
     assert '<option value="SUP-1" selected>' in edit
@@ -133,8 +133,8 @@ def test_editing_keeps_the_rules_place_and_a_new_group_is_defined_inline(admin,
     assert answer.status_code == 303, answer.get_data(as_text=True)
     doc = document(services)
     assert [r["id"] for r in doc["rules"]] == ["low-stock", "out-of-stock"]
-    assert doc["rules"][0]["group"] == "group-2"
-    assert doc["sku_groups"][-1] == {"id": "group-2", "name": "两款",
+    assert doc["rules"][0]["group"] == "liang-kuan"
+    assert doc["sku_groups"][-1] == {"id": "liang-kuan", "name": "两款",
                                      "where": {"in": [{"var": "sku.code"}, ["SKU-1", "SKU-2"]]}}
 
 
@@ -272,11 +272,31 @@ def test_a_group_is_created_with_ticks_and_its_settings(admin, services) -> None
             "g_warehouse": "WH-1", "p_service_level": "0.98"}
     assert admin.post("/admin/groups/new", data=data).status_code == 303
     group = document(services)["sku_groups"][-1]
-    assert group == {"id": "group-2", "name": "上海仓商品",
+    assert group == {"id": "shang-hai-cang-shang-pin", "name": "上海仓商品",
                      "where": {"==": [{"var": "warehouse.code"}, "WH-1"]},
                      "params": {"service_level": 0.98}}
     html = admin.get("/admin/groups").get_data(as_text=True)
     assert "仓库编码 = “WH-1”" in html
+
+
+def test_editing_a_group_opens_with_its_name_and_code_and_keeps_them(admin, services) -> None:
+    """Before: the form opened with both blank, and saving it as it was renamed the group."""
+    page = admin.get("/admin/groups/new")
+    data = {**form_of(page), "name": "饮料", "id": "", "mode": "form", "g_warehouse": "WH-1"}
+    assert admin.post("/admin/groups/new", data=data).status_code == 303
+    assert document(services)["sku_groups"][-1]["id"] == "yin-liao"  # pinyin, not "group-2"
+    html = admin.get("/admin/groups/yin-liao/edit").get_data(as_text=True)
+    assert re.search(r'name="id"[^>]*value="yin-liao"', html), html
+    assert re.search(r'name="name"[^>]*value="饮料"', html)
+    fields = dict(re.findall(r'<input[^>]*name="(id|name)"[^>]*value="([^"]*)"', html))
+    data = {**form_of(admin.get("/admin/groups/yin-liao/edit")), **fields, "mode": "form",
+            "g_warehouse": "WH-1"}
+    assert admin.post("/admin/groups/yin-liao/edit", data=data).status_code == 303
+    assert [g["id"] for g in document(services)["sku_groups"]] == ["cheap", "yin-liao"]
+    again = {**form_of(admin.get("/admin/groups/new")), "name": "饮料", "id": "", "mode": "form",
+             "g_warehouse": "WH-1"}
+    assert admin.post("/admin/groups/new", data=again).status_code == 303
+    assert document(services)["sku_groups"][-1]["id"] == "yin-liao-2"  # unique
 
 
 def test_a_hand_written_group_filter_is_shown_as_a_sentence_and_kept(admin, services) -> None:

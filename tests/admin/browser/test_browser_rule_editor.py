@@ -221,7 +221,7 @@ def test_groups_roles_workflows_and_advanced(new_page, live_server, restore_rule
     page.fill("#p_service_level", "0.98")
     full_shot(page, "group-form")
     page.click("#save-group")
-    expect(page.locator("tr[data-group='group-2']")).to_contain_text("仓库编码 = “WH-1” 且 SKU编码 = “SKU-2”")
+    expect(page.locator("tr[data-group='shang-hai-cang-shang-pin']")).to_contain_text("仓库编码 = “WH-1” 且 SKU编码 = “SKU-2”")
 
     page.goto("/admin/roles/buyer/edit")
     expect(page.locator("input[name=members][value=alice]")).to_be_checked()
