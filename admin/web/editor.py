@@ -29,6 +29,7 @@ from engine.rules.compiled import CompiledRuleset
 from engine.rules.codes import unique_code
 from engine.rules.editing import SECTIONS, base_document, dump_yaml, fact_label
 from engine.rules.problems import Problem, RulesetInvalid, Segments
+from engine.rules.round_trip import update_text
 from engine.services import rulesets
 from engine.services.preview import current_revision
 
@@ -72,8 +73,16 @@ class Saved:
 
 
 def save(doc: Mapping[str, Any], comment: str, revision: int | None) -> Saved:
-    """Validate and store ``doc`` as the new active version, unless someone changed it since."""
-    return save_text(dump_yaml(doc), comment, revision)
+    """Validate and store ``doc`` as the new active version, unless someone changed it since.
+
+    The new text is the active version's text with only what changed replaced (comments, order
+    and spelling kept: ``round_trip.update_text``); a first document is written whole."""
+    active = active_ruleset()
+    if active is None or active.version is None:
+        return save_text(dump_yaml(doc), comment, revision)
+    with services().uow() as uow:
+        original, fmt = rulesets.version_text(uow.conn, active.version)
+    return save_text(update_text(original, fmt, doc), comment, revision)
 
 
 def save_text(text: str, comment: str, revision: int | None) -> Saved:

@@ -281,6 +281,18 @@ def _flow_all(value: Any) -> Any:
     return value
 
 
+def dump_value(value: Any, key: str | None = None, in_action: bool = False,
+               flow: bool = False) -> str:
+    """``value`` as the YAML document ``{v: value}``, styled as ``dump_yaml`` would style it under
+    ``key`` (JsonLogic on one line), or all on one line with ``flow``: what the round-trip save
+    writes for an edited value."""
+    styled = _flow_all(value) if flow else _styled(value, key, in_action)
+    text: str = yaml.dump({"v": styled}, Dumper=_Dumper,
+                          allow_unicode=True, sort_keys=False, default_flow_style=False,
+                          width=1000, indent=2)
+    return text
+
+
 def dump_yaml(doc: Mapping[str, Any]) -> str:
     """The document as YAML: keys in document order, Chinese as is, JsonLogic on one line."""
     text: str = yaml.dump(_styled(doc), Dumper=_Dumper, allow_unicode=True, sort_keys=False,

@@ -138,6 +138,29 @@ def test_editing_keeps_the_rules_place_and_a_new_group_is_defined_inline(admin,
                                      "where": {"in": [{"var": "sku.code"}, ["SKU-1", "SKU-2"]]}}
 
 
+def test_a_form_save_changes_only_the_edited_lines_and_keeps_the_comments(admin,
+                                                                         services) -> None:
+    """Before: the first save from the forms rewrote the whole YAML (332 changed lines)."""
+    from engine.services import rulesets
+
+    page = admin.get("/admin/rules/low-stock/edit")
+    answer = admin.post("/admin/rules/low-stock/edit", data=rule_form(
+        page, name="库存偏低", id="low-stock", severity="critical"))
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    with services.uow() as uow:
+        numbers = [v["number"] for v in rulesets.versions(uow.conn)]
+        before, _ = rulesets.version_text(uow.conn, min(numbers))
+        after, _ = rulesets.version_text(uow.conn, max(numbers))
+    assert after.startswith("# The page tests' rule document")
+    kept = [ln for ln in before.splitlines() if ln.strip().startswith("#")]
+    assert kept and all(ln in after.splitlines() for ln in kept)
+    low_stock = after[after.index("  - id: low-stock"):after.index("  - id: out-of-stock")]
+    untouched = before.replace(before[before.index("  - id: low-stock"):
+                                      before.index("  - id: out-of-stock")], "")
+    assert untouched == after.replace(low_stock, "")
+    assert "severity: critical" in low_stock
+
+
 def test_a_bad_cooldown_is_shown_next_to_the_cooldown_field_and_nothing_changes(
         admin, services) -> None:
     before = len(versions(services))
