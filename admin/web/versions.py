@@ -12,9 +12,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin.auth import services
+from admin.web.i18n import language
 from admin.web.pages import web_blueprint
 from admin.web.session import current_user, login_required
 from engine.errors import Conflict, NotFound
+from engine.rules.changes import describe
 from engine.services import rulesets
 
 bp = web_blueprint("versions", __name__, url_prefix="/admin/versions")
@@ -40,9 +42,13 @@ def show(number: int) -> Any:
         if against not in numbers or against == number:
             against = max(earlier) if earlier else None
         diff = rulesets.diff(uow.conn, against, number) if against is not None else ""
+        cache = services().rulesets
+        changes = describe(cache.get(uow.conn, against).document if against is not None else None,
+                           cache.get(uow.conn, number).document, language())
     version = next(v for v in versions if v["number"] == number)
     return render_template("versions/show.html", version=version, text=text, fmt=fmt,
-                           diff_lines=_diff_lines(diff), against=against, numbers=numbers)
+                           diff_lines=_diff_lines(diff), against=against, numbers=numbers,
+                           changes=changes)
 
 
 def _diff_lines(diff: str) -> list[tuple[str, str]]:

@@ -54,6 +54,19 @@ def test_a_version_shows_its_diff_with_the_previous_one(two_versions) -> None:
     assert two_versions.get("/admin/versions/9").status_code == 404
 
 
+def test_a_version_says_what_changed_in_sentences_with_the_raw_diff_a_click_away(
+        two_versions) -> None:
+    login(two_versions, "root")
+    html = two_versions.get("/admin/versions/2").get_data(as_text=True)
+    changes = html[html.index('<ul class="changes"'):html.index("</ul>", html.index('<ul class="changes"'))]
+    assert changes.count("<li>") == 1
+    assert "规则「缺货」（out-of-stock）：严重程度：critical → high" in changes
+    assert html.index('id="changes"') < html.index('<details id="raw-diff">') < html.index('id="diff"')
+    two_versions.set_cookie("lang", "en")
+    english = two_versions.get("/admin/versions/2").get_data(as_text=True)
+    assert "rule &#39;缺货&#39; (out-of-stock): severity: critical → high" in english
+
+
 def test_activating_an_earlier_version_rolls_back(two_versions) -> None:
     login(two_versions, "root")
     assert two_versions.post("/admin/versions/1/activate").status_code == 400  # no CSRF token
