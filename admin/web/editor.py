@@ -247,7 +247,17 @@ def _unknown(problem: Problem) -> str:
         "state": lambda: _("There is no state “%(value)s” in this workflow.", value=value),
         "variable": lambda: _("“%(value)s” is not a known fact.", value=value),
     }
-    return texts[kind]() if kind in texts else problem.message
+    if kind not in texts:
+        return problem.message
+    text = texts[kind]()
+    close = re.search(r"did you mean '([^']+)'\?", problem.message)
+    if close:  # the engine's suggestion, kept in the viewer's language (it was dropped in zh)
+        guess = close[1]
+        label = fact_label(guess, language()) if kind == "variable" else guess
+        shown = guess if label == guess else (
+            f"{label}（{guess}）" if language() == "zh" else f"{label} ({guess})")
+        text += " " + _("Did you mean “%(close)s”?", close=shown)
+    return text
 
 
 def _choice(problem: Problem) -> str:

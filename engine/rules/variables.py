@@ -56,7 +56,7 @@ FACTS: dict[str, Fact] = {
         _f("stock.reserved", NUMBER, "reserved", "已预留"),
         _f("stock.available", NUMBER, "available", "可用库存"),
         _f("stock.on_order", NUMBER, "on order", "在途数量"),
-        _f("stock.inventory_position", NUMBER, "inventory position", "库存position"),
+        _f("stock.inventory_position", NUMBER, "inventory position", "库存头寸(可用+在途)"),
         _f("stock.total_available", NUMBER, "available in all warehouses", "全部仓库可用库存"),
         _f("metrics.avg_daily_demand", NUMBER, "average daily demand", "日均需求"),
         _f("metrics.demand_std", NUMBER, "demand standard deviation", "需求标准差"),

@@ -161,6 +161,17 @@ def test_a_form_save_changes_only_the_edited_lines_and_keeps_the_comments(admin,
     assert "severity: critical" in low_stock
 
 
+def test_a_misspelt_fact_keeps_the_suggestion_in_chinese_and_english(admin) -> None:
+    page = admin.get("/admin/rules/new")
+    data = rule_form(page, when=json.dumps({"<": [{"var": "stock.avalable"}, 5]}))
+    html = admin.post("/admin/rules/new", data=data).get_data(as_text=True)
+    assert "“stock.avalable”不是已知的指标。 是不是“可用库存（stock.available）”？" in html
+    admin.set_cookie("lang", "en")
+    html = admin.post("/admin/rules/new", data=rule_form(admin.get("/admin/rules/new"), when=json.dumps(
+        {"<": [{"var": "stock.avalable"}, 5]}))).get_data(as_text=True)
+    assert "Did you mean “available (stock.available)”?" in html
+
+
 def test_a_bad_cooldown_is_shown_next_to_the_cooldown_field_and_nothing_changes(
         admin, services) -> None:
     before = len(versions(services))

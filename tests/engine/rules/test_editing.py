@@ -59,7 +59,7 @@ def demo() -> dict:
      "category is one of 'tea', 'snack'"),
     ({"<": [{"var": "stock.inventory_position"},
             {"*": [{"+": [{"var": "metrics.avg_daily_demand"}, 1]}, 7]}]},
-     "库存position < (日均需求 + 1) × 7", "inventory position < (average daily demand + 1) × 7"),
+     "库存头寸(可用+在途) < (日均需求 + 1) × 7", "inventory position < (average daily demand + 1) × 7"),
     ({"<": [{"var": ["metrics.days_of_cover", 9999]}, {"var": "params.critical_cover_days"}]},
      "可售天数（无值时按 9999） < critical_cover_days",
      "days of cover (9999 when empty) < critical_cover_days"),
