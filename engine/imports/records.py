@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,8 @@ class BadRow:
     raw: dict[str, Any] | None = None
 
 
-Record = Union[WarehouseRecord, SupplierRecord, SkuRecord, StockSnapshot, StockMove,
-               PurchaseOrderLine, BadRow]
+Record = (WarehouseRecord | SupplierRecord | SkuRecord | StockSnapshot | StockMove
+          | PurchaseOrderLine | BadRow)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory,
 
     tmp = tmp_path_factory.mktemp("live")
     settings = Settings(database_url=_database(tmp, request), instance_path=tmp / "instance",
-                        secret_key="browser-test-secret")  # secure_cookies stays True
+                        secret_key="browser-test-secret",  # secure_cookies stays True
+                        periodic_work=False)  # no sweeps behind the tests' backs
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
