@@ -99,6 +99,7 @@ class FakeOdoo:
         self.fail: dict[tuple[str, int], str] = {}  # (model, n-th search_read) -> message
         self.incoming: dict[tuple[int, int], float] = {}  # (product, location) -> qty
         self.counts: dict[str, int] = {}
+        self.via: set[str] = set()  # "xmlrpc", "json2": the transports that were used
         self.url = ""
         self._server: Any = None
 
@@ -254,6 +255,7 @@ class FakeOdoo:
             raise xmlrpc.client.Fault(3, "Access Denied")
         if args:
             raise xmlrpc.client.Fault(1, "the fake takes keyword arguments only")
+        self.via.add("xmlrpc")
         try:
             return self.execute(model, method, kwargs or {})
         except OdooError as exc:
@@ -294,6 +296,7 @@ class _Handler(SimpleXMLRPCRequestHandler):
             return self._json(404, {"name": "werkzeug.exceptions.NotFound",
                                     "message": "database not found"})
         _, _, _, model, method = self.path.split("?")[0].split("/", 4)
+        fake.via.add("json2")
         try:
             result = fake.execute(model, method, json.loads(body or b"{}"))
         except OdooError as exc:
