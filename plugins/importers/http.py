@@ -26,19 +26,19 @@ def explain(body: Any) -> str:
     """The message an ERP put in an error body (Frappe ``exception``/``_server_messages``,
     Odoo ``message``, Jiandaoyun ``msg``, Kingdee ``Message``), or the start of the text."""
     if isinstance(body, Mapping):
-        for key in ("message", "msg", "Message", "exception", "error", "_error_message"):
-            value = body.get(key)
-            if isinstance(value, str) and value.strip():
-                return value.strip()[:300]
-            if isinstance(value, Mapping):
-                return explain(value)
-        if isinstance(body.get("_server_messages"), str):
+        if isinstance(body.get("_server_messages"), str):  # Frappe's words for people
             try:
                 msgs = json.loads(body["_server_messages"])
                 first = json.loads(msgs[0]) if msgs else {}
                 return str(first.get("message", msgs[0]))[:300]
             except (ValueError, TypeError, IndexError, AttributeError):
                 return body["_server_messages"][:300]
+        for key in ("message", "msg", "Message", "exception", "error", "_error_message"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()[:300]
+            if isinstance(value, Mapping):
+                return explain(value)
     return str(body)[:300]
 
 
