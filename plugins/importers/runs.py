@@ -65,8 +65,9 @@ def selected(request: ImportRequest, kind: str) -> bool:
 
 def run_streams(source: str, request: ImportRequest, streams: list[Stream]) -> Iterator[Page]:
     """Read the selected streams in order, one ``Page`` per chunk, each with the cursor to
-    resume after it. The last page of a stream read in full in a snapshot names its kind in
-    ``complete_kinds``; the run's last page marks the run done."""
+    resume after it, then one empty page when a stream is read in full: in a snapshot it names
+    the stream's kind in ``complete_kinds`` (what was not seen may be reconciled away), and
+    the run's last page marks the run done."""
     if request.mode not in ("snapshot", "incremental"):
         raise ImportFailed(source, "request", f"unknown mode {request.mode!r}")
     if request.kind is not None and request.kind not in KINDS:
@@ -87,30 +88,26 @@ def run_streams(source: str, request: ImportRequest, streams: list[Stream]) -> I
             start = Start(cursor["last"][stream.name], False, request.mode, overlap)
         else:
             start = Start(None, False, request.mode, overlap)
-        chunks = stream.read(start)
-        current = next(chunks, None) or Chunk([], f"{stream.name}: nothing", start.position)
-        while current is not None:
-            following = next(chunks, None)
-            if current.position is not None:
-                cursor["this"][stream.name] = dict(current.position)
-            complete: frozenset[str] = frozenset()
-            if following is None:
-                cursor["finished"].append(stream.name)
-                if request.mode == "snapshot" and stream.kind in SNAPSHOT_KINDS and not any(
-                    s.kind == stream.kind for s in todo[index + 1:]
-                ):
-                    complete = frozenset({stream.kind})
-                if index == len(todo) - 1:
-                    cursor = _close(cursor)
+        for chunk in stream.read(start):
+            if chunk.position is not None:
+                cursor["this"][stream.name] = dict(chunk.position)
             done_pages += 1
-            yield Page(
-                list(current.records),
-                where=f"{source}: {current.where}",
-                cursor=_copy(cursor),
-                progress=(done_pages, None),
-                complete_kinds=complete,
-            )
-            current = following
+            yield Page(list(chunk.records), where=f"{source}: {chunk.where}",
+                       cursor=_copy(cursor), progress=(done_pages, None))
+        # the stream's end: a page of its own, so every page above was committed at once
+        cursor["finished"].append(stream.name)
+        if start.position is not None and stream.name not in cursor["this"]:
+            cursor["this"][stream.name] = dict(start.position)
+        complete: frozenset[str] = frozenset()
+        if request.mode == "snapshot" and stream.kind in SNAPSHOT_KINDS and not any(
+            s.kind == stream.kind for s in todo[index + 1:]
+        ):
+            complete = frozenset({stream.kind})
+        if index == len(todo) - 1:
+            cursor = _close(cursor)
+        done_pages += 1
+        yield Page([], where=f"{source}: {stream.name} read in full", cursor=_copy(cursor),
+                   progress=(done_pages, None), complete_kinds=complete)
 
 
 def _open(request: ImportRequest) -> dict[str, Any]:
