@@ -80,7 +80,9 @@ def test_the_next_run_filters_on_update_time_with_the_overlap(jdy: FakeJiandaoyu
     assert lists(jdy)[-1]["filter"] == {"rel": "and", "cond": [{
         "field": "updateTime", "type": "datetime", "method": "range",
         "value": ["2024-05-20T03:02:50.000Z", None]}]}  # the newest 03:03:50.293 less a minute
-    assert [m.qty for m in records(later, StockMove)][-1] == 9.0
+    changed = {m.id: m.qty for m in records(later, StockMove)}
+    assert changed[f"jdy:{ENTRY}:{jdy.data[5]['_id']}"] == 9.0
+    assert len(changed) == 62  # the changed row and the last minute's 61 rows (deduped later)
 
 
 def test_a_renamed_widget_a_text_quantity_and_a_wrong_key(jdy: FakeJiandaoyun) -> None:
