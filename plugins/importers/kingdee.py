@@ -128,16 +128,17 @@ class _Reader:
 
     def pages(self, form: str, keys: list[str], base: str, ts_key: str, order: str,
               start: Start) -> Iterator[tuple[list[dict[str, Any]], str, dict[str, Any]]]:
-        """``StartRow`` pages under a filter fixed for the run; rows as dicts by key."""
+        """``StartRow`` pages under a filter fixed for the run (kept in the position, so a
+        resumed run counts rows under the same filter); rows as dicts by key."""
         pos = dict(start.position or {})
         newest = pos.get("max")
-        if start.resumed:
-            since, row = pos.get("since"), int(pos.get("row") or 0)
+        if start.resumed and "filter" in pos:
+            flt, row = str(pos["filter"]), int(pos.get("row") or 0)
         else:
             since = shift(newest[0], start.overlap.total_seconds(), FILTER_TS) if (
                 newest and start.mode == "incremental") else None
+            flt = " and ".join(f for f in (base, f"{ts_key}>='{since}'" if since else "") if f)
             row = 0
-        flt = " and ".join(f for f in (base, f"{ts_key}>='{since}'" if since else "") if f)
         while True:
             where = f"{form} StartRow {row}"
             rows = self.client.query(form, keys, flt, order, row, self.page_size, where)
@@ -147,18 +148,19 @@ class _Reader:
                 if d.get(ts_key) and (newest is None or key > list(newest)):
                     newest = key
             row += len(rows)
-            yield dicts, where, {"since": since, "row": row, "max": newest}
+            yield dicts, where, {"filter": flt, "row": row, "max": newest}
             if len(rows) < self.page_size:
                 return
 
     def simple(self, form: str, convert: Convert, keys: list[str], base: str, org_field: str,
                approved_when_fresh: bool = False) -> Callable[[Start], Iterator[Chunk]]:
         def read(start: Start) -> Iterator[Chunk]:
+            # a first or full read wants approved bills only; later runs also want the bills
+            # that left the approved state since (反审核), to cancel them
             fresh = not start.position or start.mode == "snapshot"
             flt = " and ".join(f for f in (
                 base, self.org(org_field),
-                "FDocumentStatus='C'" if approved_when_fresh and fresh and not start.resumed
-                else "") if f)
+                "FDocumentStatus='C'" if approved_when_fresh and fresh else "") if f)
             for rows, where, pos in self.pages(form, [*keys, "FModifyDate"], flt, "FModifyDate",
                                                f"FModifyDate ASC,{keys[0]} ASC", start):
                 out: list[Record] = []
@@ -269,7 +271,7 @@ class _Reader:
                 ready, held = held[:cut], held[cut:]
                 done += len(ready)
                 yield Chunk(self._levels(ready, where), f"stock of {where}",
-                            {"since": None, "row": done, "max": newest})
+                            {"filter": org, "row": done, "max": newest})
             if last_page:
                 return
 

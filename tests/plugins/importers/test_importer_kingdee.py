@@ -124,3 +124,18 @@ def test_wrong_password_renamed_field_and_text_quantity(k3: FakeKingdee) -> None
     [bad] = bad_rows(pages)
     assert (bad.column, bad.where) == ("FBaseQty", "STK_Inventory StartRow 4, FID 14")
     assert ("3.02.015", "CK003") not in levels(pages)
+
+
+def test_a_resumed_run_counts_rows_under_the_filter_it_started_with(k3: FakeKingdee) -> None:
+    everything = [m.id for m in records(run(importer, kind="moves", options=opts(k3)))]
+    k3.queries.clear()
+    k3.fail[("SAL_OUTSTOCK", 2)] = "网络中断"
+
+    committed, error = until_failure(importer, kind="moves", options=opts(k3))
+    assert error.where == "SAL_OUTSTOCK StartRow 2"
+    rest = run(importer, kind="moves", cursor=committed[-1].cursor, options=opts(k3))
+
+    assert [m.id for m in records(committed + rest)] == everything
+    resumed = [r.json()["data"] for r in k3.requests if r.path == QUERY][-3]
+    assert (resumed["FormId"], resumed["StartRow"]) == ("SAL_OUTSTOCK", 2)
+    assert "FDocumentStatus='C'" in resumed["FilterString"]
