@@ -19,12 +19,27 @@ from zoneinfo import ZoneInfo
 
 from engine.imports.plugin import ImportFailed, ImportRequest, Option
 from engine.imports.records import (
-    PurchaseOrderLine, Record, SkuRecord, StockMove, StockSnapshot, SupplierRecord,
+    PurchaseOrderLine,
+    Record,
+    SkuRecord,
+    StockMove,
+    StockSnapshot,
+    SupplierRecord,
     WarehouseRecord,
 )
 from plugins.importers.http import HttpClient
 from plugins.importers.runs import (
-    BadValue, Chunk, Start, Stream, bad_row, number, parse_local, run_streams, shift, text, zone,
+    BadValue,
+    Chunk,
+    Start,
+    Stream,
+    bad_row,
+    number,
+    parse_local,
+    run_streams,
+    shift,
+    text,
+    zone,
 )
 
 SOURCE = "erpnext"

@@ -74,7 +74,9 @@ class HttpClient:
         self._lock = threading.Lock()
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
 
     def send(self, method: str, path: str, where: str, **kwargs: Any) -> requests.Response:
         """One request; 2xx comes back, every failure is raised as an ``ImportFailed``."""

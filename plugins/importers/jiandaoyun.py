@@ -19,7 +19,16 @@ from engine.imports.plugin import ImportFailed, ImportRequest, Option
 from engine.imports.records import Record, SkuRecord, StockMove, StockSnapshot
 from plugins.importers.http import HttpClient
 from plugins.importers.runs import (
-    BadValue, Chunk, Start, Stream, bad_row, number, parse_local, run_streams, shift, text,
+    BadValue,
+    Chunk,
+    Start,
+    Stream,
+    bad_row,
+    number,
+    parse_local,
+    run_streams,
+    shift,
+    text,
 )
 
 SOURCE = "jiandaoyun"
@@ -42,8 +51,8 @@ OPTIONS = (
     Option("api_key", "API key", "API Key", required=True, secret=True),
     Option("app_id", "app id", "应用 ID", required=True),
     Option("entry_id", "form id", "表单 ID", required=True),
-    Option("form_kind", "what the form holds: items, stock or moves", "表单内容：items、stock 或 moves",
-           required=True),
+    Option("form_kind", "what the form holds: items, stock or moves",
+           "表单内容：items、stock 或 moves", required=True),
     Option("mapping", "our field=widget id or label, comma separated "
            "(sku=商品编码,warehouse=仓库,qty=数量)", "字段映射：我方字段=控件 ID 或标题，逗号分隔"),
     Option("rate", "requests per second (the API allows 30)", "每秒请求数（接口上限 30）",

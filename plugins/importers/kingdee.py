@@ -18,13 +18,28 @@ from typing import Any
 
 from engine.imports.plugin import ImportFailed, ImportRequest, Option
 from engine.imports.records import (
-    PurchaseOrderLine, Record, SkuRecord, StockMove, StockSnapshot, SupplierRecord,
+    PurchaseOrderLine,
+    Record,
+    SkuRecord,
+    StockMove,
+    StockSnapshot,
+    SupplierRecord,
     WarehouseRecord,
 )
 from plugins.importers.http import HttpClient
 from plugins.importers.kingdee_client import SOURCE, K3Client
 from plugins.importers.runs import (
-    BadValue, Chunk, Start, Stream, bad_row, number, parse_local, run_streams, shift, text, zone,
+    BadValue,
+    Chunk,
+    Start,
+    Stream,
+    bad_row,
+    number,
+    parse_local,
+    run_streams,
+    shift,
+    text,
+    zone,
 )
 
 FILTER_TS = "%Y-%m-%d %H:%M:%S"
@@ -42,7 +57,8 @@ OPTIONS = (
     Option("lcid", "language id (2052 = Chinese)", "语言 ID（2052 = 中文）", default=2052),
     Option("org", "organisation number to read (all when empty)", "组织编码（空 = 全部）"),
     Option("po_warehouse", "warehouse code for purchase order lines (they name none); "
-           "purchase orders are skipped without it", "采购订单行的仓库编码（未设置则不导入采购订单）"),
+           "purchase orders are skipped without it",
+           "采购订单行的仓库编码（未设置则不导入采购订单）"),
     Option("timezone", "the server's time zone", "服务器时区", default="Asia/Shanghai"),
     Option("page_size", "rows per query (≤ 2000, 10000 after patch 23.11)",
            "每次查询的行数（≤2000）", default=2000),
@@ -142,7 +158,7 @@ class _Reader:
         while True:
             where = f"{form} StartRow {row}"
             rows = self.client.query(form, keys, flt, order, row, self.page_size, where)
-            dicts = [dict(zip(keys, values)) for values in rows]
+            dicts = [dict(zip(keys, values, strict=True)) for values in rows]
             for d in dicts:
                 key = [str(d.get(ts_key) or ""), d.get(keys[0])]
                 if d.get(ts_key) and (newest is None or key > list(newest)):
@@ -245,7 +261,7 @@ class _Reader:
         while True:
             rows = self.client.query(form, keys, flt, "FID ASC", len(out), self.page_size,
                                      f"{where} StartRow {len(out)}")
-            out.extend(dict(zip(keys, v)) for v in rows)
+            out.extend(dict(zip(keys, v, strict=True)) for v in rows)
             if len(rows) < self.page_size:
                 return out
 
@@ -257,7 +273,7 @@ class _Reader:
         fetched = done
         while True:
             where = f"STK_Inventory StartRow {fetched}"
-            rows = [dict(zip(keys, v)) for v in self.client.query(
+            rows = [dict(zip(keys, v, strict=True)) for v in self.client.query(
                 "STK_Inventory", keys, org, order, fetched, self.page_size, where)]
             fetched += len(rows)
             held.extend(rows)

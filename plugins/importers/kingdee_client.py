@@ -59,8 +59,9 @@ class K3Client:
             raise ImportFailed(SOURCE, where, "the answer is no list of rows")
         for row in body:
             if not isinstance(row, list) or len(row) != len(keys):
-                raise ImportFailed(SOURCE, where, f"a row has {len(row) if isinstance(row, list) else 'no'} "
-                                   f"values for {len(keys)} FieldKeys")
+                size = len(row) if isinstance(row, list) else "no"
+                raise ImportFailed(SOURCE, where, f"a row has {size} values for {len(keys)} "
+                                   "FieldKeys")
         return body
 
 

@@ -15,7 +15,12 @@ from typing import Any
 
 from engine.imports.plugin import ImportFailed, ImportRequest, Option
 from engine.imports.records import (
-    PurchaseOrderLine, Record, SkuRecord, SupplierLink, SupplierRecord, WarehouseRecord,
+    PurchaseOrderLine,
+    Record,
+    SkuRecord,
+    SupplierLink,
+    SupplierRecord,
+    WarehouseRecord,
 )
 from plugins.importers.odoo_read import OdooReader
 from plugins.importers.odoo_transport import SOURCE, connect
@@ -114,7 +119,8 @@ def _items(r: OdooReader, start: Start) -> Iterator[Chunk]:
             sups = tuple(SupplierLink(supplier=sup, preferred=i == 0, backup=i == 1, price=price)
                          for i, (_, sup, price) in enumerate(mine))
             out.append(SkuRecord(
-                code=str(code), name=p["name"], category=p["categ_id"][1] if p["categ_id"] else None,
+                code=str(code), name=p["name"],
+                category=p["categ_id"][1] if p["categ_id"] else None,
                 unit=p["uom_id"][1] if p["uom_id"] else None,
                 unit_cost=p.get("standard_price") if isinstance(p.get("standard_price"),
                                                                 (int, float)) else None,
@@ -142,7 +148,8 @@ def _stock(r: OdooReader, start: Start) -> Iterator[Chunk]:
     for rows, where, qpos in r.keyset("stock.quant", domain, ["product_id", "write_date"], inner):
         products = sorted({q["product_id"][0] for q in rows if q["product_id"]})
         records, _ = r.levels(products, quant_fields, where)
-        yield Chunk(records, f"stock of the products in {where}", {"product": pos.get("product"), "quant": qpos})
+        yield Chunk(records, f"stock of the products in {where}",
+                    {"product": pos.get("product"), "quant": qpos})
 
 
 def _later(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:

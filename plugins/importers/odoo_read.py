@@ -215,7 +215,7 @@ class OdooReader:
             if len(rows) < self.page_size:
                 break
             last = rows[-1]["id"]
-        for wh_id, w in self.warehouses().items():
+        for w in self.warehouses().values():
             if not w.get("lot_stock_id"):
                 continue
             rows = self.search_read("product.product", [["id", "in", products]],

@@ -9,7 +9,6 @@ calls ``call(model, "search_read", {"domain": …, "fields": …, "limit": …})
 from __future__ import annotations
 
 import http.client
-import socket
 import xmlrpc.client
 from typing import Any, Protocol
 
@@ -99,7 +98,7 @@ class XmlRpcTransport:
                 raise CredentialsRefused(SOURCE, where, f"HTTP {exc.errcode}") from None
             raise ImportFailed(SOURCE, where, f"HTTP {exc.errcode} {exc.errmsg} from "
                                f"{self.url}/xmlrpc/2: is the URL right?") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise SourceUnreachable(SOURCE, where, f"no answer from {self.url} within "
                                     f"{self.timeout:g} s") from None
         except OSError as exc:

@@ -21,13 +21,31 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.imports.plugin import (
-    CredentialsRefused, ImportFailed, ImportRequest, Option, SourceUnreachable,
+    CredentialsRefused,
+    ImportFailed,
+    ImportRequest,
+    Option,
+    SourceUnreachable,
 )
 from engine.imports.records import (
-    Record, SkuRecord, StockMove, StockSnapshot, SupplierRecord, WarehouseRecord,
+    Record,
+    SkuRecord,
+    StockMove,
+    StockSnapshot,
+    SupplierRecord,
+    WarehouseRecord,
 )
 from plugins.importers.runs import (
-    BadValue, Chunk, Start, Stream, bad_row, number, parse_local, run_streams, text, zone,
+    BadValue,
+    Chunk,
+    Start,
+    Stream,
+    bad_row,
+    number,
+    parse_local,
+    run_streams,
+    text,
+    zone,
 )
 
 SOURCE = "u8"
@@ -266,7 +284,8 @@ class _Db:
                 try:
                     out.append(StockMove(
                         id=f"u8:{lines}:{r['AutoID']}", type=kind,
-                        sku=text(r["cInvCode"], "cInvCode"), warehouse=text(r["cWhCode"], "cWhCode"),
+                        sku=text(r["cInvCode"], "cInvCode"),
+                        warehouse=text(r["cWhCode"], "cWhCode"),
                         qty=abs(number(r["iQuantity"], "iQuantity") or 0.0),
                         at=parse_local(r["dDate"], self.tz, "dDate"), ref=r["cCode"]))
                 except BadValue as exc:

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from engine.imports.plugin import ImportFailed, Importer, ImportRequest
+from engine.imports.plugin import Importer, ImportFailed, ImportRequest
 from engine.imports.records import BadRow, Page, Record
 
 

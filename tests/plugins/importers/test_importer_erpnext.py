@@ -10,7 +10,11 @@ import pytest
 
 from engine.imports.plugin import CredentialsRefused, ImportFailed, ImportRequest
 from engine.imports.records import (
-    PurchaseOrderLine, SkuRecord, StockMove, StockSnapshot, WarehouseRecord,
+    PurchaseOrderLine,
+    SkuRecord,
+    StockMove,
+    StockSnapshot,
+    WarehouseRecord,
 )
 from plugins.importers.erpnext import importer
 from tests.plugins.importers.fakes.erpnext import FakeErpNext, seed

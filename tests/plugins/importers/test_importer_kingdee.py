@@ -96,7 +96,8 @@ def test_unapproval_after_the_last_run_comes_as_a_cancelled_move(k3: FakeKingdee
     assert moves["k3:SAL_OUTSTOCK:102"] is True
     assert moves["k3:STK_InStock:201"] is False  # re-read in the overlap window: same id
     sent = [r.json()["data"] for r in k3.requests if r.path == QUERY][-2]
-    assert sent["FilterString"] == "FStockOrgId.FNumber='100' and FModifyDate>='2024-05-21 08:55:00'"
+    assert sent["FilterString"] == ("FStockOrgId.FNumber='100' and "
+                                    "FModifyDate>='2024-05-21 08:55:00'")
 
 
 def test_a_lost_session_logs_in_again(k3: FakeKingdee) -> None:

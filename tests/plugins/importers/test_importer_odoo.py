@@ -9,12 +9,22 @@ import pytest
 
 from engine.imports.plugin import CredentialsRefused, ImportFailed, SourceUnreachable
 from engine.imports.records import (
-    PurchaseOrderLine, SkuRecord, StockMove, StockSnapshot, SupplierRecord, WarehouseRecord,
+    PurchaseOrderLine,
+    SkuRecord,
+    StockMove,
+    StockSnapshot,
+    SupplierRecord,
+    WarehouseRecord,
 )
 from plugins.importers.odoo import importer
 from tests.plugins.importers.fakes.odoo import FakeOdoo, seed
 from tests.plugins.importers.helpers import (
-    Silent, bad_rows, closed_port, records, run, until_failure,
+    Silent,
+    bad_rows,
+    closed_port,
+    records,
+    run,
+    until_failure,
 )
 
 

@@ -64,7 +64,8 @@ class FakeKingdee(HttpFake):
         ok = (body.get("acctid"), body.get("username"), body.get("password")) == (
             self.acct_id, self.username, self.password)
         if not ok:
-            return Answer(200, {"Message": "用户名或密码错误！", "MessageCode": "CheckPasswordPolicy",
+            return Answer(200, {"Message": "用户名或密码错误！",
+                                "MessageCode": "CheckPasswordPolicy",
                                 "LoginResultType": 0, "Context": None, "KDSVCSessionId": None,
                                 "IsSuccessByAPI": False})
         self.logins += 1

@@ -18,19 +18,23 @@ Vendor = sa.Table("Vendor", metadata, sa.Column("cVenCode", sa.String(20), prima
 Inventory = sa.Table("Inventory", metadata,
                      sa.Column("cInvCode", sa.String(60), primary_key=True),
                      sa.Column("cInvName", sa.String(255)), sa.Column("cInvStd", sa.String(255)),
-                     sa.Column("cInvCCode", sa.String(12)), sa.Column("cComUnitCode", sa.String(35)))
+                     sa.Column("cInvCCode", sa.String(12)),
+                     sa.Column("cComUnitCode", sa.String(35)))
 CurrentStock = sa.Table("CurrentStock", metadata,
                         sa.Column("AutoID", sa.Integer, primary_key=True),
                         sa.Column("cWhCode", sa.String(10)), sa.Column("cInvCode", sa.String(60)),
-                        sa.Column("cBatch", sa.String(60)), sa.Column("iQuantity", sa.Numeric(20, 6)),
+                        sa.Column("cBatch", sa.String(60)),
+                        sa.Column("iQuantity", sa.Numeric(20, 6)),
                         sa.Column("fOutQuantity", sa.Numeric(20, 6)),
-                        sa.Column("fInQuantity", sa.Numeric(20, 6)), sa.Column("ufts", sa.BigInteger))
+                        sa.Column("fInQuantity", sa.Numeric(20, 6)),
+                        sa.Column("ufts", sa.BigInteger))
 HEADS = {n: sa.Table(n, metadata, sa.Column("ID", sa.Integer, primary_key=True),
                      sa.Column("cCode", sa.String(30)), sa.Column("cWhCode", sa.String(10)),
                      sa.Column("dDate", sa.DateTime)) for n in ("RdRecord32", "RdRecord01")}
 LINES = {n: sa.Table(n, metadata, sa.Column("AutoID", sa.Integer, primary_key=True),
                      sa.Column("ID", sa.Integer), sa.Column("cInvCode", sa.String(60)),
-                     sa.Column("iQuantity", sa.Numeric(20, 6))) for n in ("RdRecords32", "RdRecords01")}
+                     sa.Column("iQuantity", sa.Numeric(20, 6)))
+         for n in ("RdRecords32", "RdRecords01")}
 
 
 class FakeU8:
