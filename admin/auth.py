@@ -1,7 +1,8 @@
-"""Who is calling: Bearer API tokens for the REST API, with role checks on every endpoint.
+"""Who is calling: Bearer API tokens for the REST API, with the right each endpoint needs.
 
-Every API view is wrapped in ``require(...)``: no token → 401, a token of a user without the
-needed right → 403. A user's business roles are the active ruleset's roles that list them.
+Every API view is wrapped in ``require(right)``: no token → 401, a token whose user or scope
+lacks the right → 403 (engine/policy.py decides; the pages ask the same model). A user's
+business roles are the active ruleset's roles that list them.
 The token is looked up on every request (a revoked one fails at once) with a single read; its
 ``last_used_at`` is written at most once a minute, in a commit of its own.
 """
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from flask import current_app, g, jsonify, request
 
 from engine.bootstrap import Services
+from engine.policy import Identity, Right, may
 from engine.services import accounts
 from engine.storage.unit_of_work import UnitOfWork
 
@@ -41,7 +43,7 @@ def _bearer_token() -> str | None:
     return token.strip()
 
 
-def _authenticate(svc: Services, uow: UnitOfWork, token: str) -> accounts.User | None:
+def _authenticate(svc: Services, uow: UnitOfWork, token: str) -> accounts.TokenUse | None:
     now = svc.clock.now()
     found = accounts.check_token(uow.conn, token, now)
     if found is None:
@@ -52,7 +54,7 @@ def _authenticate(svc: Services, uow: UnitOfWork, token: str) -> accounts.User |
         accounts.note_token_use(uow.conn, found.token_id, now)
         uow.commit()
         g.state_key = None  # read in the transaction just ended: the view reads its own
-    return found.user
+    return found
 
 
 def state_key() -> tuple[int | None, int] | None:
@@ -69,16 +71,31 @@ def current_user_from_token() -> accounts.User | None:
         return None
     svc = services()
     with svc.uow() as uow:
-        return _authenticate(svc, uow, token)
+        found = _authenticate(svc, uow, token)
+    return found.user if found else None
 
 
-def require(admin: bool = False, same_transaction: bool = False) -> Callable[[F], F]:
-    """Decorate an API view: authenticate the Bearer token, and demand an admin when asked.
+def _forbidden(identity: Identity, right: Right) -> Any:
+    if may(Identity(identity.username, identity.is_admin), right):
+        message = f"a {identity.scope} token may not do this; use a token with the right scope"
+    else:
+        message = "only an admin may do this"
+    response = jsonify(message=message)
+    response.status_code = 403
+    return response
+
+
+def require(right: Right = Right.ACT, *, admin: bool = False,
+            same_transaction: bool = False) -> Callable[[F], F]:
+    """Decorate an API view: authenticate the Bearer token and demand ``right`` of its user
+    and scope (``admin=True`` is ``Right.ADMIN``). The README's "Who may read and act" table
+    lists the right of every endpoint.
 
     With ``same_transaction`` the view does its work in the transaction that checked the token
     (``request_uow()``): one connection and one commit per request, which is most of the cost
     of a single-event POST. Other views get a transaction of their own, as before.
     """
+    needed = Right.ADMIN if admin else right
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
@@ -91,14 +108,14 @@ def require(admin: bool = False, same_transaction: bool = False) -> Callable[[F]
             # asks for a transaction (``UnitOfWork.transaction``; ingest does when it writes
             # more than once): a single-event POST then costs 2 round trips, not 4.
             with svc.uow(statement_commits=same_transaction) as uow:
-                user = _authenticate(svc, uow, token)
-                if user is None:
+                found = _authenticate(svc, uow, token)
+                if found is None:
                     return _unauthorized("a valid API token is required (Authorization: Bearer …)")
-                g.user = user
-                if admin and not user.is_admin:
-                    response = jsonify(message="only an admin may do this")
-                    response.status_code = 403
-                    return response
+                g.user = found.user
+                g.identity = Identity(found.user.username, found.user.is_admin,
+                                      scope=found.scope)
+                if not may(g.identity, needed):
+                    return _forbidden(g.identity, needed)
                 if same_transaction:
                     g.request_uow = uow
                     try:
@@ -107,7 +124,7 @@ def require(admin: bool = False, same_transaction: bool = False) -> Callable[[F]
                         g.pop("request_uow", None)
             return view(*args, **kwargs)
 
-        wrapper._auth = "admin" if admin else "user"  # type: ignore[attr-defined]
+        wrapper._right = needed  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
@@ -134,3 +151,12 @@ def user_roles(user: accounts.User) -> frozenset[str]:
     with svc.uow() as uow:
         active = svc.rulesets.active(uow.conn)
     return active.compiled.roles_of(user.username) if active else frozenset()
+
+
+def caller(roles: frozenset[str] | None = None) -> Identity:
+    """This API request's identity with its business roles (``roles`` when the view has just
+    read them with the active ruleset, else read now)."""
+    identity: Identity = g.identity
+    if roles is None:
+        roles = user_roles(g.user)
+    return Identity(identity.username, identity.is_admin, roles, identity.scope)

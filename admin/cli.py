@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from engine.bootstrap import Services
 from engine.errors import EngineError
+from engine.policy import Scope
 from engine.rules import validate_ruleset
 from engine.rules.problems import RulesetInvalid
 from engine.services import accounts, rulesets
@@ -189,16 +190,20 @@ tokens = AppGroup("tokens", help="API tokens (stored hashed; shown once).")
 @tokens.command("create")
 @click.argument("name")
 @click.option("--label", default="cli", show_default=True, help="what the token is for")
-def tokens_create(name: str, label: str) -> None:
+@click.option("--scope", type=click.Choice([s.value for s in Scope]), default=Scope.FULL.value,
+              show_default=True,
+              help="full: the user's own rights; read: only their reads; ingest: only stock "
+                   "events and imports (counts and adjustments included)")
+def tokens_create(name: str, label: str, scope: str) -> None:
     """Create an API token for user NAME; the token is printed as the last line."""
     svc = _svc()
     try:
         with svc.uow() as uow:
-            token = accounts.create_token(uow.conn, name, label, svc.clock.now())
+            token = accounts.create_token(uow.conn, name, label, svc.clock.now(), scope)
             uow.commit()
     except EngineError as exc:
         _fail(exc)
-    click.echo(f"token for {name} ({label}); store it now, it is not shown again:")
+    click.echo(f"{scope} token for {name} ({label}); store it now, it is not shown again:")
     click.echo(token)
 
 

@@ -20,8 +20,8 @@ from flask import Flask, current_app, g
 from flask.cli import AppGroup
 
 from engine.bootstrap import Services
-from engine.errors import EngineError, InputInvalid
-from engine.services import queries
+from engine.errors import EngineError, InputInvalid, NotFound
+from engine.services import accounts, queries
 from engine.services import requisitions as requisition_service
 from engine.services import tasks as task_service
 from engine.services.stock_view import stock_view
@@ -269,11 +269,20 @@ def requisitions_transition(req_id: int, transition: str, user: str, ref: str | 
             active = svc.rulesets.active(uow.conn)
             roles = active.compiled.roles_of(user) if active else frozenset()
             req = requisition_service.transition_requisition(
-                uow.conn, req_id, transition, data, user, roles, svc.clock.now())
+                uow.conn, req_id, transition, data, user, roles, svc.clock.now(),
+                _is_admin(uow.conn, user))
             uow.commit()
     except EngineError as exc:
         _fail(exc)
     click.echo(f"requisition {req_id}: {transition} → {req['state']}")
+
+
+def _is_admin(conn: Any, username: str) -> bool:
+    """Whether --user is an admin (who may cancel, order and receive: engine/policy.py)."""
+    try:
+        return accounts.get_user(conn, username).is_admin
+    except NotFound:
+        return False
 
 
 # --- one SKU's stock -------------------------------------------------------------------------

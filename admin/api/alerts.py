@@ -8,6 +8,7 @@ from flask.views import MethodView
 
 from admin.api.work_schemas import AlertArgsSchema, AlertPageSchema, WorkBlueprint, split_page
 from admin.auth import require, services
+from engine.policy import Right
 from engine.services import queries
 
 blp = WorkBlueprint("alerts", __name__, url_prefix="/api/v1/alerts",
@@ -16,7 +17,7 @@ blp = WorkBlueprint("alerts", __name__, url_prefix="/api/v1/alerts",
 
 @blp.route("")
 class Alerts(MethodView):
-    @require()
+    @require(Right.READ)
     @blp.arguments(AlertArgsSchema, location="query")
     @blp.response(200, AlertPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:

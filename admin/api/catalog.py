@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from admin.api import schemas
 from admin.api.body import json_body
 from admin.auth import require, services
+from engine.policy import Right
 from engine.services import catalog
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Master data")
@@ -23,7 +24,8 @@ def _make_view(kind: str) -> type[MethodView]:
     row_schema = _ROW_SCHEMAS[kind]
 
     class Rows(MethodView):
-        @require()
+        # Supplier rows carry their contacts: admins (or an admin's read token) only.
+        @require(Right.READ_PRIVATE if kind == "suppliers" else Right.READ)
         @blp.response(200, row_schema(many=True))
         def get(self) -> list[dict[str, Any]]:
             svc = services()
@@ -32,7 +34,7 @@ def _make_view(kind: str) -> type[MethodView]:
             with svc.uow() as uow:
                 return catalog.list_rows(uow.conn, kind, limit, offset)
 
-        @require(admin=True)
+        @require(Right.ADMIN)
         @blp.doc(requestBody={"required": True, "content": {
             "application/json": {"schema": row_schema(many=True)}}})
         @blp.response(200, schemas.UpsertResultSchema)

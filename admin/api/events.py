@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -12,6 +12,8 @@ from marshmallow import Schema, fields
 from admin.api import schemas
 from admin.api.body import json_body
 from admin.auth import request_uow, require, services, state_key
+from engine.errors import PermissionDenied
+from engine.policy import Right, event_right, may
 from engine.services import events
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Stock events (SPEC §4)")
@@ -81,21 +83,26 @@ class ReplayResultSchema(Schema):
 
 @blp.route("")
 class Events(MethodView):
-    @require(same_transaction=True)
+    @require(Right.INGEST, same_transaction=True)
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
         "oneOf": [{"$ref": "#/components/schemas/Event"},
                   {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}]}}}})
     @blp.response(200, IngestResultSchema)
     @blp.alt_response(400, schema=schemas.MessageSchema, description="malformed JSON")
     @blp.alt_response(422, schema=schemas.RowErrorsSchema, description="batch over the limit")
+    @blp.alt_response(403, schema=schemas.MessageSchema,
+                      description="count or adjustment events without the right to set stock")
     def post(self) -> Any:
         """Ingest one event or a list (up to 10,000); answered item by item.
 
         A repeated ``id`` is acknowledged as ``duplicate`` and not applied again. Rejected items
-        are kept for review (``GET /events/rejected``) and replay.
+        are kept for review (``GET /events/rejected``) and replay. ``count`` and ``adjustment``
+        events set stock outright: only an admin's token or an ingest token may send them (403
+        for the whole request otherwise, nothing recorded).
         """
         body = json_body()
         items = body if isinstance(body, list) else [body]
+        _may_send(items)
         svc = services()
         with request_uow() as uow:
             results, stats = events.ingest_batch(uow, svc.cache, items, svc.clock.now(),
@@ -108,9 +115,21 @@ class Events(MethodView):
                         "rejected": stats.rejected, "results": [r.as_dict() for r in results]})
 
 
+def _may_send(items: list[Any]) -> None:
+    """Refuse the whole batch when it sets stock and the caller may not (issue #13)."""
+    if may(g.identity, Right.SET_STOCK):
+        return
+    for index, item in enumerate(items):
+        kind = item.get("type") if isinstance(item, dict) else None
+        if event_right(kind) is Right.SET_STOCK:
+            raise PermissionDenied(
+                f"item {index}: '{kind}' events set stock; only an admin or an ingest token "
+                "may send them (nothing was recorded)")
+
+
 @blp.route("/rejected")
 class Rejected(MethodView):
-    @require()
+    @require(Right.READ_PRIVATE)  # what was sent, as it was sent
     @blp.response(200, RejectedPageSchema)
     def get(self) -> dict[str, Any]:
         """Rejected events with their reasons (``?state=pending|replayed|all``, paged)."""
@@ -124,7 +143,7 @@ class Rejected(MethodView):
 
 @blp.route("/rejected/replay")
 class Replay(MethodView):
-    @require(admin=True)
+    @require(Right.ADMIN)
     @blp.arguments(ReplayRequestSchema, required=False)
     @blp.response(200, ReplayResultSchema)
     def post(self, body: dict[str, Any]) -> dict[str, int]:

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from admin.auth import require, services
+from engine.policy import Right
 from engine.services import deliveries, outbox
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications",
@@ -40,7 +41,7 @@ class RetryResultSchema(Schema):
 
 @blp.route("")
 class Notifications(MethodView):
-    @require()
+    @require(Right.READ_PRIVATE)  # recipients and message texts
     @blp.response(200, NotificationSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
         """Newest first; ``?state=failed`` to see what did not go out, and why."""
@@ -53,7 +54,7 @@ class Notifications(MethodView):
 
 @blp.route("/retry")
 class Retry(MethodView):
-    @require(admin=True)
+    @require(Right.ADMIN)
     @blp.arguments(RetryRequestSchema, required=False)
     @blp.response(200, RetryResultSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from admin.api.body import text_body
 from admin.auth import require, services
 from engine.errors import InputInvalid
 from engine.membership import GroupIndex
+from engine.policy import Right
 from engine.rules import load_ruleset
 from engine.rules.problems import RulesetInvalid
 from engine.services import rulesets
@@ -47,7 +48,7 @@ def _document_format() -> tuple[str, str]:
 
 @blp.route("")
 class Ruleset(MethodView):
-    @require()
+    @require(Right.READ)
     @blp.response(200, schemas.RulesetSchema)
     def get(self) -> dict[str, Any]:
         """The active rule document, its version and revision (send it back in If-Match)."""
@@ -62,7 +63,7 @@ class Ruleset(MethodView):
                 "format": fmt, "text": text, "author": meta["author"],
                 "created_at": meta["created_at"], "document": dict(active.compiled.document)}
 
-    @require(admin=True)
+    @require(Right.ADMIN)
     @blp.doc(requestBody=YAML_JSON_BODY)
     @blp.response(200, schemas.PutRulesetResultSchema)
     @blp.alt_response(422, schema=schemas.ProblemsSchema, description="invalid document; nothing changed")
@@ -82,7 +83,7 @@ class Ruleset(MethodView):
 
 @blp.route("/validate")
 class Validate(MethodView):
-    @require()
+    @require(Right.READ)
     @blp.doc(requestBody=YAML_JSON_BODY)
     @blp.response(200, schemas.ValidateResultSchema)
     def post(self) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def _match(codes: list[str]) -> dict[str, Any]:
 
 @blp.route("/versions")
 class Versions(MethodView):
-    @require()
+    @require(Right.READ)
     @blp.response(200, schemas.VersionSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
         """Every accepted version, newest first, with author and time."""
@@ -119,7 +120,7 @@ class Versions(MethodView):
 
 @blp.route("/versions/<int:number>")
 class Version(MethodView):
-    @require()
+    @require(Right.READ)
     @blp.response(200, schemas.VersionTextSchema)
     def get(self, number: int) -> dict[str, Any]:
         """One version's text; ``?diff=M`` adds a unified diff from version M to this one."""
@@ -134,7 +135,7 @@ class Version(MethodView):
 
 @blp.route("/versions/<int:number>/activate")
 class Activate(MethodView):
-    @require(admin=True)
+    @require(Right.ADMIN)
     @blp.response(200, schemas.PutRulesetResultSchema)
     @blp.alt_response(404, schema=schemas.MessageSchema)
     def post(self, number: int) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from admin.api import schemas
 from admin.api.work_schemas import StockSchema, WorkBlueprint
 from admin.auth import require, services
+from engine.policy import Right
 from engine.services.stock_view import stock_view
 
 blp = WorkBlueprint("stock", __name__, url_prefix="/api/v1/skus",
@@ -17,7 +18,7 @@ blp = WorkBlueprint("stock", __name__, url_prefix="/api/v1/skus",
 
 @blp.route("/<path:code>/stock")
 class Stock(MethodView):
-    @require()
+    @require(Right.READ)
     @blp.response(200, StockSchema)
     @blp.alt_response(404, schema=schemas.MessageSchema, description="unknown SKU")
     def get(self, code: str) -> dict[str, Any]:

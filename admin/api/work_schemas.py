@@ -237,6 +237,9 @@ class RequisitionSchema(Schema):
     amount = fields.Float(allow_none=True)
     state = fields.String(metadata={"enum": list(REQUISITION_STATES)})
     approval_role = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True, metadata={
+        "description": "the role responsible for it (the raising rule's owner): with the "
+                       "approval role, the buying roles that may submit, order and receive"})
     ref = fields.String(allow_none=True, metadata={"description": "ERP purchase order number"})
     ordered_at = fields.DateTime(allow_none=True)
     counted_by_erp = fields.Boolean()

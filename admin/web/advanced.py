@@ -15,12 +15,13 @@ from flask_babel import gettext as _
 from admin.auth import services
 from admin.web.editor import bp, editing, friendly, location, posted_revision, save_text
 from admin.web.session import login_required
+from engine.policy import Right
 from engine.rules.editing import dump_yaml
 from engine.services import rulesets
 
 
 @bp.route("/advanced", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def advanced() -> Any:
     ed = editing()
     if request.method == "GET":

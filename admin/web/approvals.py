@@ -1,16 +1,17 @@
 """Purchase requisitions: the list with amounts, approval by role, ordering and receipt.
 
-Approve and reject are offered only to members of the requisition's approval role, and the
-requisition service refuses them to anyone else (403 on a forged post). Ordering, receiving and
-cancelling are for business users (anyone holding a role of the active ruleset): an admin
-without a business role looks but does not buy.
+Every step is offered only to those the authorisation model lets take it (engine/policy.py,
+the same check as the API's), and the requisition service refuses it to anyone else (403 on a
+forged post): approve and reject to the approval role; cancelling one that waits for approval
+to the approval role or an admin; submit, order, receive and other cancels to the buying roles
+(the owner of the rule that raised it, and its approval role) or an admin.
 """
 
 from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -19,6 +20,7 @@ from admin.web.i18n import field_message, requisition_state_label
 from admin.web.pages import web_blueprint
 from admin.web.session import current_roles, current_user, login_required, safe_next
 from engine.errors import Conflict
+from engine.policy import Right
 from engine.services import queries
 from engine.services import requisitions as requisition_service
 from engine.workflows.errors import FormInvalid, TransitionNotAllowed
@@ -34,15 +36,14 @@ FIELD_LABELS = {"ref": _l("ERP purchase order number"), "note": _l("Note"),
 
 
 def allowed(row: dict[str, Any], roles: frozenset[str]) -> list[str]:
-    """What the viewer may do with ``row`` now (nothing without a business role)."""
-    if not roles:
-        return []
+    """What the viewer may do with ``row`` now."""
+    user = current_user()
     req = Requisition(
         id=str(row["id"]), alert_id=None, sku=row["sku"], warehouse=row["warehouse"],
         supplier=row["supplier"], quantity=row["quantity"], unit_price=row["unit_price"],
         amount=row["amount"], state=row["state"], approval_role=row["approval_role"],
-        ref=row["ref"])
-    return allowed_requisition_transitions(req, roles)
+        ref=row["ref"], owner_role=row["owner"])
+    return allowed_requisition_transitions(req, roles, bool(user and user.is_admin))
 
 
 @bp.get("/requisitions")
@@ -79,26 +80,25 @@ def index() -> Any:
 def show(req_id: int) -> Any:
     roles = current_roles()
     with services().uow() as uow:
-        req = requisition_service.get_requisition(uow.conn, req_id, roles)
+        req = requisition_service.get_requisition(uow.conn, req_id, roles)  # its history
     req["actions"] = allowed(req, roles)
     return render_template("requisitions/show.html", req=req)
 
 
 @bp.post("/requisitions/<int:req_id>/transitions/<transition>")
-@login_required()
+@login_required(Right.ACT)
 def take(req_id: int, transition: str) -> Any:
     user = current_user()
     assert user is not None
     roles = current_roles()
-    if not roles:
-        abort(403)
     back = safe_next(request.form.get("next"), url_for(".index"))
     data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "next")}
     svc = services()
     try:
         with svc.uow() as uow:
             after = requisition_service.transition_requisition(
-                uow.conn, req_id, transition, data, user.username, roles, svc.clock.now())
+                uow.conn, req_id, transition, data, user.username, roles, svc.clock.now(),
+                user.is_admin)
             uow.commit()
     except FormInvalid as exc:
         for name, message in exc.fields.items():

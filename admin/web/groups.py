@@ -37,6 +37,7 @@ from admin.web.rule_form import (
     group_where_from_model,
 )
 from admin.web.session import login_required
+from engine.policy import Right
 from engine.rules.editing import condition_sentence, delete_group, upsert_group, usages
 from engine.services.preview import master_choices
 
@@ -50,7 +51,7 @@ KEYS = {"id", "name", "description", "where", "params", *(f"params.{k}" for k in
 
 
 @bp.get("/groups")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def group_list() -> Any:
     ed = editing()
     svc = services()
@@ -78,13 +79,13 @@ def group_list() -> Any:
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def group_new() -> Any:
     return _edit(None)
 
 
 @bp.route("/groups/<group_id>/edit", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def group_edit(group_id: str) -> Any:
     return _edit(group_id)
 
@@ -188,7 +189,7 @@ def _render(model: dict[str, Any], revision: int | None, group_id: str | None,
 
 
 @bp.post("/groups/<group_id>/delete")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def group_delete(group_id: str) -> Any:
     ed = editing()
     found = item_of(ed.document, "group", group_id)

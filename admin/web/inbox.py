@@ -24,8 +24,10 @@ from admin.web.session import (
     current_user,
     login_required,
     role_names,
+    web_identity,
 )
 from engine.errors import Conflict, NotFound
+from engine.policy import Right, may_see_task
 from engine.rules.compiled import CompiledRuleset, Rule
 from engine.services import queries, reports
 from engine.services import tasks as task_service
@@ -73,18 +75,15 @@ def index() -> Any:
 
 
 def _visible(task: dict[str, Any]) -> None:
-    """Admins see every task; others those of their roles, assigned to them, or whose workflow
-    gives one of their roles a step (a manager who may cancel a buyer's task can open it)."""
-    user = current_user()
-    assert user is not None
-    roles = current_roles()
-    if user.is_admin or task["role"] in roles or task["assignee"] == user.username:
-        return
+    """404 unless the viewer may see the task (engine/policy.py, as the API): admins every
+    task; others those of their roles, assigned to them, or whose workflow gives one of their
+    roles a step (a manager who may cancel a buyer's task can open it)."""
+    who = web_identity()
+    assert who is not None
     active = active_ruleset()
-    workflow = active.compiled.workflows.get(task["workflow"]) if active else None
-    if workflow and any(roles.intersection(t.roles) for t in workflow.transitions):
-        return
-    raise NotFound("task", task["id"])
+    workflows = active.compiled.workflows if active else {}
+    if not may_see_task(who, task["role"], task["assignee"], task["workflow"], workflows):
+        raise NotFound("task", task["id"])
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -136,7 +135,7 @@ def _rule(conn: Any, origin: dict[str, Any] | None, active: CompiledRuleset | No
 
 
 @bp.post("/tasks/<int:task_id>/transitions/<transition>")
-@login_required()
+@login_required(Right.ACT)
 def take(task_id: int, transition: str) -> Any:
     user = current_user()
     assert user is not None

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from admin.auth import services
 from admin.web.pages import web_blueprint
 from admin.web.session import login_required
+from engine.policy import Right
 from engine.services import events
 
 bp = web_blueprint("rejected", __name__, url_prefix="/admin/events/rejected")
@@ -24,7 +25,7 @@ PAGE_SIZE = 100
 
 
 @bp.get("")
-@login_required(admin=True)
+@login_required(Right.READ_PRIVATE)
 def index() -> Any:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     with services().uow() as uow:
@@ -37,7 +38,7 @@ def index() -> Any:
 
 
 @bp.post("/replay")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def replay() -> Any:
     svc = services()
     with svc.uow() as uow:

@@ -30,6 +30,7 @@ from admin.web.editor import (
     as_list,
 )
 from admin.web.session import login_required
+from engine.policy import Right
 from engine.rules.editing import delete_role, upsert_role, usages
 from engine.rules.schema import CHANNELS
 from engine.services import accounts
@@ -43,7 +44,7 @@ def _users() -> list[accounts.User]:
 
 
 @bp.get("/roles")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def role_list() -> Any:
     ed = editing()
     names = dict(options(ed.document, "roles"))
@@ -74,13 +75,13 @@ def usage_text(doc: Mapping[str, Any], usage: str) -> str:
 
 
 @bp.route("/roles/new", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def role_new() -> Any:
     return _edit(None)
 
 
 @bp.route("/roles/<role_id>/edit", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def role_edit(role_id: str) -> Any:
     return _edit(role_id)
 
@@ -149,7 +150,7 @@ def _render(model: dict[str, Any], doc: Mapping[str, Any], revision: int | None,
 
 
 @bp.post("/roles/<role_id>/delete")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def role_delete(role_id: str) -> Any:
     ed = editing()
     found = item_of(ed.document, "role", role_id)

@@ -44,6 +44,7 @@ from admin.web.rule_form import (
     rule_from_model,
 )
 from admin.web.session import login_required
+from engine.policy import Right
 from engine.rules import load_ruleset
 from engine.rules.compiled import EVENT_TYPES, SEVERITIES, STOCK_CHANGING
 from engine.rules.editing import (
@@ -96,7 +97,7 @@ NULL_DEFAULTS = {"metrics.days_of_cover": 9999, "metrics.days_since_last_sale": 
 
 
 @bp.get("")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def index() -> Any:
     ed = editing()
     with services().uow() as uow:
@@ -130,13 +131,13 @@ def index() -> Any:
 
 
 @bp.route("/rules/new", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def new() -> Any:
     return _edit(None)
 
 
 @bp.route("/rules/<rule_id>/edit", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def edit(rule_id: str) -> Any:
     return _edit(rule_id)
 
@@ -332,7 +333,7 @@ def _custom_params(doc: Mapping[str, Any], known: set[str]) -> list[dict[str, An
 
 
 @bp.post("/rules/<rule_id>/delete")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def remove(rule_id: str) -> Any:
     ed = editing()
     try:
@@ -350,7 +351,7 @@ def remove(rule_id: str) -> Any:
 
 
 @bp.post("/rules/preview")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def preview() -> Any:
     """An HTML fragment: which SKU×warehouse the rule as it stands in the form would alert on."""
     ed = editing()
@@ -382,7 +383,7 @@ def preview() -> Any:
 
 
 @bp.get("/groups/count")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def group_count() -> Any:
     """The live count of a group being defined: JSON with the number and a few SKU codes."""
     group = group_model_from_form(request.args)

@@ -2,7 +2,8 @@
 
 The session cookie holds only the username and user id (signed by Flask). Every request reads
 the user again, so a deactivated user is out at their next click. A user's business roles are
-the ACTIVE ruleset's roles that list them; an admin has no implicit role (SPEC §1).
+the ACTIVE ruleset's roles that list them; an admin has no implicit role (SPEC §1). Page guards
+ask the same authorisation model as the API (engine/policy.py), with the user's own rights.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask import abort, g, redirect, request, session, url_for
 
 from admin.auth import services
 from engine.errors import NotFound
+from engine.policy import Identity, Right, may
 from engine.services import accounts
 from engine.services.rulesets import ActiveRuleset
 
@@ -73,6 +75,14 @@ def current_roles() -> frozenset[str]:
     return active.compiled.roles_of(user.username)
 
 
+def web_identity() -> Identity | None:
+    """The signed-in viewer as the authorisation model sees them (a page is a full scope)."""
+    user = current_user()
+    if user is None:
+        return None
+    return Identity(user.username, user.is_admin, current_roles())
+
+
 def role_names() -> dict[str, str]:
     """Role id → its display name in the active ruleset."""
     active = active_ruleset()
@@ -87,8 +97,10 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def login_required(admin: bool = False) -> Callable[[F], F]:
-    """Guard a page: anonymous users go to the login page; non-admins get 403 on admin pages."""
+def login_required(right: Right = Right.READ, *, admin: bool = False) -> Callable[[F], F]:
+    """Guard a page: anonymous users go to the login page; a viewer without ``right`` gets 403
+    (``admin=True`` is ``Right.ADMIN``). The README's "Who may read and act" lists each page."""
+    needed = Right.ADMIN if admin else right
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
@@ -100,11 +112,12 @@ def login_required(admin: bool = False) -> Callable[[F], F]:
                 if request.headers.get("HX-Request"):
                     return "", 204, {"HX-Redirect": target}
                 return redirect(target)
-            if admin and not user.is_admin:
-                abort(403)
-            # Read now, before the view opens its unit of work: on SQLite every transaction
-            # takes the write lock, so a second one opened inside it would wait for itself.
+            # Read now (the roles come from it), before the view opens its unit of work: on
+            # SQLite every transaction takes the write lock, so a second one opened inside it
+            # would wait for itself.
             active_ruleset()
+            if not may(Identity(user.username, user.is_admin, current_roles()), needed):
+                abort(403)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

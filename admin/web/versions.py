@@ -16,6 +16,7 @@ from admin.web.i18n import language
 from admin.web.pages import web_blueprint
 from admin.web.session import current_user, login_required
 from engine.errors import Conflict, NotFound
+from engine.policy import Right
 from engine.rules.changes import describe
 from engine.services import rulesets
 
@@ -23,7 +24,7 @@ bp = web_blueprint("versions", __name__, url_prefix="/admin/versions")
 
 
 @bp.get("")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def index() -> Any:
     with services().uow() as uow:
         versions = rulesets.versions(uow.conn)
@@ -31,7 +32,7 @@ def index() -> Any:
 
 
 @bp.get("/<int:number>")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def show(number: int) -> Any:
     with services().uow() as uow:
         versions = rulesets.versions(uow.conn)
@@ -70,7 +71,7 @@ def _diff_lines(diff: str) -> list[tuple[str, str]]:
 
 
 @bp.post("/<int:number>/activate")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def activate(number: int) -> Any:
     user = current_user()
     assert user is not None

@@ -31,6 +31,7 @@ from admin.web.editor import (
     as_list,
 )
 from admin.web.session import login_required
+from engine.policy import Right
 from engine.rules.editing import delete_workflow, upsert_workflow, usages
 from forms.fields import FIELD_TYPES
 
@@ -44,7 +45,7 @@ _FIELD = re.compile(r"^t-(\d+)-f-(\d+)-name$")
 
 
 @bp.get("/workflows")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def workflow_list() -> Any:
     ed = editing()
     roles = dict(options(ed.document, "roles"))
@@ -70,13 +71,13 @@ def workflow_list() -> Any:
 
 
 @bp.route("/workflows/new", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def workflow_new() -> Any:
     return _edit(None)
 
 
 @bp.route("/workflows/<workflow_id>/edit", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def workflow_edit(workflow_id: str) -> Any:
     return _edit(workflow_id)
 
@@ -257,7 +258,7 @@ def _render(model: dict[str, Any], doc: Mapping[str, Any], revision: int | None,
 
 
 @bp.post("/workflows/<workflow_id>/delete")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def workflow_delete(workflow_id: str) -> Any:
     ed = editing()
     found = item_of(ed.document, "workflow", workflow_id)

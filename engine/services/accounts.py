@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, bindparam, insert, literal_column, select, update
 
 from engine.errors import Conflict, InputInvalid, NotFound
+from engine.policy import Scope
 from engine.storage.tables import api_tokens, ruleset_state, users
 
 TOKEN_PREFIX = "sw_"
@@ -120,8 +121,15 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(conn: Connection, username: str, name: str, now: datetime) -> str:
-    """A new API token for ``username``; the plain token is returned once and never stored."""
+def create_token(conn: Connection, username: str, name: str, now: datetime,
+                 scope: str = Scope.FULL) -> str:
+    """A new API token for ``username``; the plain token is returned once and never stored.
+
+    ``scope`` (engine/policy.py): ``full`` (the user's own rights), ``read`` or ``ingest``.
+    """
+    if scope not in _SCOPES:
+        raise InputInvalid([{"field": "scope", "message":
+                             f"a token's scope is one of {', '.join(Scope)}, not {scope!r}"}])
     user = get_user(conn, username)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     conn.execute(
@@ -131,6 +139,7 @@ def create_token(conn: Connection, username: str, name: str, now: datetime) -> s
             token_hash=hash_token(token),
             prefix=token[:10],
             created_at=now,
+            scope=Scope(scope).value,
         )
     )
     return token
@@ -149,6 +158,7 @@ class TokenUse:
     token_id: int
     note_due: bool
     state_key: tuple[int | None, int] | None = None
+    scope: Scope = Scope.FULL
 
 
 # Built once: constructing this select and its cache key on every request cost more than the
@@ -156,6 +166,7 @@ class TokenUse:
 _TOKEN_QUERY = (
     select(users.c.id, users.c.username, users.c.display_name, users.c.is_admin, users.c.active,
            users.c.locale, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at,
+           api_tokens.c.scope,
            ruleset_state.c.active_version, ruleset_state.c.catalog_revision)
     .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id)
                  .outerjoin(ruleset_state, ruleset_state.c.id == literal_column("1")))
@@ -163,17 +174,22 @@ _TOKEN_QUERY = (
 )
 
 
+_SCOPES = frozenset(s.value for s in Scope)
+
+
 def check_token(conn: Connection, token: str, now: datetime) -> TokenUse | None:
     """Look the token up (by its SHA-256, never cached: a revoked token fails at once); read only."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     row = conn.execute(_TOKEN_QUERY, {"token_hash": hash_token(token)}).first()
-    if row is None or not row.active:
+    # A scope this version does not know (written by hand, or by a newer one) opens nothing.
+    if row is None or not row.active or row.scope not in _SCOPES:
         return None
     last_used = row.last_used_at
     revision = row.catalog_revision
     return TokenUse(_user(row), row.token_id, last_used is None or last_used < now - LAST_USED_EVERY,
-                    None if revision is None else (row.active_version, revision))
+                    None if revision is None else (row.active_version, revision),
+                    Scope(row.scope))
 
 
 def note_token_use(conn: Connection, token_id: int, now: datetime) -> None:

@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, false, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, false, func, or_, select
 
 from engine.errors import NotFound
+from engine.policy import TaskScope
 from engine.rules.compiled import SEVERITIES
 from engine.storage.tables import (
     OPEN_ALERT_STATES,
@@ -50,6 +51,7 @@ class TaskFilters(TypedDict, total=False):
     assignee: str
     open: bool  # True: not closed; False: closed only
     overdue: bool  # True: past due and not closed
+    visible: TaskScope  # only the tasks a non-admin may see (engine/policy.py)
 
 
 class RequisitionFilters(TypedDict, total=False):
@@ -174,6 +176,11 @@ def list_tasks(
         where.append(tasks.c.closed.is_(not filters["open"]))
     if "overdue" in filters:
         where.append(_overdue(filters["overdue"], now))
+    if "visible" in filters:
+        scope = filters["visible"]
+        where.append(or_(tasks.c.role.in_(sorted(scope.roles)),
+                         tasks.c.assignee == scope.assignee,
+                         tasks.c.workflow.in_(sorted(scope.workflows))))
     rank = case(SEVERITY_RANK, value=tasks.c.severity, else_=len(SEVERITIES))
     query = _task_select().where(*where).order_by(
         tasks.c.closed, rank, tasks.c.due_at.is_(None), tasks.c.due_at, tasks.c.id
@@ -206,6 +213,7 @@ def _requisition_select() -> Select[Any]:
         select(
             requisitions,
             alerts.c.rule,
+            alerts.c.owner,
             skus.c.code.label("sku_code"),
             warehouses.c.code.label("warehouse_code"),
             suppliers.c.code.label("supplier_code"),
@@ -231,6 +239,7 @@ def requisition_row(r: Any) -> dict[str, Any]:
         "amount": r.amount,
         "state": r.state,
         "approval_role": r.approval_role,
+        "owner": r.owner,  # the role responsible: the owner of the rule that raised it
         "ref": r.ref,
         "ordered_at": r.ordered_at,
         "counted_by_erp": bool(r.counted_by_erp),

@@ -30,12 +30,12 @@ LOCAL_ON_ORDER_STATES = ("draft", "pending_approval", "approved", "ordered")
 
 
 def get_requisition(
-    conn: Connection, req_id: int, user_roles: Iterable[str] = ()
+    conn: Connection, req_id: int, user_roles: Iterable[str] = (), is_admin: bool = False
 ) -> dict[str, Any]:
     """A requisition with its history and the transitions this user may take now."""
     req = load_requisition(conn, req_id)
     req["history"] = requisition_history_of(conn, req_id)
-    req["transitions"] = allowed_requisition_transitions(_domain(req), user_roles)
+    req["transitions"] = allowed_requisition_transitions(_domain(req), user_roles, is_admin)
     return req
 
 
@@ -47,18 +47,21 @@ def transition_requisition(
     actor: str,
     actor_roles: Iterable[str],
     now: datetime,
+    is_admin: bool = False,
 ) -> dict[str, Any]:
     """Take ``transition`` (submit, approve, reject, order, receive, cancel) as ``actor``.
 
-    Raises ``NotFound``, ``TransitionNotAllowed``, ``RoleNotAllowed`` (approve or reject
-    without the approval role), ``FormInvalid`` (``order`` without ``ref``) or ``Conflict``.
+    Raises ``NotFound``, ``TransitionNotAllowed``, ``RoleNotAllowed`` (a step the authorisation
+    model does not give this actor: engine/policy.py), ``FormInvalid`` (``order`` without
+    ``ref``) or ``Conflict``. The check and the write happen in one transaction, guarded by the
+    requisition's version: whoever loses a race to a step changes nothing.
     """
     row = conn.execute(select(requisitions).where(requisitions.c.id == req_id)).first()
     if row is None:
         raise NotFound("requisition", req_id)
     current = load_requisition(conn, req_id)
     moved = apply_requisition_transition(_domain(current), transition, actor, actor_roles,
-                                         data, now)
+                                         data, now, is_admin)
     _lock_level(conn, row.sku_id, row.warehouse_id)
     _save(conn, row, moved, transition, now)
     entry = moved.history[-1]
@@ -74,7 +77,7 @@ def _domain(req: Mapping[str, Any]) -> Requisition:
         id=str(req["id"]), alert_id=str(req["alert"]) if req["alert"] else None, sku=req["sku"],
         warehouse=req["warehouse"], supplier=req["supplier"], quantity=req["quantity"],
         unit_price=req["unit_price"], amount=req["amount"], state=req["state"],
-        approval_role=req["approval_role"], ref=req["ref"],
+        approval_role=req["approval_role"], ref=req["ref"], owner_role=req.get("owner"),
     )
 
 

@@ -63,6 +63,8 @@ api_tokens = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime, nullable=True),
     Column("revoked_at", UtcDateTime, nullable=True),
+    # full | read | ingest (engine/policy.py Scope): what the token may be used for.
+    Column("scope", String(16), nullable=False, server_default="full"),
 )
 
 warehouses = Table(

@@ -2,9 +2,11 @@
 
 States: draft | pending_approval | approved | ordered | received | rejected | cancelled.
 Transitions: submit (draft → pending_approval, or → approved when no approval is needed),
-approve and reject (pending_approval; only by the requisition's approval role — there is no
-superuser here), order (approved → ordered, with the ERP purchase order number ``ref``),
-receive (ordered → received), cancel (draft | pending_approval | approved → cancelled).
+approve and reject (pending_approval), order (approved → ordered, with the ERP purchase order
+number ``ref``), receive (ordered → received), cancel (draft | pending_approval | approved →
+cancelled). Who may take each is the authorisation model's (engine/policy.py): approve and
+reject only the approval role; cancelling one that waits for approval is a rejection (the
+approval role or an admin); the other steps the buying roles or an admin.
 
 On-order counting (SPEC §4, "never counted twice"): a requisition adds to ``on_order`` only
 while it lives here alone (draft, pending_approval, approved). Once ordered it carries the ERP's
@@ -19,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.metrics import approval_role
+from engine.policy import Identity, may_take_requisition_step, requisition_step_roles
 from engine.rules.compiled import ApprovalThreshold
 from engine.workflows.errors import FormInvalid, RoleNotAllowed, TransitionNotAllowed
 from engine.workflows.tasks import HistoryEntry
@@ -39,13 +42,12 @@ class _Step:
     from_states: tuple[str, ...]
     to: str | None  # None: decided by the requisition (submit)
     form: tuple[FieldSpec, ...] = ()
-    approver_only: bool = False
 
 
 STEPS: Mapping[str, _Step] = {
     "submit": _Step(("draft",), None, (_NOTE,)),
-    "approve": _Step(("pending_approval",), "approved", (_NOTE,), approver_only=True),
-    "reject": _Step(("pending_approval",), "rejected", (_REASON,), approver_only=True),
+    "approve": _Step(("pending_approval",), "approved", (_NOTE,)),
+    "reject": _Step(("pending_approval",), "rejected", (_REASON,)),
     "order": _Step(("approved",), "ordered", (_REF, _NOTE)),
     "receive": _Step(("ordered",), "received", (_NOTE,)),
     "cancel": _Step(("draft", "pending_approval", "approved"), "cancelled", (_REASON,)),
@@ -65,6 +67,7 @@ class Requisition:
     state: str = "draft"
     approval_role: str | None = None  # who must approve; None: no approval needed
     ref: str | None = None  # the ERP purchase order number, once ordered
+    owner_role: str | None = None  # responsible for it: the owner of the rule that raised it
     history: list[HistoryEntry] = field(default_factory=list)
 
 
@@ -109,13 +112,15 @@ def counts_on_order(state: str) -> bool:
     return state in ON_ORDER
 
 
-def allowed_requisition_transitions(req: Requisition, actor_roles: Iterable[str]) -> list[str]:
+def allowed_requisition_transitions(req: Requisition, actor_roles: Iterable[str],
+                                    is_admin: bool = False) -> list[str]:
     """The transitions this user may take on ``req`` now, in lifecycle order."""
-    roles = frozenset(actor_roles)
+    who = Identity("", is_admin, frozenset(actor_roles))
     return [
         name
         for name, step in STEPS.items()
-        if req.state in step.from_states and (not step.approver_only or req.approval_role in roles)
+        if req.state in step.from_states
+        and may_take_requisition_step(who, name, req.state, req.approval_role, req.owner_role)
     ]
 
 
@@ -126,14 +131,15 @@ def apply_requisition_transition(
     actor_roles: Iterable[str],
     data: Mapping[str, Any],
     now: datetime,
+    is_admin: bool = False,
 ) -> Requisition:
     """The requisition after ``actor`` takes ``transition``; ``req`` is left unchanged.
 
     Raises ``TransitionNotAllowed`` (unknown transition, wrong state), ``RoleNotAllowed``
-    (approve or reject by someone without the approval role) or ``FormInvalid`` (``order``
-    without ``ref``).
+    (someone the policy does not let take this step) or ``FormInvalid`` (``order`` without
+    ``ref``).
     """
-    step = _check(req, transition, frozenset(actor_roles))
+    step = _check(req, transition, Identity(actor, is_admin, frozenset(actor_roles)))
     clean, errors = validate_form(step.form, data)
     if errors:
         raise FormInvalid(errors)
@@ -143,7 +149,7 @@ def apply_requisition_transition(
     return replace(req, state=to, ref=ref, history=[*req.history, entry])
 
 
-def _check(req: Requisition, transition: str, roles: frozenset[str]) -> _Step:
+def _check(req: Requisition, transition: str, who: Identity) -> _Step:
     step = STEPS.get(transition)
     if step is None:
         reason = f"requisitions have only {', '.join(STEPS)}"
@@ -151,9 +157,10 @@ def _check(req: Requisition, transition: str, roles: frozenset[str]) -> _Step:
     if req.state not in step.from_states:
         reason = f"it can only be taken from {', '.join(step.from_states)}"
         raise TransitionNotAllowed(transition, req.state, reason)
-    if step.approver_only:
-        if req.approval_role is None:
-            raise TransitionNotAllowed(transition, req.state, "the requisition has no approver")
-        if req.approval_role not in roles:
-            raise RoleNotAllowed(transition, (req.approval_role,), roles)
-    return step
+    if may_take_requisition_step(who, transition, req.state, req.approval_role, req.owner_role):
+        return step
+    roles, admins = requisition_step_roles(transition, req.state, req.approval_role,
+                                           req.owner_role)
+    if not roles and not admins:
+        raise TransitionNotAllowed(transition, req.state, "the requisition has no approver")
+    raise RoleNotAllowed(transition, sorted(roles) + (["admin"] if admins else []), who.roles)

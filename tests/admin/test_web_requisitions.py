@@ -41,18 +41,21 @@ def test_the_list_shows_amounts_and_who_approves(seeded, services) -> None:
 
 def test_only_the_approval_role_gets_approve_and_reject(seeded, services) -> None:
     req = requisition_id(services, "SKU-1")
-    login(seeded, "alice")  # a buyer: may cancel it, may not approve it
-    assert actions(row(seeded, req)) == {"cancel"}
+    login(seeded, "alice")  # a buyer: cancelling what waits for approval would be a rejection
+    assert actions(row(seeded, req)) == set()
+    refused = post_form(seeded, "/requisitions", f"/requisitions/{req}/transitions/cancel")
+    assert refused.status_code == 403
     post_form(seeded, "/", "/logout")
     login(seeded, "carol")
     assert actions(row(seeded, req)) == {"approve", "reject", "cancel"}
     mine = seeded.get("/requisitions?mine=1").get_data(as_text=True)
     assert mine.count("<tr data-requisition=") == 1
     post_form(seeded, "/", "/logout")
-    login(seeded, "root")  # an admin without a business role looks but does not buy
-    assert actions(row(seeded, req)) == set()
-    refused = post_form(seeded, "/requisitions", f"/requisitions/{req}/transitions/cancel")
+    login(seeded, "root")  # an admin may cancel it, but approves no spending
+    assert actions(row(seeded, req)) == {"cancel"}
+    refused = post_form(seeded, "/requisitions", f"/requisitions/{req}/transitions/approve")
     assert refused.status_code == 403
+    assert "待审批" in row(seeded, req)
 
 
 def test_a_forged_approval_is_refused_and_changes_nothing(seeded, services) -> None:

@@ -211,7 +211,9 @@ def test_the_requisition_lifecycle_keeps_on_order_local_exact(svc, clock) -> Non
         detail = get_requisition(conn, rid, MANAGER)
         assert detail["transitions"] == ["receive"]
         assert [h["to"] for h in detail["history"]] == ["pending_approval", "approved", "ordered"]
-        transition_requisition(conn, rid, "receive", {}, "bob", frozenset(), now)
+        with pytest.raises(RoleNotAllowed):  # no buying role (issue #13)
+            transition_requisition(conn, rid, "receive", {}, "bob", frozenset(), now)
+        transition_requisition(conn, rid, "receive", {}, "alice", BUYER, now)
         assert on_order_local(conn, row.sku_id, row.warehouse_id) == 0
 
 

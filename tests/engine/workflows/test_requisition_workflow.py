@@ -1,4 +1,5 @@
-"""The requisition lifecycle of SPEC §5: every allowed and refused transition."""
+"""The requisition lifecycle of SPEC §5: every allowed and refused transition, and who may take
+each (engine/policy.py, issue #13)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 THRESHOLDS = (ApprovalThreshold(10_000, "purchasing-manager"),)
 MANAGER = {"purchasing-manager"}
 BUYER = {"buyer"}
+SALES = {"sales"}
 
 
 def make_req(state: str = "draft", approval_role: str | None = "purchasing-manager") -> Requisition:
@@ -37,11 +39,13 @@ def make_req(state: str = "draft", approval_role: str | None = "purchasing-manag
         12_000.0,
         state=state,
         approval_role=approval_role,
+        owner_role="buyer",
     )
 
 
-def act(req: Requisition, transition: str, roles: set[str] = BUYER, **data: object) -> Requisition:
-    return apply_requisition_transition(req, transition, "alice", roles, data, NOW)
+def act(req: Requisition, transition: str, roles: set[str] = BUYER, admin: bool = False,
+        **data: object) -> Requisition:
+    return apply_requisition_transition(req, transition, "alice", roles, data, NOW, admin)
 
 
 def test_draft_computes_amount_and_approval_role() -> None:
@@ -110,8 +114,49 @@ def test_unknown_fields_are_refused() -> None:
 
 @pytest.mark.parametrize("state", ["draft", "pending_approval", "approved"])
 def test_cancel_while_not_yet_ordered(state: str) -> None:
-    req = act(make_req(state), "cancel", reason="duplicate")
+    roles = MANAGER if state == "pending_approval" else BUYER
+    req = act(make_req(state), "cancel", roles, reason="duplicate")
     assert req.state == "cancelled"
+
+
+def test_cancelling_while_waiting_for_approval_is_a_rejection() -> None:
+    """Finding 1 of issue #13: a buyer (or a sales user) cancelled what waited for the manager."""
+    pending = make_req("pending_approval")
+    for roles in (BUYER, SALES, set()):
+        with pytest.raises(RoleNotAllowed) as info:
+            act(pending, "cancel", roles)
+        assert info.value.required == ("purchasing-manager", "admin")
+    assert act(pending, "cancel", MANAGER).state == "cancelled"
+    assert act(pending, "cancel", set(), admin=True).state == "cancelled"
+
+
+@pytest.mark.parametrize(("transition", "state"), [
+    ("submit", "draft"), ("order", "approved"), ("receive", "ordered"), ("cancel", "draft"),
+    ("cancel", "approved")])
+def test_buying_steps_need_a_buying_role_or_an_admin(transition: str, state: str) -> None:
+    """Finding 1 of issue #13: a user with no business role ordered and received."""
+    req = make_req(state)
+    data = {"ref": "PO-1"} if transition == "order" else {}
+    for roles in (set(), SALES, {"warehouse-lead"}):
+        with pytest.raises(RoleNotAllowed) as info:
+            act(req, transition, roles, **data)
+        assert info.value.required == ("buyer", "purchasing-manager", "admin")
+    for roles, admin in ((BUYER, False), (MANAGER, False), (set(), True)):
+        assert act(req, transition, roles, admin, **data).state != state
+
+
+def test_an_admin_neither_approves_nor_rejects() -> None:
+    for transition in ("approve", "reject"):
+        with pytest.raises(RoleNotAllowed) as info:
+            act(make_req("pending_approval"), transition, set(), admin=True)
+        assert info.value.required == ("purchasing-manager",)
+
+
+def test_without_an_owner_or_approver_only_an_admin_buys() -> None:
+    orphan = Requisition("R-9", None, "SKU-1", "WH-SH", None, 5, None, None, state="approved")
+    with pytest.raises(RoleNotAllowed):
+        act(orphan, "order", BUYER, ref="PO-9")
+    assert act(orphan, "order", set(), admin=True, ref="PO-9").state == "ordered"
 
 
 ALLOWED_FROM = {
@@ -149,8 +194,11 @@ def test_a_pending_requisition_without_approver_cannot_be_approved() -> None:
 
 def test_allowed_transitions_for_the_inbox() -> None:
     pending = make_req("pending_approval")
-    assert allowed_requisition_transitions(pending, BUYER) == ["cancel"]
+    assert allowed_requisition_transitions(pending, BUYER) == []
     assert allowed_requisition_transitions(pending, MANAGER) == ["approve", "reject", "cancel"]
+    assert allowed_requisition_transitions(pending, SALES, is_admin=True) == ["cancel"]
+    assert allowed_requisition_transitions(make_req("approved"), BUYER) == ["order", "cancel"]
+    assert allowed_requisition_transitions(make_req("approved"), SALES) == []
     assert allowed_requisition_transitions(make_req("received"), MANAGER) == []
 
 
