@@ -1,7 +1,7 @@
 """API tokens carry a scope: full (the user's own rights), read or ingest (issue #13)
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0013
 Create Date: 2026-11-23 09:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0005'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
