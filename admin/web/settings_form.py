@@ -24,6 +24,7 @@ from admin.web.editor import (
     save,
 )
 from admin.web.session import login_required
+from engine.policy import Right
 
 # key: (label, help); the order of the form
 SETTINGS: dict[str, tuple[Any, Any]] = {
@@ -83,7 +84,7 @@ def _settings(model: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def settings_form() -> Any:
     ed = editing()
     current = dict(ed.document.get("settings") or {})

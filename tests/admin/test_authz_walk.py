@@ -120,6 +120,8 @@ PAGES: dict[tuple[str, str], Route] = {
     ("POST", "/admin/advanced"): Route("page-admin"),
     ("POST", "/admin/rules/preview"): Route("page-admin"),
     ("GET", "/admin/groups/count"): Route("page-admin"),
+    ("GET", "/admin/settings"): Route("page-admin"),
+    ("POST", "/admin/settings"): Route("page-admin"),
     **{(method, f"/admin/{kind}{tail}"): Route("page-admin", params=POST_NOPE if method == "POST"
                                                and tail != "/new" else {})
        for kind, key in (("groups", "group_id"), ("roles", "role_id"),
@@ -237,6 +239,8 @@ def test_every_page_answers_every_identity_as_the_model_says(app, world) -> None
     api_rules = {re.sub(r"<(?:[a-z]+:)?(\w+)>", r"{\1}", r.rule) for r in app.url_map.iter_rules()
                  if r.rule.startswith("/api/") and r.rule != "/api/v1/openapi.json"}
     assert api_rules == {path for _, path in API}, "an API route missing from the OpenAPI walk"
+    admin = world["callers"]["admin"]
+    versions = admin.client.get("/api/v1/ruleset/versions", headers=admin.headers).json
     wrong = []
     for (method, template), route in sorted(PAGES.items(), key=lambda kv: kv[0][1] == "/logout"):
         path = fill(template, {**world["seeds"], **route.params})
@@ -245,8 +249,10 @@ def test_every_page_answers_every_identity_as_the_model_says(app, world) -> None
             if method == "GET":
                 answer = caller.client.get(path, headers=caller.headers)
             else:
+                # A stale revision: an editor's save past the guard is a conflict, not a change.
                 answer = caller.client.post(path, headers=caller.headers,
-                                            data={"csrf_token": caller.csrf})
+                                            data={"csrf_token": caller.csrf,
+                                                  "revision": "999999"})
             got = outcome(answer)
             if route.rule == "public":  # sign-in, sign-out, language, health, assets
                 ok = got != 403 and not (got == LOGIN and method == "GET"
@@ -257,6 +263,8 @@ def test_every_page_answers_every_identity_as_the_model_says(app, world) -> None
                 wrong.append(f"{method} {path} as {identity}: {got}, expected "
                              f"{MATRIX[route.rule][IDENTITIES.index(identity)]}")
     assert not wrong, "\n".join(wrong)
+    after = admin.client.get("/api/v1/ruleset/versions", headers=admin.headers).json
+    assert after == versions  # the walk saved nothing
 
 
 # -- the README says the same ---------------------------------------------------------------
