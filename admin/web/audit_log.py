@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from admin.auth import services
 from admin.web.pages import web_blueprint
 from admin.web.session import login_required
+from engine.policy import Right
 from engine.services import audit
 
 bp = web_blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -31,7 +32,7 @@ AREAS = {"ruleset": _l("Rules"), "skus": _l("SKUs"), "warehouses": _l("Warehouse
 
 
 @bp.get("")
-@login_required(admin=True)
+@login_required(Right.READ_PRIVATE)  # who changed what: admins
 def index() -> Any:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     actor = request.args.get("actor", "").strip() or None

@@ -111,6 +111,7 @@ PAGES: dict[tuple[str, str], Route] = {
     ("GET", "/requisitions/<int:req_id>"): Route("page"),
     ("POST", "/requisitions/<int:req_id>/transitions/<transition>"): Route("page"),
     ("GET", "/admin/events/rejected"): Route("page-admin"),
+    ("GET", "/admin/audit"): Route("page-admin"),
     ("POST", "/admin/events/rejected/replay"): Route("page-admin"),
     ("GET", "/admin"): Route("page-admin"),
     ("GET", "/admin/versions"): Route("page-admin"),
