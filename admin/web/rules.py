@@ -57,7 +57,6 @@ from engine.rules.editing import (
 from engine.rules.problems import RulesetInvalid
 from engine.rules.schema import CHANNELS
 from engine.rules.variables import FACTS
-from engine.services.rule_failures import failures_of
 from engine.services.preview import (
     count_group,
     fired_counts,
@@ -65,6 +64,7 @@ from engine.services.preview import (
     preview_rule,
     read_levels,
 )
+from engine.services.rule_failures import failures_of
 
 __all__ = ["bp"]
 

@@ -40,7 +40,7 @@ _STEPS = 200_000  # nodes the estimator may look at before it gives up (and refu
 
 
 def _sat(n: int) -> int:
-    return n if n < CAP else CAP
+    return min(n, CAP)
 
 
 @dataclass(frozen=True)
@@ -231,8 +231,7 @@ class _Estimator:
         self.over(work, path, lambda: f"'{op}' runs its test on up to {_amount(n)} items")
         # Items of unknown sizes: as many average ones, and one that is nearly all of it (the
         # sum is at most this whether the body's cost grows faster than its item or not).
-        average = Size(items.deep // max(n, 1), items.deep // max(n, 1))
-        each = items.item if items.item is not None else average
+        each = items.item if items.item is not None else _average(items)
         result, per_item = self.node(body, paths[1], _Env(each)) if n else (SCALAR, 0)
         inner = _sat(n * per_item)
         if items.item is None and n:
@@ -250,7 +249,9 @@ class _Estimator:
     def reduce(self, items: Size, acc: Size, work: int, body: Any, weight: int,
                body_path: Segments, path: Segments) -> tuple[Size, int]:
         n = items.length
-        element = items.element()
+        element = items.item if items.item is not None else _average(items)
+        if items.item is None:  # and one item may be nearly all of it
+            work = _sat(work + weight * items.deep)
         for step in range(n):
             data = Size(0, _sat(2 + element.deep + acc.deep),
                         fields=(("current", element), ("accumulator", acc)))
@@ -259,7 +260,7 @@ class _Estimator:
             work = _sat(work + inner)
             grew = result.deep > acc.deep or result.length > acc.length
             doubled = result.deep >= 2 * max(acc.deep, 1)
-            self.over(work, path, lambda: _reduce_reason(n, step, doubled))
+            self.over(work, path, lambda s=step, d=doubled: _reduce_reason(n, s, d))
             acc = join(result, acc) if grew else acc
             if not grew:  # the same step from here on: the rest cost the same
                 work = _sat(work + (n - step - 1) * (weight * (1 + element.deep + acc.deep) + inner))
@@ -276,6 +277,11 @@ def _reduce_reason(n: int, step: int, doubled: bool) -> str:
         return (f"'reduce' doubles its accumulator on each of up to {_amount(n)} items (it is "
                 f"merged or joined with itself), so it outgrows any limit after {step + 1}")
     return f"'reduce' grows its accumulator on each of up to {_amount(n)} items"
+
+
+def _average(s: Size) -> Size:
+    d = s.deep // max(s.length, 1)
+    return Size(d, d)
 
 
 def _part(s: Size) -> Size:

@@ -17,8 +17,8 @@ evaluation has the engine's budget (``jsonlogic_budget``); the whole preview sto
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType

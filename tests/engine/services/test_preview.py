@@ -130,3 +130,40 @@ def test_fired_counts_and_revision(catalogue, services) -> None:
     with services.uow() as uow:
         assert fired_counts(uow.conn) == {"low": (2, 2)}
         assert current_revision(uow.conn) == 1
+
+
+def test_the_preview_evaluates_after_its_read_ended_under_the_engine_budget(
+        catalogue, services, clock, db_url) -> None:
+    """As the rule editor's view does it: the levels are read in a short transaction, then the
+    rule runs with nobody holding the database (on SQLite a writer that will not wait gets the
+    lock while the condition runs: POST /events is not held up), each pair under the budget."""
+    import sqlite3
+    from dataclasses import replace
+
+    from engine.rules.jsonlogic import compile as compile_logic
+    from tests.engine.rules.test_jsonlogic_budget import BOMBS
+
+    with services.uow() as uow:
+        snap = services.cache.current(uow.conn)
+        levels = read_levels(uow.conn)
+    compiled = snap.ruleset.compiled
+    locked: list[str] = []
+    bomb = compile_logic(BOMBS["nested some"])
+
+    def condition(facts: Any) -> Any:
+        if db_url.startswith("sqlite"):
+            writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0)
+            try:
+                writer.execute("BEGIN IMMEDIATE")  # fails at once if the lock is held
+                writer.rollback()
+            except sqlite3.OperationalError as exc:
+                locked.append(str(exc))
+            finally:
+                writer.close()
+        return bomb(facts)
+
+    rule = replace(compiled.rule("low"), condition=condition)
+    result = preview_rule(levels, snap, rule, compiled, clock.now())
+    assert locked == []
+    assert result.checked == 3 and result.hit_count == 0 and result.error_count == 3
+    assert all("BudgetExceeded" in (row.error or "") for row in result.misses)
