@@ -92,3 +92,31 @@ def test_a_rule_over_its_budget_is_skipped_and_the_others_go_on(client, admin_he
     assert page.status_code == 200 and 'id="rule-failures"' in html
     assert 'class="small rule-failure" data-kind="budget"' in html
     assert "Skipped on 6 events" in html and "last on BAD @ W" in html
+
+
+def test_a_quantity_formula_over_its_budget_skips_the_requisition_only(
+        client, admin_headers, services, clock) -> None:
+    seed(client, admin_headers)
+    text = f"""\
+ruleset: budget
+roles: [{{id: buyer, members: [alice]}}]
+rules:
+  - id: low
+    owner: buyer
+    when: {{"<": [{{"var": "stock.available"}}, 10]}}
+    actions:
+      - create_requisition: {{quantity: {{"if": [{json.dumps(BOMB)}, 1, 2]}}}}
+"""
+    answer = client.put("/api/v1/ruleset", data=text, content_type="application/yaml",
+                        headers=admin_headers)
+    assert answer.status_code == 422
+    assert [e["code"] for e in answer.json["errors"]] == ["too_costly"]
+    unchecked_version(services, text, clock.now())
+    event = {"id": "g", "type": "count", "sku": "GOOD", "warehouse": "W", "qty": 3,
+             "at": (clock.now() - timedelta(minutes=5)).isoformat()}
+    answer = client.post("/api/v1/events", json=event, headers=admin_headers)
+    assert answer.status_code == 200 and answer.json["accepted"] == 1, answer.json
+    with services.db.connect() as conn:
+        (facts,) = conn.execute(select(alerts.c.facts)).scalars().all()
+    (skipped,) = facts["actions"]
+    assert "the quantity expression failed: BudgetExceeded" in skipped["skipped"]
