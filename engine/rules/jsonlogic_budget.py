@@ -3,8 +3,8 @@
 A condition that loops (``map``, ``filter``, ``reduce``, ``all``, ``some``, ``none``) or builds
 (``merge``, ``cat``) gets a fuel cell ``f = [FUEL]`` when it starts, passed down to the bodies it
 runs. Each loop pays before it runs, per item, the weight of its body (its number of nodes) times
-one plus the item's size (``size``); ``reduce`` pays each step with the size of its accumulator too; ``merge``
-and ``cat`` pay the length of what they built. When the cell runs dry ``BudgetExceeded`` is raised:
+one plus the item's size (``size``); ``reduce`` pays each step with the size of its accumulator
+too; ``merge`` and ``cat`` pay the length of what they build. When the cell runs dry ``BudgetExceeded`` is raised:
 the evaluation stops, and the engine skips that rule for that event (issue #13).
 
 The charge is deterministic (the same data costs the same fuel on any machine, under any load)
@@ -158,12 +158,13 @@ def none_(f: Fuel, body: Body, items: Any, weight: int) -> bool:
 
 def merge(f: Fuel, *args: Any) -> list[Any]:
     out: list[Any] = []
-    for a in args:
+    for a in args:  # each part paid before it is copied: a doubling stops before it is made
         if type(a) in _ARRAYS:
+            spend(f, len(a))
             out.extend(a)
         else:
+            spend(f, 1)
             out.append(a)
-        spend(f, len(out))  # each part as it comes: a doubling stops at the first one too big
     return out
 
 

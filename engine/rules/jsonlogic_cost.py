@@ -191,7 +191,7 @@ class _Estimator:
         return TEXT if fact.type == STRING else SCALAR
 
     def merge(self, sizes: list[Size], work: int, path: Segments) -> tuple[Size, int]:
-        length = deep = built = 0
+        length = deep = 0
         items: list[Size] = []
         for s in sizes:
             if s.length:
@@ -200,8 +200,7 @@ class _Estimator:
             else:
                 length, deep = _sat(length + 1), _sat(deep + 1 + s.deep)
                 items.append(s)
-            built = _sat(built + length)
-        work = _sat(work + built)
+        work = _sat(work + length)
         self.over(work, path, lambda: f"'merge' could build a list of {_amount(length)} items")
         return Size(length, deep, _join_all(items)), work
 
