@@ -39,7 +39,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(JsonInvalid)
     def _json_invalid(exc: JsonInvalid) -> Any:
-        return _json(400, errors=[{"path": exc.path, "message": exc.message}], message=exc.message)
+        return _json(exc.status, errors=[{"path": exc.path, "message": exc.message}],
+                     message=exc.message)
 
     @app.errorhandler(BadRequest)
     def _bad_request(exc: BadRequest) -> Any:

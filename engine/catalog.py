@@ -6,6 +6,7 @@ bulk upsert can say exactly which rows are wrong.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +20,8 @@ from marshmallow import (
     validate,
     validates_schema,
 )
+
+from engine.rules.variables import MAX_OPEN_CHARS, MAX_TAG_CHARS, MAX_TAGS
 
 CODE = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$",
@@ -37,6 +40,14 @@ class FiniteFloat(fields.Float):
         if result is not None and not math.isfinite(result):
             raise ValidationError("must be a finite number")
         return result
+
+
+def _fits(value: Any, limit: int) -> bool:
+    """Free-form data (a SKU's attributes) at most ``limit`` characters as JSON."""
+    size = len(json.dumps(value, ensure_ascii=False, default=str))
+    if size > limit:
+        raise ValidationError(f"at most {limit:,} characters as JSON; this is {size:,}")
+    return True
 
 
 class WarehouseSchema(Schema):
@@ -79,11 +90,15 @@ class SkuSchema(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(1, 256))
     category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
-    tags = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list)
+    # The sizes a rule's condition may meet (engine.rules.variables): its cost bound counts on them
+    tags = fields.List(fields.String(validate=validate.Length(1, MAX_TAG_CHARS)), load_default=list,
+                       validate=validate.Length(max=MAX_TAGS,
+                                                error=f"at most {MAX_TAGS} tags per SKU"))
     unit = fields.String(load_default="EA", validate=validate.Length(1, 32))
     unit_cost = FiniteFloat(load_default=0.0, validate=validate.Range(0, 1e12))
     abc_class = fields.String(load_default=None, allow_none=True, validate=validate.OneOf("ABC"))
-    attributes = fields.Dict(keys=fields.String(), load_default=dict)
+    attributes = fields.Dict(keys=fields.String(), load_default=dict,
+                             validate=lambda value: _fits(value, MAX_OPEN_CHARS))
     suppliers = fields.List(fields.Nested(SkuSupplierSchema), load_default=None, allow_none=True)
 
     @validates_schema

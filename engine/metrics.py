@@ -415,7 +415,11 @@ def _policy_quantity(
         value = _number(policy.fixed)
         return (value, None) if value is not None else (0.0, "no fixed quantity given")
     if policy.policy == "expression" and policy.quantity_fn is not None:
-        result = policy.quantity_fn(facts)
+        try:
+            result = policy.quantity_fn(facts)
+        except Exception as exc:  # noqa: BLE001 - over its budget, a division by zero: this
+            # requisition is skipped with the reason, the alert and the other rules go on (#13)
+            return 0.0, f"the quantity expression failed: {type(exc).__name__}: {exc}"
         value = _number(result)
         if value is None:
             return 0.0, f"the quantity expression gave {result!r}, not a number"

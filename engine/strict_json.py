@@ -7,6 +7,10 @@ import re
 from typing import Any
 
 MAX_DEPTH = 64
+# Whole numbers longer than this are refused where they are written, with their path: no field
+# takes one (a float holds at most 309 digits), and Python refuses to read one of more than
+# 4,300 digits with a ValueError that would otherwise name no field (issue #13).
+MAX_INT_DIGITS = 300
 
 
 class JsonInvalid(ValueError):
@@ -14,12 +18,20 @@ class JsonInvalid(ValueError):
     value (``[2].qty``) when the text is well formed but a value is not allowed."""
 
     def __init__(self, message: str, path: str = "", line: int | None = None,
-                 column: int | None = None, reason: str = "") -> None:
+                 column: int | None = None, reason: str = "", status: int = 400) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
         self.line, self.column = line, column  # where, when known
         self.reason = reason or message  # why, without where
+        self.status = status  # 400: not JSON as we take it; 422: a value no field allows
+
+
+def _whole_number(digits: str) -> int:
+    if len(digits) > MAX_INT_DIGITS + 1 and len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise JsonInvalid(f"a whole number of {len(digits.lstrip('-')):,} digits is too large; "
+                          f"at most {MAX_INT_DIGITS} digits", status=422)
+    return int(digits)
 
 
 def _no_constants(name: str) -> Any:
@@ -57,7 +69,8 @@ def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
 
 # One decoder for every call: ``json.loads`` with hooks builds a new one each time (a fifth of
 # the cost of a small event).
-_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constants)
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constants,
+                            parse_int=_whole_number)
 _SCAN = _DECODER.scan_once
 
 
@@ -107,7 +120,8 @@ def _decode(text: str) -> Any:
         column = pos - text.rfind("\n", 0, pos)
         where = f"'{path}' at " if path else ""
         raise JsonInvalid(f"{where}line {line} column {column}: {exc.message}", path, line, column,
-                          f"'{path}': {exc.message}" if path else exc.message) from exc
+                          f"'{path}': {exc.message}" if path else exc.message,
+                          exc.status) from exc
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit
         raise JsonInvalid(f"malformed JSON: {exc}") from exc
 

@@ -168,6 +168,42 @@ def check_template(text: str) -> list[str]:
     return problems
 
 
+def template_names(text: str) -> list[tuple[str, int]]:
+    """The dotted names a template reads (``sku.code``, ``warehouse.code`` from
+    ``warehouse['code']``), each with its line; a subscript by number ends the name there
+    (``sku.tags[0]`` reads ``sku.tags``). Empty when the template cannot be parsed."""
+    try:
+        tree = _ENV.parse(text)
+    except TemplateSyntaxError:
+        return []
+    found: list[tuple[str, int]] = []
+    stack: list[nodes.Node] = [tree]
+    while stack:
+        node = stack.pop()
+        name = _dotted(node)
+        if name is not None:
+            found.append((name, node.lineno))
+            continue
+        stack.extend(reversed(list(node.iter_child_nodes())))
+    return found
+
+
+def _dotted(node: nodes.Node) -> str | None:
+    """``a.b.c`` for a chain of attributes and constant subscripts on a name, else None."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, nodes.Name):
+            return ".".join([node.name, *reversed(parts)])
+        if isinstance(node, nodes.Getattr):
+            parts.append(node.attr)
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            value = node.arg.value
+            parts = [*parts, value] if isinstance(value, str) else []  # [0]: the list itself
+        else:
+            return None
+        node = node.node
+
+
 def _problem(node: nodes.Node) -> str | None:
     if not isinstance(node, _ALLOWED_NODES):
         kind = type(node).__name__

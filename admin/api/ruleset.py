@@ -36,7 +36,7 @@ def _expected_revision() -> int | None:
     value = request.headers.get("If-Match", "").strip().strip('"')
     if not value:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
         raise InputInvalid([{"field": "If-Match", "message": "If-Match must be a revision number"}])
     return int(value)
 
@@ -96,8 +96,9 @@ class Validate(MethodView):
                 raise
             return {"valid": False, "errors": [p.as_dict() for p in exc.problems], "groups": {}, "rules": {}}
         svc = services()
-        with svc.uow() as uow:
-            index = GroupIndex(compiled, all_skus(uow.conn), all_warehouses(uow.conn))
+        with svc.uow() as uow:  # a short read; the filters run after it ended (issue #13)
+            skus, warehouses = all_skus(uow.conn), all_warehouses(uow.conn)
+        index = GroupIndex(compiled, skus, warehouses)
         groups = {gid: _match(index.skus_in((gid,))) for gid in compiled.groups}
         rules = {r.id: _match(index.skus_in(r.groups)) for r in compiled.rules}
         return {"valid": True, "errors": [], "groups": groups, "rules": rules}

@@ -58,7 +58,7 @@ def editing() -> Editing:
 
 def posted_revision() -> int | None:
     value = request.form.get("revision", "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 @dataclass

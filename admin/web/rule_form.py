@@ -110,8 +110,8 @@ def _text(value: Any) -> str:
 
 # --- the posted form ------------------------------------------------------------------------
 
-_ACTION_KEY = re.compile(r"^a-(\d+)-kind$")
-_APPROVAL_KEY = re.compile(r"^a-(\d+)-appr-(\d+)-above$")
+_ACTION_KEY = re.compile(r"^a-(\d{1,4})-kind$")  # at most 4 digits: no 5,000-digit int()
+_APPROVAL_KEY = re.compile(r"^a-(\d{1,4})-appr-(\d{1,4})-above$")
 
 
 def model_from_form(form: MultiDict[str, str]) -> dict[str, Any]:

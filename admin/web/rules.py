@@ -58,7 +58,14 @@ from engine.rules.editing import (
 from engine.rules.problems import RulesetInvalid
 from engine.rules.schema import CHANNELS
 from engine.rules.variables import FACTS
-from engine.services.preview import count_group, fired_counts, master_choices, preview_rule
+from engine.services.preview import (
+    count_group,
+    fired_counts,
+    master_choices,
+    preview_rule,
+    read_levels,
+)
+from engine.services.rule_failures import failures_of
 
 __all__ = ["bp"]
 
@@ -102,6 +109,7 @@ def index() -> Any:
     ed = editing()
     with services().uow() as uow:
         counts = fired_counts(uow.conn)
+        failures = failures_of(uow.conn, ed.version)
     group_names = dict(options(ed.document, "sku_groups"))
     role_names = dict(options(ed.document, "roles"))
     lang = language()
@@ -119,12 +127,13 @@ def index() -> Any:
             "owner": role_names.get(rule.get("owner"), rule.get("owner")) if rule.get("owner")
             else None,
             "enabled": rule.get("enabled", True) is not False,
-            "fired": total, "open": still_open,
+            "fired": total, "open": still_open, "failure": failures.get(str(rule.get("id"))),
             "actions": [next(iter(a)) for a in rule.get("actions") or []
                         if isinstance(a, Mapping) and len(a) == 1],
         })
     return render_template("rules/index.html", rows=rows, revision=ed.revision,
-                           version=ed.version, action_labels=ACTION_LABELS)
+                           version=ed.version, action_labels=ACTION_LABELS,
+                           failing=[r for r in rows if r["failure"]])
 
 
 # --- the rule form ------------------------------------------------------------------------------
@@ -373,9 +382,10 @@ def preview() -> Any:
     position = places[0][0][1]
     rule = compiled.rules[position]
     svc = services()
-    with svc.uow() as uow:
+    with svc.uow() as uow:  # a short read: the evaluation runs after it ended (issue #13)
         snap = svc.cache.current(uow.conn)
-        result = preview_rule(uow.conn, snap, rule, compiled, svc.clock.now())
+        levels = read_levels(uow.conn)
+    result = preview_rule(levels, snap, rule, compiled, svc.clock.now())
     lang = language()
     labels = [fact_label(p, lang) for p in result.paths]
     return render_template("rules/_preview.html", problems=[], result=result, labels=labels,

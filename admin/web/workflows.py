@@ -40,8 +40,8 @@ TYPE_LABELS = {
     "integer": _l("whole number"), "select": _l("choice from a list"), "date": _l("date"),
     "boolean": _l("yes / no"),
 }
-_TRANSITION = re.compile(r"^t-(\d+)-id$")
-_FIELD = re.compile(r"^t-(\d+)-f-(\d+)-name$")
+_TRANSITION = re.compile(r"^t-(\d{1,4})-id$")  # at most 4 digits: no 5,000-digit int()
+_FIELD = re.compile(r"^t-(\d{1,4})-f-(\d{1,4})-name$")
 
 
 @bp.get("/workflows")

@@ -19,6 +19,7 @@ from engine.rules.jsonlogic_compile import (
     SCOPED,
     operands,
 )
+from engine.rules.jsonlogic_cost import check_cost
 from engine.rules.jsonlogic_ops import str_to_number, to_str
 from engine.rules.problems import Problem, Segments, did_you_mean
 from engine.rules.variables import CONDITION_CATALOG, Catalog, Fact
@@ -293,12 +294,15 @@ def check(
     at: Segments = (),
     catalog: Catalog = CONDITION_CATALOG,
     expect: str | None = None,
+    bound: bool = True,
 ) -> list[Problem]:
     """Every problem of a JsonLogic expression found without data, located under ``at``.
 
     ``expect`` is the type the place needs: "boolean" for conditions and group filters,
-    "number" for quantities. Never raises for bad input; an expression over the size limits is
-    reported as such and not looked into further.
+    "number" for quantities. ``bound``: refuse what may cost more than a condition may do
+    (``jsonlogic_cost``); a stored version is loaded without it, as the run-time budget holds
+    it anyway. Never raises for bad input; an expression over the size limits is reported as
+    such and not looked into further.
     """
     at = tuple(at)
     problems = _limits(logic, at)
@@ -308,6 +312,8 @@ def check(
     inferred = checker.node(logic, at, _Env())
     if expect is not None:
         checker.check_expect(inferred, expect, at)
+    if bound:
+        checker.problems += check_cost(logic, at, catalog)
     return checker.problems
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from engine.rules.jsonlogic_budget import CHARGED, MAX_SAFE, js_number
 from engine.rules.jsonlogic_ops import RUNTIME, array_index, to_str
 
 MAX_DEPTH = 32
@@ -216,11 +217,15 @@ class _Generator:
         lines = ["def _make(K):", *unpack, *(ln for b in self.bodies for ln in b), *main]
         return "\n".join([*lines, "    return _f", ""])
 
-    def function(self, name: str, logic: Any) -> list[str]:
+    def function(self, name: str, logic: Any, body: bool = False) -> list[str]:
+        """``name(d)``, or ``name(d, f)`` for a body: it spends the fuel of its caller. A
+        function whose expression loops or builds takes a full cell of fuel when it starts."""
         block = _Block(2)
+        if not body and costly(logic):
+            block.emit("f = [FUEL]")
         result = self.value(block, logic)
         block.emit(f"return {result.expr}")
-        return [f"    def {name}(d):", *block.lines]
+        return [f"    def {name}(d{', f' if body else ''}):", *block.lines]
 
     def const(self, value: Any) -> str:
         self.consts.append(value)
@@ -257,6 +262,8 @@ class _Generator:
         if logic is None:
             return _NONE
         kind = {bool: "bool", int: "num", float: "num", str: "str"}.get(t, "any")
+        if t is int and not -MAX_SAFE <= logic <= MAX_SAFE:
+            logic = js_number(logic)  # as JavaScript reads it: big whole numbers are floats
         return _Val(self.const(logic), kind)
 
     def array(self, out: _Block, items: list[Any]) -> _Val:
@@ -280,7 +287,7 @@ class _Generator:
         self.bodies.append([])  # reserve the slot: the body may hold bodies of its own
         shared, self.shared = self.shared, None  # there ``d`` is the item: nothing is shared
         try:
-            self.bodies[index] = self.function(f"b{index}", logic)
+            self.bodies[index] = self.function(f"b{index}", logic, body=True)
         finally:
             self.shared = shared
         return f"b{index}"
@@ -352,6 +359,8 @@ class _Generator:
             if remember:
                 block.emit(f"r{index} = False")
             with block.nested("try:"):
+                if costly(logic):
+                    block.emit("f = [FUEL]")  # each condition its own budget
                 result = self.value(block, logic)
                 test = result.expr if result.kind == "bool" else f"RESULT_TRUTHY({result.expr})"
                 with block.nested(f"if {test}:"):
@@ -600,13 +609,48 @@ def _helper(name: str, with_data: bool = False) -> Handler:
 
 
 def _scoped(helper: str) -> Handler:
+    """A loop: ``HELPER(f, body, items, weight[, initial])``; the weight (the body's size) is
+    what each item costs in fuel, times one plus the item's size (``jsonlogic_budget``)."""
+
     def handler(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
         items = gen.value(out, args[0]) if args else _UNDEF
-        body = gen.body(args[1] if len(args) > 1 else None)
+        logic = args[1] if len(args) > 1 else None
+        body = gen.body(logic)
+        weight = str(measure(logic)[1])
         extra = [gen.value(out, args[2]).expr] if helper == "REDUCE" and len(args) > 2 else []
-        return gen.assign(out, f"{helper}({', '.join([body, items.expr, *extra])})")
+        return gen.assign(out, f"{helper}({', '.join(['f', body, items.expr, weight, *extra])})")
 
     return handler
+
+
+def _charged(helper: str) -> Handler:
+    """An operator that builds (``merge``, ``cat``): it pays the length of what it built."""
+
+    def handler(gen: _Generator, out: _Block, args: list[Any]) -> _Val:
+        return gen.call(out, helper, args, "f")
+
+    return handler
+
+
+COSTLY = frozenset({"map", "filter", "reduce", "all", "some", "none", "merge", "cat"})
+
+
+def costly(logic: Any) -> bool:
+    """Whether an expression loops or builds, and so needs a cell of fuel."""
+    stack = [logic]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            if len(node) == 1:
+                op, args = operands(node)
+                if type(op) is str and op in COSTLY:
+                    return True
+                stack.extend(args)
+            else:
+                stack.extend(node.values())
+        elif type(node) is list:
+            stack.extend(node)
+    return False
 
 
 _HANDLERS: dict[str, Handler] = {
@@ -633,9 +677,9 @@ _HANDLERS: dict[str, Handler] = {
     "min": _helper("MIN"),
     "max": _helper("MAX"),
     "in": _in,
-    "cat": _helper("CAT"),
+    "cat": _charged("CAT"),
     "substr": _helper("SUBSTR"),
-    "merge": _helper("MERGE"),
+    "merge": _charged("MERGE"),
     "log": _helper("LOG"),
     "missing": _helper("MISSING", with_data=True),
     "missing_some": _helper("MISSING_SOME", with_data=True),
@@ -693,7 +737,7 @@ def build_many(conditions: list[Any], result_truthy: Callable[[Any], bool],
     that promise (``engine.facts.FACT_KINDS``); data that breaks it gets Python's semantics.
     """
     source, consts = generate_many(conditions, known)
-    namespace = dict(RUNTIME, RESULT_TRUTHY=result_truthy, EXCEPTION=Exception)
+    namespace = dict(RUNTIME, **CHARGED, RESULT_TRUTHY=result_truthy, EXCEPTION=Exception)
     exec(builtins.compile(source, "<jsonlogic-fused>", "exec"), namespace)  # noqa: S102
     function: Fused = namespace["_make"](consts)
     return function
@@ -702,7 +746,7 @@ def build_many(conditions: list[Any], result_truthy: Callable[[Any], bool],
 def build(logic: Any) -> Callable[[Any], Any]:
     """Compile an expression into a function of the data (no cache; see ``jsonlogic.compile``)."""
     source, consts = generate(logic)
-    namespace = dict(RUNTIME)
+    namespace = dict(RUNTIME, **CHARGED)
     exec(builtins.compile(source, "<jsonlogic>", "exec"), namespace)  # noqa: S102 - see docstring
     function: Callable[[Any], Any] = namespace["_make"](consts)
     return function

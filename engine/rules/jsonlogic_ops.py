@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -411,42 +411,6 @@ def missing_some(data: Any, need: Any = UNDEF, keys: Any = UNDEF) -> list[Any]:
     return [] if len(keys) - len(absent) >= to_number(need) else absent
 
 
-# --- operators with a body evaluated per item ----------------------------------------------------
-
-Body = Callable[[Any], Any]
-
-
-def map_(body: Body, items: Any) -> list[Any]:
-    return [body(x) for x in items] if type(items) in ARRAYS else []
-
-
-def filter_(body: Body, items: Any) -> list[Any]:
-    return [x for x in items if truthy(body(x))] if type(items) in ARRAYS else []
-
-
-def reduce_(body: Body, items: Any, initial: Any = None) -> Any:
-    if type(items) not in ARRAYS:
-        return initial
-    acc = initial
-    for x in items:
-        acc = body({"current": x, "accumulator": acc})
-    return acc
-
-
-def all_(body: Body, items: Any) -> bool:
-    if type(items) not in ARRAYS or not items:
-        return False  # JsonLogic: all of an empty list is false
-    return all(truthy(body(x)) for x in items)
-
-
-def some_(body: Body, items: Any) -> bool:
-    return type(items) in ARRAYS and any(truthy(body(x)) for x in items)
-
-
-def none_(body: Body, items: Any) -> bool:
-    return not some_(body, items)
-
-
 def log(value: Any = None, *_: Any) -> Any:
     return value  # no printing: a rule's log is its explanation, kept by the engine
 
@@ -476,20 +440,12 @@ RUNTIME: dict[str, Any] = {
     "MOD": mod,
     "MIN": min_,
     "MAX": max_,
-    "CAT": cat,
     "SUBSTR": substr,
-    "MERGE": merge,
     "IN": in_,
     "IN_SET": in_set,
     "GET_PATH": get_path,
     "VAR": var,
     "MISSING": missing,
     "MISSING_SOME": missing_some,
-    "MAP": map_,
-    "FILTER": filter_,
-    "REDUCE": reduce_,
-    "ALL": all_,
-    "SOME": some_,
-    "NONE": none_,
     "LOG": log,
 }

@@ -28,17 +28,22 @@ from engine.rules.problems import Problem, RulesetInvalid, Segments
 from engine.rules.references import check_references
 from engine.rules.schema import validate_document
 from engine.rules.source import parse_source
+from engine.rules.template_check import check_templates
 from engine.rules.variables import ANY, ARRAY, BOOLEAN, GROUP_CATALOG, NUMBER, STRING, Catalog, Fact
 from forms.fields import FieldSpec
 
 Doc = Mapping[str, Any]
 
 
-def load_ruleset(text: str | bytes, fmt: str | None = None) -> CompiledRuleset:
+def load_ruleset(text: str | bytes, fmt: str | None = None, *, stored: bool = False,
+                 ) -> CompiledRuleset:
     """Check a rule document and compile it; raise ``RulesetInvalid`` with every problem.
 
     ``fmt`` is "yaml" or "json"; None guesses from the first character. Nothing is compiled
-    unless the whole document is valid.
+    unless the whole document is valid. ``stored``: a version saved earlier, loaded to run:
+    the checks that only guard saving (the cost bound of conditions, templates) are left out,
+    so that a version saved before them still runs (its rules under the run-time budget, its
+    templates under the sandbox).
     """
     parsed = parse_source(text, fmt)
     problems = list(parsed.problems)
@@ -47,7 +52,9 @@ def load_ruleset(text: str | bytes, fmt: str | None = None) -> CompiledRuleset:
         doc, found = validate_document(parsed.data, parsed.raw_booleans)
         problems += found
         problems += check_references(doc)
-        problems += check_logic(doc)
+        problems += check_logic(doc, bound=not stored)
+        if not stored:
+            problems += check_templates(doc, lambda rule: params_catalog(doc, rule))
     if problems:
         raise RulesetInvalid(_unique(p.with_line(parsed.line_map) for p in problems))
     return build(doc, parsed.data)
@@ -72,23 +79,26 @@ def _unique(problems: Iterator[Problem]) -> list[Problem]:
 # --- JsonLogic stage --------------------------------------------------------------------------
 
 
-def check_logic(doc: Doc) -> list[Problem]:
-    """Conditions, group filters and quantity formulas against the facts each one can read."""
+def check_logic(doc: Doc, bound: bool = True) -> list[Problem]:
+    """Conditions, group filters and quantity formulas against the facts each one can read;
+    ``bound``: and against the cost a condition may have (``jsonlogic_cost``)."""
     problems: list[Problem] = []
     for index, group in _items(doc, "sku_groups"):
         if group.get("where") is not None:
             where: Segments = ("sku_groups", index, "where")
             problems += jsonlogic.check(
-                group["where"], at=where, catalog=GROUP_CATALOG, expect="boolean"
+                group["where"], at=where, catalog=GROUP_CATALOG, expect="boolean", bound=bound
             )
     for index, rule in _items(doc, "rules"):
         catalog = params_catalog(doc, rule)
         if "when" in rule:
             when: Segments = ("rules", index, "when")
-            problems += jsonlogic.check(rule["when"], at=when, catalog=catalog, expect="boolean")
+            problems += jsonlogic.check(rule["when"], at=when, catalog=catalog, expect="boolean",
+                                        bound=bound)
         for a_index, expression in _quantity_formulas(rule):
             at: Segments = ("rules", index, "actions", a_index, "create_requisition", "quantity")
-            problems += jsonlogic.check(expression, at=at, catalog=catalog, expect="number")
+            problems += jsonlogic.check(expression, at=at, catalog=catalog, expect="number",
+                                        bound=bound)
     return problems
 
 

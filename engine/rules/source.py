@@ -10,6 +10,7 @@ from typing import Any
 from engine.rules.problems import DocumentTooLarge, Problem, RulesetInvalid
 from engine.rules.source_yaml import (
     MAX_DEPTH,
+    MAX_DIGITS,
     LineMap,
     Parsed,
     Walk,
@@ -98,9 +99,11 @@ def _parse_json(text: str) -> Parsed:
         return Parsed(problems=[too_deep])
     duplicates: list[str] = []
     constants: list[str] = []
+    long_numbers: list[str] = []
     try:
         data = json.loads(
-            text, object_pairs_hook=_pairs_hook(duplicates), parse_constant=constants.append
+            text, object_pairs_hook=_pairs_hook(duplicates), parse_constant=constants.append,
+            parse_int=_int_hook(long_numbers),
         )
     except json.JSONDecodeError as err:
         lines = split_lines(text)
@@ -112,6 +115,7 @@ def _parse_json(text: str) -> Parsed:
     if walk is None:  # no lines: report what ``json.loads`` saw
         walk = Walk(problems=[_json_duplicate(k) for k in duplicates])
         walk.problems += [not_finite((), c, None) for c in constants]
+        walk.problems += [_long_number(n) for n in long_numbers]
     if is_fatal(walk.problems):
         return Parsed(line_map=walk.line_map, problems=walk.problems)
     return Parsed(data, walk.line_map, walk.problems)
@@ -131,6 +135,27 @@ def _json_too_deep(text: str) -> Problem | None:
         elif token in ("]", "}"):
             depth -= 1
     return None
+
+
+def _int_hook(long_numbers: list[str]) -> Any:
+    """Whole numbers as ``int``, except those over ``MAX_DIGITS`` digits: kept aside (and
+    reported where they are written, by the line map's walk) instead of read, as Python refuses
+    to read one of more than 4,300 digits with a ValueError."""
+
+    def hook(digits: str) -> Any:
+        if len(digits.lstrip("-")) > MAX_DIGITS:
+            long_numbers.append(digits)
+            return 0
+        return int(digits)
+
+    return hook
+
+
+def _long_number(digits: str) -> Problem:
+    count = len(digits.lstrip("-"))
+    message = (f"a whole number has {count:,} digits; numbers in a rule document have at most "
+               f"{MAX_DIGITS}")
+    return Problem((), message, None, "out_of_range")
 
 
 def _pairs_hook(duplicates: list[str]) -> Any:

@@ -7,6 +7,7 @@ without recursion for the line map, duplicate keys and values that are not finit
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,12 @@ _CParser: Any = (
 _STR = "tag:yaml.org,2002:str"
 _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
+_INT = "tag:yaml.org,2002:int"
+# Whole numbers of a rule document have at most 15 digits: JsonLogic's numbers are JavaScript's,
+# exact up to 2**53, and no setting or threshold needs more. Longer ones are refused where they
+# are written, before Python reads them (past 4,300 digits it refuses to, with a ValueError).
+MAX_DIGITS = 15
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _NON_FINITE = {"NaN", "Infinity", "-Infinity", "+Infinity"}
 LineMap = dict[Segments, int]
 # Problems after which the document is not built (duplicate keys still let the schema run).
@@ -341,6 +348,37 @@ def _check_scalar(node: ScalarNode, at: Segments, out: Walk, json_mode: bool) ->
     )
     if plain and non_finite:
         out.problems.append(not_finite(at, node.value, _mark_line(node.start_mark)))
+    elif plain:
+        problem = _number_problem(node.value, node.tag, json_mode)
+        if problem:
+            out.problems.append(Problem(at, problem, _mark_line(node.start_mark), "out_of_range"))
+
+
+def _number_problem(value: str, tag: str, json_mode: bool) -> str | None:
+    """Why a number as written cannot be used: too many digits, or too large for a float."""
+    if json_mode:
+        match = _JSON_NUMBER.fullmatch(value)
+        if match is None:
+            return None
+        whole = match.group(1) is None and match.group(2) is None
+    elif tag in (_INT, _FLOAT):
+        whole = tag == _INT
+    else:
+        return None
+    if whole:
+        digits = sum(c.isalnum() for c in value) - (2 if value.lstrip("+-")[1:2].isalpha() else 0)
+        if digits > MAX_DIGITS:
+            return (f"this whole number has {digits:,} digits; numbers in a rule document have "
+                    f"at most {MAX_DIGITS}")
+        return None
+    try:
+        number = float(value.replace("_", ""))
+    except ValueError:
+        return None  # a YAML 1.1 form such as 1:30.5, read by PyYAML itself
+    if math.isinf(number):
+        shown = value if len(value) <= 20 else value[:17] + "..."
+        return f"'{shown}' is too large a number; write a number below 1e308"
+    return None
 
 
 def _syntax_problem(err: yaml.YAMLError, text: str) -> Problem:

@@ -13,6 +13,13 @@ from dataclasses import dataclass
 
 NUMBER, STRING, BOOLEAN, ARRAY, ANY = "number", "string", "boolean", "array", "any"
 
+# The largest facts the catalogue allows (master data is refused beyond them): what the static
+# cost bound of a condition assumes (``jsonlogic_cost``).
+MAX_TAGS = 100  # tags of a SKU
+MAX_TAG_CHARS = 64  # characters of a tag
+MAX_TEXT_CHARS = 256  # characters of a text fact (codes, names, regions, event ids and refs)
+MAX_OPEN_CHARS = 4096  # a SKU's attributes, written as JSON
+
 
 @dataclass(frozen=True)
 class Fact:

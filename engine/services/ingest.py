@@ -37,6 +37,7 @@ from engine.metrics import DemandWindow, Metrics
 from engine.rules.compiled import Rule, RulesetSettings
 from engine.services.engine_cache import Snapshot
 from engine.services.ingest_requisitions import OrderedRequisitions
+from engine.services.rule_failures import RuleFailures
 from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
 from engine.storage.tables import (
     OPEN_ALERT_PREDICATE,
@@ -208,6 +209,7 @@ class Batch:
         self.resolved: dict[int, datetime] = {}
         self.follow_ups: list[tuple[int, str]] = []  # outbox rows to hand to the jobs port
         self.ordered = OrderedRequisitions()
+        self.failures = RuleFailures()  # rules skipped on an event: counted, admins told
         self.stats = BatchStats()
 
     # -- loading ---------------------------------------------------------------------------
@@ -312,6 +314,7 @@ class Batch:
         for rule, outcome in steps:
             hit = outcome is not None
             if hit and outcome.error is not None:
+                self.failures.note(rule.id, outcome.error, pair.sku_id, wh_id, event.id, event.at)
                 continue
             open_alert = open_alerts.get(rule.id)
             if not hit and open_alert is None:
@@ -385,6 +388,9 @@ class Batch:
         self._write_demand()
         self._write_alert_changes()
         self._write_new_alerts()
+        if self.failures.seen and self.snap.ruleset is not None:
+            self.follow_ups += self.failures.write(self.conn, self.snap.ruleset.version, self.now,
+                                                   self.deliverable)
 
     def _write_levels(self) -> None:
         """Every pair's level; its demand window only when demand changed it (most of a batch's

@@ -7,10 +7,17 @@ the stored level and demand window, the ruleset's params and time zone) with a s
 ``preview`` event at ``now``, and the rule's compiled condition is run on them. The rule may be
 an unsaved edit: it is evaluated against the edited ruleset it belongs to, so new groups and
 params count.
+
+The levels are read first (``read_levels``, in the caller's short read transaction) and the
+rule is evaluated after it ended: a preview never holds the database while it evaluates (on
+SQLite a transaction holds the one write lock, and ingest waited on it: issue #13). Each pair's
+evaluation has the engine's budget (``jsonlogic_budget``); the whole preview stops after
+``MAX_SECONDS`` of CPU and says it is partial.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +43,7 @@ from engine.storage.tables import OPEN_ALERT_STATES, alerts, ruleset_state, stoc
 
 MAX_HITS = 200
 MAX_PAIRS = 50_000
+MAX_SECONDS = 5.0  # of this thread's CPU, for the whole preview
 SAMPLE_MISSES = 10
 
 
@@ -92,19 +100,27 @@ def _index(snap: Snapshot, ruleset: CompiledRuleset) -> GroupIndex:
     return GroupIndex(ruleset, snap.sku_facts.values(), snap.warehouse_facts.values())
 
 
-def preview_rule(conn: Connection, snap: Snapshot, rule: Rule, ruleset: CompiledRuleset,
-                 now: datetime, max_hits: int = MAX_HITS, max_pairs: int = MAX_PAIRS) -> Preview:
-    """Which SKU×warehouse pairs ``rule`` (of ``ruleset``) would alert on now, with the numbers."""
+def read_levels(conn: Connection) -> list[Any]:
+    """Every stock level with its demand window: what a preview evaluates, read at once so that
+    the caller can end its transaction before the evaluation starts."""
+    return list(conn.execute(select(
+        stock_levels.c.sku_id, stock_levels.c.warehouse_id, stock_levels.c.on_hand,
+        stock_levels.c.reserved, stock_levels.c.on_order_erp, stock_levels.c.on_order_local,
+        stock_levels.c.demand_window)))
+
+
+def preview_rule(rows: list[Any], snap: Snapshot, rule: Rule, ruleset: CompiledRuleset,
+                 now: datetime, max_hits: int = MAX_HITS, max_pairs: int = MAX_PAIRS,
+                 max_seconds: float = MAX_SECONDS) -> Preview:
+    """Which SKU×warehouse pairs ``rule`` (of ``ruleset``) would alert on now, with the numbers,
+    from the levels ``read_levels`` read."""
     paths = var_paths(rule.when)
     out = Preview(paths=paths)
     index = _index(snap, ruleset)
     wanted = set(rule.groups)
     tz = ZoneInfo(ruleset.settings.timezone)
     promotion = frozenset(str(d) for d in ruleset.settings.extra.get("promotion_days", []))
-    rows = list(conn.execute(select(
-        stock_levels.c.sku_id, stock_levels.c.warehouse_id, stock_levels.c.on_hand,
-        stock_levels.c.reserved, stock_levels.c.on_order_erp, stock_levels.c.on_order_local,
-        stock_levels.c.demand_window)))
+    deadline = time.thread_time() + max_seconds
     levels = {(r.sku_id, r.warehouse_id): StockLevel(r.on_hand, r.reserved, r.on_order_erp,
                                                       r.on_order_local) for r in rows}
     totals: dict[int, float] = {}
@@ -124,6 +140,8 @@ def preview_rule(conn: Connection, snap: Snapshot, rule: Rule, ruleset: Compiled
     out.in_groups = len(pairs)
     params_cache: dict[tuple[str, ...], dict[str, Any]] = {}
     for sku_code, wh_code, r, groups in pairs[:max_pairs]:
+        if time.thread_time() > deadline:
+            break  # ``truncated`` says so
         params = params_cache.get(groups)
         if params is None:
             params = params_cache[groups] = ruleset.params_for(groups)

@@ -51,7 +51,7 @@ class RulesetCache:
             ).first()
             if row is None:
                 raise NotFound("ruleset version", number)
-            compiled = load_ruleset(row.text, row.format)
+            compiled = load_ruleset(row.text, row.format, stored=True)
             with self._lock:
                 self._by_number[number] = compiled
         return compiled

@@ -403,3 +403,22 @@ leases = Table(
     Column("holder", String(128), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
 )
+
+# A rule that failed at run time (its budget exceeded, a division by zero): skipped for that
+# event, counted here per rule and ruleset version, shown to admins (issue #13).
+rule_failures = Table(
+    "rule_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("rule_version", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),  # budget | error
+    Column("message", Text, nullable=False),
+    Column("count", Integer, nullable=False, server_default="1"),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Column("last_sku_id", Integer, ForeignKey("skus.id"), nullable=True),
+    Column("last_warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=True),
+    Column("last_event_id", String(128), nullable=True),
+    UniqueConstraint("rule", "rule_version"),
+)

@@ -17,6 +17,7 @@ from engine.services.preview import (
     fired_counts,
     master_choices,
     preview_rule,
+    read_levels,
 )
 
 RULESET = """\
@@ -66,7 +67,7 @@ def test_the_preview_lists_the_pairs_that_would_alert_with_their_numbers(
     with services.uow() as uow:
         snap = services.cache.current(uow.conn)
         compiled = snap.ruleset.compiled
-        result = preview_rule(uow.conn, snap, compiled.rule("low"), compiled, clock.now())
+        result = preview_rule(read_levels(uow.conn), snap, compiled.rule("low"), compiled, clock.now())
     assert result.paths == ["stock.available"]
     assert [(r.sku, r.warehouse, r.numbers) for r in result.hits] == [
         ("TEA-1", "WH-A", {"stock.available": 5}),
@@ -89,7 +90,7 @@ def test_an_unsaved_rule_is_previewed_against_the_edited_ruleset(
         edited = upsert_rule(document, rule)
         edited["sku_groups"].append({"id": "east", "where": group_where(regions=["east"])})
         compiled = load_ruleset(dump_yaml(edited))
-        result = preview_rule(uow.conn, snap, compiled.rule("east-cover"), compiled, clock.now(),
+        result = preview_rule(read_levels(uow.conn), snap, compiled.rule("east-cover"), compiled, clock.now(),
                               max_hits=5)
     assert [(r.sku, r.warehouse) for r in result.hits] == [("TEA-2", "WH-A")]
     assert result.hits[0].values == (("stock.on_hand", 2), ("metrics.days_of_cover", None))
@@ -102,7 +103,7 @@ def test_hits_are_capped_and_said_to_be(catalogue, services, clock) -> None:
         compiled = load_ruleset(dump_yaml(upsert_rule(
             snap.ruleset.compiled.document, {"id": "all", "when": {">=": [{"var": "stock.on_hand"},
                                                                           0]}})))
-        result = preview_rule(uow.conn, snap, compiled.rule("all"), compiled, clock.now(),
+        result = preview_rule(read_levels(uow.conn), snap, compiled.rule("all"), compiled, clock.now(),
                               max_hits=2, max_pairs=3)
     assert result.hit_count == 3 and len(result.hits) == 2 and result.capped
     assert result.in_groups == 4 and result.checked == 3 and result.truncated
@@ -129,3 +130,40 @@ def test_fired_counts_and_revision(catalogue, services) -> None:
     with services.uow() as uow:
         assert fired_counts(uow.conn) == {"low": (2, 2)}
         assert current_revision(uow.conn) == 1
+
+
+def test_the_preview_evaluates_after_its_read_ended_under_the_engine_budget(
+        catalogue, services, clock, db_url) -> None:
+    """As the rule editor's view does it: the levels are read in a short transaction, then the
+    rule runs with nobody holding the database (on SQLite a writer that will not wait gets the
+    lock while the condition runs: POST /events is not held up), each pair under the budget."""
+    import sqlite3
+    from dataclasses import replace
+
+    from engine.rules.jsonlogic import compile as compile_logic
+    from tests.engine.rules.test_jsonlogic_budget import BOMBS
+
+    with services.uow() as uow:
+        snap = services.cache.current(uow.conn)
+        levels = read_levels(uow.conn)
+    compiled = snap.ruleset.compiled
+    locked: list[str] = []
+    bomb = compile_logic(BOMBS["nested some"])
+
+    def condition(facts: Any) -> Any:
+        if db_url.startswith("sqlite"):
+            writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0)
+            try:
+                writer.execute("BEGIN IMMEDIATE")  # fails at once if the lock is held
+                writer.rollback()
+            except sqlite3.OperationalError as exc:
+                locked.append(str(exc))
+            finally:
+                writer.close()
+        return bomb(facts)
+
+    rule = replace(compiled.rule("low"), condition=condition)
+    result = preview_rule(levels, snap, rule, compiled, clock.now())
+    assert locked == []
+    assert result.checked == 3 and result.hit_count == 0 and result.error_count == 3
+    assert all("BudgetExceeded" in (row.error or "") for row in result.misses)
