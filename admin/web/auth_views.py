@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin.auth import services
 from admin.web.devices import known_device, remember_device
 from admin.web.i18n import LANG_COOKIE, LANGUAGES
 from admin.web.pages import web_blueprint
-from admin.web.session import current_user, login_user, logout_user, safe_next
+from admin.web.session import current_user, login_required, login_user, logout_user, safe_next
 from engine.services import accounts, sign_in_limits
 from engine.services.sign_in_limits import SignInLimits
 
@@ -66,6 +66,43 @@ def _form(target: str, username: str = "", error: str | None = None, status: int
 def logout() -> Any:
     logout_user()
     return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required()
+def change_password() -> Any:
+    """The signed-in user's own new password: every session of the user ends, this browser
+    signs in again at once. The current password is asked for (a borrowed session alone cannot
+    change it), and its guesses are limited like sign-ins."""
+    if request.method == "GET":
+        return _password_form()
+    user = current_user()
+    assert user is not None
+    limits: SignInLimits = current_app.extensions["login_limits"]
+    keys = (("password-change", str(user.id)),)
+    if not limits.attempt(keys):
+        abort(429)
+    current, new = request.form.get("current", ""), request.form.get("new", "")
+    if new != request.form.get("confirm", ""):
+        return _password_form(_("The two new passwords differ."), 400)
+    if len(new) < accounts.MIN_PASSWORD or len(new) > accounts.MAX_PASSWORD:
+        return _password_form(_("A password has %(min)s to %(max)s characters.",
+                                min=accounts.MIN_PASSWORD, max=accounts.MAX_PASSWORD), 400)
+    svc = services()
+    with svc.uow() as uow:
+        if accounts.authenticate_password(uow.conn, user.username, current) is None:
+            return _password_form(_("The current password is wrong."), 401)
+        accounts.set_password(uow.conn, user.username, new)
+        changed = accounts.get_user(uow.conn, user.username)
+        uow.commit()
+    limits.succeeded(keys)
+    login_user(changed)
+    flash(_("Password changed. Your sessions on other devices have ended."), "success")
+    return redirect(url_for("dashboard.index"), 303)
+
+
+def _password_form(error: str | None = None, status: int = 200) -> Any:
+    return render_template("auth/password.html", error=error), status
 
 
 @bp.get("/lang/<code>")

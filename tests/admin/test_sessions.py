@@ -102,3 +102,34 @@ def test_a_disabled_users_api_tokens_are_refused(app, users) -> None:
     assert client.get("/api/v1/tasks", headers=headers).status_code == 200
     assert users.invoke(args=["users", "disable", "alice"]).exit_code == 0
     assert client.get("/api/v1/tasks", headers=headers).status_code == 401
+
+
+def change_password(client: Any, current: str, new: str, confirm: str | None = None) -> Any:
+    return post_form(client, "/account/password", "/account/password",
+                     {"current": current, "new": new, "confirm": new if confirm is None else confirm})
+
+
+def test_a_user_changes_their_password_and_their_other_sessions_end(app, users) -> None:
+    client = signed_in(app)
+    thief = copy_of(app, client)
+    assert change_password(client, "wrong-password", "alice-new-pass-2").status_code == 401
+    assert change_password(client, "alice-password-1", "alice-new-pass-2", "typo").status_code == 400
+    assert change_password(client, "alice-password-1", "short").status_code == 400
+    assert thief.get("/tasks").status_code == 200  # nothing changed yet
+    answer = change_password(client, "alice-password-1", "alice-new-pass-2")
+    assert (answer.status_code, answer.headers["Location"]) == (303, "/dashboard")
+    assert client.get("/tasks").status_code == 200  # this browser stays signed in
+    assert signed_out(thief)
+    assert login(app.test_client(), "alice").status_code == 401
+    assert login(app.test_client(), "alice", "alice-new-pass-2").status_code == 303
+
+
+def test_guessing_the_current_password_is_limited(app, users) -> None:
+    client = signed_in(app)
+    statuses = [change_password(client, f"guess-{i}", "alice-new-pass-2").status_code
+                for i in range(11)]
+    assert statuses == [401] * 10 + [429]
+
+
+def test_the_password_page_needs_a_signed_in_user(client) -> None:
+    assert client.get("/account/password").status_code == 302
