@@ -1,7 +1,7 @@
 """users' session epoch; sign-in attempt counters in the database
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0013
 Create Date: 2026-11-23 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
