@@ -112,11 +112,13 @@ def test_cookies_are_secure_http_only_and_host_bound(settings, clock) -> None:
                          data={"username": "alice", "password": "alice-password-1",
                                "csrf_token": token})
     assert answer.status_code == 303
-    cookie = answer.headers["Set-Cookie"]
-    assert cookie.startswith("__Host-stockwarn=")
-    for part in ("Secure", "HttpOnly", "Path=/", "SameSite=Lax"):
-        assert part in cookie
-    assert "Domain" not in cookie
+    cookies = answer.headers.getlist("Set-Cookie")  # the session and the known device
+    assert sorted(c.split("=", 1)[0] for c in cookies) == ["__Host-stockwarn",
+                                                          "__Host-stockwarn-device"]
+    for cookie in cookies:
+        for part in ("Secure", "HttpOnly", "Path=/", "SameSite=Lax"):
+            assert part in cookie
+        assert "Domain" not in cookie
     lang = client.get("/lang/en?next=/", base_url="https://localhost").headers["Set-Cookie"]
     assert "lang=en" in lang and "Secure" in lang and "SameSite=Lax" in lang
     app.extensions["engine"].close()
