@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -181,7 +183,55 @@ def users_list() -> None:
     svc = _svc()
     with svc.uow() as uow:
         for u in accounts.list_users(uow.conn):
-            click.echo(f"{u.username:<20} {'admin' if u.is_admin else 'user'}")
+            click.echo(f"{u.username:<20} {'admin' if u.is_admin else 'user'}"
+                       f"{'' if u.active else '  disabled'}")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password", default=None, help="default: asked for (hidden)")
+def users_password(name: str, password: str | None) -> None:
+    """Give user NAME a new password; every session of NAME ends at once."""
+    if password is None:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    _change_user(lambda conn: accounts.set_password(conn, name, password),
+                 f"new password for {name}; every session of {name} has ended")
+
+
+@users.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Disable user NAME: every session ends at once, sign-in and API tokens are refused."""
+    _change_user(lambda conn: accounts.set_active(conn, name, False),
+                 f"disabled {name}; every session of {name} has ended")
+
+
+@users.command("enable")
+@click.argument("name")
+def users_enable(name: str) -> None:
+    """Enable user NAME again (the sessions it had stay ended)."""
+    _change_user(lambda conn: accounts.set_active(conn, name, True), f"enabled {name}")
+
+
+@users.command("sign-out")
+@click.argument("name")
+def users_sign_out(name: str) -> None:
+    """End every session of user NAME (a lost laptop, say); the password stays."""
+    def end(conn: Any) -> None:
+        accounts.end_sessions(conn, accounts.get_user(conn, name).id)
+
+    _change_user(end, f"every session of {name} has ended")
+
+
+def _change_user(change: Callable[[Any], None], done: str) -> None:
+    svc = _svc()
+    try:
+        with svc.uow() as uow:
+            change(uow.conn)
+            uow.commit()
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(done)
 
 
 tokens = AppGroup("tokens", help="API tokens (stored hashed; shown once).")

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from engine.bootstrap import Services
+from engine.forked_children import end_with_parent
 from engine.jobs import QUEUES, RqJobs
 from engine.services.runner import Relay
 from engine.storage.database import drop_sockets_in_forked_children
@@ -43,6 +44,9 @@ def worker(queues: str, burst: bool, lease: int) -> None:
     # RQ forks a scheduler process; a child must never use the parent's pooled connections
     # (SQLAlchemy: "Using Connection Pools with Multiprocessing"), nor keep their sockets open.
     drop_sockets_in_forked_children(svc.db)
+    # ... and must not outlive it: a SIGKILLed worker's scheduler would hold the scheduler
+    # lock and its Redis connections for good (issue #13).
+    end_with_parent()
     relay = Relay(svc, lease=timedelta(seconds=lease))
     relay.start()
     # SimpleWorker runs each job in this process, so the caches (catalogue, compiled ruleset)

@@ -1,29 +1,30 @@
 """Sign in, sign out and choose the language.
 
 A wrong password and an unknown user get the same answer (and the same hashing time, in the
-accounts service). Failed attempts are rate limited per address and per username; successful
-ones do not count, so a user who types well is never locked out by a colleague on the same NAT.
+accounts service). Every attempt is counted before its password is checked, in counters all
+processes share (``engine.services.sign_in_limits``): per source address and per account, or
+only per device from a browser that signed in to the account before (``admin.web.devices``).
+A successful attempt is given back, so a user who types well is never locked out by a
+colleague on the same NAT, and an owner is never locked out by a stranger.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter
 
 from admin.auth import services
+from admin.web.devices import known_device, remember_device
 from admin.web.i18n import LANG_COOKIE, LANGUAGES
 from admin.web.pages import web_blueprint
-from admin.web.session import current_user, login_user, logout_user, safe_next
-from engine.services import accounts
+from admin.web.session import current_user, login_required, login_user, logout_user, safe_next
+from engine.services import accounts, sign_in_limits
+from engine.services.sign_in_limits import SignInLimits
 
 bp = web_blueprint("auth", __name__)
 
-DEFAULT_LOGIN_LIMIT = "10 per minute"
 LANG_COOKIE_DAYS = 365
 
 
@@ -35,23 +36,26 @@ def login() -> Any:
             return redirect(target)
         return _form(target)
     username = request.form.get("username", "").strip().lower()[:64]
-    limits: LoginLimits = current_app.extensions["login_limits"]
-    keys = ("address", request.remote_addr or ""), ("user", username)
-    if limits.exhausted(keys):
+    device = known_device(username)
+    keys = ((("device", device),) if device else
+            (("address", request.remote_addr or ""), ("user", username)))
+    limits: SignInLimits = current_app.extensions["login_limits"]
+    if not limits.attempt(keys):  # counted now, before the password: no race past the limit
         abort(429)
     password = request.form.get("password", "")
     if len(password) > accounts.MAX_PASSWORD:  # bounds the hashing cost (RELIABILITY row 40)
-        limits.failed(keys)
         message = _("Password too long (max %(n)s characters).", n=accounts.MAX_PASSWORD)
         return _form(target, username, message, 400)
     svc = services()
     with svc.uow() as uow:
         user = accounts.authenticate_password(uow.conn, username, password)
     if user is None:
-        limits.failed(keys)
         return _form(target, username, _("Wrong username or password."), 401)
+    limits.succeeded(keys)
     login_user(user)
-    return redirect(target, 303)
+    response = redirect(target, 303)
+    remember_device(response, user.username, device)
+    return response
 
 
 def _form(target: str, username: str = "", error: str | None = None, status: int = 200) -> Any:
@@ -62,6 +66,43 @@ def _form(target: str, username: str = "", error: str | None = None, status: int
 def logout() -> Any:
     logout_user()
     return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required()
+def change_password() -> Any:
+    """The signed-in user's own new password: every session of the user ends, this browser
+    signs in again at once. The current password is asked for (a borrowed session alone cannot
+    change it), and its guesses are limited like sign-ins."""
+    if request.method == "GET":
+        return _password_form()
+    user = current_user()
+    assert user is not None
+    limits: SignInLimits = current_app.extensions["login_limits"]
+    keys = (("password-change", str(user.id)),)
+    if not limits.attempt(keys):
+        abort(429)
+    current, new = request.form.get("current", ""), request.form.get("new", "")
+    if new != request.form.get("confirm", ""):
+        return _password_form(_("The two new passwords differ."), 400)
+    if len(new) < accounts.MIN_PASSWORD or len(new) > accounts.MAX_PASSWORD:
+        return _password_form(_("A password has %(min)s to %(max)s characters.",
+                                min=accounts.MIN_PASSWORD, max=accounts.MAX_PASSWORD), 400)
+    svc = services()
+    with svc.uow() as uow:
+        if accounts.authenticate_password(uow.conn, user.username, current) is None:
+            return _password_form(_("The current password is wrong."), 401)
+        accounts.set_password(uow.conn, user.username, new)
+        changed = accounts.get_user(uow.conn, user.username)
+        uow.commit()
+    limits.succeeded(keys)
+    login_user(changed)
+    flash(_("Password changed. Your sessions on other devices have ended."), "success")
+    return redirect(url_for("dashboard.index"), 303)
+
+
+def _password_form(error: str | None = None, status: int = 200) -> Any:
+    return render_template("auth/password.html", error=error), status
 
 
 @bp.get("/lang/<code>")
@@ -75,29 +116,10 @@ def choose_language(code: str) -> Any:
     return response
 
 
-class LoginLimits:
-    """Failed sign-ins per address and per username (RELIABILITY §1.3, ASVS 6.3.1), counted by
-    the ``limits`` library in this process's memory: with several gunicorn workers each counts
-    on its own, which still bounds guessing to (workers × limit) a minute.
-
-    Only the sign-in view asks: Flask-Limiter, used before, hooks every request of the app (the
-    API included) to find the limits that apply; that was 0.2-0.3 ms of a single-event POST's
-    1.7-2 ms CPU, measured in-process with and without its hooks.
-    """
-
-    def __init__(self, rate: str) -> None:
-        self.rate: RateLimitItem = parse(rate)
-        self.counter = FixedWindowRateLimiter(MemoryStorage())
-
-    def exhausted(self, keys: tuple[tuple[str, str], ...]) -> bool:
-        return not all(self.counter.test(self.rate, *key) for key in keys)
-
-    def failed(self, keys: tuple[tuple[str, str], ...]) -> None:
-        for key in keys:
-            self.counter.hit(self.rate, *key)
-
-
 def limit_login(app: Flask) -> None:
-    """Each app (and each test) counts on its own."""
-    rate = app.extensions["engine"].settings.extra.get("login_rate_limit", DEFAULT_LOGIN_LIMIT)
-    app.extensions["login_limits"] = LoginLimits(rate)
+    """Sign-in counters for this app: in Redis when configured, else in the database. Only the
+    sign-in view asks: Flask-Limiter, used before, hooked every request of the app (the API
+    included), 0.2-0.3 ms of a single-event POST's 1.7-2 ms CPU."""
+    svc = app.extensions["engine"]
+    app.extensions["login_limits"] = sign_in_limits.build(
+        svc.settings.extra.get("login_rate_limit"), svc.settings.redis_url, svc.db)

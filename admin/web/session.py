@@ -1,9 +1,12 @@
 """Who is using the pages: the session login, the viewer's business roles, page guards.
 
-The session cookie holds only the username and user id (signed by Flask). Every request reads
-the user again, so a deactivated user is out at their next click. A user's business roles are
-the ACTIVE ruleset's roles that list them; an admin has no implicit role (SPEC §1). Page guards
-ask the same authorisation model as the API (engine/policy.py), with the user's own rights.
+The session cookie holds only the username, the user id and the user's session epoch (signed
+by Flask). Every request reads the user again, so a disabled user is out at their next click,
+and a session whose epoch is behind the user's is over: signing out, a new password and
+disabling the user bump it, which ends every session of that user, copies of the cookie
+included (issue #13). A user's business roles are the ACTIVE ruleset's roles that list them; an
+admin has no implicit role (SPEC §1). Page guards ask the same authorisation model as the API
+(engine/policy.py), with the user's own rights.
 """
 
 from __future__ import annotations
@@ -28,11 +31,18 @@ def login_user(user: accounts.User) -> None:
     session.clear()
     session["user"] = user.username
     session["uid"] = user.id
+    session["epoch"] = user.session_epoch
     session.permanent = True
     g.pop("web_user", None)
 
 
 def logout_user() -> None:
+    """End this session and every other session of its user (their cookies open nothing)."""
+    uid = session.get("uid")
+    if isinstance(uid, int) and current_user() is not None:
+        with services().uow() as uow:
+            accounts.end_sessions(uow.conn, uid)
+            uow.commit()
     session.clear()
     g.pop("web_user", None)
 
@@ -45,16 +55,12 @@ def current_user() -> accounts.User | None:
 
 
 def _load_user() -> accounts.User | None:
-    username, uid = session.get("user"), session.get("uid")
-    if not isinstance(username, str) or not username:
-        return None
+    username, uid, epoch = session.get("user"), session.get("uid"), session.get("epoch")
+    if not (isinstance(username, str) and username and isinstance(uid, int)
+            and isinstance(epoch, int)):
+        return None  # a cookie signed before sessions carried an epoch is over too
     with services().uow() as uow:
-        try:
-            user = accounts.get_user(uow.conn, username)
-        except NotFound:
-            return None
-    # A user deleted and created again under the same name must sign in again.
-    return user if user.active and user.id == uid else None
+        return accounts.session_user(uow.conn, uid, username, epoch)
 
 
 def active_ruleset() -> ActiveRuleset | None:

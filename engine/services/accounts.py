@@ -35,11 +35,13 @@ class User:
     is_admin: bool
     active: bool = True
     locale: str | None = None
+    session_epoch: int = 0  # page sessions carry it; a bump ends them all (0 from the token query)
 
 
 def _user(row: Any) -> User:
     """A user from any row with the ``users`` columns (a ``select(users)``, the token query)."""
-    return User(row.id, row.username, row.display_name, row.is_admin, row.active, row.locale)
+    return User(row.id, row.username, row.display_name, row.is_admin, row.active, row.locale,
+                row._mapping.get("session_epoch", 0))
 
 
 def check_password_rules(password: str) -> None:
@@ -109,12 +111,41 @@ def authenticate_password(conn: Connection, username: str, password: str) -> Use
 
 
 def set_password(conn: Connection, username: str, password: str) -> None:
+    """A new password; every page session of the user ends (API tokens stay: revoke them)."""
     check_password_rules(password)
     done = conn.execute(
-        update(users).where(users.c.username == username).values(password_hash=_hasher.hash(password))
+        update(users).where(users.c.username == username)
+        .values(password_hash=_hasher.hash(password), session_epoch=users.c.session_epoch + 1)
     )
     if done.rowcount == 0:
         raise NotFound("user", username)
+
+
+def set_active(conn: Connection, username: str, active: bool) -> None:
+    """Enable or disable a user. A disabled user's sessions end at once and its API tokens
+    are refused; enabling it again revives neither the sessions nor anything signed before."""
+    done = conn.execute(
+        update(users).where(users.c.username == username)
+        .values(active=active, session_epoch=users.c.session_epoch + 1)
+    )
+    if done.rowcount == 0:
+        raise NotFound("user", username)
+
+
+def end_sessions(conn: Connection, user_id: int) -> None:
+    """End every page session of the user, on every device (sign-out does this)."""
+    conn.execute(update(users).where(users.c.id == user_id)
+                 .values(session_epoch=users.c.session_epoch + 1))
+
+
+def session_user(conn: Connection, user_id: int, username: str, epoch: int) -> User | None:
+    """The user a page session names, while that session is still valid: the same user (a
+    user deleted and created again under the same name must sign in again), active, and not
+    signed out, given a new password or disabled since (the session's epoch is current)."""
+    row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    if row is None or row.username != username or not row.active or row.session_epoch != epoch:
+        return None
+    return _user(row)
 
 
 def hash_token(token: str) -> str:

@@ -36,7 +36,7 @@ from engine.evaluation import evaluate
 from engine.metrics import DemandWindow, Metrics
 from engine.rules.compiled import Rule, RulesetSettings
 from engine.services.engine_cache import Snapshot
-from engine.services.ingest_requisitions import OrderedRequisitions
+from engine.services.ingest_requisitions import OrderedRequisitions, open_requisitions
 from engine.services.rule_failures import RuleFailures
 from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply, parse_event
 from engine.storage.tables import (
@@ -348,6 +348,9 @@ class Batch:
     def _open(self, rule: Rule, pair: Pair, event: StockEvent, facts: dict[str, Any],
               metrics: Any, links: Any) -> None:
         assert self.snap.ruleset is not None
+        if not pair.open_requisitions and any(a.kind == "create_requisition" for a in rule.actions):
+            # Nothing on order here; an ordered one the ERP counts still covers (SPEC §3).
+            pair.open_requisitions = open_requisitions(self.conn, pair.sku_id, pair.wh_id)
         ctx = ActionContext(self.snap.ruleset.compiled, rule, facts, metrics, links, event.at,
                             pair.open_requisitions, self.snap.supplier_contacts)
         drafts = run_actions(rule.actions, ctx)

@@ -1,4 +1,5 @@
-"""Ordered requisitions while a batch is applied: receipts receive them, ERP counts take them over.
+"""Requisitions while a batch is applied: receipts receive the ordered ones, ERP counts take
+them over, and the open ones of a pair are counted when a rule is about to raise another.
 
 Read once per batch (after the batch's stock levels are locked: a requisition transition locks
 its stock level first, so none of these can change under us), changed in memory event by event
@@ -13,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
+from engine.services.requisitions import LOCAL_ON_ORDER_STATES
 from engine.storage import bulk
 from engine.storage.tables import requisition_history, requisitions
 
@@ -85,3 +87,18 @@ class OrderedRequisitions:
         if self.counted:
             bulk.update_many(conn, requisitions, ("counted_by_erp",), ("id",),
                              [(True, req_id) for req_id in self.counted])
+
+
+# Open: raised and not yet received, rejected or cancelled (the states that count on order).
+OPEN_STATES = LOCAL_ON_ORDER_STATES
+
+
+def open_requisitions(conn: Connection, sku_id: int, warehouse_id: int) -> int:
+    """How many requisitions of the pair are open, from any rule, whether they count here or
+    already in the ERP's on_order (an ordered one the ERP's snapshot includes is open until it
+    is received). Asked only when a rule with ``create_requisition`` opens an alert on a pair
+    with nothing on order here: ``on_order_local`` > 0 already says there are some. Read after
+    the batch locked the pair's stock level, which every requisition transition locks first."""
+    return int(conn.execute(select(func.count()).select_from(requisitions).where(
+        requisitions.c.sku_id == sku_id, requisitions.c.warehouse_id == warehouse_id,
+        requisitions.c.state.in_(OPEN_STATES))).scalar_one())

@@ -50,6 +50,20 @@ users = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("email", String(256), nullable=True),
     Column("phone", String(32), nullable=True),
+    # Carried in every page session: bumping it (sign-out, a new password, disabling the user)
+    # ends every session of the user at once, on every device (issue #13).
+    Column("session_epoch", Integer, nullable=False, server_default="0"),
+)
+
+# Sign-in attempt counters (the ``limits`` library's fixed windows) when there is no Redis:
+# shared by every process on the database, incremented atomically (engine/storage/counters.py).
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),  # seconds since the epoch, as ``limits`` counts
+    Index("ix_rate_counters_expires_at", "expires_at"),
 )
 
 api_tokens = Table(
