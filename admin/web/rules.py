@@ -43,7 +43,7 @@ from admin.web.rule_form import (
     model_from_rule,
     rule_from_model,
 )
-from admin.web.session import login_required
+from admin.web.session import active_ruleset, login_required
 from engine.policy import Right
 from engine.rules import load_ruleset
 from engine.rules.compiled import EVENT_TYPES, SEVERITIES, STOCK_CHANGING
@@ -60,12 +60,14 @@ from engine.rules.schema import CHANNELS
 from engine.rules.variables import FACTS
 from engine.services.preview import (
     count_group,
+    empty_ruleset,
     fired_counts,
     master_choices,
     preview_rule,
     read_levels,
 )
 from engine.services.rule_failures import failures_of
+from engine.services.title_example import example
 
 __all__ = ["bp"]
 
@@ -412,3 +414,23 @@ def group_count() -> Any:
         text = ngettext("%(num)s of %(total)s SKU matches now.",
                         "%(num)s of %(total)s SKUs match now.", count, total=total)
     return jsonify(count=count, total=total, sample=sample, text=text)
+
+
+@bp.get("/rules/title-example")
+@login_required(Right.ADMIN)
+def title_example() -> Any:
+    """A task title as it would read for one real SKU×warehouse (JSON), shown under the field."""
+    text = request.args.get("text", "")[:2000]
+    svc = services()
+    active = active_ruleset()
+    with svc.uow() as uow:
+        snap = svc.cache.current(uow.conn)
+        found = example(uow.conn, snap, active.compiled if active else empty_ruleset(), text,
+                        svc.clock.now())
+    if found["error"]:
+        return jsonify(text=None, said=_("This title cannot be filled in: %(why)s",
+                                         why=found["error"]))
+    if found["text"] is None:
+        return jsonify(text=None, said=_("No stock yet to show an example with."))
+    return jsonify(text=found["text"], said=_("For %(pair)s it reads: %(text)s",
+                                              pair=found["pair"], text=found["text"]))

@@ -104,6 +104,8 @@ PAGES: dict[tuple[str, str], Route] = {
     ("GET", "/"): Route("page"),
     ("GET", "/dashboard"): Route("page"),
     ("GET", "/tasks"): Route("page"),
+    ("GET", "/account/password"): Route("page"),
+    ("POST", "/account/password"): Route("page"),
     ("GET", "/tasks/<int:task_id>"): Route("page-task"),
     ("GET", "/tasks/<int:task_id>/chart.json"): Route("page-task"),
     ("POST", "/tasks/<int:task_id>/transitions/<transition>"): Route("page-task"),
@@ -121,6 +123,7 @@ PAGES: dict[tuple[str, str], Route] = {
     ("POST", "/admin/advanced"): Route("page-admin"),
     ("POST", "/admin/rules/preview"): Route("page-admin"),
     ("GET", "/admin/groups/count"): Route("page-admin"),
+    ("GET", "/admin/rules/title-example"): Route("page-admin"),
     ("GET", "/admin/settings"): Route("page-admin"),
     ("POST", "/admin/settings"): Route("page-admin"),
     **{(method, f"/admin/{kind}{tail}"): Route("page-admin", params=POST_NOPE if method == "POST"

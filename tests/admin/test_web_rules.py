@@ -493,3 +493,12 @@ def test_the_first_rule_of_an_empty_installation(client, runner, services) -> No
          "severity": "high"}]}
     assert client.get("/admin/advanced").status_code == 200
     assert client.get("/admin/groups/count").json["count"] == 0
+
+
+def test_a_task_title_is_shown_as_it_reads_for_a_real_sku(admin) -> None:
+    answer = admin.get("/admin/rules/title-example?text=" + "补货 {{ sku.code }} @ {{ warehouse.code }}："
+                       "可用 {{ stock.available }}").json
+    assert answer["text"].startswith("补货 SKU-1 @ WH-1：可用 ")
+    assert answer["said"] == "在 SKU-1 @ WH-1 上显示为：" + answer["text"]
+    bad = admin.get("/admin/rules/title-example?text={{ ''.__class__ }}").json
+    assert bad["text"] is None and bad["said"].startswith("这个标题无法填写：")

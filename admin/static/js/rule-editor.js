@@ -603,8 +603,29 @@
       field.value = field.value.slice(0, start) + select.value + field.value.slice(end);
       field.focus();
       field.setSelectionRange(start + select.value.length, start + select.value.length);
+      showTitleExample(field);
     }
     select.value = "";
+  });
+
+  // Under a task title: how it reads for one real SKU×warehouse, instead of {{ placeholders }}.
+  var exampleTimers = {};
+  function showTitleExample(field) {
+    var note = document.querySelector('[data-example-for="' + field.id + '"]');
+    if (!note) { return; }
+    clearTimeout(exampleTimers[field.id]);
+    exampleTimers[field.id] = setTimeout(function () {
+      var url = note.getAttribute("data-url") + "?text=" + encodeURIComponent(field.value);
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && data.said) { note.textContent = data.said; } })
+        .catch(function () {});
+    }, 300);
+  }
+
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (field.id && document.querySelector('[data-example-for="' + field.id + '"]')) { showTitleExample(field); }
   });
 
   // ---------------------------------------------------------------- inputs shown for some choices
@@ -726,6 +747,10 @@
     document.querySelectorAll("form").forEach(refreshShown);
     watchCounts();
     watchPreview();
+    document.querySelectorAll("[data-example-for]").forEach(function (note) {
+      var field = document.getElementById(note.getAttribute("data-example-for"));
+      if (field && field.value) { showTitleExample(field); }
+    });
     showFirstProblem();
   }
 
