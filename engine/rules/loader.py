@@ -12,6 +12,7 @@ from engine.rules.compiled import (
     STOCK_CHANGING,
     Action,
     ApprovalThreshold,
+    Calendar,
     CompiledRuleset,
     CreateRequisition,
     CreateTask,
@@ -152,6 +153,21 @@ def build(doc: Doc, source: Any) -> CompiledRuleset:
         workflows=MappingProxyType({w["id"]: _workflow(w) for _, w in _items(doc, "workflows")}),
         rules=tuple(_rule(r) for _, r in _items(doc, "rules")),
         document=source,
+        calendars=tuple(_calendar(c) for _, c in _items(doc, "calendars")),
+    )
+
+
+def _calendar(cal: Doc) -> Calendar:
+    return Calendar(
+        id=cal["id"],
+        name=cal.get("name") or cal["id"],
+        kind=cal.get("kind", "promotion"),
+        start=cal["start"],
+        end=cal["end"],
+        groups=tuple(cal.get("groups") or ()),
+        multiplier=float(cal.get("demand_multiplier", 1.0)),
+        lead_time_change=float(cal.get("lead_time_change_days", 0)),
+        yearly=bool(cal.get("yearly", False)),
     )
 
 

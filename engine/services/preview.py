@@ -1,10 +1,11 @@
 """What the rule editor reads from the database: a rule's preview, a group's live count, how
 often each rule fired, and the master data a group can be defined by.
 
-The preview answers "which SKU×warehouse would alert now?": for every pair that has a stock level
-and is in the rule's groups, the facts are built exactly as for an evaluation (``build_facts``,
-the stored level and demand window, the ruleset's params and time zone) with a synthetic
-``preview`` event at ``now``, and the rule's compiled condition is run on them. The rule may be
+The preview answers "which SKU×warehouse would alert now?" over the whole catalogue: for every
+pair that has a stock level and is in the rule's groups, the facts an evaluation would see (the
+stored level and demand window, the ruleset's params, calendars, forecasts and time zone, a
+synthetic ``preview`` event at ``now``) are evaluated as numpy columns (``what_if``), with the
+per-event answer. The rule may be
 an unsaved edit: it is evaluated against the edited ruleset it belongs to, so new groups and
 params count.
 """
@@ -16,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import Connection, case, func, select
 
-from engine.evaluation import truthy
 from engine.facts import FactInputs, build_facts, fact_at
 from engine.membership import GroupIndex
 from engine.metrics import DemandWindow
@@ -30,12 +30,12 @@ from engine.rules.editing import var_paths
 from engine.rules.loader import build
 from engine.rules.problems import Problem
 from engine.rules.variables import GROUP_CATALOG
+from engine.services import what_if
 from engine.services.engine_cache import Snapshot
 from engine.stock import StockEvent, StockLevel
-from engine.storage.tables import OPEN_ALERT_STATES, alerts, ruleset_state, stock_levels
+from engine.storage.tables import OPEN_ALERT_STATES, alerts, ruleset_state
 
 MAX_HITS = 200
-MAX_PAIRS = 50_000
 SAMPLE_MISSES = 10
 
 
@@ -62,6 +62,7 @@ class Preview:
     error_count: int = 0
     hits: list[PreviewRow] = field(default_factory=list)  # the first MAX_HITS
     misses: list[PreviewRow] = field(default_factory=list)  # a few that would not alert
+    vectorised: bool = True  # False: the condition was evaluated pair by pair
 
     @property
     def capped(self) -> bool:
@@ -93,59 +94,35 @@ def _index(snap: Snapshot, ruleset: CompiledRuleset) -> GroupIndex:
 
 
 def preview_rule(conn: Connection, snap: Snapshot, rule: Rule, ruleset: CompiledRuleset,
-                 now: datetime, max_hits: int = MAX_HITS, max_pairs: int = MAX_PAIRS) -> Preview:
-    """Which SKU×warehouse pairs ``rule`` (of ``ruleset``) would alert on now, with the numbers."""
+                 now: datetime, max_hits: int = MAX_HITS, max_pairs: int | None = None) -> Preview:
+    """Which SKU×warehouse pairs ``rule`` (of ``ruleset``) would alert on now, with the numbers.
+
+    Every pair in the rule's groups is evaluated (``max_pairs``: only the first that many),
+    vectorised over columns of facts with the per-event answer (``what_if``); the rows shown
+    carry the facts an event would have seen."""
     paths = var_paths(rule.when)
     out = Preview(paths=paths)
-    index = _index(snap, ruleset)
-    wanted = set(rule.groups)
-    tz = ZoneInfo(ruleset.settings.timezone)
-    promotion = frozenset(str(d) for d in ruleset.settings.extra.get("promotion_days", []))
-    rows = list(conn.execute(select(
-        stock_levels.c.sku_id, stock_levels.c.warehouse_id, stock_levels.c.on_hand,
-        stock_levels.c.reserved, stock_levels.c.on_order_erp, stock_levels.c.on_order_local,
-        stock_levels.c.demand_window)))
-    levels = {(r.sku_id, r.warehouse_id): StockLevel(r.on_hand, r.reserved, r.on_order_erp,
-                                                      r.on_order_local) for r in rows}
-    totals: dict[int, float] = {}
-    for (sku_id, _), level in levels.items():
-        totals[sku_id] = totals.get(sku_id, 0.0) + level.available
-    pairs = []
-    for r in rows:
-        sku = snap.sku_facts.get(r.sku_id)
-        wh = snap.warehouse_facts.get(r.warehouse_id)
-        if sku is None or wh is None:
-            continue
-        groups = index.groups_for(sku["code"], wh["code"])
-        if wanted and not wanted.intersection(groups):
-            continue
-        pairs.append((sku["code"], wh["code"], r, groups))
-    pairs.sort(key=lambda p: (p[0], p[1]))
-    out.in_groups = len(pairs)
-    params_cache: dict[tuple[str, ...], dict[str, Any]] = {}
-    for sku_code, wh_code, r, groups in pairs[:max_pairs]:
-        params = params_cache.get(groups)
-        if params is None:
-            params = params_cache[groups] = ruleset.params_for(groups)
-        window = DemandWindow.from_dict(r.demand_window) if r.demand_window else DemandWindow()
-        facts = facts_now(snap, r.sku_id, r.warehouse_id, levels[(r.sku_id, r.warehouse_id)],
-                          window, params, tz, totals[r.sku_id], promotion, now)
-        error = None
-        try:
-            hit = truthy(rule.condition(facts))
-        except Exception as exc:  # a runtime fault is shown on its row, as the engine logs it
-            hit, error = False, f"{type(exc).__name__}: {exc}"
-        out.checked += 1
-        row = PreviewRow(sku_code, str(snap.sku_facts[r.sku_id].get("name") or ""), wh_code, hit,
-                         tuple((p, fact_at(facts, p)) for p in paths), error)
-        if error is not None:
-            out.error_count += 1
-        if hit:
-            out.hit_count += 1
-            if len(out.hits) < max_hits:
-                out.hits.append(row)
-        elif len(out.misses) < SAMPLE_MISSES:
-            out.misses.append(row)
+    rows, totals = what_if.load_rows(conn, snap, ruleset, rule.groups)
+    out.in_groups = len(rows)
+    if max_pairs is not None:
+        rows = rows[:max_pairs]
+    makers = what_if.makers_for(conn, snap, ruleset)
+    answer = what_if.evaluate_rows(rule, rows, makers, now, "preview", totals)
+    out.checked = len(rows)
+    out.hit_count = int(answer.hits.sum())
+    out.error_count = len(answer.errors)
+    out.vectorised = answer.vectorised
+    shown = [int(i) for i in np.flatnonzero(answer.hits)[:max_hits]]
+    missed = [i for i in np.flatnonzero(~answer.hits)[:SAMPLE_MISSES + len(answer.errors)]]
+    missed = [int(i) for i in missed][:SAMPLE_MISSES]
+    for i in sorted(set(shown) | set(missed)):
+        row = rows[i]
+        facts = what_if.exact_facts(makers, row, now, "preview", totals)
+        sku = snap.sku_facts[row.sku_id]
+        shown_row = PreviewRow(sku["code"], str(sku.get("name") or ""),
+                               snap.warehouse_facts[row.wh_id]["code"], bool(answer.hits[i]),
+                               tuple((p, fact_at(facts, p)) for p in paths), answer.errors.get(i))
+        (out.hits if answer.hits[i] else out.misses).append(shown_row)
     return out
 
 
