@@ -146,7 +146,8 @@ def _metrics(makers: list[FactMaker], codes: list[tuple[Any, Any]], d: np.ndarra
 def _record(records: list[Mapping[str, Any]], name: str) -> Col | None:
     """A column of one field of many records (sku, warehouse, params…): None when its values
     are of several kinds or of a kind the vectorised path does not read."""
-    values = [rec.get(name) if isinstance(rec, Mapping) else None for rec in records]
+    parts = name.split(".")
+    values = [_walk(rec, parts) for rec in records]
     null = np.array([v is None for v in values], dtype=bool)
     present = [v for v in values if v is not None]
     kinds = {_kind(v) for v in present}
@@ -161,6 +162,14 @@ def _record(records: list[Mapping[str, Any]], name: str) -> Col | None:
         arr = np.empty(len(values), dtype=object)
         arr[:] = values
     return Col(kind, arr, null if null.any() else None)
+
+
+def _walk(record: Any, parts: list[str]) -> Any:
+    for part in parts:
+        if not isinstance(record, Mapping):
+            return None
+        record = record.get(part)
+    return record
 
 
 def _kind(value: Any) -> str | None:

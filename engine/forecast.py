@@ -139,13 +139,16 @@ def _seasonal(y: np.ndarray, last_day: date, window: int) -> list[Model]:
     dates = [day0 + timedelta(t) for t in range(days)]
     wd_of = np.array([d.weekday() for d in dates])
     month_of = np.array([d.month - 1 for d in dates])
-    recent = y[:, -min(days, 364):]
-    weekday = _profile(recent, wd_of[-recent.shape[1]:], 7)
     years = (history // 365)[:, None]  # whole years of history per series
     in_years = np.arange(days)[None, :] >= days - years * 365
     yearly = _profile(np.where(in_years, y, np.nan), month_of, 12)
     has_year = history >= MIN_SEASONAL_DAYS
     yearly[~has_year] = 1.0
+    # the weekday profile of the last year with the season taken out (a year's Mondays fall
+    # unevenly in its months)
+    span = min(days, 364)
+    recent = y[:, -span:] / yearly[:, month_of[-span:]]
+    weekday = _profile(recent, wd_of[-span:], 7)
     factor = weekday[:, wd_of] * yearly[:, month_of]  # series × days
     with np.errstate(invalid="ignore", divide="ignore"):
         plain = np.where(factor > 0, y / factor, np.nan)
