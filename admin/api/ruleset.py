@@ -15,7 +15,8 @@ from engine.errors import InputInvalid
 from engine.membership import GroupIndex
 from engine.rules import load_ruleset
 from engine.rules.problems import RulesetInvalid
-from engine.services import rulesets
+from engine.rules.advice import advice
+from engine.services import rulesets, what_if
 from engine.services.master_data import all_skus, all_warehouses
 
 blp = Blueprint("ruleset", __name__, url_prefix="/api/v1/ruleset",
@@ -97,9 +98,14 @@ class Validate(MethodView):
         svc = services()
         with svc.uow() as uow:
             index = GroupIndex(compiled, all_skus(uow.conn), all_warehouses(uow.conn))
+            # every rule over every SKU×warehouse now (issue #16), vectorised
+            evaluated = what_if.evaluate_ruleset(uow.conn, svc.cache.current(uow.conn), compiled,
+                                                 svc.clock.now())
         groups = {gid: _match(index.skus_in((gid,))) for gid in compiled.groups}
-        rules = {r.id: _match(index.skus_in(r.groups)) for r in compiled.rules}
-        return {"valid": True, "errors": [], "groups": groups, "rules": rules}
+        rules = {r.id: dict(_match(index.skus_in(r.groups)), **evaluated[r.id])
+                 for r in compiled.rules}
+        return {"valid": True, "errors": [], "warnings": [p.as_dict() for p in advice(compiled)],
+                "groups": groups, "rules": rules}
 
 
 def _match(codes: list[str]) -> dict[str, Any]:

@@ -152,3 +152,22 @@ def evaluate_rows(rule: Rule, rows: Sequence[PairRow], makers: Makers, now: date
             answer.errors[int(i)] = f"{type(exc).__name__}: {exc}"
     answer.one_by_one = len(todo)
     return answer
+
+
+def evaluate_ruleset(conn: Connection, snap: Snapshot, ruleset: CompiledRuleset, now: datetime,
+                     listed: int = 100) -> dict[str, dict[str, Any]]:
+    """Per rule: the pairs in its groups, how many it holds for now (and the first ``listed``
+    as SKU@WAREHOUSE), how many failed; what ``POST /ruleset/validate`` reports."""
+    rows, totals = load_rows(conn, snap, ruleset)
+    makers = makers_for(conn, snap, ruleset)
+    out: dict[str, dict[str, Any]] = {}
+    for rule in ruleset.rules:
+        wanted = set(rule.groups)
+        mine = [r for r in rows if not wanted or wanted.intersection(r.groups)]
+        answer = evaluate_rows(rule, mine, makers, now, "preview", totals)
+        hits = np.flatnonzero(answer.hits)
+        out[rule.id] = {"pairs": len(mine), "hits": len(hits), "failed": len(answer.errors),
+                        "hit_pairs": [f"{snap.sku_facts[mine[i].sku_id]['code']}@"
+                                      f"{snap.warehouse_facts[mine[i].wh_id]['code']}"
+                                      for i in hits[:listed]]}
+    return out
