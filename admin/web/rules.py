@@ -18,7 +18,9 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from admin.auth import services
-from admin.web import advanced, groups, roles, settings_form, workflows  # noqa: F401  (their routes)
+from admin.web import (  # noqa: F401  (their routes)
+    advanced, calendars, groups, roles, settings_form, workflows,
+)
 from admin.web.editor import (
     CHANNEL_LABELS,
     bp,
