@@ -1,7 +1,7 @@
 """demand forecasts per SKU×warehouse (issue #16)
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0013
 Create Date: 2026-12-07 23:20:00.000000
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from engine.storage.types import UtcDateTime
 
 revision = '0011'
-down_revision = '0005'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
