@@ -126,8 +126,9 @@ def forecast_formulas(m: Mapping[str, Any], p: Mapping[str, Any], f: Mapping[str
     method = METHODS.get(str(f.get("method")), str(f.get("method")))
     d_lt = ltd / lt if lt else 0.0
     sigma = (lt * err**2 + d_lt**2 * slt**2) ** 0.5
+    each_day = _("forecast × calendar multiplier")
     out = [
-        f"{lab('forecast.lead_time_demand')} = Σ {_('forecast × calendar multiplier')} "
+        f"{lab('forecast.lead_time_demand')} = Σ {each_day} "
         f"({method}, LT = {n(lt)}) = {n(ltd)}",
         f"σ = √(LT·σe² + (D/LT)²·σLT²) = √({n(lt)}·{n(err)}² + {n(d_lt)}²·{n(slt)}²) = {n(sigma)}",
     ]
