@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from engine.bootstrap import Services
 from engine.errors import EngineError
@@ -55,6 +55,7 @@ def daily_run() -> None:
 
 
 @click.command("backtest")
+@with_appcontext
 @click.option("--version", "version", type=int, help="ruleset version (default: the active one)")
 @click.option("--compare", type=int, help="a second version, side by side")
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="first simulated day")

@@ -170,7 +170,11 @@ def _refit(ruleset: CompiledRuleset, pairs: list[_Pair], day: date,
                 y[i, width - n:] = p.series.demand[:n]
         for p, model in zip(members, fit(y[:, -730:], last, method, window_days=window,
                                          alpha=alpha, beta=beta), strict=True):
-            forecasts[(p.series.sku["code"], p.series.warehouse["code"])] = model
+            key = (p.series.sku["code"], p.series.warehouse["code"])
+            if model.method == "mean":  # too little history: the live window mean does better
+                forecasts.pop(key, None)
+            else:
+                forecasts[key] = model
 
 
 def _facts(pair: _Pair, day: date, at: datetime, event_type: str = "sale") -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -60,6 +61,75 @@ def window_stats(window: Any, today: date, days: int) -> tuple[float, float, int
     return mean, math.sqrt(max(squares / days - mean * mean, 0.0)), last_ord
 
 
+def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``window_stats`` of every stored window at once: mean, std and last demand ordinal (-1:
+    none). The JSON texts are decoded in one call; the window sums are differences of prefix
+    sums over all quantities, exact for whole quantities (as ``math.fsum``); a window holding a
+    fraction is summed by ``window_stats`` itself."""
+    n = len(windows)
+    ordinals: dict[Any, int] = {None: -1}
+
+    def ordinal(text: Any) -> int:
+        found = ordinals.get(text)
+        if found is None:
+            found = ordinals[text] = date.fromisoformat(text).toordinal()
+        return found
+
+    parsed = _parse_texts(windows)
+    if parsed is not None:  # the stored texts, read by one regular expression and numpy
+        starts, qty_texts, lasts = parsed
+        start = np.array([ordinal(t) for t in starts], dtype=np.int64)
+        last = np.array([ordinal(t) for t in lasts], dtype=np.float64)
+        lengths = np.array([t.count(",") + 1 if t else 0 for t in qty_texts], dtype=np.int64)
+        joined = ",".join(t for t in qty_texts if t)
+        flat = np.fromstring(joined, sep=",") if joined else np.zeros(0)
+        decoded: list[Any] = list(windows)  # decoded one by one only where needed (fractions)
+    else:
+        decoded = [json.loads(w) if isinstance(w, str | bytes) else w for w in windows]
+        empty: list[Any] = []
+        qtys = [w.get("qty") or empty if w else empty for w in decoded]
+        start = np.array([ordinal(w.get("start")) if w else -1 for w in decoded], dtype=np.int64)
+        last = np.array([ordinal(w.get("last")) if w else -1 for w in decoded], dtype=np.float64)
+        lengths = np.array([len(q) for q in qtys], dtype=np.int64)
+        flat = np.fromiter((v for q in qtys for v in q), dtype=np.float64, count=int(lengths.sum()))
+    if flat.shape[0] != int(lengths.sum()):
+        raise ValueError("stored demand windows could not be read")
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    cs = np.concatenate(([0.0], np.cumsum(flat)))
+    cs2 = np.concatenate(([0.0], np.cumsum(flat * flat)))
+    fractional = np.concatenate(([0], np.cumsum(flat != np.floor(flat))))
+    end = today.toordinal()
+    lo = np.clip(end - days + 1 - start, 0, lengths)
+    hi = np.clip(end - start + 1, 0, lengths)
+    hi = np.maximum(hi, lo)
+    a, b = offsets[:-1] + lo, offsets[:-1] + hi
+    sums, squares = cs[b] - cs[a], cs2[b] - cs2[a]
+    mean = sums / days
+    std = np.sqrt(np.maximum(squares / days - mean * mean, 0.0))
+    for i in np.flatnonzero(((fractional[b] - fractional[a]) > 0) | (np.abs(cs[b]) >= 2**52)):
+        mean[i], std[i], _ = window_stats(decoded[i], today, int(days[i]))
+    nothing = (start < 0) | (sums == 0) & (squares == 0)
+    mean[nothing], std[nothing] = 0.0, 0.0
+    return mean, std, last
+
+
+_WINDOW = re.compile(r'\{"start": (?:null|"([0-9-]+)"), "qty": \[([^\]]*)\], '
+                     r'"last": (?:null|"([0-9-]+)")\}')
+
+
+def _parse_texts(windows: Sequence[Any]) -> tuple[list[Any], list[str], list[Any]] | None:
+    """(starts, quantity texts, lasts) of windows stored as JSON text in the encoder's usual
+    form; None when any is not (then they are decoded as JSON)."""
+    if not windows or not all(type(w) is str for w in windows):
+        return None
+    found = _WINDOW.findall("\n".join(windows))
+    if len(found) != len(windows) or any(len(w) > 2 and not w.startswith('{"start"') for w in windows[:1]):
+        return None
+    return ([s or None for s, _, _ in found], [q for _, q, _ in found],
+            [t or None for _, _, t in found])
+
+
 def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
                  maker_for: Callable[[int, tuple[str, ...]], FactMaker],
                  sku_facts: Mapping[int, Mapping[str, Any]],
@@ -69,9 +139,8 @@ def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
     maker (its params, lead time, z, calendars and forecasts)."""
     n = len(rows)
     makers = [maker_for(r.sku_id, r.groups) for r in rows]
-    stats = [window_stats(r.window, today, m.window_days) for r, m in zip(rows, makers)]
-    d = np.array([s[0] for s in stats], dtype=np.float64)
-    sd = np.array([s[1] for s in stats], dtype=np.float64)
+    d, sd, last = window_columns([r.window for r in rows], today,
+                                 np.array([m.window_days for m in makers], dtype=np.int64))
     on_hand = np.array([r.level.on_hand for r in rows], dtype=np.float64)
     reserved = np.array([r.level.reserved for r in rows], dtype=np.float64)
     on_order = np.array([r.level.on_order for r in rows], dtype=np.float64)
@@ -90,7 +159,6 @@ def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["metrics.days_of_cover"] = Col(NUM, np.where(d > 0, available / np.where(d > 0, d, 1), 0.0),
                                             d <= 0)
-    last = np.array([s[2] if s[2] is not None else -1 for s in stats], dtype=np.float64)
     cols["metrics.days_since_last_sale"] = Col(NUM, today.toordinal() - last, last < 0)
     cols["event.type"] = Col(STR, event_type)
 

@@ -24,6 +24,8 @@ MIN_WEEKDAY_DAYS = 28
 """Less than this: the seasonal method falls back to the window mean."""
 ERROR_DAYS = 28
 """The one-day-ahead errors of the last this many days give ``error_std``."""
+CHUNK = 5000
+"""Series fitted together at most: the working copies stay within a few hundred megabytes."""
 DEFAULT_ALPHA = 0.2
 DEFAULT_BETA = 0.05
 
@@ -78,6 +80,10 @@ def fit(demand: np.ndarray, last_day: date, method: str, *, window_days: int = 2
     y = np.asarray(demand, dtype=np.float64)
     if y.ndim != 2:
         raise ValueError("demand must be a matrix: one row per series, one column per day")
+    if y.shape[0] > CHUNK:  # bounded memory: the seasonal method holds a few copies of its rows
+        return [m for i in range(0, y.shape[0], CHUNK)
+                for m in fit(y[i:i + CHUNK], last_day, method, window_days=window_days,
+                             alpha=alpha, beta=beta)]
     if method == "mean":
         return _mean(y, last_day, window_days)
     if method == "ses":

@@ -43,12 +43,15 @@ def compiled_version(conn: Connection, number: int) -> CompiledRuleset:
 
 def period(conn: Connection, start: date | None, end: date | None) -> tuple[date, date, date]:
     """(first day of history, first and last simulated day): by default the last year of the
-    recorded demand, the rest before it as history."""
+    recorded demand, with at least half of what is recorded before it as history (forecasts
+    and demand windows need some)."""
     first, last = conn.execute(select(func.min(demand_days.c.day), func.max(demand_days.c.day))).one()
     if first is None:
         raise InputInvalid([{"field": "from", "message": "there is no recorded demand to replay"}])
     end = min(end or last, last)
-    start = start or max(first, end - timedelta(364))
+    if start is None:
+        span = (end - first).days
+        start = max(first + timedelta(min(365, span // 2)), end - timedelta(364))
     if start > end:
         raise InputInvalid([{"field": "from", "message": f"'from' ({start}) is after 'to' ({end})"}])
     return first, start, end

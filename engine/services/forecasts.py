@@ -93,6 +93,9 @@ def recompute(conn: Connection, snap: Snapshot, today: date, now: datetime | Non
         models = fit(history(conn, pairs, last_day), last_day, method, window_days=window,
                      alpha=alpha, beta=beta)
         for (sku_id, wh_id), model in zip(pairs, models, strict=True):
+            if model.method == "mean":  # too little history: the facts use the live window
+                counts["mean"] += 1
+                continue
             rows.append({"sku_id": sku_id, "warehouse_id": wh_id, "method": model.method,
                          "model": model.to_dict(), "computed_at": now})
             counts[model.method] += 1

@@ -4,14 +4,16 @@ conditions, with no database (the snapshot is built in memory)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.evaluation import truthy
-from engine.fact_columns import PairRow, window_stats
+from engine.fact_columns import PairRow, window_columns, window_stats
 from engine.metrics import DemandWindow, SupplierLink
 from engine.rules.loader import build
 from engine.rules.schema import validate_document
@@ -68,13 +70,12 @@ def condition() -> st.SearchStrategy[Any]:
 
 
 def window() -> st.SearchStrategy[Any]:
-    return st.one_of(
-        st.none(),
-        st.tuples(st.integers(0, 60), st.lists(quantities, min_size=1, max_size=60)).map(
-            lambda t: DemandWindow.from_dict({
-                "start": (TODAY - timedelta(t[0])).isoformat(), "qty": t[1],
-                "last": (TODAY - timedelta(t[0])).isoformat()}).to_dict()),
-    )
+    stored = st.tuples(st.integers(0, 60), st.lists(quantities, min_size=1, max_size=60)).map(
+        lambda t: DemandWindow.from_dict({
+            "start": (TODAY - timedelta(t[0])).isoformat(), "qty": t[1],
+            "last": (TODAY - timedelta(t[0])).isoformat()}).to_dict())
+    # as a PostgreSQL driver gives it (decoded) or SQLite (the JSON text)
+    return st.one_of(st.none(), stored, stored.map(json.dumps))
 
 
 pair = st.tuples(st.integers(0, 4), st.integers(0, 1), quantities, quantities, quantities,
@@ -158,3 +159,15 @@ def test_a_condition_on_a_fact_the_columns_lack_is_evaluated_pair_by_pair() -> N
     rows = [PairRow(1, 1, StockLevel(3, 0, 0, 0), None, ())]
     answer = evaluate_rows(compiled.rule("r"), rows, Makers(snapshot(), compiled, {}), NOW)
     assert not answer.vectorised and answer.one_by_one == 1 and answer.hits[0]
+
+
+def test_stored_texts_are_read_at_once_as_each_would_be() -> None:
+    windows = [json.dumps(DemandWindow.from_dict({"start": "2026-10-20", "qty": q,
+                                                  "last": "2026-11-04"}).to_dict())
+               for q in ([3, 0, 5] * 6, [0.25, 1, 2.5] * 9, [0] * 4, [7])]
+    windows.append(json.dumps({"start": None, "qty": [], "last": None}))
+    mean, std, last = window_columns(windows, TODAY, np.array([28, 7, 28, 28, 28]))
+    for i, w in enumerate(windows):
+        expected = window_stats(w, TODAY, [28, 7, 28, 28, 28][i])
+        assert (mean[i], std[i]) == expected[:2]
+        assert last[i] == (expected[2] if expected[2] is not None else -1)
