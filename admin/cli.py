@@ -14,7 +14,8 @@ from flask.cli import AppGroup
 from engine.bootstrap import Services
 from engine.errors import EngineError
 from engine.policy import Scope
-from engine.rules import validate_ruleset
+from engine.rules import load_ruleset, validate_ruleset
+from engine.rules.advice import advice
 from engine.rules.problems import RulesetInvalid
 from engine.services import accounts, rulesets
 from engine.storage import database
@@ -77,6 +78,8 @@ def ruleset_validate(file: str) -> None:
     if problems:
         click.echo(f"{len(problems)} problem(s); nothing was changed", err=True)
         sys.exit(1)
+    for w in advice(load_ruleset(text, fmt)):
+        click.echo(f"{file}: warning: {w.path}: {w.message}")
     click.echo(f"{file}: valid")
 
 
@@ -271,8 +274,11 @@ def tokens_revoke(prefix: str) -> None:
 def init_app(app: Flask) -> None:
     from admin import demo_cli, events_cli, worker_cli, work_cli
 
+    from admin import demand_cli
+
     for group in (db, ruleset, users, tokens):
         app.cli.add_command(group)
+    demand_cli.init_app(app)
     demo_cli.init_app(app)
     events_cli.init_app(app)
     worker_cli.init_app(app)

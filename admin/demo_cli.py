@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from engine.bootstrap import Services
+from engine.services.runner import run_daily_jobs
 from engine.config import PROJECT_ROOT
 from engine.demo import build_catalog, build_history, demo_end
 from engine.errors import Conflict
@@ -62,6 +63,7 @@ def demo(skus: int, ruleset_file: str) -> None:
         uow.commit()
     later = _ingest(svc, [e for e in history if e["at"] >= cutoff])
     counts = {k: counts[k] + later[k] for k in counts}
+    nightly = run_daily_jobs(svc, svc.clock.now(), force=True)  # forecasts, then daily rules
     with svc.uow() as uow:  # colleagues worked the history: close what has resolved
         active = svc.rulesets.active(uow.conn)
         worked = demo_work.work_resolved(uow.conn, active.compiled, svc.clock.now()) if active else {}
@@ -72,6 +74,11 @@ def demo(skus: int, ruleset_file: str) -> None:
                f"{counts['rejected']} rejected")
     click.echo(f"worked in the history: {worked.get('tasks', 0)} tasks closed, "
                f"{worked.get('requisitions', 0)} requisitions ordered and received")
+    fitted = nightly.get("forecasts") or {}
+    report = nightly.get("daily")
+    click.echo("nightly jobs: forecasts " + (", ".join(f"{m} {n}" for m, n in sorted(fitted.items()))
+                                             or "none") +
+               (f"; daily rules opened {report.opened} alert(s)" if report is not None else ""))
     click.echo(f"now open: {_open_work(svc)}")
     click.echo("sign in as: " + ", ".join(f"{u} / {p}" for u, p, _ in DEMO_USERS))
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date, tzinfo
 from typing import Any
 
-from engine.metrics import DemandWindow, Metrics, SupplierLink, z_for
+from engine.calendars import CalendarView, plain_facts
+from engine.forecast import Model
+from engine.metrics import DemandWindow, Metrics, SupplierLink, z_for, z_for_fill_rate
 from engine.stock import StockEvent, StockLevel
 
 
@@ -31,6 +33,8 @@ class FactInputs:
     tz: tzinfo
     total_available: float | None = None
     promotion_days: frozenset[str] = frozenset()
+    calendar: CalendarView | None = None  # the ruleset's periods as the pair's groups see them
+    forecast: Model | None = None  # the pair's stored forecast (groups with a forecast_method)
 
 
 # Paths that ``FactMaker.facts`` always fills, with the kind of value it puts there: "num" is an
@@ -44,12 +48,19 @@ FACT_KINDS: dict[tuple[str, ...], str] = {
                                              "lead_time_std", "safety_stock", "reorder_point",
                                              "max_stock")},
     **{("event", name): "str" for name in ("id", "type", "sku", "warehouse", "at")},
+    **{("forecast", name): "num" for name in ("daily", "lead_time_demand", "review_demand",
+                                              "error_std", "safety_factor")},
+    ("forecast", "method"): "str",
+    ("calendar", "demand_multiplier"): "num",
 }
 
 
 def build_facts(inputs: FactInputs) -> tuple[dict[str, Any], Metrics]:
     """The data dict a condition reads, and the metrics it contains."""
-    maker = FactMaker(inputs.links, inputs.params, inputs.tz, inputs.promotion_days)
+    forecasts = ({(inputs.sku.get("code"), inputs.warehouse.get("code")): inputs.forecast}
+                 if inputs.forecast is not None else None)
+    maker = FactMaker(inputs.links, inputs.params, inputs.tz, inputs.promotion_days,
+                      inputs.calendar, forecasts)
     facts = maker.facts(inputs.event, inputs.sku, inputs.warehouse, inputs.level, inputs.window,
                         inputs.total_available)
     return facts, Metrics.from_facts(facts["metrics"])
@@ -65,12 +76,23 @@ class FactMaker:
     """
 
     __slots__ = ("tz", "promotion_days", "params", "window_days", "review", "lead_time",
-                 "sigma_lt", "sigma_lt2", "z", "service_level", "supplier")
+                 "sigma_lt", "sigma_lt2", "z", "service_level", "supplier", "calendar",
+                 "forecasts", "method", "fill_rate", "plain")
 
     def __init__(self, links: tuple[SupplierLink, ...], params: Mapping[str, Any], tz: tzinfo,
-                 promotion_days: frozenset[str] = frozenset()) -> None:
+                 promotion_days: frozenset[str] = frozenset(),
+                 calendar: CalendarView | None = None,
+                 forecasts: Mapping[tuple[str, str], Model] | None = None) -> None:
         p = params
         self.tz, self.promotion_days, self.params = tz, promotion_days, params
+        self.calendar = calendar if calendar else None
+        self.forecasts = forecasts
+        self.method = str(p.get("forecast_method") or "mean")
+        fill = p.get("fill_rate")
+        self.fill_rate: float | None = float(fill) if isinstance(fill, int | float) else None
+        # SPEC §3's window formulas exactly (inlined below) unless a forecast, a calendar or a
+        # fill rate is asked for: then ``forecast_metrics`` (issue #16)
+        self.plain = self.method == "mean" and self.calendar is None and self.fill_rate is None
         self.window_days = int(p.get("demand_window_days", 28))
         self.review = float(p.get("review_period_days", 7))
         self.service_level = float(p.get("service_level", 0.95))
@@ -102,10 +124,18 @@ class FactMaker:
         if z is None:
             z = z_for(self.service_level)
         lead_time = self.lead_time
-        # safety_stock, reorder_point and max_stock of engine.metrics, inlined (same order of
-        # operations, so the same floats): they run for every event
-        ss = z * math.sqrt(lead_time * sigma_d**2 + d**2 * self.sigma_lt2)
-        rop = d * lead_time + ss
+        if self.plain:
+            # safety_stock, reorder_point and max_stock of engine.metrics, inlined (same order
+            # of operations, so the same floats): they run for every event
+            ss = z * math.sqrt(lead_time * sigma_d**2 + d**2 * self.sigma_lt2)
+            rop = d * lead_time + ss
+            top = rop + d * self.review
+            forecast: dict[str, Any] = {
+                "daily": d, "lead_time_demand": d * lead_time, "review_demand": d * self.review,
+                "error_std": sigma_d, "safety_factor": z, "method": "mean"}
+        else:
+            lead_time, ss, rop, top, forecast = self.forecast_metrics(
+                today, d, sigma_d, z, sku.get("code"), warehouse.get("code"))
         available = level.available
         metrics: dict[str, Any] = {
             "avg_daily_demand": d,
@@ -114,7 +144,7 @@ class FactMaker:
             "lead_time_std": self.sigma_lt,
             "safety_stock": ss,
             "reorder_point": rop,
-            "max_stock": rop + d * self.review,
+            "max_stock": top,
         }
         if d > 0:
             metrics["days_of_cover"] = available / d
@@ -135,12 +165,59 @@ class FactMaker:
                 "total_available": available if total_available is None else total_available,
             },
             "metrics": metrics,
+            "forecast": forecast,
             "params": self.params,
-            "calendar": _calendar(today, self.promotion_days),
+            "calendar": (self.calendar.facts(today) if self.calendar is not None
+                         else _calendar(today, self.promotion_days)),
         }
         if self.supplier is not None:
             facts["supplier"] = dict(self.supplier)  # each alert may keep its facts
         return facts
+
+
+    def forecast_metrics(self, today: date, d: float, sigma_d: float, z: float,
+                          sku: Any, warehouse: Any
+                          ) -> tuple[float, float, float, float, dict[str, Any]]:
+        """Lead time, safety stock, reorder point and max stock from the demand forecast over
+        the lead time and its error (issue #16): the stored model of a forecast group (else
+        the window mean, every day alike), times each day's calendar multiplier; a period that
+        lengthens lead times lengthens this order's. With a fill rate, z = L⁻¹((1−β)·Q/σ),
+        Q the review period's forecast demand."""
+        lead_time = self.lead_time
+        if self.calendar is not None:
+            lead_time += self.calendar.lead_time_change(today, lead_time)
+        model = None
+        if self.method != "mean" and self.forecasts is not None:
+            model = self.forecasts.get((sku, warehouse))
+        horizon = int(math.ceil(lead_time + self.review))
+        first = date.fromordinal(today.toordinal() + 1)
+        daily = model.predict_days(first, horizon) if model is not None else [d] * horizon
+        if self.calendar is not None:
+            daily = [f * m for f, m in zip(daily, self.calendar.multipliers(first, horizon))]
+        ltd = _sum_days(daily, 0.0, lead_time)
+        review = _sum_days(daily, lead_time, lead_time + self.review)
+        error = model.error_std if model is not None else sigma_d
+        d_lt = ltd / lead_time if lead_time > 0 else 0.0
+        sigma = math.sqrt(lead_time * error**2 + d_lt**2 * self.sigma_lt2)
+        if self.fill_rate is not None:
+            z = z_for_fill_rate(self.fill_rate, review, sigma)
+        ss = z * sigma
+        rop = ltd + ss
+        forecast = {"daily": daily[0] if daily else 0.0, "lead_time_demand": ltd,
+                    "review_demand": review, "error_std": error, "safety_factor": z,
+                    "method": model.method if model is not None else "mean"}
+        return lead_time, ss, rop, rop + review, forecast
+
+
+def _sum_days(daily: list[float], start: float, end: float) -> float:
+    """The demand of days [start, end) of ``daily`` (day 0 = tomorrow); a fraction of a day
+    counts that fraction of its demand."""
+    total = 0.0
+    for i, f in enumerate(daily):
+        lo, hi = max(start, i), min(end, i + 1)
+        if hi > lo:
+            total += f * (hi - lo)
+    return total
 
 
 def fact_at(facts: Mapping[str, Any], path: str) -> Any:
@@ -175,9 +252,7 @@ def _calendar(today: date, promotion_days: frozenset[str]) -> dict[str, Any]:
     if found is None:
         if len(_CALENDARS) > 1024:
             _CALENDARS.clear()
-        iso = today.isoformat()
-        found = _CALENDARS[key] = {"date": iso, "weekday": today.isoweekday(),
-                                   "month": today.month, "promotion": iso in promotion_days}
+        found = _CALENDARS[key] = plain_facts(today, promotion_days)
     return dict(found)
 
 

@@ -196,6 +196,63 @@ def safety_stock(z: float, lead_time: float, d: float, sigma_d: float, sigma_lt:
     return z * math.sqrt(lead_time * sigma_d**2 + d**2 * sigma_lt**2)
 
 
+# --- Fill-rate targets (issue #16) -------------------------------------------------------------
+# A cycle service level is the chance of no stock-out in a replenishment cycle; a fill rate β is
+# the share of demand served from stock. With order cycles of Q units and σ the deviation of
+# demand over the lead time, the expected units short per cycle are σ·L(z), where L is the
+# standard normal loss function L(z) = φ(z) − z·(1 − Φ(z)); so β = 1 − σ·L(z)/Q and the safety
+# factor is z = L⁻¹((1 − β)·Q/σ) (Silver, Pyke & Peterson, Inventory Management, ch. 7).
+
+Z_MAX = 4.0
+"""The highest safety factor a fill rate can ask for (z 4 ≈ a 99.997 % cycle service level)."""
+_GRID_STEP = 0.001
+_STD = NormalDist()
+
+
+def normal_loss(z: float) -> float:
+    """L(z) = φ(z) − z·(1 − Φ(z)): expected units short per unit of σ at safety factor z."""
+    return _STD.pdf(z) - z * (1.0 - _STD.cdf(z))
+
+
+@lru_cache(maxsize=1)
+def loss_grid() -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """L on z = 0, 0.001, …, Z_MAX (decreasing), shared by the scalar and the vectorised paths."""
+    zs = tuple(i * _GRID_STEP for i in range(int(Z_MAX / _GRID_STEP) + 1))
+    return zs, tuple(normal_loss(z) for z in zs)
+
+
+def z_for_fill_rate(fill_rate: float, cycle_demand: float, sigma: float) -> float:
+    """The safety factor that serves ``fill_rate`` of demand when orders cover ``cycle_demand``
+    units and demand over the lead time deviates by ``sigma``: L⁻¹((1 − β)·Q/σ), within
+    [0, Z_MAX] (never below the mean lead-time demand; 0 when nothing varies)."""
+    if not 0 < fill_rate < 1:
+        raise ValueError(f"fill rate must be between 0 and 1 (exclusive), got {fill_rate}")
+    if sigma <= 0:
+        return 0.0
+    target = (1.0 - fill_rate) * max(cycle_demand, 0.0) / sigma
+    zs, losses = loss_grid()
+    if target >= losses[0]:
+        return 0.0
+    if target <= losses[-1]:
+        return Z_MAX
+    lo, hi = 0, len(zs) - 1  # losses[lo] > target >= losses[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if losses[mid] > target:
+            lo = mid
+        else:
+            hi = mid
+    # linear between the two grid points (np.interp does the same in the vectorised path)
+    return zs[lo] + (losses[lo] - target) * (zs[hi] - zs[lo]) / (losses[lo] - losses[hi])
+
+
+def fill_rate_of(z: float, cycle_demand: float, sigma: float) -> float:
+    """The fill rate a safety factor gives: 1 − σ·L(z)/Q (1 when Q or σ is 0)."""
+    if cycle_demand <= 0 or sigma <= 0:
+        return 1.0
+    return max(0.0, 1.0 - sigma * normal_loss(z) / cycle_demand)
+
+
 def reorder_point(d: float, lead_time: float, ss: float) -> float:
     return d * lead_time + ss
 

@@ -16,7 +16,8 @@ from engine.membership import GroupIndex
 from engine.policy import Right
 from engine.rules import load_ruleset
 from engine.rules.problems import RulesetInvalid
-from engine.services import rulesets
+from engine.rules.advice import advice
+from engine.services import rulesets, what_if
 from engine.services.master_data import all_skus, all_warehouses
 
 blp = Blueprint("ruleset", __name__, url_prefix="/api/v1/ruleset",
@@ -96,12 +97,19 @@ class Validate(MethodView):
                 raise
             return {"valid": False, "errors": [p.as_dict() for p in exc.problems], "groups": {}, "rules": {}}
         svc = services()
-        with svc.uow() as uow:  # a short read; the filters run after it ended (issue #13)
+        with svc.uow() as uow:  # a short read; the evaluation runs after it ended (issue #13)
             skus, warehouses = all_skus(uow.conn), all_warehouses(uow.conn)
+            snap = svc.cache.current(uow.conn)
+            pairs = what_if.read_pairs(uow.conn)
+            makers = what_if.makers_for(uow.conn, snap, compiled)
         index = GroupIndex(compiled, skus, warehouses)
+        # every rule over every SKU×warehouse now (issue #16), vectorised
+        evaluated = what_if.evaluate_ruleset(pairs, makers, snap, compiled, svc.clock.now())
         groups = {gid: _match(index.skus_in((gid,))) for gid in compiled.groups}
-        rules = {r.id: _match(index.skus_in(r.groups)) for r in compiled.rules}
-        return {"valid": True, "errors": [], "groups": groups, "rules": rules}
+        rules = {r.id: dict(_match(index.skus_in(r.groups)), **evaluated[r.id])
+                 for r in compiled.rules}
+        return {"valid": True, "errors": [], "warnings": [p.as_dict() for p in advice(compiled)],
+                "groups": groups, "rules": rules}
 
 
 def _match(codes: list[str]) -> dict[str, Any]:

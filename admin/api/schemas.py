@@ -56,11 +56,21 @@ class MatchSchema(Schema):
     skus = fields.List(fields.String(), metadata={"description": "up to 100 matching SKU codes"})
 
 
+class RuleMatchSchema(MatchSchema):
+    pairs = fields.Integer(metadata={"description": "SKU×warehouse pairs with stock in the rule's groups"})
+    hits = fields.Integer(metadata={"description": "pairs whose condition holds now"})
+    hit_pairs = fields.List(fields.String(), metadata={
+        "description": "up to 100 of them, as SKU@WAREHOUSE"})
+    failed = fields.Integer(metadata={"description": "pairs whose condition failed to evaluate"})
+
+
 class ValidateResultSchema(Schema):
     valid = fields.Boolean()
     errors = fields.List(fields.Nested(ProblemSchema))
+    warnings = fields.List(fields.Nested(ProblemSchema), metadata={
+        "description": "settings that work but likely overstock, deprecated settings"})
     groups = fields.Dict(keys=fields.String(), values=fields.Nested(MatchSchema))
-    rules = fields.Dict(keys=fields.String(), values=fields.Nested(MatchSchema))
+    rules = fields.Dict(keys=fields.String(), values=fields.Nested(RuleMatchSchema))
 
 
 class VersionSchema(Schema):

@@ -24,6 +24,7 @@ SECTIONS = (
     ("stock", _l("Stock")),
     ("metrics", _l("Demand and replenishment")),
     ("params", _l("Parameters")),
+    ("forecast", _l("Forecast")),
     ("supplier", _l("Supplier")),
     ("event", _l("Event")),
     ("calendar", _l("Calendar")),
@@ -77,7 +78,10 @@ def formulas(facts: Mapping[str, Any]) -> list[str]:
     needed = {"avg_daily_demand", "demand_std", "lead_time_days", "lead_time_std", "safety_stock",
               "reorder_point"}
     level = p.get("service_level")
-    if needed <= m.keys() and isinstance(level, int | float) and 0 < level < 1:
+    f = facts.get("forecast") or {}
+    if needed <= m.keys() and _forecast_driven(f, p, m):
+        out += forecast_formulas(m, p, f)
+    elif needed <= m.keys() and isinstance(level, int | float) and 0 < level < 1:
         d, sd, lt, slt = (m[k] for k in ("avg_daily_demand", "demand_std", "lead_time_days",
                                          "lead_time_std"))
         ss, rop = m["safety_stock"], m["reorder_point"]
@@ -98,6 +102,56 @@ def formulas(facts: Mapping[str, Any]) -> list[str]:
                    f"{lab('stock.on_order')} = {n(s['available'])} + {n(s['on_order'])}"
                    f" = {n(s['inventory_position'])}")
     return out
+
+
+def _forecast_driven(f: Mapping[str, Any], p: Mapping[str, Any], m: Mapping[str, Any]) -> bool:
+    """True when the metrics came from the forecast over the lead time (issue #16): a forecast
+    method, a fill-rate target or a calendar period (the lead-time demand is not d·LT)."""
+    if not f or not isinstance(f.get("lead_time_demand"), int | float):
+        return False
+    ltd, d, lt = f["lead_time_demand"], m.get("avg_daily_demand", 0), m.get("lead_time_days", 0)
+    return (f.get("method") not in (None, "mean") or isinstance(p.get("fill_rate"), int | float)
+            or p.get("forecast_method") not in (None, "mean")
+            or abs(ltd - d * lt) > 1e-9 * max(1.0, abs(ltd)))
+
+
+def forecast_formulas(m: Mapping[str, Any], p: Mapping[str, Any], f: Mapping[str, Any]) -> list[str]:
+    """The forecast-driven working: demand over the lead time from the forecast (× calendar
+    multipliers), its deviation, the safety factor (service level or fill rate), then safety
+    stock, reorder point and max stock."""
+    n, lab = number, fact_label
+    lt, slt = m["lead_time_days"], m["lead_time_std"]
+    ltd, err, z = f["lead_time_demand"], f.get("error_std", 0.0), f.get("safety_factor", 0.0)
+    review = f.get("review_demand", 0.0)
+    method = METHODS.get(str(f.get("method")), str(f.get("method")))
+    d_lt = ltd / lt if lt else 0.0
+    sigma = (lt * err**2 + d_lt**2 * slt**2) ** 0.5
+    each_day = _("forecast × calendar multiplier")
+    out = [
+        f"{lab('forecast.lead_time_demand')} = Σ {each_day} "
+        f"({method}, LT = {n(lt)}) = {n(ltd)}",
+        f"σ = √(LT·σe² + (D/LT)²·σLT²) = √({n(lt)}·{n(err)}² + {n(d_lt)}²·{n(slt)}²) = {n(sigma)}",
+    ]
+    fill = p.get("fill_rate")
+    if isinstance(fill, int | float):
+        q = (1 - fill) * review / sigma if sigma else 0.0
+        out.append(f"z: L(z) = (1 − β)·Q/σ = (1 − {n(fill, 3)})·{n(review)}/{n(sigma)} = {n(q, 4)}"
+                   f" → z = {n(z, 3)}")
+    else:
+        out.append(f"z = z({n(p.get('service_level', 0), 3)}) = {n(z, 3)}")
+    out.append(f"{lab('metrics.safety_stock')} = z·σ = {n(z, 3)}·{n(sigma)} = {n(m['safety_stock'])}")
+    out.append(f"{lab('metrics.reorder_point')} = {lab('forecast.lead_time_demand')} + "
+               f"{lab('metrics.safety_stock')} = {n(ltd)} + {n(m['safety_stock'])} = "
+               f"{n(m['reorder_point'])}")
+    if "max_stock" in m:
+        out.append(f"{lab('metrics.max_stock')} = {lab('metrics.reorder_point')} + "
+                   f"{lab('forecast.review_demand')} = {n(m['reorder_point'])} + {n(review)} = "
+                   f"{n(m['max_stock'])}")
+    return out
+
+
+METHODS = {"mean": _l("window mean"), "ses": _l("exponential smoothing"), "holt": _l("Holt"),
+           "seasonal": _l("seasonal"), "weekday": _l("weekday profile")}
 
 
 def legend() -> str:

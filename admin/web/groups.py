@@ -38,14 +38,41 @@ from admin.web.rule_form import (
 )
 from admin.web.session import login_required
 from engine.policy import Right
-from engine.rules.editing import condition_sentence, delete_group, upsert_group, usages
+from engine.rules import load_ruleset
+from engine.rules.advice import advice
+from engine.rules.editing import (
+    condition_sentence,
+    delete_group,
+    dump_yaml,
+    upsert_group,
+    usages,
+)
+from engine.rules.problems import RulesetInvalid
 from engine.services.preview import master_choices
 
 PARAMS = {
     "service_level": _l("Service level (0.5–0.9999)"),
+    "fill_rate": _l("Fill rate target (0.5–0.9999)"),
+    "forecast_method": _l("Forecast"),
     "review_period_days": _l("Review period (days)"),
     "demand_window_days": _l("Demand window (days)"),
     "default_lead_time_days": _l("Default lead time (days)"),
+}
+# One plain sentence each (issue #16): what the number an admin types means.
+HELP = {
+    "service_level": _l("Cycle service level: the chance that an order cycle ends without any "
+                        "stock-out; 0.95 means 1 cycle in 20 may run short."),
+    "fill_rate": _l("Fill rate: the share of demand served straight from stock; 0.98 means 2 "
+                    "units in 100 go unserved. When set, it sets the safety stock instead of "
+                    "the service level."),
+    "forecast_method": _l("How demand over the lead time is foreseen; refitted every night."),
+}
+FORECASTS = {
+    "": _l("Demand window mean (default)"),
+    "mean": _l("Demand window mean"),
+    "ses": _l("Exponential smoothing"),
+    "holt": _l("Holt (with trend)"),
+    "seasonal": _l("Seasonal (weekday × yearly)"),
 }
 KEYS = {"id", "name", "description", "where", "params", *(f"params.{k}" for k in PARAMS)}
 
@@ -170,7 +197,19 @@ def _edit(group_id: str | None) -> Any:
         return _render(model, revision, group_id, errors, top)
     flash(_("SKU group “%(name)s” saved: version %(n)s is now active.", name=name,
             n=saved.version), "success")
+    flash_advice(doc)
     return redirect(url_for("rules.group_list"), 303)
+
+
+def flash_advice(doc: Mapping[str, Any]) -> None:
+    """The saved document's warnings (likely overstock, deprecated settings), one flash each."""
+    try:
+        compiled = load_ruleset(dump_yaml(dict(doc)))
+    except RulesetInvalid:
+        return
+    for warning in advice(compiled):
+        flash(_("Warning: %(path)s: %(message)s", path=warning.path, message=warning.message),
+              "warning")
 
 
 def _render(model: dict[str, Any], revision: int | None, group_id: str | None,
@@ -185,6 +224,7 @@ def _render(model: dict[str, Any], revision: int | None, group_id: str | None,
     return render_template("groups/edit.html", model=model, group_id=group_id,
                            revision=revision, errors=errors or {}, top_errors=top or [],
                            conflict=conflict, master=master_choices(snap), params=PARAMS,
+                           param_help=HELP, forecasts=FORECASTS,
                            raw_sentence=raw_sentence)
 
 

@@ -18,7 +18,9 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from admin.auth import services
-from admin.web import advanced, groups, roles, settings_form, workflows  # noqa: F401  (their routes)
+from admin.web import (  # noqa: F401  (their routes)
+    advanced, calendars, groups, roles, settings_form, workflows,
+)
 from admin.web.editor import (
     CHANNEL_LABELS,
     bp,
@@ -386,7 +388,7 @@ def preview() -> Any:
     svc = services()
     with svc.uow() as uow:  # a short read: the evaluation runs after it ended (issue #13)
         snap = svc.cache.current(uow.conn)
-        levels = read_levels(uow.conn)
+        levels = read_levels(uow.conn, snap, compiled)
     result = preview_rule(levels, snap, rule, compiled, svc.clock.now())
     lang = language()
     labels = [fact_label(p, lang) for p in result.paths]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from forms.fields import FieldSpec
@@ -29,6 +29,13 @@ EVENT_TYPES = (
 )
 # A rule without ``on`` listens to every event that changes a stock level (SPEC §3).
 STOCK_CHANGING = frozenset(t for t in EVENT_TYPES if t != "supplier_delay")
+# What a rule's ``on`` may list: the stock event types, and ``daily`` (issue #16): the daily run
+# evaluates such rules over every SKU×warehouse, for facts that change without any event
+# (days since the last sale, calendars, forecasts). Never a stock event's type.
+DAILY = "daily"
+RULE_TRIGGERS = (*EVENT_TYPES, DAILY)
+FORECAST_METHODS = ("mean", "ses", "holt", "seasonal")
+CALENDAR_KINDS = ("promotion", "season", "closure")
 QUANTITY_POLICIES = ("order_up_to", "eoq", "fixed", "expression")
 SUPPLIER_CHOICES = ("preferred", "backup", "fastest", "cheapest")
 
@@ -44,13 +51,39 @@ class RulesetSettings:
     default_lead_time_days: float = 7.0
     ordering_cost: float = 50.0  # per order, for EOQ
     holding_cost_rate: float = 0.25  # per year, fraction of unit cost, for EOQ
+    # issue #16; None: not set (a ruleset that does not use them sees no such params)
+    forecast_method: str | None = None  # FORECAST_METHODS; None = "mean", the demand window
+    forecast_alpha: float | None = None  # level smoothing (ses, holt)
+    forecast_beta: float | None = None  # trend smoothing (holt)
+    fill_rate: float | None = None  # β target; when set it replaces service_level's z
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def as_params(self) -> dict[str, Any]:
         """The settings as the ``params.*`` facts before a group's overrides."""
-        out = {k: v for k, v in self.__dict__.items() if k != "extra"}
+        out = {k: v for k, v in self.__dict__.items() if k != "extra" and v is not None}
         out.update(self.extra)
         return out
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A named period of the ``calendars`` section (issue #16): 双11, 618, a season, 春节.
+
+    ``multiplier`` scales the demand forecast on its days; ``lead_time_change`` adds days to
+    the lead time of an order whose lead time meets the period (a supplier's closure).
+    ``groups`` empty: every SKU. ``yearly``: the same dates every year (a backtest over
+    history sees the past years' 双11 too).
+    """
+
+    id: str
+    name: str
+    kind: str  # one of CALENDAR_KINDS
+    start: date
+    end: date  # inclusive
+    groups: tuple[str, ...] = ()
+    multiplier: float = 1.0
+    lead_time_change: float = 0.0
+    yearly: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +197,7 @@ class CompiledRuleset:
     workflows: Mapping[str, Workflow]
     rules: tuple[Rule, ...]
     document: Mapping[str, Any] = field(default_factory=dict)  # the validated data, for editors
+    calendars: tuple[Calendar, ...] = ()
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)

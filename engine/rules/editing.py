@@ -32,7 +32,8 @@ from engine.rules.variables import FACTS
 Doc = dict[str, Any]
 
 SKELETON: Doc = {"ruleset": "default"}
-SECTIONS = {"rule": "rules", "group": "sku_groups", "role": "roles", "workflow": "workflows"}
+SECTIONS = {"rule": "rules", "group": "sku_groups", "role": "roles", "workflow": "workflows",
+            "calendar": "calendars"}
 
 
 # --- the document as data -----------------------------------------------------------------------
@@ -72,7 +73,7 @@ def upsert(doc: Mapping[str, Any], kind: str, item: Mapping[str, Any],
     else:
         items[found[0]] = new
         new_id = new.get("id")
-        if kind != "rule" and isinstance(new_id, str) and new_id != old_id:
+        if kind not in ("rule", "calendar") and isinstance(new_id, str) and new_id != old_id:
             _rename(out, kind, str(old_id), new_id)
     return out
 

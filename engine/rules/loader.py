@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -12,6 +12,7 @@ from engine.rules.compiled import (
     STOCK_CHANGING,
     Action,
     ApprovalThreshold,
+    Calendar,
     CompiledRuleset,
     CreateRequisition,
     CreateTask,
@@ -161,7 +162,34 @@ def build(doc: Doc, source: Any) -> CompiledRuleset:
         roles=MappingProxyType({r["id"]: _role(r) for _, r in _items(doc, "roles")}),
         workflows=MappingProxyType({w["id"]: _workflow(w) for _, w in _items(doc, "workflows")}),
         rules=tuple(_rule(r) for _, r in _items(doc, "rules")),
-        document=source,
+        document=_plain(source),
+        calendars=tuple(_calendar(c) for _, c in _items(doc, "calendars")),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """The document as JSON can hold it: dates (a calendar's ``from``/``to`` written unquoted
+    in YAML) as ISO text; the document is served by the API and edited by the forms."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _calendar(cal: Doc) -> Calendar:
+    return Calendar(
+        id=cal["id"],
+        name=cal.get("name") or cal["id"],
+        kind=cal.get("kind", "promotion"),
+        start=cal["start"],
+        end=cal["end"],
+        groups=tuple(cal.get("groups") or ()),
+        multiplier=float(cal.get("demand_multiplier", 1.0)),
+        lead_time_change=float(cal.get("lead_time_change_days", 0)),
+        yearly=bool(cal.get("yearly", False)),
     )
 
 

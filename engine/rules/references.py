@@ -22,6 +22,10 @@ def check_references(doc: Doc) -> list[Problem]:
     _check_workflows(doc, refs)
     for index, rule in _items(doc, "rules"):
         _check_rule(rule, ("rules", index), refs)
+    _ids(doc, "calendars", problems)
+    for index, cal in _items(doc, "calendars"):
+        for g_index, group in enumerate(cal.get("groups") or []):
+            refs.need(("calendars", index, "groups", g_index), "group", group, refs.groups)
     return problems
 
 

@@ -9,13 +9,14 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, post_load, validates_schema
 
-from engine.rules.compiled import EVENT_TYPES, SEVERITIES
+from engine.rules.compiled import CALENDAR_KINDS, FORECAST_METHODS, RULE_TRIGGERS, SEVERITIES
 from engine.rules.problems import Problem, Segments, did_you_mean, format_path
 from engine.rules.schema_fields import (
     CODE_SEP,
     NAME_PATTERN,
     Bool,
     Choice,
+    Day,
     Duration,
     Friendly,
     Id,
@@ -79,6 +80,11 @@ class SettingsSchema(DocSchema):
     default_lead_time_days = Number(above=0, high=365)
     ordering_cost = Number(low=0)
     holding_cost_rate = Number(above=0, high=10)
+    # issue #16: demand forecasts and the fill-rate target
+    forecast_method = Choice(FORECAST_METHODS)
+    forecast_alpha = Number(above=0, high=1)
+    forecast_beta = Number(above=0, high=1)
+    fill_rate = Number(low=0.5, high=0.9999)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _check_extra(self, data: Any, original_data: Any, **kw: Any) -> None:
@@ -274,7 +280,7 @@ class RuleSchema(DocSchema):
     description = Text(max_length=2000, allow_empty=True)
     group = Id()
     groups = ListOf(Id(), min_items=1)
-    on = ListOf(Choice(EVENT_TYPES), single=True, min_items=1)
+    on = ListOf(Choice(RULE_TRIGGERS), single=True, min_items=1)
     when = Logic(required=True)
     severity = Choice(SEVERITIES)
     owner = Id()
@@ -288,6 +294,31 @@ class RuleSchema(DocSchema):
         if isinstance(original_data, Mapping) and {"group", "groups"} <= original_data.keys():
             text = "give either 'group' or 'groups', not both"
             raise ValidationError({"groups": [msg("conflict", text)]})
+
+
+class CalendarSchema(DocSchema):
+    """One named period of ``calendars`` (issue #16)."""
+
+    id = Id(required=True)
+    name = Text()
+    kind = Choice(CALENDAR_KINDS)
+    start = Day(required=True, data_key="from")
+    end = Day(required=True, data_key="to")
+    groups = ListOf(Id(), single=True)
+    demand_multiplier = Number(above=0, high=100)
+    lead_time_change_days = Number(integer=True, low=-365, high=365)
+    yearly = Bool()
+
+    @validates_schema(skip_on_field_errors=True)
+    def _dates(self, data: Any, **kw: Any) -> None:
+        start, end = data.get("start"), data.get("end")
+        if start is None or end is None:
+            return
+        if end < start:
+            raise ValidationError({"to": [msg("out_of_range", f"'to' ({end}) is before 'from' ({start})")]})
+        if (end - start).days >= 366:
+            text = f"a period lasts at most a year; this one has {(end - start).days + 1} days"
+            raise ValidationError({"to": [msg("out_of_range", text)]})
 
 
 class RulesetSchema(DocSchema):
@@ -306,6 +337,7 @@ class RulesetSchema(DocSchema):
     roles = ListOf(Section(RoleSchema))
     workflows = ListOf(Section(WorkflowSchema))
     rules = ListOf(Section(RuleSchema))
+    calendars = ListOf(Section(CalendarSchema))
 
 
 def validate_document(

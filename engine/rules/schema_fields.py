@@ -329,3 +329,17 @@ class Supplier(Text):
                     "or a supplier code)",
                 )
         return text
+
+
+class Day(Friendly):
+    """A calendar date: ``2026-11-11`` (YAML) or the same text (JSON)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> dt.date:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise fail("type", f"'$field' must be a date written as YYYY-MM-DD; got {describe(value)}")

@@ -102,6 +102,22 @@ FACTS: dict[str, Fact] = {
         _f("calendar.weekday", NUMBER, "weekday (1 = Monday)", "星期几(1=周一)"),
         _f("calendar.month", NUMBER, "month", "月份"),
         _f("calendar.promotion", BOOLEAN, "promotion day", "促销日"),
+        _f("calendar.demand_multiplier", NUMBER, "demand multiplier today", "今日需求系数"),
+        _f("calendar.period", STRING, "calendar period today", "当前日历时段", nullable=True),
+        _f("calendar.next_period", STRING, "next calendar period", "下一个日历时段",
+           nullable=True),
+        _f("calendar.days_to_next_period", NUMBER, "days to the next period", "距下一时段天数",
+           nullable=True),
+        _f("forecast.daily", NUMBER, "forecast demand tomorrow", "明日预测需求"),
+        _f("forecast.lead_time_demand", NUMBER, "forecast demand over the lead time",
+           "提前期内预测需求"),
+        _f("forecast.review_demand", NUMBER, "forecast demand over the review period",
+           "盘点周期内预测需求"),
+        _f("forecast.error_std", NUMBER, "forecast error (daily std)", "预测误差(日标准差)"),
+        _f("forecast.safety_factor", NUMBER, "safety factor z", "安全系数z"),
+        _f("forecast.method", STRING, "forecast method", "预测方法"),
+        _f("params.forecast_method", STRING, "forecast method", "预测方法", nullable=True),
+        _f("params.fill_rate", NUMBER, "fill rate target", "满足率目标", nullable=True),
     ]
 }
 

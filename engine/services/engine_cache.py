@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
+from engine.calendars import CalendarView
 from engine.facts import FactMaker
+from engine.forecast import Model
 from engine.membership import GroupIndex, referenced_roots
 from engine.metrics import SupplierLink
 from engine.rules.compiled import RulesetSettings
@@ -23,7 +25,14 @@ from engine.evaluation import Candidates, RuleIndex
 from engine.services.master_data import SKU_FACT_COLUMNS, warehouse_facts
 from engine.services.rulesets import ActiveRuleset, RulesetCache
 from engine.storage import bulk
-from engine.storage.tables import ruleset_state, sku_suppliers, skus, suppliers, warehouses
+from engine.storage.tables import (
+    forecasts,
+    ruleset_state,
+    sku_suppliers,
+    skus,
+    suppliers,
+    warehouses,
+)
 
 
 MAX_FACT_MAKERS = 16_384
@@ -48,6 +57,10 @@ class Snapshot:
     tz: Any = None
     needs_total: bool = False
     promotion_days: frozenset[str] = frozenset()
+    # issue #16: the stored forecasts by (SKU code, warehouse code), and the calendars' view
+    # of each set of groups
+    forecasts: dict[tuple[str, str], Model] = field(default_factory=dict)
+    _views: dict[tuple[str, ...], CalendarView | None] = field(default_factory=dict)
     _params: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
     _makers: dict[tuple[int, tuple[str, ...]], FactMaker] = field(default_factory=dict)
     _profile_by_id: list[int | None] | dict[int, int | None] = field(default_factory=list)
@@ -73,8 +86,17 @@ class Snapshot:
             if len(self._makers) >= MAX_FACT_MAKERS:
                 self._makers.clear()
             found = self._makers[key] = FactMaker(self.links.get(sku_id, ()), self.params(groups),
-                                                  self.tz or DEFAULT_TZ, self.promotion_days)
+                                                  self.tz or DEFAULT_TZ, self.promotion_days,
+                                                  self.calendar_view(groups), self.forecasts)
         return found
+
+    def calendar_view(self, groups: tuple[str, ...]) -> CalendarView | None:
+        """The ruleset's calendar periods that apply to a pair in ``groups`` (None: none do)."""
+        if groups not in self._views:
+            calendars = self.ruleset.compiled.calendars if self.ruleset is not None else ()
+            view = CalendarView(calendars, groups, self.promotion_days)
+            self._views[groups] = view if view else None
+        return self._views[groups]
 
     def groups_for(self, sku: str, warehouse: str) -> tuple[str, ...]:
         return self.group_index.groups_for(sku, warehouse) if self.group_index else ()
@@ -229,7 +251,31 @@ def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: Rules
         snap.tz = ZoneInfo(compiled.settings.timezone)
         snap.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)
         snap.promotion_days = frozenset(str(d) for d in compiled.settings.extra.get("promotion_days", []))
+        if uses_forecasts(compiled):
+            snap.forecasts = load_forecasts(conn, sku_ids, snap.warehouse_ids)
     return snap
+
+
+def uses_forecasts(compiled: Any) -> bool:
+    """True when the settings or a group ask for a forecast method other than the window mean."""
+    methods = {compiled.settings.forecast_method} | {
+        g.params.get("forecast_method") for g in compiled.groups.values()}
+    return bool(methods - {None, "mean"})
+
+
+def load_forecasts(conn: Connection, sku_ids: Mapping[str, int],
+                   warehouse_ids: Mapping[str, int]) -> dict[tuple[str, str], Model]:
+    """The stored forecasts by (SKU code, warehouse code)."""
+    skus_by_id = {i: c for c, i in sku_ids.items()}
+    whs_by_id = {i: c for c, i in warehouse_ids.items()}
+    out: dict[tuple[str, str], Model] = {}
+    for sku_id, wh_id, model in bulk.stream(conn, forecasts, ("sku_id", "warehouse_id", "model")):
+        if isinstance(model, str):
+            model = json.loads(model)
+        code, wh = skus_by_id.get(sku_id), whs_by_id.get(wh_id)
+        if code is not None and wh is not None:
+            out[(code, wh)] = Model.from_dict(model)
+    return out
 
 
 class _Sharing:

@@ -1,10 +1,11 @@
 """What the rule editor reads from the database: a rule's preview, a group's live count, how
 often each rule fired, and the master data a group can be defined by.
 
-The preview answers "which SKU×warehouse would alert now?": for every pair that has a stock level
-and is in the rule's groups, the facts are built exactly as for an evaluation (``build_facts``,
-the stored level and demand window, the ruleset's params and time zone) with a synthetic
-``preview`` event at ``now``, and the rule's compiled condition is run on them. The rule may be
+The preview answers "which SKU×warehouse would alert now?" over the whole catalogue: for every
+pair that has a stock level and is in the rule's groups, the facts an evaluation would see (the
+stored level and demand window, the ruleset's params, calendars, forecasts and time zone, a
+synthetic ``preview`` event at ``now``) are evaluated as numpy columns (``what_if``), with the
+per-event answer. The rule may be
 an unsaved edit: it is evaluated against the edited ruleset it belongs to, so new groups and
 params count.
 
@@ -23,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import Connection, case, func, select
 
-from engine.evaluation import truthy
 from engine.facts import FactInputs, build_facts, fact_at
 from engine.membership import GroupIndex
 from engine.metrics import DemandWindow
@@ -37,12 +37,12 @@ from engine.rules.editing import var_paths
 from engine.rules.loader import build
 from engine.rules.problems import Problem
 from engine.rules.variables import GROUP_CATALOG
+from engine.services import what_if
 from engine.services.engine_cache import Snapshot
 from engine.stock import StockEvent, StockLevel
-from engine.storage.tables import OPEN_ALERT_STATES, alerts, ruleset_state, stock_levels
+from engine.storage.tables import OPEN_ALERT_STATES, alerts, ruleset_state
 
 MAX_HITS = 200
-MAX_PAIRS = 50_000
 MAX_SECONDS = 5.0  # of this thread's CPU, for the whole preview
 SAMPLE_MISSES = 10
 
@@ -70,6 +70,7 @@ class Preview:
     error_count: int = 0
     hits: list[PreviewRow] = field(default_factory=list)  # the first MAX_HITS
     misses: list[PreviewRow] = field(default_factory=list)  # a few that would not alert
+    vectorised: bool = True  # False: the condition was evaluated pair by pair
 
     @property
     def capped(self) -> bool:
@@ -100,70 +101,60 @@ def _index(snap: Snapshot, ruleset: CompiledRuleset) -> GroupIndex:
     return GroupIndex(ruleset, snap.sku_facts.values(), snap.warehouse_facts.values())
 
 
-def read_levels(conn: Connection) -> list[Any]:
-    """Every stock level with its demand window: what a preview evaluates, read at once so that
-    the caller can end its transaction before the evaluation starts."""
-    return list(conn.execute(select(
-        stock_levels.c.sku_id, stock_levels.c.warehouse_id, stock_levels.c.on_hand,
-        stock_levels.c.reserved, stock_levels.c.on_order_erp, stock_levels.c.on_order_local,
-        stock_levels.c.demand_window)))
+@dataclass
+class Levels:
+    """What a preview evaluates, read in one short transaction: every stock level, and the
+    forecasts when the ruleset uses them."""
+
+    pairs: list[tuple[Any, ...]]
+    makers: what_if.Makers | None = None
 
 
-def preview_rule(rows: list[Any], snap: Snapshot, rule: Rule, ruleset: CompiledRuleset,
-                 now: datetime, max_hits: int = MAX_HITS, max_pairs: int = MAX_PAIRS,
-                 max_seconds: float = MAX_SECONDS) -> Preview:
-    """Which SKU×warehouse pairs ``rule`` (of ``ruleset``) would alert on now, with the numbers,
-    from the levels ``read_levels`` read."""
+def read_levels(conn: Connection, snap: Snapshot | None = None,
+                ruleset: CompiledRuleset | None = None) -> Levels:
+    """Read what ``preview_rule`` needs, so the caller can end its transaction before the
+    evaluation starts (with ``snap`` and ``ruleset``, their forecasts too)."""
+    makers = what_if.makers_for(conn, snap, ruleset) if snap is not None and ruleset else None
+    return Levels(what_if.read_pairs(conn), makers)
+
+
+def preview_rule(levels: Levels | Connection, snap: Snapshot, rule: Rule,
+                 ruleset: CompiledRuleset, now: datetime, max_hits: int = MAX_HITS,
+                 max_pairs: int | None = None, max_seconds: float = MAX_SECONDS) -> Preview:
+    """Which SKU×warehouse pairs ``rule`` (of ``ruleset``) would alert on now, with the numbers.
+
+    Every pair in the rule's groups is evaluated (``max_pairs``: only the first that many),
+    vectorised over columns of facts with the per-event answer (``what_if``); the rows shown
+    carry the facts an event would have seen. ``levels`` come from ``read_levels`` (a
+    connection is read at once, for callers that hold no write lock)."""
+    if not isinstance(levels, Levels):
+        levels = read_levels(levels, snap, ruleset)
     paths = var_paths(rule.when)
     out = Preview(paths=paths)
-    index = _index(snap, ruleset)
-    wanted = set(rule.groups)
-    tz = ZoneInfo(ruleset.settings.timezone)
-    promotion = frozenset(str(d) for d in ruleset.settings.extra.get("promotion_days", []))
-    deadline = time.thread_time() + max_seconds
-    levels = {(r.sku_id, r.warehouse_id): StockLevel(r.on_hand, r.reserved, r.on_order_erp,
-                                                      r.on_order_local) for r in rows}
-    totals: dict[int, float] = {}
-    for (sku_id, _), level in levels.items():
-        totals[sku_id] = totals.get(sku_id, 0.0) + level.available
-    pairs = []
-    for r in rows:
-        sku = snap.sku_facts.get(r.sku_id)
-        wh = snap.warehouse_facts.get(r.warehouse_id)
-        if sku is None or wh is None:
-            continue
-        groups = index.groups_for(sku["code"], wh["code"])
-        if wanted and not wanted.intersection(groups):
-            continue
-        pairs.append((sku["code"], wh["code"], r, groups))
-    pairs.sort(key=lambda p: (p[0], p[1]))
-    out.in_groups = len(pairs)
-    params_cache: dict[tuple[str, ...], dict[str, Any]] = {}
-    for sku_code, wh_code, r, groups in pairs[:max_pairs]:
-        if time.thread_time() > deadline:
-            break  # ``truncated`` says so
-        params = params_cache.get(groups)
-        if params is None:
-            params = params_cache[groups] = ruleset.params_for(groups)
-        window = DemandWindow.from_dict(r.demand_window) if r.demand_window else DemandWindow()
-        facts = facts_now(snap, r.sku_id, r.warehouse_id, levels[(r.sku_id, r.warehouse_id)],
-                          window, params, tz, totals[r.sku_id], promotion, now)
-        error = None
-        try:
-            hit = truthy(rule.condition(facts))
-        except Exception as exc:  # a runtime fault is shown on its row, as the engine logs it
-            hit, error = False, f"{type(exc).__name__}: {exc}"
-        out.checked += 1
-        row = PreviewRow(sku_code, str(snap.sku_facts[r.sku_id].get("name") or ""), wh_code, hit,
-                         tuple((p, fact_at(facts, p)) for p in paths), error)
-        if error is not None:
-            out.error_count += 1
-        if hit:
-            out.hit_count += 1
-            if len(out.hits) < max_hits:
-                out.hits.append(row)
-        elif len(out.misses) < SAMPLE_MISSES:
-            out.misses.append(row)
+    rows, totals = what_if.build_rows(levels.pairs, snap, ruleset, rule.groups)
+    out.in_groups = len(rows)
+    if max_pairs is not None:
+        rows = rows[:max_pairs]
+    makers = levels.makers or what_if.Makers(snap, ruleset, snap.forecasts)
+    answer = what_if.evaluate_rows(rule, rows, makers, now, "preview", totals,
+                                   deadline=time.thread_time() + max_seconds)
+    if answer.stopped is not None:  # ``truncated`` says the preview is partial
+        rows = rows[:answer.stopped]
+    out.checked = len(rows)
+    out.hit_count = int(answer.hits.sum())
+    out.error_count = len(answer.errors)
+    out.vectorised = answer.vectorised
+    shown = [int(i) for i in np.flatnonzero(answer.hits)[:max_hits]]
+    missed = [i for i in np.flatnonzero(~answer.hits)[:SAMPLE_MISSES + len(answer.errors)]]
+    missed = [int(i) for i in missed][:SAMPLE_MISSES]
+    for i in sorted(set(shown) | set(missed)):
+        row = rows[i]
+        facts = what_if.exact_facts(makers, row, now, "preview", totals)
+        sku = snap.sku_facts[row.sku_id]
+        shown_row = PreviewRow(sku["code"], str(sku.get("name") or ""),
+                               snap.warehouse_facts[row.wh_id]["code"], bool(answer.hits[i]),
+                               tuple((p, fact_at(facts, p)) for p in paths), answer.errors.get(i))
+        (out.hits if answer.hits[i] else out.misses).append(shown_row)
     return out
 
 

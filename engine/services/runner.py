@@ -107,7 +107,7 @@ def relay_once(svc: Services, limit: int = 500, lease: timedelta = outbox.LEASE)
 def sweep_once(svc: Services) -> int:
     """Fire due escalations (a database sweep: a lost scheduler never loses one) and move tasks
     past their due time to their role's ``escalate_to``; once a day, recompute ABC classes from
-    revenue share."""
+    revenue share, then the demand forecasts, then run the daily rules (issue #16)."""
     now = svc.clock.now()
     with svc.uow() as uow:
         active = svc.rulesets.active(uow.conn)
@@ -117,7 +117,32 @@ def sweep_once(svc: Services) -> int:
         if abc.due(uow.conn, now):
             abc.recompute(uow.conn, now.date(), now=now)
             uow.commit()
+    run_daily_jobs(svc, now)
     return len(fired)
+
+
+def run_daily_jobs(svc: Services, now: datetime, force: bool = False) -> dict[str, Any]:
+    """The forecasts (when a day old) and then the daily rules (when a day old), each in its
+    own transaction; ``force`` runs both now. Returns what each did."""
+    from engine.services import daily, forecasts
+
+    out: dict[str, Any] = {}
+    with svc.uow() as uow:
+        if force or forecasts.due(uow.conn, now):
+            snap = svc.cache.current(uow.conn)
+            if snap.ruleset is not None:
+                tz = snap.tz
+                out["forecasts"] = forecasts.recompute(uow.conn, snap, now.astimezone(tz).date(), now)
+                uow.commit()
+    with svc.uow() as uow:
+        if force or daily.due(uow.conn, now):
+            report = daily.run(uow.conn, svc.cache.current(uow.conn), now,
+                               svc.deliverable_channels())
+            uow.commit()
+            out["daily"] = report
+            for row_id, kind in report.follow_ups:
+                svc.jobs.dispatch(row_id, kind)
+    return out
 
 
 # Seconds a relay pauses after a pass that was not full. Each pass that finds work costs one

@@ -71,7 +71,8 @@ def _warehouse(
     window = DemandWindow.from_dict(row.demand_window) if row.demand_window else DemandWindow()
     facts, metrics = build_facts(FactInputs(
         event, sku, wh, level, window, snap.links.get(sku_id, ()), snap.params(groups),
-        snap.tz or UTC, total_available, snap.promotion_days))
+        snap.tz or UTC, total_available, snap.promotion_days, snap.calendar_view(groups),
+        snap.forecasts.get((sku["code"], wh["code"]))))
     return {
         "warehouse": wh["code"],
         "name": wh.get("name"),

@@ -162,6 +162,18 @@ demand_days = Table(
     Column("qty", Float, nullable=False),
 )
 
+# The demand forecast of each SKU×warehouse whose groups ask for one (issue #16): the fitted
+# model (engine.forecast.Model.to_dict), recomputed by the daily job over every series at once.
+forecasts = Table(
+    "forecasts",
+    metadata,
+    Column("sku_id", Integer, ForeignKey("skus.id", ondelete="CASCADE"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("method", String(16), nullable=False),
+    Column("model", Json, nullable=False),
+    Column("computed_at", UtcDateTime, nullable=False),
+)
+
 # What ``stock_events.c.applied.is_(False)`` compiles to, per dialect: a partial index is used
 # only for a query whose WHERE says the same.
 UNAPPLIED = {"sqlite": "applied IS 0", "postgresql": "applied IS false"}

@@ -45,6 +45,8 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "page":         (LOGIN, A,     A,     A,     A,     A,     LOGIN, LOGIN, LOGIN),
     "page-task":    (LOGIN, 404,   A,     404,   A,     A,     LOGIN, LOGIN, LOGIN),
     "page-admin":   (LOGIN, 403,   403,   403,   403,   A,     LOGIN, LOGIN, LOGIN),
+    # an admin page of an object the seed has none of: the guard answers before the lookup
+    "page-admin-absent": (LOGIN, 403, 403,   403,   403,   404,   LOGIN, LOGIN, LOGIN),
 }
 
 
@@ -125,6 +127,14 @@ PAGES: dict[tuple[str, str], Route] = {
     ("GET", "/admin/groups/count"): Route("page-admin"),
     ("GET", "/admin/rules/title-example"): Route("page-admin"),
     ("GET", "/admin/settings"): Route("page-admin"),
+    ("GET", "/admin/backtest"): Route("page-admin"),
+    ("POST", "/admin/backtest/tune"): Route("page-admin-absent"),  # no version to tune
+    ("GET", "/admin/calendars"): Route("page-admin"),
+    ("GET", "/admin/calendars/new"): Route("page-admin"),
+    ("POST", "/admin/calendars/new"): Route("page-admin"),
+    ("GET", "/admin/calendars/<calendar_id>/edit"): Route("page-admin-absent"),
+    ("POST", "/admin/calendars/<calendar_id>/edit"): Route("page-admin-absent"),
+    ("POST", "/admin/calendars/<calendar_id>/delete"): Route("page-admin-absent"),
     ("POST", "/admin/settings"): Route("page-admin"),
     **{(method, f"/admin/{kind}{tail}"): Route("page-admin", params=POST_NOPE if method == "POST"
                                                and tail != "/new" else {})
@@ -179,7 +189,8 @@ def world(app: Any, client: Any, runner: Any, clock: Any, services: Any) -> dict
     seeds = {"task_id": str(find_task(services, "补货 SKU-1 @ WH-1")),
              "req_id": str(requisition_id(services, "SKU-1")), "number": "1", "code": "SKU-1",
              "transition": "nope", "filename": "css/app.css", "group_id": "cheap",
-             "role_id": "buyer", "workflow_id": "replenishment", "rule_id": "low-stock"}
+             "role_id": "buyer", "workflow_id": "replenishment", "rule_id": "low-stock",
+             "calendar_id": "nope"}
     return {"callers": callers, "seeds": seeds}
 
 

@@ -80,3 +80,24 @@ def test_form_messages_are_translated_without_the_label(chinese) -> None:
     assert field_message("'备注' must be at most 500 characters long") == "最多 500 个字符。"
     assert field_message("'结果' must be one of a, b") == "请从以下选项中选择：a, b。"
     assert field_message("something else entirely") == "something else entirely"
+
+
+def test_a_forecast_group_s_working_is_written_out(english) -> None:
+    # seasonal forecast, 5-day lead time (σLT 1), 90 units over it, 70 over the review period,
+    # a 98 % fill rate: σ = √(5·2² + 18²·1²) = √344 = 18.547; L(z) = 0.02·70/18.547 = 0.0755
+    facts = {
+        "stock": {"on_hand": 20, "reserved": 0, "available": 20},
+        "metrics": {"avg_daily_demand": 10, "demand_std": 2, "lead_time_days": 5,
+                    "lead_time_std": 1, "safety_stock": 19.3, "reorder_point": 109.3,
+                    "max_stock": 179.3},
+        "forecast": {"daily": 10, "lead_time_demand": 90, "review_demand": 70, "error_std": 2,
+                     "safety_factor": 1.0406, "method": "seasonal"},
+        "params": {"service_level": 0.95, "fill_rate": 0.98, "review_period_days": 7},
+    }
+    lines = explain.formulas(facts)
+    assert any(line.startswith("forecast demand over the lead time = Σ") and "(seasonal, LT = 5)"
+               in line and line.endswith("= 90") for line in lines), lines
+    assert "σ = √(LT·σe² + (D/LT)²·σLT²) = √(5·2² + 18²·1²) = 18.55" in lines
+    assert "z: L(z) = (1 − β)·Q/σ = (1 − 0.98)·70/18.55 = 0.0755 → z = 1.041" in lines
+    assert ("reorder point = forecast demand over the lead time + safety stock = 90 + 19.3 = 109.3"
+            in lines)

@@ -83,7 +83,8 @@ def test_build_facts_is_the_maker_with_its_metrics() -> None:
     assert metrics == Metrics.from_facts(facts["metrics"])
     assert metrics.lead_time_days == 7.0 and metrics.lead_time_std == 0.0  # no supplier: default
     assert facts["stock"]["total_available"] == 30.0 and "supplier" not in facts
-    assert facts["calendar"] == {"date": "2026-11-20", "weekday": 5, "month": 11, "promotion": False}
+    assert facts["calendar"] == {"date": "2026-11-20", "weekday": 5, "month": 11, "promotion": False,
+                                 "demand_multiplier": 1.0}
 
 
 def test_a_bad_service_level_fails_every_evaluation_saying_why() -> None:

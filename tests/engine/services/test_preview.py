@@ -162,7 +162,7 @@ def test_the_preview_evaluates_after_its_read_ended_under_the_engine_budget(
                 writer.close()
         return bomb(facts)
 
-    rule = replace(compiled.rule("low"), condition=condition)
+    rule = replace(compiled.rule("low"), condition=condition, when=BOMBS["nested some"])
     result = preview_rule(levels, snap, rule, compiled, clock.now())
     assert locked == []
     assert result.checked == 3 and result.hit_count == 0 and result.error_count == 3

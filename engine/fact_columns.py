@@ -1,0 +1,252 @@
+"""The facts of many SKU×warehouse pairs as numpy columns, for whole-catalogue evaluation.
+
+``PairRow`` is what one pair is made of (ids, stock level, demand window as stored, groups);
+``fact_columns`` gives the ``Columns`` a vectorised condition reads (``jsonlogic_vector``),
+with the same numbers as ``FactMaker.facts`` for a synthetic event at ``today``: SPEC §3's
+formulas in the same order of operations (so the same floats), the demand window's sums exact
+(``math.fsum``, as ``DemandWindow`` does), and the pairs of forecast, calendar or fill-rate
+groups through the fact maker's own forecast step. Columns are built when a condition first
+reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from engine.calendars import plain_facts
+from engine.facts import FactMaker
+from engine.rules.jsonlogic_vector import BOOL, LIST, NUM, STR, Col, Columns
+from engine.stock import StockLevel
+
+
+@dataclass(slots=True)
+class PairRow:
+    sku_id: int
+    wh_id: int
+    level: StockLevel
+    window: Any  # the stored demand window: a dict, its JSON text, or None
+    groups: tuple[str, ...]
+
+
+def window_stats(window: Any, today: date, days: int) -> tuple[float, float, int | None]:
+    """Mean and population std of the ``days`` days ending ``today`` and the last demand day's
+    ordinal, from a stored window (``DemandWindow.to_dict``), exactly as ``DemandWindow.stats``."""
+    if isinstance(window, str | bytes):
+        window = json.loads(window)
+    if not window:
+        return 0.0, 0.0, None
+    last = window.get("last")
+    last_ord = date.fromisoformat(last).toordinal() if last else None
+    start = window.get("start")
+    if not start:
+        return 0.0, 0.0, last_ord
+    first = date.fromisoformat(start).toordinal()
+    end = today.toordinal()
+    lo = max(end - days + 1 - first, 0)
+    hi = end - first + 1
+    values = [v for v in window["qty"][lo:hi] if v] if hi > 0 else []
+    if not values:
+        return 0.0, 0.0, last_ord
+    total = math.fsum(values)
+    squares = math.fsum([float(v) * float(v) for v in values])
+    mean = total / days
+    return mean, math.sqrt(max(squares / days - mean * mean, 0.0)), last_ord
+
+
+def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``window_stats`` of every stored window at once: mean, std and last demand ordinal (-1:
+    none). The JSON texts are decoded in one call; the window sums are differences of prefix
+    sums over all quantities, exact for whole quantities (as ``math.fsum``); a window holding a
+    fraction is summed by ``window_stats`` itself."""
+    n = len(windows)
+    ordinals: dict[Any, int] = {None: -1}
+
+    def ordinal(text: Any) -> int:
+        found = ordinals.get(text)
+        if found is None:
+            found = ordinals[text] = date.fromisoformat(text).toordinal()
+        return found
+
+    parsed = _parse_texts(windows)
+    if parsed is not None:  # the stored texts, read by one regular expression and numpy
+        starts, qty_texts, lasts = parsed
+        start = np.array([ordinal(t) for t in starts], dtype=np.int64)
+        last = np.array([ordinal(t) for t in lasts], dtype=np.float64)
+        lengths = np.array([t.count(",") + 1 if t else 0 for t in qty_texts], dtype=np.int64)
+        joined = ",".join(t for t in qty_texts if t)
+        flat = np.fromstring(joined, sep=",") if joined else np.zeros(0)
+        decoded: list[Any] = list(windows)  # decoded one by one only where needed (fractions)
+    else:
+        decoded = [json.loads(w) if isinstance(w, str | bytes) else w for w in windows]
+        empty: list[Any] = []
+        qtys = [w.get("qty") or empty if w else empty for w in decoded]
+        start = np.array([ordinal(w.get("start")) if w else -1 for w in decoded], dtype=np.int64)
+        last = np.array([ordinal(w.get("last")) if w else -1 for w in decoded], dtype=np.float64)
+        lengths = np.array([len(q) for q in qtys], dtype=np.int64)
+        flat = np.fromiter((v for q in qtys for v in q), dtype=np.float64, count=int(lengths.sum()))
+    if flat.shape[0] != int(lengths.sum()):
+        raise ValueError("stored demand windows could not be read")
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    cs = np.concatenate(([0.0], np.cumsum(flat)))
+    cs2 = np.concatenate(([0.0], np.cumsum(flat * flat)))
+    fractional = np.concatenate(([0], np.cumsum(flat != np.floor(flat))))
+    end = today.toordinal()
+    lo = np.clip(end - days + 1 - start, 0, lengths)
+    hi = np.clip(end - start + 1, 0, lengths)
+    hi = np.maximum(hi, lo)
+    a, b = offsets[:-1] + lo, offsets[:-1] + hi
+    sums, squares = cs[b] - cs[a], cs2[b] - cs2[a]
+    mean = sums / days
+    std = np.sqrt(np.maximum(squares / days - mean * mean, 0.0))
+    for i in np.flatnonzero(((fractional[b] - fractional[a]) > 0) | (np.abs(cs[b]) >= 2**52)):
+        mean[i], std[i], _ = window_stats(decoded[i], today, int(days[i]))
+    nothing = (start < 0) | (sums == 0) & (squares == 0)
+    mean[nothing], std[nothing] = 0.0, 0.0
+    return mean, std, last
+
+
+_WINDOW = re.compile(r'\{"start": (?:null|"([0-9-]+)"), "qty": \[([^\]]*)\], '
+                     r'"last": (?:null|"([0-9-]+)")\}')
+
+
+def _parse_texts(windows: Sequence[Any]) -> tuple[list[Any], list[str], list[Any]] | None:
+    """(starts, quantity texts, lasts) of windows stored as JSON text in the encoder's usual
+    form; None when any is not (then they are decoded as JSON)."""
+    if not windows or not all(type(w) is str for w in windows):
+        return None
+    found = _WINDOW.findall("\n".join(windows))
+    if len(found) != len(windows) or any(len(w) > 2 and not w.startswith('{"start"') for w in windows[:1]):
+        return None
+    return ([s or None for s, _, _ in found], [q for _, q, _ in found],
+            [t or None for _, _, t in found])
+
+
+def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
+                 maker_for: Callable[[int, tuple[str, ...]], FactMaker],
+                 sku_facts: Mapping[int, Mapping[str, Any]],
+                 warehouse_facts: Mapping[int, Mapping[str, Any]],
+                 totals: Mapping[int, float] | None = None) -> Columns:
+    """The columns of ``rows``' facts; ``maker_for(sku_id, groups)`` gives each pair's fact
+    maker (its params, lead time, z, calendars and forecasts)."""
+    n = len(rows)
+    makers = [maker_for(r.sku_id, r.groups) for r in rows]
+    d, sd, last = window_columns([r.window for r in rows], today,
+                                 np.array([m.window_days for m in makers], dtype=np.int64))
+    on_hand = np.array([r.level.on_hand for r in rows], dtype=np.float64)
+    reserved = np.array([r.level.reserved for r in rows], dtype=np.float64)
+    on_order = np.array([r.level.on_order for r in rows], dtype=np.float64)
+    available = on_hand - reserved
+    codes = [(sku_facts[r.sku_id].get("code"), warehouse_facts[r.wh_id].get("code")) for r in rows]
+    metrics = _metrics(makers, codes, d, sd, today)
+    cols: dict[str, Col] = {
+        "stock.on_hand": Col(NUM, on_hand), "stock.reserved": Col(NUM, reserved),
+        "stock.available": Col(NUM, available), "stock.on_order": Col(NUM, on_order),
+        "stock.inventory_position": Col(NUM, available + on_order),
+        "metrics.avg_daily_demand": Col(NUM, d), "metrics.demand_std": Col(NUM, sd),
+        **metrics,
+    }
+    total = np.array([totals.get(r.sku_id, 0.0) for r in rows]) if totals is not None else available
+    cols["stock.total_available"] = Col(NUM, total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols["metrics.days_of_cover"] = Col(NUM, np.where(d > 0, available / np.where(d > 0, d, 1), 0.0),
+                                            d <= 0)
+    cols["metrics.days_since_last_sale"] = Col(NUM, today.toordinal() - last, last < 0)
+    cols["event.type"] = Col(STR, event_type)
+
+    def provide(path: str) -> Col | None:
+        if path in cols:
+            return cols[path]
+        root, _, name = path.partition(".")
+        if root == "sku":
+            return _record([sku_facts[r.sku_id] for r in rows], name)
+        if root == "warehouse":
+            return _record([warehouse_facts[r.wh_id] for r in rows], name)
+        if root == "params":
+            return _record([m.params for m in makers], name)
+        if root == "supplier":
+            return _record([m.supplier or {} for m in makers], name)
+        if root == "calendar":
+            return _record([m.calendar.facts(today) if m.calendar is not None
+                            else plain_facts(today, m.promotion_days) for m in makers], name)
+        return None
+
+    return Columns(n, provide)
+
+
+def _metrics(makers: list[FactMaker], codes: list[tuple[Any, Any]], d: np.ndarray,
+             sd: np.ndarray, today: date) -> dict[str, Col]:
+    lt = np.array([m.lead_time for m in makers], dtype=np.float64)
+    slt = np.array([m.sigma_lt for m in makers], dtype=np.float64)
+    slt2 = np.array([m.sigma_lt2 for m in makers], dtype=np.float64)
+    z = np.array([m.z if m.z is not None else math.nan for m in makers], dtype=np.float64)
+    review = np.array([m.review for m in makers], dtype=np.float64)
+    ss = z * np.sqrt(lt * sd**2 + d**2 * slt2)  # FactMaker.facts' order of operations
+    rop = d * lt + ss
+    top = rop + d * review
+    daily, ltd, rev, err, factor = d.copy(), d * lt, d * review, sd.copy(), z.copy()
+    method = np.full(len(makers), "mean", dtype=object)
+    for i, m in enumerate(makers):
+        if m.plain:
+            continue
+        lt[i], ss[i], rop[i], top[i], f = m.forecast_metrics(
+            today, float(d[i]), float(sd[i]), float(z[i]), *codes[i])
+        daily[i], ltd[i], rev[i] = f["daily"], f["lead_time_demand"], f["review_demand"]
+        err[i], factor[i], method[i] = f["error_std"], f["safety_factor"], f["method"]
+    return {
+        "metrics.lead_time_days": Col(NUM, lt), "metrics.lead_time_std": Col(NUM, slt),
+        "metrics.safety_stock": Col(NUM, ss), "metrics.reorder_point": Col(NUM, rop),
+        "metrics.max_stock": Col(NUM, top),
+        "forecast.daily": Col(NUM, daily), "forecast.lead_time_demand": Col(NUM, ltd),
+        "forecast.review_demand": Col(NUM, rev), "forecast.error_std": Col(NUM, err),
+        "forecast.safety_factor": Col(NUM, factor), "forecast.method": Col(STR, method),
+    }
+
+
+def _record(records: list[Mapping[str, Any]], name: str) -> Col | None:
+    """A column of one field of many records (sku, warehouse, params…): None when its values
+    are of several kinds or of a kind the vectorised path does not read."""
+    parts = name.split(".")
+    values = [_walk(rec, parts) for rec in records]
+    null = np.array([v is None for v in values], dtype=bool)
+    present = [v for v in values if v is not None]
+    kinds = {_kind(v) for v in present}
+    if len(kinds) > 1 or None in kinds:
+        return None
+    kind = kinds.pop() if kinds else NUM
+    if kind == NUM:
+        arr: Any = np.array([0.0 if v is None else float(v) for v in values], dtype=np.float64)
+    elif kind == BOOL:
+        arr = np.array([bool(v) for v in values], dtype=bool)
+    else:
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values
+    return Col(kind, arr, null if null.any() else None)
+
+
+def _walk(record: Any, parts: list[str]) -> Any:
+    for part in parts:
+        if not isinstance(record, Mapping):
+            return None
+        record = record.get(part)
+    return record
+
+
+def _kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, int | float):
+        return NUM
+    if isinstance(value, str):
+        return STR
+    if isinstance(value, list):
+        return LIST
+    return None
