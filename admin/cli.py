@@ -272,7 +272,7 @@ def tokens_revoke(prefix: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from admin import demo_cli, events_cli, worker_cli, work_cli
+    from admin import demo_cli, events_cli, import_cli, worker_cli, work_cli
 
     from admin import demand_cli
 
@@ -281,5 +281,6 @@ def init_app(app: Flask) -> None:
     demand_cli.init_app(app)
     demo_cli.init_app(app)
     events_cli.init_app(app)
+    import_cli.init_app(app)
     worker_cli.init_app(app)
     work_cli.init_app(app)

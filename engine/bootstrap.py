@@ -38,6 +38,7 @@ class Services:
     jobs: Jobs = field(init=False)
     _channels: dict[str, Any] | None = field(default=None, init=False, repr=False)
     _channel_config: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    _imports: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.cache = EngineCache(self.rulesets)
@@ -59,6 +60,16 @@ class Services:
             path = self.settings.channels_file
             self._channel_config = load_channel_config(path) if path and path.exists() else {}
         return self._channel_config
+
+    @property
+    def imports(self) -> Any:
+        """The import service (engine.imports.service), with the importer plugins installed."""
+        if self._imports is None:
+            from engine.imports.plugin import load_importers
+            from engine.imports.service import ImportService
+
+            self._imports = ImportService(self, load_importers())
+        return self._imports
 
     def deliverable_channels(self) -> frozenset[str]:
         """Channels that can send: a plugin is installed and the channel is configured."""
@@ -84,7 +95,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None, jobs: Jobs | None 
     pace_collector()
     svc = Services(settings=settings, db=make_engine(settings.database_url), clock=clock or SystemClock())
     if jobs is None:
-        jobs = RqJobs(settings.redis_url) if settings.redis_url else InlineJobs(_inline_runner(svc))
+        jobs = RqJobs(settings.redis_url) if settings.redis_url else InlineJobs(
+            _inline_runner(svc), _inline_import_runner(svc))
     svc.jobs = jobs
     return svc
 
@@ -97,5 +109,15 @@ def _inline_runner(svc: Services) -> Any:
             run_outbox(svc, outbox_id)
         except Exception:  # recorded on the row; an admin can retry it
             log.warning("job for outbox row %s failed", outbox_id, exc_info=True)
+
+    return run
+
+
+def _inline_import_runner(svc: Services) -> Any:
+    def run(run_id: int) -> None:
+        try:
+            svc.imports.run(run_id)
+        except Exception:  # the run records its own failure; this is the thread's last word
+            log.exception("import run %s failed", run_id)
 
     return run

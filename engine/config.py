@@ -54,6 +54,12 @@ class Settings:
         )
         return replace(settings, **overrides) if overrides else settings
 
+    @staticmethod
+    def getenv(name: str) -> str | None:
+        """One environment variable, read when it is needed: a configured import source may
+        name its secret as ``env:VAR`` instead of storing it (engine.imports.secrets)."""
+        return os.environ.get(name)
+
     def with_secret(self) -> Settings:
         """A settings copy with a secret key: the configured one, or one kept in the instance folder.
 

@@ -9,6 +9,7 @@ a re-sent row does not become two queued jobs.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -21,6 +22,9 @@ JOB_TIMEOUT = 120
 JOB_FUNCTION = "engine.worker.run_outbox_job"
 BATCH_FUNCTION = "engine.worker.run_outbox_batch_job"
 BATCH = 500  # apply_events rows per job (a relay pass claims up to 500): one job, one transaction
+IMPORT_QUEUE = "imports"  # import runs: long jobs, on a queue of their own
+IMPORT_FUNCTION = "engine.worker.run_import_job"
+IMPORT_TIMEOUT = 6 * 3600  # a run commits page by page; one cut short resumes where it stopped
 
 
 class Jobs(Protocol):
@@ -32,14 +36,38 @@ class Jobs(Protocol):
     def dispatch_many(self, rows: list[tuple[int, str]]) -> list[int]:
         """Hand several rows over (grouped where that is cheaper); the ids NOT handed over."""
 
+    def run_import(self, run_id: int) -> bool:
+        """Start import run ``run_id`` (engine.imports.service); False when it could not be
+        handed over (the run stays queued: start or resume it again)."""
+
 
 class InlineJobs:
-    """Runs each job immediately, in-process, after the transaction that wrote its row."""
+    """Runs each job immediately, in-process, after the transaction that wrote its row.
+
+    Import runs are long: each runs in a thread of this process (the embedded default), so
+    the request that started it answers at once; ``wait_imports`` joins them (tests, exit).
+    """
 
     inline = True
 
-    def __init__(self, runner: Callable[[int], Any]) -> None:
+    def __init__(self, runner: Callable[[int], Any],
+                 import_runner: Callable[[int], Any] | None = None) -> None:
         self.runner = runner
+        self.import_runner = import_runner
+        self._threads: list[threading.Thread] = []
+
+    def run_import(self, run_id: int) -> bool:
+        if self.import_runner is None:
+            return False
+        thread = threading.Thread(target=self.import_runner, args=(run_id,),
+                                  name=f"import-run-{run_id}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+        return True
+
+    def wait_imports(self, timeout: float | None = None) -> None:
+        for thread in list(self._threads):
+            thread.join(timeout)
 
     def dispatch(self, outbox_id: int, kind: str) -> bool:
         self.runner(outbox_id)
@@ -103,8 +131,20 @@ class RqJobs:
         failed.extend(r for r, kind in rows if kind != "apply_events" and not self.dispatch(r, kind))
         return failed
 
+    def run_import(self, run_id: int) -> bool:
+        from redis.exceptions import RedisError
+
+        try:
+            self.queue(IMPORT_QUEUE).enqueue(
+                IMPORT_FUNCTION, run_id, job_id=f"import-{run_id}", job_timeout=IMPORT_TIMEOUT,
+                result_ttl=300, failure_ttl=7 * 86400)
+            return True
+        except RedisError as exc:
+            log.warning("could not enqueue import run %s: %s", run_id, exc)
+            return False
+
     def depths(self) -> dict[str, int]:
-        return {name: len(self.queue(name)) for name in sorted(set(QUEUES.values()))}
+        return {name: len(self.queue(name)) for name in sorted({*QUEUES.values(), IMPORT_QUEUE})}
 
     def check_safe(self) -> list[str]:
         """Problems that make this Redis unsafe for jobs (RELIABILITY D6); empty when fine."""

@@ -217,7 +217,10 @@ def _check_type_rules(type_: str, raw: Mapping[str, Any], qty: float | None, war
                       to_wh: str | None, supplier: str | None, reserved: float | None,
                       on_order: float | None, errors: Errors) -> None:
     has_qty_error = bool(errors) and any(e["field"] == "qty" for e in errors)
-    if type_ != "supplier_delay" and qty is None and not has_qty_error:
+    # A count may set only reserved and/or on_order (an ERP's open purchase orders, imported
+    # without touching on_hand): then it carries no qty.
+    partial_count = type_ == "count" and (reserved is not None or on_order is not None)
+    if type_ != "supplier_delay" and qty is None and not has_qty_error and not partial_count:
         errors.append({"field": "qty", "message": f"'qty' is required for a {type_} event"})
     if type_ in POSITIVE_QTY and qty is not None and qty <= 0:
         errors.append({"field": "qty", "message": f"'qty' must be greater than 0 for a {type_} "
@@ -288,7 +291,8 @@ def apply(level: StockLevel, event: StockEvent, side: str = "from", erp_receipt:
     elif t in ("return", "adjustment"):
         level.on_hand += q
     elif t == "count":
-        level.on_hand = q
+        if event.qty is not None:  # a count of reserved/on_order only leaves on_hand alone
+            level.on_hand = q
         if event.reserved is not None:
             level.reserved = event.reserved
         if event.on_order is not None:

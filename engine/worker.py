@@ -40,3 +40,9 @@ def run_outbox_job(outbox_id: int) -> str:
 def run_outbox_batch_job(outbox_ids: list[int]) -> str:
     """Apply several recorded batches of events in one transaction (see run_outbox_batch)."""
     return run_outbox_batch(current_services(), [int(i) for i in outbox_ids])
+
+
+def run_import_job(run_id: int) -> str:
+    """Run (or resume) import run ``run_id``: page by page, each page its own commit."""
+    run = current_services().imports.run(int(run_id))
+    return f"import run {run_id}: {run['state']}"

@@ -18,6 +18,7 @@ class WarehouseRecord:
     code: str
     name: str | None = None
     region: str | None = None
+    origin: str | None = field(default=None, compare=False)  # "row 12": named in messages
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class SupplierRecord:
     pack_size: float | None = None
     on_time_rate: float | None = None
     contact: str | None = None
+    origin: str | None = field(default=None, compare=False)  # "row 12": named in messages
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class SkuRecord:
     abc_class: str | None = None
     suppliers: tuple[SupplierLink, ...] | None = None
     attributes: dict[str, Any] | None = None
+    origin: str | None = field(default=None, compare=False)  # "row 12": named in messages
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class StockSnapshot:
     on_order: float | None = None
     factor: float = 1.0
     id: str | None = None  # deterministic when the source has one; else made from the values
+    origin: str | None = field(default=None, compare=False)  # "row 12": named in messages
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class StockMove:
     to_warehouse: str | None = None
     factor: float = 1.0
     cancelled: bool = False  # ERPNext is_cancelled, Kingdee un-approval: reconcile, never apply
+    origin: str | None = field(default=None, compare=False)  # "row 12": named in messages
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class PurchaseOrderLine:
     expected_date: date | None = None
     status: str | None = None  # open | done | cancelled (source words mapped by the importer)
     factor: float = 1.0
+    origin: str | None = field(default=None, compare=False)  # "row 12": named in messages
 
 
 @dataclass(frozen=True)
@@ -128,3 +134,5 @@ class Page:
     progress: tuple[int, int | None] | None = None  # (done, total or None)
     complete_kinds: frozenset[str] = field(default_factory=frozenset)
     # kinds this run has read in full (a snapshot): what it did not see may be reconciled away
+    columns: dict[str, str] | None = None
+    # canonical field -> the source's column or field name, so that messages name the column

@@ -191,7 +191,8 @@ def _replay(
     anchor = conn.execute(
         select(func.max(stock_events.c.at)).where(
             stock_events.c.sku_id == sku_id, stock_events.c.warehouse_id == wh_id,
-            stock_events.c.type == "count", stock_events.c.at <= start)
+            stock_events.c.type == "count", stock_events.c.qty.is_not(None),
+            stock_events.c.at <= start)
     ).scalar()
     here_or_transfer = or_(stock_events.c.warehouse_id == wh_id, stock_events.c.type == "transfer")
     query = (

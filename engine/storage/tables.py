@@ -448,3 +448,96 @@ rule_failures = Table(
     Column("last_event_id", String(128), nullable=True),
     UniqueConstraint("rule", "rule_version"),
 )
+
+# --- imports (issue #15): configured sources, runs, cursors, and what runs leave for review ---
+# A configured source: an importer plugin with its options (secrets encrypted or env:VAR).
+import_sources = Table(
+    "import_sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("plugin", String(64), nullable=False),
+    Column("config", Json, nullable=False),
+    Column("every_minutes", Integer, nullable=True),  # sync every N minutes (None: by hand)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One run of an importer: queued → running → done | failed | interrupted, with its counts.
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("import_sources.id", ondelete="SET NULL"),
+           nullable=True, index=True),
+    Column("plugin", String(64), nullable=False),
+    Column("kind", String(32), nullable=True),
+    Column("mode", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("file", Text, nullable=True),  # the stored file a file importer reads
+    Column("file_name", String(256), nullable=True),
+    Column("options", Json, nullable=False),  # mapping, encoding, sheet, skip_bad, dry_run …
+    Column("actor", String(64), nullable=False),
+    Column("pages", Integer, nullable=False, server_default="0"),
+    Column("progress_done", Float, nullable=True),
+    Column("progress_total", Float, nullable=True),
+    Column("counts", Json, nullable=False),
+    Column("errors", Json, nullable=False),  # run-level failures: [{where, message}]
+    Column("cursor", Json, nullable=True),  # after the last committed page: where to resume
+    Column("message", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Where the next incremental run of a source starts ("" = every kind the source reads).
+import_cursors = Table(
+    "import_cursors",
+    metadata,
+    Column("source_id", Integer, ForeignKey("import_sources.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("cursor", Json, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Rows or records a run could not use: kept for review like rejected events.
+import_bad_rows = Table(
+    "import_bad_rows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("import_runs.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("where", String(128), nullable=False),
+    Column("row", Integer, nullable=True),
+    Column("column", String(256), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("raw", Json, nullable=True),
+)
+
+# The SKU×warehouse pairs a stock snapshot run has seen: what it did not see is reconciled to 0.
+import_seen = Table(
+    "import_seen",
+    metadata,
+    Column("run_id", Integer, ForeignKey("import_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("sku_id", Integer, primary_key=True),
+    Column("warehouse_id", Integer, primary_key=True),
+)
+
+# Open purchase-order lines as sources report them; on_order per pair is their sum (SPEC §4).
+import_po_lines = Table(
+    "import_po_lines",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("po", String(128), primary_key=True),
+    Column("line", String(128), primary_key=True),
+    Column("sku_id", Integer, ForeignKey("skus.id", ondelete="CASCADE"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("supplier", String(64), nullable=True),
+    Column("open_qty", Float, nullable=False),
+    Column("expected_date", Date, nullable=True),
+    Column("run_id", Integer, nullable=True),  # the last run that saw it
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_import_po_lines_pair", "sku_id", "warehouse_id"),
+)

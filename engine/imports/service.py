@@ -1,0 +1,446 @@
+"""The import service: runs an importer and applies what it yields, page by page.
+
+A run of a file importer is all-or-nothing: a first pass reads the whole file and checks every
+row (nothing is written); a file with bad rows imports nothing unless ``skip_bad``, and then
+its bad rows are kept for review. A run of a network importer applies page by page, keeping
+the records it could not use. Each page commits with the run's cursor, so an interrupted run
+resumes after its last committed page, and deterministic event ids make re-read pages (the
+overlap window) duplicates, never double counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import Conflict, InputInvalid, NotFound
+from engine.imports import apply as applying
+from engine.imports import secrets, store
+from engine.imports.master import merge
+from engine.imports.plugin import KINDS, MODES, ImportFailed, Importer, ImportRequest
+from engine.imports.records import BadRow, Page
+from engine.imports.validate import Checked, Validator
+from engine.services import catalog, events
+from engine.services.engine_cache import DEFAULT_TZ
+
+if TYPE_CHECKING:
+    from engine.bootstrap import Services
+
+log = logging.getLogger(__name__)
+Progress = Callable[[dict[str, Any]], None]
+MASTER_KINDS = ("suppliers", "warehouses", "skus")
+FILE_SOURCE = "file"  # the purchase-order lines of file imports, whatever the file
+PROGRESS_EVERY_S = 1.0
+
+
+class ImportService:
+    """One per process (``Services.imports``); runs are started, run and resumed here."""
+
+    def __init__(self, svc: Services, importers: Mapping[str, Importer]) -> None:
+        self.svc = svc
+        self.importers = importers
+
+    def importer(self, plugin: str) -> Importer:
+        found = self.importers.get(plugin)
+        if found is None:
+            raise NotFound("importer", plugin)
+        return found
+
+    # -- starting runs ---------------------------------------------------------------------
+    def start_file_run(self, plugin: str, file: str, *, kind: str | None, actor: str,
+                       file_name: str | None = None, mapping: Mapping[str, str] | None = None,
+                       options: Mapping[str, Any] | None = None, skip_bad: bool = False,
+                       dry_run: bool = False, uploaded: bool = False) -> int:
+        importer = self.importer(plugin)
+        if not getattr(importer, "reads_files", False):
+            raise InputInvalid([{"field": "plugin", "message": f"'{plugin}' reads no files; "
+                                 "name a configured source or give its options"}])
+        _check_kind(kind)
+        with self.svc.uow() as uow:
+            run_id = store.add_run(uow.conn, plugin=plugin, kind=kind, mode="snapshot",
+                                   actor=actor, now=self.svc.clock.now(), file=file,
+                                   file_name=file_name, options={
+                                       "map": dict(mapping or {}), "importer": dict(options or {}),
+                                       "skip_bad": skip_bad, "dry_run": dry_run,
+                                       "uploaded": uploaded})
+            uow.commit()
+        return run_id
+
+    def start_source_run(self, name: str, *, actor: str, kind: str | None = None,
+                         mode: str = "incremental", dry_run: bool = False) -> int:
+        _check_kind(kind)
+        _check_mode(mode)
+        with self.svc.uow() as uow:
+            source = store.get_source(uow.conn, name)
+            self.importer(source["plugin"])
+            now = self.svc.clock.now()
+            self._refuse_concurrent(uow.conn, source["id"], now)
+            run_id = store.add_run(uow.conn, plugin=source["plugin"], kind=kind, mode=mode,
+                                   actor=actor, now=now, source_id=source["id"],
+                                   options={"dry_run": dry_run})
+            uow.commit()
+        return run_id
+
+    def start_plugin_run(self, plugin: str, config: Mapping[str, Any], *, actor: str,
+                         kind: str | None = None, mode: str = "snapshot",
+                         dry_run: bool = False) -> int:
+        """A run of a network importer with options given at once (``import odoo --url …``);
+        its secrets are stored sealed, as a source's are."""
+        importer = self.importer(plugin)
+        _check_kind(kind)
+        _check_mode(mode)
+        sealed = secrets.seal(config, importer.options, self.svc.settings.secret_key)
+        with self.svc.uow() as uow:
+            run_id = store.add_run(uow.conn, plugin=plugin, kind=kind, mode=mode, actor=actor,
+                                   now=self.svc.clock.now(),
+                                   options={"config": sealed, "dry_run": dry_run})
+            uow.commit()
+        return run_id
+
+    def _refuse_concurrent(self, conn: Any, source_id: int, now: datetime) -> None:
+        active = store.active_run_of(conn, source_id)
+        if active is None:
+            return
+        run = store.get_run(conn, active)
+        if (now - run["updated_at"]).total_seconds() < 600:
+            raise Conflict(f"run {active} of this source is still under way")
+        store.set_run(conn, active, now, state="interrupted",
+                      message="no sign of life for 10 minutes: taken as interrupted")
+
+    # -- sources ---------------------------------------------------------------------------
+    def add_source(self, name: str, plugin: str, config: Mapping[str, Any],
+                   every_minutes: int | None = None, replace: bool = False) -> None:
+        importer = self.importer(plugin)
+        known = {o.name for o in importer.options}
+        unknown = sorted(set(config) - known)
+        missing = [o.name for o in importer.options if o.required and not config.get(o.name)]
+        problems = [{"field": n, "message": f"'{n}' is not an option of {plugin}"} for n in unknown]
+        problems += [{"field": n, "message": f"'{n}' is required"} for n in missing]
+        if problems:
+            raise InputInvalid(problems)
+        sealed = secrets.seal(config, importer.options, self.svc.settings.secret_key)
+        with self.svc.uow() as uow:
+            now = self.svc.clock.now()
+            if replace:
+                store.update_source(uow.conn, name, sealed, every_minutes, now)
+            else:
+                store.add_source(uow.conn, name, plugin, sealed, every_minutes, now)
+            uow.commit()
+
+    def sources(self) -> list[dict[str, Any]]:
+        with self.svc.uow() as uow:
+            rows = store.list_sources(uow.conn)
+        for row in rows:
+            row["config"] = secrets.shown(row["config"])
+        return rows
+
+    def test_source(self, name: str) -> str:
+        """Log in and read a little: a line saying what was found, or ``ImportFailed``."""
+        with self.svc.uow() as uow:
+            source = store.get_source(uow.conn, name)
+        importer = self.importer(source["plugin"])
+        return importer.check(ImportRequest(kind=None, options=self._unseal(source["config"])))
+
+    def _unseal(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return secrets.unseal(config, self.svc.settings.secret_key,
+                                  self.svc.settings.getenv)
+        except secrets.SecretUnavailable as exc:
+            raise ImportFailed("config", exc.option, exc.reason) from None
+
+    # -- looking -------------------------------------------------------------------------------
+    def preview(self, plugin: str, file: str, kind: str | None, mapping: Mapping[str, str],
+                options: Mapping[str, Any], limit: int = 20) -> dict[str, Any]:
+        """The recognised columns and the first records and bad rows of a file, as a page
+        shows them before importing (nothing is written)."""
+        importer = self.importer(plugin)
+        describe = getattr(importer, "describe", None)
+        request = ImportRequest(kind=kind, file=file, mapping=dict(mapping), options=dict(options))
+        if describe is not None:
+            return describe(request, limit)  # type: ignore[no-any-return]
+        records: list[Any] = []
+        for page in importer.read(request):
+            records.extend(page.records)
+            if len(records) >= limit:
+                break
+        return {"kind": kind, "columns": {}, "records": records[:limit],
+                "bad_rows": [r for r in records if isinstance(r, BadRow)][:limit]}
+
+    def run_view(self, run_id: int, bad_limit: int = 100) -> dict[str, Any]:
+        with self.svc.uow() as uow:
+            run = store.get_run(uow.conn, run_id)
+            run["bad_rows"] = store.bad_rows(uow.conn, run_id, bad_limit)
+            if run["source_id"] is not None:
+                source = store.source_by_id(uow.conn, run["source_id"])
+                run["source"] = source["name"] if source else None
+        run.pop("file", None)
+        run["options"] = {k: v for k, v in run["options"].items() if k != "config"}
+        return run
+
+    # -- running -----------------------------------------------------------------------------
+    def run(self, run_id: int, progress: Progress | None = None) -> dict[str, Any]:
+        """Run (or resume) a run to its end; the run's final state and counts."""
+        now = self.svc.clock.now()
+        with self.svc.uow() as uow:
+            run = store.get_run(uow.conn, run_id)
+            if run["state"] == "done":
+                return run
+            store.set_run(uow.conn, run_id, now, state="running",
+                          started_at=run["started_at"] or now, message=None)
+            uow.commit()
+        job = _Run(self, run, progress)
+        try:
+            job.execute()
+        except KeyboardInterrupt:
+            job.finish("interrupted", "stopped by Ctrl-C after the last committed page; "
+                                      "resume the run to import the rest")
+            raise
+        except ImportFailed as exc:
+            job.finish("failed", str(exc), {"where": exc.where, "message": exc.reason})
+        except InputInvalid as exc:
+            job.finish("failed", f"refused: {exc.errors[:3]}")
+        except Exception as exc:  # recorded on the run, where the pages and the CLI show it
+            log.exception("import run %s failed", run_id)
+            job.finish("failed", f"{type(exc).__name__}: {exc}")
+        with self.svc.uow() as uow:
+            return store.get_run(uow.conn, run_id)
+
+    def request_of(self, run: Mapping[str, Any]) -> ImportRequest:
+        options = run["options"]
+        config: dict[str, Any] = {}
+        cursor = run["cursor"]
+        if run["source_id"] is not None:
+            with self.svc.uow() as uow:
+                source = store.source_by_id(uow.conn, run["source_id"])
+                if source is None:
+                    raise ImportFailed(run["plugin"], "source", "the source was deleted")
+                if cursor is None and run["mode"] == "incremental":
+                    cursor = store.get_cursor(uow.conn, run["source_id"], run["kind"])
+            config = self._unseal(source["config"])
+        elif "config" in options:
+            config = self._unseal(options["config"])
+        config.update(options.get("importer") or {})
+        return ImportRequest(kind=run["kind"], mode=run["mode"], cursor=cursor,
+                             overlap_seconds=int(options.get("overlap_seconds", 300)),
+                             file=run["file"], mapping=options.get("map") or {}, options=config)
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind is not None and kind not in KINDS:
+        raise InputInvalid([{"field": "kind", "message": f"'{kind}' is not a kind; the kinds "
+                                                         f"are {', '.join(KINDS)}"}])
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise InputInvalid([{"field": "mode", "message": f"'{mode}' is not a mode; the modes "
+                                                         f"are {', '.join(MODES)}"}])
+
+
+class _Run:
+    """One execution of a run: its passes, its counts, its commits."""
+
+    def __init__(self, service: ImportService, run: dict[str, Any],
+                 progress: Progress | None) -> None:
+        self.service = service
+        self.svc = service.svc
+        self.run = run
+        self.id: int = run["id"]
+        self.options = run["options"]
+        self.counts: dict[str, int] = {**store.empty_counts(), **run["counts"]}
+        self.pages: int = run["pages"]
+        self.progress = progress
+        self.importer = service.importer(run["plugin"])
+        self.files = bool(getattr(self.importer, "reads_files", False))
+        self.source_key = FILE_SOURCE if self.files else (
+            f"source:{run['source_id']}" if run["source_id"] else run["plugin"])
+        self.codes = applying.Codes()
+        self.bad_kept = 0
+        self._said = 0.0
+
+    # -- the passes ------------------------------------------------------------------------
+    def execute(self) -> None:
+        request = self.service.request_of(self.run)
+        if self.files or self.options.get("dry_run"):
+            bad = self.check_pass(request)
+            if self.options.get("dry_run"):
+                self.finish("done", f"checked: {self.counts['rows']} records, {bad} bad rows; "
+                                    "nothing was imported (dry run)")
+                return
+            if bad and not self.options.get("skip_bad"):
+                self.finish("failed", f"{bad} bad row(s); nothing was imported (fix them, or "
+                                      "import the rest with skip_bad / --skip-bad)")
+                return
+        self.apply_pass(request)
+        self.finish("done", None)
+
+    def _validator(self) -> Validator:
+        with self.svc.uow() as uow:
+            snap = self.svc.cache.current(uow.conn)
+            return Validator(uow.conn, snap.tz or DEFAULT_TZ, self.svc.clock.now(),
+                             self.run["kind"])
+
+    def check_pass(self, request: ImportRequest) -> int:
+        """Read everything and check it, writing nothing but the bad rows; how many were bad."""
+        validator = self._validator()
+        with self.svc.uow() as uow:
+            store.clear_bad_rows(uow.conn, self.id)
+            uow.commit()
+        self.counts["rows"] = self.counts["bad"] = 0
+        for page in self.importer.read(ImportRequest(
+                kind=request.kind, mode=request.mode, cursor=None, file=request.file,
+                mapping=request.mapping, options=request.options)):
+            checked = validator.page(page.records, page.columns)
+            with self.svc.uow() as uow:
+                for kind in MASTER_KINDS:
+                    checked.bad.extend(merge(uow.conn, kind, checked.masters[kind],
+                                             page.columns).bad)
+                self._count_rows(page, checked)
+                if checked.bad:
+                    store.add_bad_rows(uow.conn, self.id, checked.bad, self.bad_kept)
+                    self.bad_kept += len(checked.bad)
+                self._report(uow, page, force=bool(checked.bad))
+                uow.commit()
+        return self.counts["bad"]
+
+    def _count_rows(self, page: Page, checked: Checked) -> None:
+        # rows of the source: a row of an items file may yield its supplier and its SKU
+        origins = {getattr(r, "origin", None) for r in page.records if not isinstance(r, BadRow)}
+        unnamed = sum(1 for r in page.records
+                      if not isinstance(r, BadRow) and getattr(r, "origin", None) is None)
+        self.counts["rows"] += len(origins - {None}) + unnamed
+        self.counts["bad"] += len(checked.bad)
+
+    def apply_pass(self, request: ImportRequest) -> None:
+        validator = self._validator()
+        per_page_on_order = request.mode == "incremental" and not self.files
+        for page in self.importer.read(request):
+            checked = validator.page(page.records, page.columns)
+            self.apply_masters(checked, page)
+            with self.svc.uow() as uow:
+                conn = uow.conn
+                snap = self.svc.cache.current(conn)
+                now = self.svc.clock.now()
+                at = now.isoformat()
+                items, unchanged = applying.snapshot_events(conn, snap, validator, self.id,
+                                                            checked.snapshots)
+                pairs = applying.store_po_lines(conn, snap, self.source_key, self.id,
+                                                checked.po_lines, now)
+                tag = f"{self.id}:{self.pages + 1}"
+                if "purchase-orders" in page.complete_kinds:
+                    pairs |= applying.drop_unseen_po_lines(conn, self.source_key, self.id)
+                    per_page_on_order = True
+                if per_page_on_order and pairs:
+                    more, same = applying.on_order_events(conn, self.codes, pairs, tag, at)
+                    items += more
+                    unchanged += same
+                items += applying.cancellations(conn, validator, checked)
+                self.counts["cancelled"] += len(checked.cancelled)
+                items += checked.events
+                if "stock" in page.complete_kinds:
+                    found = applying.reconcile_stock(conn, self.codes, self.id, at)
+                    self.counts["reconciled"] += len(found)
+                    items += found
+                self.counts["unchanged"] += unchanged
+                if not self.files:
+                    self._count_rows(page, checked)
+                    if checked.bad:
+                        store.add_bad_rows(conn, self.id, checked.bad, self.bad_kept)
+                        self.bad_kept += len(checked.bad)
+                self.pages += 1
+                self._ingest(uow, items, page)
+            if self.progress:
+                self.progress(self.snapshot(page))
+
+    def apply_masters(self, checked: Checked, page: Page) -> None:
+        """Master data of a page, in a transaction of its own (suppliers before the SKUs that
+        name them): all or nothing for the page, as the bulk upserts are."""
+        if not any(checked.masters.values()):
+            return
+        with self.svc.uow() as uow:
+            now = self.svc.clock.now()
+            for kind in MASTER_KINDS:
+                merged = merge(uow.conn, kind, checked.masters[kind], page.columns)
+                checked.bad.extend(merged.bad)
+                self.counts["unchanged"] += merged.unchanged
+                for i in range(0, len(merged.rows), 5000):
+                    result = catalog.put_rows(uow.conn, kind, merged.rows[i:i + 5000],
+                                              f"import:{self.id}", now)
+                    self.counts["created"] += result["created"]
+                    self.counts["updated"] += result["updated"]
+            uow.commit()
+
+    def _ingest(self, uow: Any, items: list[dict[str, Any]], page: Page) -> None:
+        """The page's events through the event path; the run's cursor and counts commit with
+        the last batch of them (or alone, when there is none)."""
+        svc = self.svc
+        limit = svc.settings.max_batch_events
+        chunks = [items[i:i + limit] for i in range(0, len(items), limit)] or [[]]
+        for n, chunk in enumerate(chunks):
+            if n == len(chunks) - 1:
+                self._note_page(uow, page)
+            if not chunk:
+                uow.commit()
+                continue
+            _, stats = events.ingest_batch(uow, svc.cache, chunk, svc.clock.now(), limit,
+                                           source=f"import:{self.id}", jobs=svc.jobs,
+                                           deliverable=svc.deliverable_channels())
+            self.counts["accepted"] += stats.accepted
+            self.counts["duplicate"] += stats.duplicates
+            self.counts["rejected"] += stats.rejected
+
+    def _note_page(self, uow: Any, page: Page) -> None:
+        now = self.svc.clock.now()
+        values: dict[str, Any] = {"pages": self.pages, "counts": dict(self.counts)}
+        if page.cursor is not None:
+            values["cursor"] = page.cursor
+            if self.run["source_id"] is not None and self.run["mode"] == "incremental" \
+                    and not self.options.get("dry_run"):
+                store.put_cursor(uow.conn, self.run["source_id"], self.run["kind"], page.cursor, now)
+        if page.progress:
+            values["progress_done"], values["progress_total"] = page.progress
+        store.set_run(uow.conn, self.id, now, **values)
+
+    def _report(self, uow: Any, page: Page, force: bool = False) -> None:
+        """Progress of the check pass: written at most once a second (a long file)."""
+        moment = time.monotonic()
+        if not force and moment - self._said < PROGRESS_EVERY_S:
+            return
+        self._said = moment
+        values: dict[str, Any] = {"counts": dict(self.counts)}
+        if page.progress:
+            values["progress_done"], values["progress_total"] = page.progress
+        store.set_run(uow.conn, self.id, self.svc.clock.now(), **values)
+        if self.progress:
+            self.progress(self.snapshot(page, phase="checking"))
+
+    def snapshot(self, page: Page, phase: str = "importing") -> dict[str, Any]:
+        return {"run": self.id, "phase": phase, "pages": self.pages, "where": page.where,
+                "progress": page.progress, "counts": dict(self.counts)}
+
+    def finish(self, state: str, message: str | None,
+               error: dict[str, Any] | None = None) -> None:
+        now = self.svc.clock.now()
+        with self.svc.uow() as uow:
+            run = store.get_run(uow.conn, self.id)
+            errors = list(run["errors"]) + ([error] if error else [])
+            store.set_run(uow.conn, self.id, now, state=state, message=message,
+                          counts=dict(self.counts), errors=errors[-50:],
+                          finished_at=now if state in ("done", "failed") else None)
+            if state == "done":
+                store.clear_seen(uow.conn, self.id)
+            uow.commit()
+        if state == "done" and self.options.get("uploaded") and not self.options.get("dry_run"):
+            _remove(self.run["file"])
+
+
+def _remove(path: str | None) -> None:
+    """An uploaded file, once imported (a dry run keeps it for the import that follows)."""
+    if path:
+        with contextlib.suppress(OSError):
+            os.remove(path)
