@@ -20,6 +20,7 @@ from flask.cli import with_appcontext
 from engine.bootstrap import Services
 from engine.errors import EngineError, InputInvalid
 from engine.imports.plugin import KINDS, MODES, ImportFailed, Importer, Option, load_importers
+from engine.imports.service import parse_mapping
 
 PROGRESS_EVERY_S = 2.0
 RESERVED = ("sources", "runs", "resume")
@@ -75,7 +76,7 @@ def _file_command(importer: Importer) -> click.Command:
         svc = _svc()
         given = {k: v for k, v in options.items() if v is not None}
         try:
-            parsed = _parse_mapping(mapping)
+            parsed = parse_mapping(mapping)
             preview = svc.imports.preview(importer.name, file, kind, parsed, given, limit=0)
             click.echo(f"{preview.get('file', file)}: {preview['kind']}, header in row "
                        f"{preview.get('header_row', '?')}; columns: " + ", ".join(
@@ -146,19 +147,6 @@ def _network_command(importer: Importer) -> click.Command:
     return click.Command(importer.name, callback=with_appcontext(callback), params=params,
                          help=f"Import from {importer.label.get('en', importer.name)} "
                               f"({importer.label.get('zh', '')}).")
-
-
-def _parse_mapping(text: str | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        name, sep, column = part.partition("=")
-        if not sep or not name.strip() or not column.strip():
-            raise InputInvalid([{"field": "map", "message": f"'{part.strip()}' is not "
-                                 "field=column (e.g. sku=存货编码)"}])
-        out[name.strip()] = column.strip()
-    return out
 
 
 def _engine_message(exc: EngineError) -> str:

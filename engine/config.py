@@ -22,6 +22,7 @@ class Settings:
     secret_key: str = ""
     instance_path: Path = DEFAULT_INSTANCE
     max_content_length: int = 16 * 1024 * 1024
+    max_upload_bytes: int = 256 * 1024 * 1024  # a file to import (POST /imports/{plugin})
     max_batch_events: int = 10_000
     testing: bool = False
     secure_cookies: bool = True

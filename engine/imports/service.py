@@ -230,6 +230,20 @@ class ImportService:
                              file=run["file"], mapping=options.get("map") or {}, options=config)
 
 
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """``sku=存货编码,on_hand=现存数量`` (``--map``, the upload form's ``map``) → a mapping."""
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, column = part.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise InputInvalid([{"field": "map", "message": f"'{part.strip()}' is not "
+                                 "field=column (e.g. sku=存货编码)"}])
+        out[name.strip()] = column.strip()
+    return out
+
+
 def _check_kind(kind: str | None) -> None:
     if kind is not None and kind not in KINDS:
         raise InputInvalid([{"field": "kind", "message": f"'{kind}' is not a kind; the kinds "
