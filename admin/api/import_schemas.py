@@ -39,7 +39,7 @@ class ImportErrorSchema(Schema):
     message = fields.String()
 
 
-class ImportRunSchema(Schema):
+class ImportRunSummarySchema(Schema):
     id = fields.Integer()
     plugin = fields.String()
     source = fields.String(allow_none=True)
@@ -61,12 +61,16 @@ class ImportRunSchema(Schema):
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
-    bad_rows = fields.List(fields.Nested(BadRowSchema))
+
+
+class ImportRunSchema(ImportRunSummarySchema):
+    bad_rows = fields.List(fields.Nested(BadRowSchema), metadata={
+        "description": "the first bad rows (?bad_rows=N), each with its row, column and reason"})
 
 
 class ImportRunPageSchema(Schema):
     total = fields.Integer()
-    items = fields.List(fields.Nested(ImportRunSchema(exclude=("bad_rows",))))
+    items = fields.List(fields.Nested(ImportRunSummarySchema))
 
 
 class ImportStartedSchema(Schema):

@@ -1,0 +1,54 @@
+"""Fixtures of the import tests: the service with the built-in importers and the fake ERP,
+and master data to import stock against."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine.imports.plugin import load_importers
+from engine.imports.service import ImportService
+from engine.services import catalog
+from engine.storage.tables import skus, stock_levels, warehouses
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_erp import importer as fake_erp  # noqa: E402
+
+
+@pytest.fixture
+def imports(services: Any) -> ImportService:
+    return ImportService(services, {**load_importers(), "fakeerp": fake_erp})
+
+
+@pytest.fixture
+def seeded(services: Any) -> Any:
+    now = services.clock.now()
+    with services.uow() as uow:
+        catalog.put_rows(uow.conn, "warehouses", [
+            {"code": "WH-SH", "name": "上海仓"}, {"code": "WH-BJ", "name": "北京仓"}], "t", now)
+        catalog.put_rows(uow.conn, "suppliers", [
+            {"code": "SUP", "name": "供应商", "lead_time_days": 7}], "t", now)
+        catalog.put_rows(uow.conn, "skus", [
+            {"code": c, "name": c, "unit_cost": 2.0} for c in ("001001", "001002", "A")], "t", now)
+        uow.commit()
+    return services
+
+
+def levels(services: Any) -> dict[tuple[str, str], tuple[float, float, float]]:
+    with services.uow() as uow:
+        rows = uow.conn.execute(
+            select(skus.c.code, warehouses.c.code, stock_levels.c.on_hand, stock_levels.c.reserved,
+                   stock_levels.c.on_order_erp)
+            .join(skus, skus.c.id == stock_levels.c.sku_id)
+            .join(warehouses, warehouses.c.id == stock_levels.c.warehouse_id))
+        return {(s, w): (a, b, c) for s, w, a, b, c in rows}
+
+
+def run_file(imports: ImportService, path: Path, kind: str | None, plugin: str = "csv",
+             **kw: Any) -> dict[str, Any]:
+    run_id = imports.start_file_run(plugin, str(path), kind=kind, actor="test", **kw)
+    return imports.run(run_id)
