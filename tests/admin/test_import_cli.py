@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,19 @@ def test_sources_are_listed_without_their_secrets(runner: Any, tmp_path: Path) -
     assert again.exit_code == 1 and "exists already" in again.output
     wrong = runner.invoke(args=["import", "sources", "add", "x", "csv", "--url", "u"])
     assert wrong.exit_code == 1 and "--url is not an option of csv" in wrong.output
+
+
+def test_the_readme_commands_import_the_sample_files(runner: Any, services: Any) -> None:
+    samples = Path(__file__).resolve().parents[2] / "configs" / "import-samples"
+    steps = [["csv", "warehouses.csv"], ["csv", "suppliers.csv"], ["excel", "items.xlsx"],
+             ["csv", "daily-sales.csv"], ["csv", "moves.csv"], ["csv", "stock-gbk.csv"],
+             ["excel", "purchase-orders.xlsx", "--sheet", "采购订单执行"]]
+    for plugin, name, *rest in steps:
+        result = runner.invoke(args=["import", plugin, str(samples / name), *rest])
+        assert result.exit_code == 0, (name, result.output)
+        assert " 0 bad;" in result.output, (name, result.output)
+    result = runner.invoke(args=["skus", "stock", "001001", "--json"])
+    wh = json.loads(result.output)["warehouses"][0]
+    # the snapshot (after the history) holds: 1,200 on hand, 50 reserved; 1,500 still ordered
+    assert wh["levels"]["on_hand"] == 1200 and wh["levels"]["reserved"] == 50
+    assert wh["levels"]["on_order"] == 1500
