@@ -7,9 +7,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from engine.imports.plugin import ImportFailed, ImportRequest, Option
 from plugins.importers.tabular import RowSource, TabularImporter
@@ -77,8 +75,12 @@ class CsvImporter(TabularImporter):
         delimiter = request.options.get("delimiter") or _delimiter(head)
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         notes = [f"encoding {encoding}, delimiter {delimiter!r}"]
-        return RowSource(_rows(text, delimiter, path.name, encoding), size=path.stat().st_size,
-                         position=raw.tell, notes=notes, close=text.close)
+        reader = csv.reader(text, delimiter=delimiter)
+        # The rows straight from the C reader (no generator of ours per row: a third of the
+        # cost of a sales row); a decoding error is turned into ImportFailed by ``failed``.
+        return RowSource(enumerate(reader, 1), size=path.stat().st_size, position=raw.tell,
+                         notes=notes, close=text.close,
+                         failed=lambda exc: _failed(exc, reader.line_num, path.name, encoding))
 
 
 def _delimiter(head: str) -> str:
@@ -90,17 +92,13 @@ def _delimiter(head: str) -> str:
         return max(counts, key=counts.__getitem__) if any(counts.values()) else ","
 
 
-def _rows(text: io.TextIOWrapper, delimiter: str, name: str,
-          encoding: str) -> Iterator[tuple[int, Sequence[Any]]]:
-    number = 0
-    try:
-        for number, row in enumerate(csv.reader(text, delimiter=delimiter), 1):
-            yield number, row
-    except UnicodeDecodeError as exc:
-        raise ImportFailed("csv", name, f"after row {number}: the file is not valid {encoding} "
-                           f"({exc.reason}); give the right --encoding") from None
-    except csv.Error as exc:
-        raise ImportFailed("csv", name, f"row {number + 1}: {exc}") from None
+def _failed(exc: Exception, line: int, name: str, encoding: str) -> ImportFailed | None:
+    if isinstance(exc, UnicodeDecodeError):
+        return ImportFailed("csv", name, f"near line {line + 1}: the file is not valid "
+                            f"{encoding} ({exc.reason}); give the right --encoding")
+    if isinstance(exc, csv.Error):
+        return ImportFailed("csv", name, f"line {line}: {exc}")
+    return None
 
 
 importer = CsvImporter()

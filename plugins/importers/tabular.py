@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from itertools import islice
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ class RowSource:
     zeros: dict[int, int] | None = None  # column index -> width, filled as rows are read
     notes: list[str] = field(default_factory=list)
     close: Any = None
+    failed: Any = None  # (exception) -> ImportFailed, for an error of the reader itself
 
 
 @dataclass
@@ -62,7 +64,7 @@ class TabularImporter:
     def read(self, request: ImportRequest) -> Iterator[Page]:
         source = self._open(request)
         try:
-            yield from self._pages(request, source)
+            yield from _translated(source, self._pages(request, source))
         finally:
             if source.close:
                 source.close()
@@ -77,27 +79,32 @@ class TabularImporter:
         column, the columns not used, and the first ``limit`` records and bad rows."""
         source = self._open(request)
         try:
-            header = self._header(request, source)
-            reader = self._reader(request, header, source)
-            records: list[Record] = []
-            bad: list[BadRow] = []
-            rows = 0
-            for number, row in source.rows:
-                if len(records) >= limit and len(bad) >= limit:
-                    break
-                found = self._row(reader, header, number, row)
-                if found is None:
-                    continue
-                rows += 1
-                for rec in found:
-                    (bad if isinstance(rec, BadRow) else records).append(rec)
-            return {"file": Path(request.file or "").name, "kind": header.kind,
-                    "header_row": header.row, "columns": header.columns.as_fields(),
-                    "ignored": header.columns.ignored, "notes": header.columns.notes + source.notes,
-                    "records": records[:limit], "bad_rows": bad[:limit], "rows_read": rows}
+            return next(_translated(source, self._describe(request, source, limit)))
         finally:
             if source.close:
                 source.close()
+
+    def _describe(self, request: ImportRequest, source: RowSource,
+                  limit: int) -> Iterator[dict[str, Any]]:
+        """``describe``'s one answer, as a generator so that reader errors are translated."""
+        header = self._header(request, source)
+        reader = self._reader(request, header, source)
+        records: list[Record] = []
+        bad: list[BadRow] = []
+        rows = 0
+        for number, row in source.rows:
+            if len(records) >= limit and len(bad) >= limit:
+                break
+            found = self._row(reader, header, number, row)
+            if found is None:
+                continue
+            rows += 1
+            for rec in found:
+                (bad if isinstance(rec, BadRow) else records).append(rec)
+        yield {"file": Path(request.file or "").name, "kind": header.kind,
+               "header_row": header.row, "columns": header.columns.as_fields(),
+               "ignored": header.columns.ignored, "notes": header.columns.notes + source.notes,
+               "records": records[:limit], "bad_rows": bad[:limit], "rows_read": rows}
 
     # -- reading ---------------------------------------------------------------------------
     def _open(self, request: ImportRequest) -> RowSource:
@@ -173,19 +180,37 @@ class TabularImporter:
         page_rows = int(request.options.get("page_rows") or PAGE_ROWS)
         skip_to = int((request.cursor or {}).get("row", 0))
         fields = header.columns.as_fields()
-        records: list[Record] = []
-        first = last = None
-        n = 0
-        convert = reader.convert
+        quick = reader.fast_sales()
         # Rows of numbers: a repeated header or a total fails conversion, then is checked for
         # what it is. Master data is all text, so each of its rows is checked first.
         fast = header.kind in SNAPSHOT_KINDS or header.kind in ("sales", "moves")
-        for number, row in source.rows:
-            if number <= skip_to:
-                continue
-            if first is None:
-                first = number
-            last = number
+        pending: tuple[list[Record], int, int] | None = None
+        last = skip_to
+        while True:
+            chunk = list(islice(source.rows, page_rows))
+            if skip_to and chunk and chunk[0][0] <= skip_to:
+                chunk = [c for c in chunk if c[0] > skip_to]
+                if not chunk:
+                    continue
+            if not chunk:
+                break
+            if pending is not None:  # a page is yielded once the next one is known to exist
+                yield self._page(*pending, source, fields, done=False, kind=header.kind)
+            records = quick(chunk) if quick is not None else None
+            if records is None:
+                records = self._rows(reader, header, chunk, fast)
+            pending = (records, chunk[0][0], chunk[-1][0])
+            last = chunk[-1][0]
+        records, first, end = pending if pending is not None else ([], None, last)
+        yield self._page(records, first, end, source, fields, done=True, kind=header.kind,
+                         skip_to=skip_to)
+
+    def _rows(self, reader: RowReader, header: Header, chunk: list[tuple[int, Sequence[Any]]],
+              fast: bool) -> list[Record]:
+        """The records of a page's rows, one row at a time."""
+        records: list[Record] = []
+        convert = reader.convert
+        for number, row in chunk:
             if fast and row and row[0] is not None and not (
                     isinstance(row[0], str) and (not row[0] or row[0][0] in "合总小TtG ")):
                 try:  # the usual row: blank/total/header checks only when conversion fails
@@ -196,22 +221,31 @@ class TabularImporter:
                 found = self._row(reader, header, number, row)
             if found:
                 records.extend(found)
-            n += 1
-            if n >= page_rows:
-                yield self._page(records, first, last, source, fields, done=False, kind=header.kind)
-                records, first, n = [], None, 0
-        yield self._page(records, first, last, source, fields, done=True, kind=header.kind,
-                         skip_to=skip_to)
+        return records
 
     @staticmethod
     def _page(records: list[Record], first: int | None, last: int | None, source: RowSource,
               fields: dict[str, str], done: bool, kind: str, skip_to: int = 0) -> Page:
+        """A page of rows ``first``–``last``; the last one (``done``) says which kinds the
+        file held whole."""
         where = f"rows {first}–{last}" if first is not None else "end of file"
         done_bytes = source.size if done else (source.position() if source.position else None)
         return Page(records, where, cursor={"row": last if first is not None else skip_to},
                     progress=(done_bytes or 0, source.size) if source.size else None,
                     complete_kinds=frozenset({kind}) & SNAPSHOT_KINDS if done else frozenset(),
                     columns=fields)
+
+
+def _translated(source: RowSource, items: Iterator[Any]) -> Iterator[Any]:
+    """``items``, with an error of the file's reader (a byte the encoding cannot decode, a
+    broken quote) turned into ``ImportFailed`` naming the place."""
+    try:
+        yield from items
+    except Exception as exc:
+        failed = source.failed(exc) if source.failed else None
+        if failed is None:
+            raise
+        raise failed from None
 
 
 def _raw(headers: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
