@@ -49,11 +49,11 @@ def _levels(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, in
     return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
 
 
-def snapshot_events(conn: Connection, snap: Snapshot, validator: Validator, run_id: int,
+def snapshot_events(conn: Connection, snap: Snapshot | None, validator: Validator, run_id: int,
                     records: list[StockSnapshot]) -> tuple[list[dict[str, Any]], int]:
     """Count events for the snapshots that change something; the pairs are noted as seen by
     this run (for the reconciliation of a complete snapshot). Returns (events, unchanged)."""
-    if not records:
+    if not records or snap is None:
         return [], 0
     keys = [(snap.sku_ids[r.sku], snap.warehouse_ids[r.warehouse]) for r in records]
     bulk.insert_many(conn, import_seen, ("run_id", "sku_id", "warehouse_id"),
@@ -120,11 +120,11 @@ class Codes:
         return self.skus[sku_id], self.warehouses[wh_id]
 
 
-def store_po_lines(conn: Connection, snap: Snapshot, source: str, run_id: int,
+def store_po_lines(conn: Connection, snap: Snapshot | None, source: str, run_id: int,
                    lines: list[PurchaseOrderLine], now: datetime) -> set[tuple[int, int]]:
     """Keep the page's lines with their open quantity (0 once done or cancelled); the pairs
     whose on_order may have changed."""
-    if not lines:
+    if not lines or snap is None:
         return set()
     keys = [(line.po, line.line) for line in lines]
     old = conn.execute(select(import_po_lines.c.sku_id, import_po_lines.c.warehouse_id).where(

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import Connection, select
 
-from engine.catalog import SCHEMAS, flatten_errors
+from engine.catalog import validate_rows
 from engine.imports.records import BadRow, SkuRecord, SupplierRecord, WarehouseRecord
 from engine.storage.tables import sku_suppliers, skus, suppliers, warehouses
 
@@ -39,43 +38,64 @@ class Merged:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
-    bad: list[BadRow] = field(default_factory=list)
 
 
-def merge(conn: Connection, kind: str, records: Sequence[Any],
-          columns: dict[str, str] | None = None) -> Merged:
-    """Lay each record over its stored row; validate; keep the ones that change something."""
+def merge(conn: Connection, kind: str, records: Sequence[Any]) -> Merged:
+    """Lay each record over its stored row; keep the rows that change something (new or
+    changed), not yet validated: ``check`` or the bulk upsert does that, once per row."""
     out = Merged(kind)
     if not records:
         return out
     records = _combined(records)
     stored = _stored(conn, kind, [r.code for r in records])
-    schema = SCHEMAS[kind]()
     for rec in records:
         old = stored.get(rec.code)
         row = dict(old) if old else _defaults(kind, rec.code)
         _overlay(kind, row, rec)
-        try:
-            clean = schema.load(row)
-        except ValidationError as exc:
-            for path, message in flatten_errors(exc.messages):
-                name = str(path[0]) if path else ""
-                column = (columns or {}).get(_field_of(kind, name), name) or None
-                if name == "lead_time_days" and old is None and "required" in message.lower():
-                    message = "a new supplier needs its lead time (lead_time_days, 提前期)"
-                out.bad.append(BadRow(rec.origin or rec.code, f"{column or kind}: {message}",
-                                      column, _row_number(rec.origin), {"code": rec.code}))
-            continue
-        if old is not None and clean == schema.load(old):
+        if old is not None and row == old:
             out.unchanged += 1
             continue
-        out.rows.append(clean)
-        out.origins.append(rec.origin)
+        out.rows.append(row)
+        out.origins.append(rec.origin or rec.code)
         if old is None:
             out.new += 1
         else:
             out.changed += 1
     return out
+
+
+def check(merged: Merged, columns: dict[str, str] | None = None) -> list[BadRow]:
+    """The rows the schemas of ``PUT /skus`` … refuse, as bad rows (each named by its origin
+    and column); they are taken out of ``merged``."""
+    if not merged.rows:
+        return []
+    _, errors = validate_rows(merged.kind, merged.rows)
+    return drop(merged, errors, columns)
+
+
+def drop(merged: Merged, errors: list[dict[str, Any]],
+         columns: dict[str, str] | None = None) -> list[BadRow]:
+    """Take the rows named by ``errors`` (``{row, field, message}``, as the bulk upserts say)
+    out of ``merged``; the bad rows they make."""
+    bad: list[BadRow] = []
+    wrong: set[int] = set()
+    for error in errors:
+        index = error.get("row")
+        if not isinstance(index, int):
+            continue
+        wrong.add(index)
+        name = str(error.get("field") or "").split(".")[0]
+        column = (columns or {}).get(_field_of(merged.kind, name), name) or None
+        message = str(error.get("message"))
+        if name == "lead_time_days" and "required" in message:
+            message = "a new supplier needs its lead time (lead_time_days, 提前期)"
+        origin = merged.origins[index]
+        bad.append(BadRow(origin or merged.kind, f"{column or merged.kind}: {message}", column,
+                          _row_number(origin), {"code": merged.rows[index].get("code")}))
+    keep = [i for i in range(len(merged.rows)) if i not in wrong]
+    merged.rows = [merged.rows[i] for i in keep]
+    merged.origins = [merged.origins[i] for i in keep]
+    return bad
 
 
 def _combined(records: Sequence[Any]) -> list[Any]:

@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from engine.errors import Conflict, InputInvalid, NotFound
 from engine.imports import apply as applying
-from engine.imports import secrets, store
-from engine.imports.master import merge
+from engine.imports import master, secrets, store
 from engine.imports.plugin import KINDS, MODES, ImportFailed, Importer, ImportRequest
 from engine.imports.records import BadRow, Page
 from engine.imports.validate import Checked, Validator
@@ -36,6 +36,7 @@ Progress = Callable[[dict[str, Any]], None]
 MASTER_KINDS = ("suppliers", "warehouses", "skus")
 FILE_SOURCE = "file"  # the purchase-order lines of file imports, whatever the file
 PROGRESS_EVERY_S = 1.0
+MASTER_CHUNK = 5000  # rows per bulk upsert (PUT /skus takes at most 10,000)
 
 
 class ImportService:
@@ -293,11 +294,13 @@ class _Run:
         self.apply_pass(request)
         self.finish("done", None)
 
-    def _validator(self) -> Validator:
+    def _validator(self, applying: bool = False) -> Validator:
+        """Checks against the master data as it is now; times in the ruleset's zone."""
         with self.svc.uow() as uow:
-            snap = self.svc.cache.current(uow.conn)
-            return Validator(uow.conn, snap.tz or DEFAULT_TZ, self.svc.clock.now(),
-                             self.run["kind"])
+            active = self.svc.rulesets.active(uow.conn)
+            tz = ZoneInfo(active.compiled.settings.timezone) if active else DEFAULT_TZ
+            return Validator(uow.conn, tz, self.svc.clock.now(), self.run["kind"],
+                             events_checked=applying)
 
     def check_pass(self, request: ImportRequest) -> int:
         """Read everything and check it, writing nothing but the bad rows; how many were bad."""
@@ -312,8 +315,9 @@ class _Run:
             checked = validator.page(page.records, page.columns)
             with self.svc.uow() as uow:
                 for kind in MASTER_KINDS:
-                    checked.bad.extend(merge(uow.conn, kind, checked.masters[kind],
-                                             page.columns).bad)
+                    checked.bad.extend(master.check(master.merge(uow.conn, kind,
+                                                                 checked.masters[kind]),
+                                                    page.columns))
                 self._count_rows(page, checked)
                 if checked.bad:
                     store.add_bad_rows(uow.conn, self.id, checked.bad, self.bad_kept)
@@ -331,14 +335,17 @@ class _Run:
         self.counts["bad"] += len(checked.bad)
 
     def apply_pass(self, request: ImportRequest) -> None:
-        validator = self._validator()
+        validator = self._validator(applying=True)
         per_page_on_order = request.mode == "incremental" and not self.files
         for page in self.importer.read(request):
             checked = validator.page(page.records, page.columns)
             self.apply_masters(checked, page)
             with self.svc.uow() as uow:
                 conn = uow.conn
-                snap = self.svc.cache.current(conn)
+                # the catalogue snapshot (ids by code) only for a page about stock: loading it
+                # after each page of an items file would read the growing catalogue again
+                snap = self.svc.cache.current(conn) if (
+                    checked.snapshots or checked.po_lines) else None
                 now = self.svc.clock.now()
                 at = now.isoformat()
                 items, unchanged = applying.snapshot_events(conn, snap, validator, self.id,
@@ -379,15 +386,27 @@ class _Run:
         with self.svc.uow() as uow:
             now = self.svc.clock.now()
             for kind in MASTER_KINDS:
-                merged = merge(uow.conn, kind, checked.masters[kind], page.columns)
-                checked.bad.extend(merged.bad)
+                merged = master.merge(uow.conn, kind, checked.masters[kind])
                 self.counts["unchanged"] += merged.unchanged
-                for i in range(0, len(merged.rows), 5000):
-                    result = catalog.put_rows(uow.conn, kind, merged.rows[i:i + 5000],
-                                              f"import:{self.id}", now)
-                    self.counts["created"] += result["created"]
-                    self.counts["updated"] += result["updated"]
+                for start in range(0, len(merged.rows), MASTER_CHUNK):
+                    part = master.Merged(kind, merged.rows[start:start + MASTER_CHUNK],
+                                         merged.origins[start:start + MASTER_CHUNK])
+                    self._put(uow, part, checked, page, now)
             uow.commit()
+
+    def _put(self, uow: Any, part: master.Merged, checked: Checked, page: Page,
+             now: datetime) -> None:
+        """One bulk upsert; rows it refuses (a record of a network source the checks could not
+        foresee) are kept for review and the rest written."""
+        try:
+            result = catalog.put_rows(uow.conn, part.kind, part.rows, f"import:{self.id}", now)
+        except InputInvalid as exc:
+            checked.bad.extend(master.drop(part, exc.errors, page.columns))
+            if not part.rows:
+                return
+            result = catalog.put_rows(uow.conn, part.kind, part.rows, f"import:{self.id}", now)
+        self.counts["created"] += result["created"]
+        self.counts["updated"] += result["updated"]
 
     def _ingest(self, uow: Any, items: list[dict[str, Any]], page: Page) -> None:
         """The page's events through the event path; the run's cursor and counts commit with

@@ -24,7 +24,7 @@ from plugins.importers.columns import Columns, MappingInvalid
 from plugins.importers.rows import RowInvalid, RowReader, is_blank_row, is_total
 
 HEADER_SCAN = 30
-PAGE_ROWS = 2000
+PAGE_ROWS = 5000  # rows per page: one commit, one batch through the event path
 SNAPSHOT_KINDS = frozenset({"stock", "purchase-orders"})  # a file holds the whole picture
 
 

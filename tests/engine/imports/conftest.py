@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from engine.imports.plugin import load_importers
 from engine.imports.service import ImportService
 from engine.services import catalog
-from engine.storage.tables import skus, stock_levels, warehouses
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_erp import importer as fake_erp  # noqa: E402
+from imports_support import levels, run_file  # noqa: E402,F401  (for the tests)
 
 
 @pytest.fixture
@@ -36,19 +35,3 @@ def seeded(services: Any) -> Any:
             {"code": c, "name": c, "unit_cost": 2.0} for c in ("001001", "001002", "A")], "t", now)
         uow.commit()
     return services
-
-
-def levels(services: Any) -> dict[tuple[str, str], tuple[float, float, float]]:
-    with services.uow() as uow:
-        rows = uow.conn.execute(
-            select(skus.c.code, warehouses.c.code, stock_levels.c.on_hand, stock_levels.c.reserved,
-                   stock_levels.c.on_order_erp)
-            .join(skus, skus.c.id == stock_levels.c.sku_id)
-            .join(warehouses, warehouses.c.id == stock_levels.c.warehouse_id))
-        return {(s, w): (a, b, c) for s, w, a, b, c in rows}
-
-
-def run_file(imports: ImportService, path: Path, kind: str | None, plugin: str = "csv",
-             **kw: Any) -> dict[str, Any]:
-    run_id = imports.start_file_run(plugin, str(path), kind=kind, actor="test", **kw)
-    return imports.run(run_id)

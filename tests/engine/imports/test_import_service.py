@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import levels, run_file
+from imports_support import levels, run_file
 from sqlalchemy import func, select
 
 from engine.imports import store

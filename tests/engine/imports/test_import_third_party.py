@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import levels
+from imports_support import levels
 
 PLUGIN = '''
 """A shop system's stock export: one "sku@warehouse=qty" per line."""
