@@ -23,7 +23,7 @@ from engine.imports.plugin import KINDS, MODES, ImportFailed, Importer, Option, 
 from engine.imports.service import parse_mapping
 
 PROGRESS_EVERY_S = 2.0
-RESERVED = ("sources", "runs", "resume")
+RESERVED = ("sources", "runs", "resume", "due")
 
 
 def _svc() -> Services:
@@ -316,6 +316,16 @@ def runs(run_id: int | None, limit: int) -> None:
 def resume(run_id: int) -> None:
     """Resume an interrupted or failed run after its last committed page."""
     _run(_svc(), run_id)
+
+
+@imports.command("due")
+@with_appcontext
+def due() -> None:
+    """Start the runs of sources due by their schedule (--every; the worker does it every 30 s;
+    on the embedded default run this from cron)."""
+    started = _svc().imports.start_due()
+    click.echo(f"{len(started)} run(s) started" + (f": {', '.join(map(str, started))}"
+                                                   if started else ""))
 
 
 def init_app(app: Flask) -> None:

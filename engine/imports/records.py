@@ -107,6 +107,21 @@ class PurchaseOrderLine:
 
 
 @dataclass(frozen=True)
+class SalesColumns:
+    """Many daily sales rows at once, as columns: the same as one ``StockMove`` per row (type
+    ``sale``, id ``sale:{sku}:{warehouse}:{day}``, factor 1), without an object per row. A
+    file importer yields it for a page of plain rows: a year of daily sales is millions of
+    rows, and a record per row costs three times the reading of the file."""
+
+    at: tuple[datetime, ...]  # each row's date (a date alone is midnight, without a zone)
+    day: tuple[str, ...]  # the same as ISO dates, for the ids
+    sku: tuple[str, ...]
+    warehouse: tuple[str, ...]
+    qty: tuple[float, ...]  # > 0
+    row: tuple[int, ...]  # the rows' numbers in the file, for messages
+
+
+@dataclass(frozen=True)
 class BadRow:
     """A row or record the importer could not read: where (``row`` number in the file, or the
     page), which ``column`` and why. Kept for review like a rejected event."""
@@ -119,7 +134,7 @@ class BadRow:
 
 
 Record = (WarehouseRecord | SupplierRecord | SkuRecord | StockSnapshot | StockMove
-          | PurchaseOrderLine | BadRow)
+          | PurchaseOrderLine | SalesColumns | BadRow)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from engine.errors import Conflict, InputInvalid, NotFound
 from engine.imports import apply as applying
 from engine.imports import master, secrets, store
 from engine.imports.plugin import KINDS, MODES, ImportFailed, Importer, ImportRequest
-from engine.imports.records import BadRow, Page
+from engine.imports.records import BadRow, Page, SalesColumns
 from engine.imports.validate import Checked, Validator
 from engine.services import catalog, events
 from engine.services.engine_cache import DEFAULT_TZ
@@ -102,6 +102,23 @@ class ImportService:
                                    options={"config": sealed, "dry_run": dry_run})
             uow.commit()
         return run_id
+
+    def start_due(self) -> list[int]:
+        """Start a run of every source whose ``every_minutes`` have passed since its last run
+        began (the worker's sweep, or ``flask --app wsgi import due`` from cron); the ids of
+        the runs handed to the jobs runner."""
+        now = self.svc.clock.now()
+        started = []
+        with self.svc.uow() as uow:
+            due = store.due_sources(uow.conn, now)
+        for name in due:
+            try:
+                run_id = self.start_source_run(name, actor="schedule")
+            except Conflict:  # its previous run is still under way
+                continue
+            self.svc.jobs.run_import(run_id)
+            started.append(run_id)
+        return started
 
     def _refuse_concurrent(self, conn: Any, source_id: int, now: datetime) -> None:
         active = store.active_run_of(conn, source_id)
@@ -328,10 +345,19 @@ class _Run:
 
     def _count_rows(self, page: Page, checked: Checked) -> None:
         # rows of the source: a row of an items file may yield its supplier and its SKU
-        origins = {getattr(r, "origin", None) for r in page.records if not isinstance(r, BadRow)}
-        unnamed = sum(1 for r in page.records
-                      if not isinstance(r, BadRow) and getattr(r, "origin", None) is None)
-        self.counts["rows"] += len(origins - {None}) + unnamed
+        origins: set[str] = set()
+        rows = 0
+        for rec in page.records:
+            kind = type(rec)
+            if kind is SalesColumns:
+                rows += len(rec.row)  # type: ignore[union-attr]
+            elif kind is not BadRow:
+                origin = getattr(rec, "origin", None)
+                if origin is None:
+                    rows += 1
+                else:
+                    origins.add(origin)
+        self.counts["rows"] += rows + len(origins)
         self.counts["bad"] += len(checked.bad)
 
     def apply_pass(self, request: ImportRequest) -> None:

@@ -144,3 +144,15 @@ def clear_bad_rows(conn: Connection, run_id: int) -> None:
 def clear_seen(conn: Connection, run_id: int) -> None:
     """Forget the pairs a finished run saw (kept while it may still be resumed)."""
     conn.execute(delete(import_seen).where(import_seen.c.run_id == run_id))
+
+
+def due_sources(conn: Connection, now: datetime) -> list[str]:
+    """Names of the scheduled sources whose last run began ``every_minutes`` ago or more."""
+    last = (select(import_runs.c.source_id, func.max(import_runs.c.created_at).label("at"))
+            .group_by(import_runs.c.source_id).subquery())
+    rows = conn.execute(select(import_sources.c.name, import_sources.c.every_minutes, last.c.at)
+                        .outerjoin(last, last.c.source_id == import_sources.c.id)
+                        .where(import_sources.c.every_minutes.is_not(None))
+                        .order_by(import_sources.c.name))
+    return [name for name, every, at in rows
+            if at is None or (now - at).total_seconds() >= every * 60]

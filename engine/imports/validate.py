@@ -21,6 +21,7 @@ from engine.imports.records import (
     BadRow,
     PurchaseOrderLine,
     Record,
+    SalesColumns,
     SkuRecord,
     StockMove,
     StockSnapshot,
@@ -87,7 +88,9 @@ class Validator:
         cols = columns or {}
         for rec in records:
             kind = type(rec)
-            if kind is StockMove:
+            if kind is SalesColumns:
+                self._sales(rec, out, cols)  # type: ignore[arg-type]
+            elif kind is StockMove:
                 self._move(rec, out, cols)  # type: ignore[arg-type]
             elif kind is BadRow:
                 out.bad.append(rec)  # type: ignore[arg-type]
@@ -238,6 +241,34 @@ class Validator:
                     self._bad(rec, out, cols, error["field"] or "qty", error["message"])
                 return
         out.events.append(event)
+
+    def _sales(self, rec: SalesColumns, out: Checked, cols: dict[str, str]) -> None:
+        """Daily sales given as columns: one sale event per row, made here in one loop; a row
+        with anything to say (an unknown code, the same day twice) goes the way of a
+        ``StockMove``, with its message."""
+        skus, warehouses, seen, at_of = self.skus, self.warehouses, self.seen_ids, self.at
+        check, now, append = self.check_events, self.now, out.events.append
+        for at, day, sku, given, qty, row in zip(rec.at, rec.day, rec.sku, rec.warehouse,
+                                                 rec.qty, rec.row, strict=True):
+            raw_id = f"sale:{sku}:{given}:{day}"
+            wh = warehouses.get(given)
+            eid = raw_id if len(raw_id) <= MAX_TEXT else event_id(raw_id)
+            if wh is None or sku not in skus or hash(eid) in seen:
+                self._move(StockMove(raw_id, "sale", sku, given, qty, at, origin=f"row {row}"),
+                           out, cols)
+                continue
+            seen.add(hash(eid))
+            event = {"id": eid, "type": "sale", "sku": sku, "warehouse": wh, "qty": qty,
+                     "at": at_of(at)}
+            if check:
+                parsed = parse_event(event, now)
+                if not isinstance(parsed, StockEvent):
+                    for error in parsed:
+                        self._bad(StockMove(raw_id, "sale", sku, given, qty, at,
+                                            origin=f"row {row}"), out, cols,
+                                  error["field"] or "qty", error["message"])
+                    continue
+            append(event)
 
     def reversal(self, rec: StockMove, wh: str) -> dict[str, Any] | None:
         """The event that undoes an applied move cancelled at its source (ERPNext

@@ -118,6 +118,7 @@ def sweep_once(svc: Services) -> int:
             abc.recompute(uow.conn, now.date(), now=now)
             uow.commit()
     run_daily_jobs(svc, now)
+    svc.imports.start_due()  # import sources configured to sync every N minutes
     return len(fired)
 
 

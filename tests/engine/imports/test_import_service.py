@@ -4,6 +4,7 @@ resumed runs, reconciliation, purchase orders as on_order, network sources with 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,19 @@ def test_secrets_are_stored_encrypted_and_never_shown(imports: ImportService, se
     assert stored["api_key"].startswith("fernet:") and "s3cret" not in json.dumps(stored)
     assert imports.sources()[0]["config"] == {"url": "http://erp", "api_key": "••••••"}
     assert imports._unseal(stored)["api_key"] == "s3cret"
+
+
+def test_scheduled_sources_start_when_their_minutes_have_passed(
+        services: Any, clock: Any, tmp_path: Path) -> None:
+    imports = services.imports  # the app's own: its runs are handed to the jobs runner
+    imports.add_source("nightly", "csv", {"encoding": "gbk"}, every_minutes=15)
+    imports.add_source("by-hand", "csv", {})
+    first = imports.start_due()
+    services.jobs.wait_imports()
+    assert len(first) == 1 and imports.start_due() == []  # not again within 15 minutes
+    with services.uow() as uow:
+        run = store.get_run(uow.conn, first[0])
+    assert (run["actor"], run["state"]) == ("schedule", "failed")  # a csv source has no file
+    clock.advance(timedelta(minutes=15))
+    assert len(imports.start_due()) == 1
+    services.jobs.wait_imports()

@@ -192,3 +192,19 @@ def test_bad_cells_say_why() -> None:
         cells.number("12 件")
     with pytest.raises(cells.CellInvalid, match="is not a real date"):
         cells.when("2026-02-30")
+
+
+def test_a_page_of_plain_sales_rows_comes_as_columns(tmp_path: Path) -> None:
+    from engine.imports.records import SalesColumns
+
+    path = tmp_path / "sales.csv"
+    path.write_text("date,sku,warehouse,qty\n2026-11-01,A,W1,2\n2026/11/02,B,W1,3.5\n")
+    (page,) = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
+    (block,) = page.records
+    assert isinstance(block, SalesColumns)
+    assert (block.day, block.sku, block.warehouse, block.qty, block.row) == (
+        ("2026-11-01", "2026-11-02"), ("A", "B"), ("W1", "W1"), (2.0, 3.5), (2, 3))
+    assert block.at == (datetime(2026, 11, 1), datetime(2026, 11, 2))
+    path.write_text("date,sku,warehouse,qty\n2026-11-01,A,W1,2\n2026-11-01, B,W1,1\n")
+    (page,) = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
+    assert [(m.sku, m.origin) for m in page.records] == [("A", "row 2"), ("B", "row 3")]
