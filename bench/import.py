@@ -39,6 +39,7 @@ from engine.clock import FixedClock  # noqa: E402
 from engine.collector import pace_collector  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.imports.plugin import ImportRequest  # noqa: E402
+from engine.imports.records import SalesColumns  # noqa: E402
 from engine.imports.validate import Validator  # noqa: E402
 from engine.services.engine_cache import DEFAULT_TZ  # noqa: E402
 from engine.storage.database import upgrade  # noqa: E402
@@ -88,7 +89,7 @@ def read_importer(path: Path, validator: Validator | None = None) -> tuple[int, 
     start = time.perf_counter()
     rows = 0
     for page in csv_importer.read(ImportRequest(kind="sales", file=str(path))):
-        rows += len(page.records)
+        rows += sum(len(r.row) if isinstance(r, SalesColumns) else 1 for r in page.records)
         if validator is not None:
             checked = validator.page(page.records, page.columns)
             assert not checked.bad, checked.bad[:3]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from itertools import repeat
-from operator import is_, itemgetter, lt, methodcaller
+from operator import itemgetter, lt
 from datetime import datetime
 from typing import Any
 
@@ -236,9 +236,12 @@ class RowReader:
         days = self._day_ids
 
         def plain(codes: tuple[Any, ...]) -> bool:
-            return (all(codes) and all(map(str.isascii, codes))
-                    and all(map(is_, map(str.strip, codes), codes))
-                    and not any(map(methodcaller("startswith", ("'", '="')), codes)))
+            """Every code non-empty ASCII without blanks or Excel's quoting: one scan of
+            them all joined (a non-text cell raises TypeError)."""
+            joined = "\x00".join(codes)
+            return (all(codes) and joined.isascii() and " " not in joined
+                    and "\t" not in joined and "\x00'" not in joined
+                    and '\x00="' not in joined and joined[0] not in "'=")
 
         def convert(chunk: list[tuple[int, Sequence[Any]]]) -> list[Record] | None:
             numbers, rows = zip(*chunk)
