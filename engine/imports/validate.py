@@ -64,9 +64,10 @@ class Validator:
     def __init__(self, conn: Connection, tz: tzinfo, now: datetime, kind: str | None,
                  events_checked: bool = False) -> None:
         self.tz = tz
-        # each event through the event path's own check: when checking a file before
-        # importing it; the apply pass (checked already, or a network source whose refused
-        # events are kept as rejected events) leaves it to the event path
+        # each event through the event path's own check, and the same id twice reported:
+        # when checking a file before importing it; the apply pass (checked already, or a
+        # network source: a refused event is kept as a rejected event, a repeated one is a
+        # duplicate) leaves both to the event path
         self.check_events = not events_checked
         self.now = now
         self.primary = PRIMARY.get(kind or "")
@@ -218,12 +219,14 @@ class Validator:
                           f"warehouse '{rec.to_warehouse}' does not exist")
             return
         eid = event_id(rec.id)
-        digest = hash(eid)
-        if digest in self.seen_ids:
-            self._bad(rec, out, cols, "id", f"the same event ({eid}) as an earlier row: one row "
-                      "per SKU, warehouse and day, or an id or ref column to tell them apart")
-            return
-        self.seen_ids.add(digest)
+        if self.check_events:  # the same id twice in one file: only a check says it
+            digest = hash(eid)
+            if digest in self.seen_ids:
+                self._bad(rec, out, cols, "id", f"the same event ({eid}) as an earlier row: one "
+                          "row per SKU, warehouse and day, or an id or ref column to tell them "
+                          "apart")
+                return
+            self.seen_ids.add(digest)
         if rec.cancelled:
             out.cancelled.append(rec)
             return
@@ -253,11 +256,12 @@ class Validator:
             raw_id = f"sale:{sku}:{given}:{day}"
             wh = warehouses.get(given)
             eid = raw_id if len(raw_id) <= MAX_TEXT else event_id(raw_id)
-            if wh is None or sku not in skus or hash(eid) in seen:
+            if wh is None or sku not in skus or (check and hash(eid) in seen):
                 self._move(StockMove(raw_id, "sale", sku, given, qty, at, origin=f"row {row}"),
                            out, cols)
                 continue
-            seen.add(hash(eid))
+            if check:  # the set of a million ids is kept only while checking a file
+                seen.add(hash(eid))
             event = {"id": eid, "type": "sale", "sku": sku, "warehouse": wh, "qty": qty,
                      "at": at_of(at)}
             if check:
