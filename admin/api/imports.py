@@ -152,8 +152,8 @@ class Runs(MethodView):
         """The history of runs, newest first (paged with limit and offset)."""
         svc = services()
         with svc.uow() as uow:
-            total, rows = store.list_runs(uow.conn, min(request.args.get("limit", 50, type=int),
-                                                        500), request.args.get("offset", 0, type=int))
+            limit = min(request.args.get("limit", 50, type=int), 500)
+            total, rows = store.list_runs(uow.conn, limit, request.args.get("offset", 0, type=int))
         for row in rows:
             row["options"] = {k: v for k, v in row["options"].items() if k != "config"}
         return {"total": total, "items": rows}

@@ -44,7 +44,10 @@ def _same(a: float, b: float) -> bool:
     return abs(a - b) <= EPS * max(1.0, abs(a), abs(b))
 
 
-def _levels(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[float, float, float]]:
+Pair = tuple[int, int]
+
+
+def _levels(conn: Connection, keys: list[Pair]) -> dict[Pair, tuple[float, float, float]]:
     rows = bulk.select_by_pairs(conn, stock_levels, LEVEL_COLUMNS, sorted(set(keys)))
     return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
 
@@ -113,7 +116,8 @@ class Codes:
 
     def pair(self, conn: Connection, sku_id: int, wh_id: int) -> tuple[str, str]:
         if sku_id not in self.skus:
-            self.skus[sku_id] = conn.execute(select(skus.c.code).where(skus.c.id == sku_id)).scalar_one()
+            self.skus[sku_id] = conn.execute(
+                select(skus.c.code).where(skus.c.id == sku_id)).scalar_one()
         if wh_id not in self.warehouses:
             self.warehouses[wh_id] = conn.execute(
                 select(warehouses.c.code).where(warehouses.c.id == wh_id)).scalar_one()
@@ -133,9 +137,11 @@ def store_po_lines(conn: Connection, snap: Snapshot | None, source: str, run_id:
     rows = []
     for line in lines:
         still_open = line.status in (None, "open")
-        open_qty = max(0.0, line.qty_ordered - line.qty_received) * line.factor if still_open else 0.0
+        remaining = max(0.0, line.qty_ordered - line.qty_received) * line.factor
+        open_qty = remaining if still_open else 0.0
         rows.append({"source": source, "po": line.po[:128], "line": line.line[:128],
-                     "sku_id": snap.sku_ids[line.sku], "warehouse_id": snap.warehouse_ids[line.warehouse],
+                     "sku_id": snap.sku_ids[line.sku],
+                     "warehouse_id": snap.warehouse_ids[line.warehouse],
                      "supplier": line.supplier[:64] or None, "open_qty": open_qty,
                      "expected_date": line.expected_date, "run_id": run_id, "updated_at": now})
     upsert(conn, import_po_lines, rows, ["source", "po", "line"])
@@ -193,7 +199,8 @@ def cancellations(conn: Connection, validator: Validator, checked: Checked) -> l
     out = []
     for move in checked.cancelled:
         if event_id(move.id) in applied:
-            reverse = validator.reversal(move, validator.warehouse(move.warehouse) or move.warehouse)
+            wh = validator.warehouse(move.warehouse) or move.warehouse
+            reverse = validator.reversal(move, wh)
             if reverse is not None:
                 out.append(reverse)
     return out

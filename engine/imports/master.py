@@ -26,8 +26,6 @@ FIELDS = {
              "suppliers"),
 }
 TABLES = {"warehouses": warehouses, "suppliers": suppliers, "skus": skus}
-# the record field a master data field is read from, when its name differs
-RECORD_FIELD = {"code": "code"}
 
 
 @dataclass
@@ -131,8 +129,8 @@ def _row_number(origin: str | None) -> int | None:
 
 
 def _defaults(kind: str, code: str) -> dict[str, Any]:
-    if kind == "skus":
-        return {"code": code, "name": code}
+    """A new code's row before the record is laid over it: its name is its code until the
+    source says otherwise (the bulk upserts require a name)."""
     return {"code": code, "name": code}
 
 

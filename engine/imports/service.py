@@ -460,7 +460,8 @@ class _Run:
             values["cursor"] = page.cursor
             if self.run["source_id"] is not None and self.run["mode"] == "incremental" \
                     and not self.options.get("dry_run"):
-                store.put_cursor(uow.conn, self.run["source_id"], self.run["kind"], page.cursor, now)
+                store.put_cursor(uow.conn, self.run["source_id"], self.run["kind"], page.cursor,
+                                 now)
         if page.progress:
             values["progress_done"], values["progress_total"] = page.progress
         store.set_run(uow.conn, self.id, now, **values)

@@ -33,6 +33,8 @@ from engine.storage.tables import skus, suppliers, warehouses
 
 PRIMARY = {"items": SkuRecord, "warehouses": WarehouseRecord, "suppliers": SupplierRecord,
            "stock": StockSnapshot, "purchase-orders": PurchaseOrderLine}
+END_OF_DAY = timedelta(hours=23, minutes=59, seconds=59)
+NOON = timedelta(hours=12)
 _REVERSE = {"sale": ("adjustment", 1), "issue": ("adjustment", 1), "receipt": ("adjustment", -1),
             "return": ("adjustment", -1), "adjustment": ("adjustment", -1),
             "reserve": ("release", 1), "release": ("reserve", 1)}
@@ -124,7 +126,7 @@ class Validator:
         at = when
         if at.tzinfo is None:
             if at.time() == time():
-                at += timedelta(hours=23, minutes=59, seconds=59) if end_of_day else timedelta(hours=12)
+                at += END_OF_DAY if end_of_day else NOON
             at = at.replace(tzinfo=self.tz)
         if at > self.now:
             at = self.now
@@ -159,7 +161,8 @@ class Validator:
                                                          name, f"code '{rec.code}'"):
             return
         if kind == "skus" and rec.suppliers:
-            missing = [link.supplier for link in rec.suppliers if link.supplier not in self.suppliers]
+            missing = [link.supplier for link in rec.suppliers
+                       if link.supplier not in self.suppliers]
             if missing:
                 self._bad(rec, out, cols, "supplier", f"supplier '{missing[0]}' does not exist; "
                           "import the suppliers first, or give its lead time to create it")

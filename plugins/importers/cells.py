@@ -147,7 +147,8 @@ def _when(value: object) -> datetime:
     try:
         return _serial(float(s), raw)
     except ValueError:
-        raise CellInvalid(f"'{raw}' is not a date (use 2024-05-01, 2024/5/1 or 2024年5月1日)") from None
+        raise CellInvalid(f"'{raw}' is not a date (use 2024-05-01, 2024/5/1 or 2024年5月1日)"
+                          ) from None
 
 
 def _serial(serial: float, raw: object) -> datetime:

@@ -170,19 +170,6 @@ class MappingInvalid(ValueError):
     """``--map`` names a field the kind does not have, or is not ``field=column`` pairs."""
 
 
-def parse_mapping(text: str | None) -> dict[str, str]:
-    """``sku=存货编码,on_hand=现存数量`` → ``{"sku": "存货编码", "on_hand": "现存数量"}``."""
-    out: dict[str, str] = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        name, sep, column = part.partition("=")
-        if not sep or not name.strip() or not column.strip():
-            raise MappingInvalid(f"'{part.strip()}' is not field=column (e.g. sku=存货编码)")
-        out[name.strip()] = column.strip()
-    return out
-
-
 def check_mapping(kind: str, mapping: Mapping[str, str]) -> None:
     required, optional = KIND_FIELDS[kind]
     for name in mapping:

@@ -237,7 +237,10 @@ class TabularImporter:
                     columns=fields)
 
 
-def _read_page(rows: Iterator[tuple[int, Sequence[Any]]], n: int) -> list[tuple[int, Sequence[Any]]]:
+Numbered = tuple[int, Sequence[Any]]
+
+
+def _read_page(rows: Iterator[Numbered], n: int) -> list[Numbered]:
     """The next ``n`` rows (fewer at the end of the file)."""
     return _quietly(lambda: list(islice(rows, n)))  # type: ignore[no-any-return]
 
