@@ -143,8 +143,12 @@ def main(argv: list[str] | None = None) -> int:
             assert run["state"] == "done", run["message"]
             print(f"(e) import {name:<10} {run['counts']['rows']:>10,} rows {took:7.2f} s "
                   f"{run['counts']['rows'] / took:>12,.0f} rows/s ({run['counts']['created']:,} created)")
+        print(f"    peak memory after the items: {rss_mb():.0f} MB")
         with svc.uow() as uow:
             snap = svc.cache.current(uow.conn)
+        print(f"    peak memory with the catalogue snapshot of {len(snap.sku_ids):,} SKUs loaded: "
+              f"{rss_mb():.0f} MB")
+        with svc.uow() as uow:
             validator = Validator(uow.conn, snap.tz or DEFAULT_TZ, clock.now(), "sales")
         chk_rows, chk_s = read_importer(paths["sales"], validator)
         print(f"(r) read + checks         {chk_rows:>10,} rows {chk_s:7.2f} s "
