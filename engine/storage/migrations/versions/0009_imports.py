@@ -1,7 +1,7 @@
 """imports: sources, runs, cursors, bad rows, seen pairs, purchase-order lines
 
 Revision ID: 0009
-Revises: 0013
+Revises: 0011
 Create Date: 2026-12-07 22:48:50.334281
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import engine.storage.types
 
 revision = '0009'
-down_revision = '0013'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
