@@ -1,8 +1,8 @@
 """REST: start import runs (an uploaded file, or a configured source) and follow them.
 
 ``POST /imports/{plugin}`` answers 202 with the run's id at once; the run is a job (an RQ
-worker in production, a thread of this process on the embedded default). Only admins may
-import for now (an ingest-scoped token will, once tokens have scopes).
+worker in production, a thread of this process on the embedded default). Importing sets stock
+(counts, adjustments, on-order): admins and ingest-scoped tokens may (``Right.SET_STOCK``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from admin.api.body import json_body
 from admin.auth import require, services
 from admin.errors import BadRequest
 from engine.errors import InputInvalid
+from engine.policy import Right
 from engine.imports import store
 from engine.imports.plugin import ImportFailed
 from engine.imports.records import BadRow
@@ -60,7 +61,7 @@ def _save_upload(plugin: str) -> tuple[str, str]:
 
 @blp.route("")
 class Importers(MethodView):
-    @require()
+    @require(Right.SET_STOCK)
     @blp.response(200, s.ImporterSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
         """The installed importers with their options (a page builds its form from them)."""
@@ -71,7 +72,7 @@ class Importers(MethodView):
 
 @blp.route("/<plugin>")
 class Start(MethodView):
-    @require(admin=True)
+    @require(Right.SET_STOCK)
     @blp.doc(requestBody={"required": True, "content": {
         "multipart/form-data": {"schema": s.FileRunFormSchema},
         "application/json": {"schema": s.SourceRunRequestSchema}}})
@@ -117,7 +118,7 @@ class Start(MethodView):
 
 @blp.route("/<plugin>/preview")
 class Preview(MethodView):
-    @require(admin=True)
+    @require(Right.SET_STOCK)
     @blp.doc(requestBody={"required": True, "content": {
         "multipart/form-data": {"schema": s.FileRunFormSchema}}})
     @blp.response(200, s.PreviewSchema)
@@ -146,7 +147,7 @@ class Preview(MethodView):
 
 @blp.route("/runs")
 class Runs(MethodView):
-    @require(admin=True)
+    @require(Right.SET_STOCK)
     @blp.response(200, s.ImportRunPageSchema)
     def get(self) -> dict[str, Any]:
         """The history of runs, newest first (paged with limit and offset)."""
@@ -161,7 +162,7 @@ class Runs(MethodView):
 
 @blp.route("/runs/<int:run_id>")
 class Run(MethodView):
-    @require(admin=True)
+    @require(Right.SET_STOCK)
     @blp.response(200, s.ImportRunSchema)
     @blp.alt_response(404, schema=schemas.MessageSchema, description="no such run")
     def get(self, run_id: int) -> dict[str, Any]:
