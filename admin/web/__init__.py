@@ -20,7 +20,8 @@ SESSION_HOURS = 12
 
 def init_app(app: Flask) -> None:
     from admin.web import (
-        approvals, audit_log, auth_views, dashboard, i18n, inbox, pages, rejected, rules, versions,
+        approvals, audit_log, auth_views, dashboard, i18n, inbox, pages, rejected, rules, task_actions,
+        versions,
     )
 
     _configure(app)
@@ -37,7 +38,8 @@ def init_app(app: Flask) -> None:
 
     i18n.init_app(app)
     # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
-    for module in (auth_views, dashboard, inbox, approvals, versions, rejected, rules, audit_log):
+    for module in (auth_views, dashboard, inbox, task_actions, approvals, versions, rejected,
+                   rules, audit_log):
         app.register_blueprint(module.bp)
     auth_views.limit_login(app)  # failed sign-ins only; nothing else pays for it
     pages.init_app(app)

@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
         severity_label=severity_label, state_label=state_label,
         requisition_state_label=requisition_state_label,
         requisition_transition_label=requisition_transition_label,
+        task_event_label=task_event_label,
     )
 
 
@@ -89,6 +90,20 @@ REQUISITION_TRANSITION_LABELS = {
     "receive": _l("Mark received"),
     "cancel": _l("Cancel"),
 }
+
+
+# History lines of a task that are no workflow transition.
+TASK_EVENT_LABELS = {
+    "create": _l("created"),
+    "claim": _l("Claimed"),
+    "assign": _l("Assigned"),
+    "release": _l("Released"),
+    "escalate": _l("Escalated"),
+}
+
+
+def task_event_label(value: str) -> str:
+    return str(TASK_EVENT_LABELS.get(value, value))
 
 
 def severity_label(value: str) -> str:

@@ -13,6 +13,14 @@
     }
   }, true);
 
+  // "Select all" ticks every checkbox of its form named by data-select-all (the inbox's rows).
+  document.addEventListener("change", function (event) {
+    var name = event.target.getAttribute && event.target.getAttribute("data-select-all");
+    if (!name || !event.target.form) { return; }
+    var boxes = event.target.form.querySelectorAll("input[type=checkbox][name='" + name + "']");
+    for (var i = 0; i < boxes.length; i++) { boxes[i].checked = event.target.checked; }
+  });
+
   // Filter forms without htmx submit themselves when a choice changes.
   document.addEventListener("change", function (event) {
     var form = event.target.form;
