@@ -20,8 +20,8 @@ SESSION_HOURS = 12
 
 def init_app(app: Flask) -> None:
     from admin.web import (
-        approvals, audit_log, auth_views, dashboard, i18n, inbox, pages, rejected, rules, task_actions,
-        versions,
+        approvals, auth_views, dashboard, i18n, inbox, pages, rejected, rules, task_actions,
+        task_view, versions,
     )
 
     _configure(app)
@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     auth_views.limit_login(app)  # failed sign-ins only; nothing else pays for it
     pages.init_app(app)
+    task_view.init_app(app)
 
 
 class PagesOnlySessions(SecureCookieSessionInterface):

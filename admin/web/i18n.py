@@ -46,7 +46,7 @@ def init_app(app: Flask) -> None:
         severity_label=severity_label, state_label=state_label,
         requisition_state_label=requisition_state_label,
         requisition_transition_label=requisition_transition_label,
-        task_event_label=task_event_label,
+        task_event_label=task_event_label, alert_state_label=alert_state_label,
     )
 
 
@@ -100,6 +100,14 @@ TASK_EVENT_LABELS = {
     "release": _l("Released"),
     "escalate": _l("Escalated"),
 }
+
+
+ALERT_STATE_LABELS = {"open": _l("open"), "acknowledged": _l("acknowledged"),
+                      "resolved": _l("resolved")}
+
+
+def alert_state_label(value: str) -> str:
+    return str(ALERT_STATE_LABELS.get(value, value))
 
 
 def task_event_label(value: str) -> str:

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from admin.auth import services
-from admin.web import explain, inbox_query, task_actions
+from admin.web import explain, inbox_query, task_actions, task_view
 from admin.web.i18n import field_message, language
 from admin.web.pages import web_blueprint
 from admin.web.session import (
@@ -29,7 +29,7 @@ from admin.web.session import (
 from engine.errors import Conflict, NotFound
 from engine.policy import Right, may_see_task
 from engine.rules.compiled import CompiledRuleset, Rule
-from engine.services import inbox, queries, reports, task_batches
+from engine.services import alert_view, inbox, pair_now, queries, reports, task_batches
 from engine.services.task_batches import BatchRefused
 from engine.services import tasks as task_service
 from engine.workflows.definition import allowed_transitions, may_take
@@ -111,6 +111,8 @@ def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str |
         origin = reports.alert_origin(uow.conn, alert["id"]) if alert else None
         rule = _rule(uow.conn, origin, compiled)
         linked = inbox.linked_open_tasks(uow.conn, task_id)
+        raised = alert_view.requisitions_of_alert(uow.conn, alert["id"]) if alert else []
+        now_facts = _facts_now(uow.conn, alert["id"]) if alert else None
     inbox_qs = request.values.get("inbox", "")
     linked_ids = [t["id"] for t in linked]
     facts = (alert or {}).get("facts") or {}
@@ -121,6 +123,8 @@ def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str |
         "condition": explain.condition(rule.when, facts) if rule else None,
         "condition_values": explain.condition(rule.when, facts, values=True) if rule else None,
         "skipped": facts.get("actions") or [],
+        "then_and_now": task_view.then_and_now(facts, now_facts),
+        "now_at": (now_facts or {}).get("last_event_at"),
     }
     workflow = compiled.workflows.get(task["workflow"]) if compiled else None
     role = compiled.roles.get(task["role"] or "") if compiled else None
@@ -128,9 +132,37 @@ def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str |
         "tasks/show.html", task=task, alert=alert, origin=origin, rule=rule,
         explanation=explanation, workflow=workflow, errors=errors or {}, opened=opened,
         values=values or {}, linked=linked, linked_ids=linked_ids, inbox_qs=inbox_qs,
+        raised=raised,
         members=role.members if role else (), holds_role=task["role"] in current_roles(),
         linked_for={t["id"]: _linked_taking(compiled, linked, t["id"])
                     for t in task["transitions"]}), status
+
+
+def _facts_now(conn: Any, alert_id: int) -> dict[str, Any] | None:
+    """The alert's SKU×warehouse as the rules would see it now."""
+    svc = services()
+    detail = alert_view.alert_detail(conn, alert_id)
+    return pair_now.facts_now(conn, svc.cache.current(conn), detail["sku_id"],
+                              detail["warehouse_id"], svc.clock.now())
+
+
+@bp.get("/alerts/<int:alert_id>")
+@login_required()
+def alert_page(alert_id: int) -> Any:
+    """One alert: what it saw, its state over time, and the tasks and requisitions it raised."""
+    svc = services()
+    with svc.uow() as uow:
+        alert = alert_view.alert_detail(uow.conn, alert_id)
+        if not alert["tasks"]:
+            user = current_user()
+            if user is None or not user.is_admin:
+                raise NotFound("alert", alert_id)
+        else:
+            _visible(queries.load_task(uow.conn, alert["tasks"][0]["id"]))
+        origin = reports.alert_origin(uow.conn, alert_id)
+        rule = _rule(uow.conn, origin, active_ruleset().compiled if active_ruleset() else None)
+    return render_template("tasks/alert.html", alert=alert, rule=rule,
+                           sections=explain.fact_sections(alert["facts"] or {}))
 
 
 def _linked_taking(compiled: CompiledRuleset | None, linked: list[dict[str, Any]],

@@ -117,7 +117,7 @@ def test_a_filled_form_moves_the_task_and_records_the_answers(seeded, services) 
     assert "已保存，待办已进入下一步。" in seeded.get(f"/tasks/{following}").get_data(as_text=True)
     html = seeded.get(f"/tasks/{task}").get_data(as_text=True)
     assert 'id="task-state">已完成<' in html and "此待办已关闭。" in html
-    assert "完成</strong> · alice" in html and "replenished" in html
+    assert "完成</strong> · alice" in html and "已补货" in html and ">replenished<" not in html
     assert titles(seeded.get("/tasks?show=closed")) == [LOW_1]
 
 

@@ -131,3 +131,31 @@ def test_the_task_form_takes_the_linked_task_along(seeded, services) -> None:
                        {"outcome": "transferred", "linked": "1"})
     assert answer.status_code == 303
     assert task(services, OUT_2)["state"] == task(services, LOW_2)["state"] == "done"
+
+
+def test_a_task_links_its_alert_and_requisition_shows_now_and_reads_answers_by_label(
+        seeded, services, runner, clock) -> None:
+    token = runner.invoke(args=["tokens", "create", "root"]).output.strip().splitlines()[-1]
+    sale = {"id": "web-later", "type": "sale", "sku": "SKU-1", "warehouse": "WH-1", "qty": 3,
+            "at": clock.now().isoformat()}
+    answer = seeded.post("/api/v1/events", json=[sale],
+                         headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200 and answer.json["accepted"] == 1
+    login(seeded, "alice")
+    low = task_id(services, LOW_1)
+    html = seeded.get(f"/tasks/{low}").get_data(as_text=True)
+    alert = re.search(r'href="/alerts/(\d+)" id="alert-link"', html)
+    assert alert and re.search(r'href="/requisitions/\d+" class="requisition-link"', html)
+    # the alert saw 13 available; a sale of 3 since: 10 now
+    assert re.search(r"可用库存</th><td class=\"num\">13</td><td class=\"num\"><strong>10<", html)
+    alert_page = seeded.get(f"/alerts/{alert.group(1)}").get_data(as_text=True)
+    assert "库存偏低" in alert_page and "补货 SKU-1 @ WH-1" in alert_page
+    # the form offers the options by their labels in the viewer's language
+    assert '<option value="replenished">已补货</option>' in html
+    english = seeded.get(f"/tasks/{low}", headers={"Accept-Language": "en"})
+    assert '<option value="replenished">Replenished</option>' in english.get_data(as_text=True)
+    post_form(seeded, f"/tasks/{low}", f"/tasks/{low}/transitions/resolve",
+              {"outcome": "transferred"})
+    done = seeded.get(f"/tasks/{low}").get_data(as_text=True)
+    assert "<dt>处理结果</dt><dd>已调拨</dd>" in done
+    assert '<span class="muted">处理结果</span> 已调拨' in done  # the history line too

@@ -52,7 +52,7 @@ def test_the_buyer_sees_the_task_of_an_event_and_resolves_it_through_its_form(
     expect(page.locator("#task-state")).to_have_text("已完成")
     expect(page.locator(".flash-success")).to_have_text("已保存，待办已进入下一步。")
     expect(page.locator("#history")).to_contain_text("完成 · alice")
-    expect(page.locator("#answers")).to_contain_text("replenished")
+    expect(page.locator("#answers")).to_contain_text("处理结果已补货")
     shot(page, "task-done")
     assert unexpected_errors(page) == []  # e.g. nothing blocked by the Content-Security-Policy
 
