@@ -20,8 +20,8 @@ SESSION_HOURS = 12
 
 def init_app(app: Flask) -> None:
     from admin.web import (
-        approvals, auth_views, dashboard, i18n, inbox, pages, purchase_orders, rejected,
-        requisition_view, rules, task_actions, task_view, versions,
+        approvals, audit_log, auth_views, contacts, dashboard, i18n, inbox, pages,
+        purchase_orders, rejected, requisition_view, rules, task_actions, task_view, versions,
     )
 
     _configure(app)
@@ -38,13 +38,8 @@ def init_app(app: Flask) -> None:
 
     i18n.init_app(app)
     # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
-<<<<<<< HEAD
-    for module in (auth_views, dashboard, inbox, task_actions, approvals, versions, rejected,
-                   rules, audit_log):
-=======
     for module in (auth_views, dashboard, inbox, task_actions, approvals, purchase_orders,
-                   versions, rejected, rules):
->>>>>>> 543ba9d (Requisitions: SKU, warehouse and supplier names, stock and demand now, the alert and its tasks, and why this quantity (MOQ/pack rounding) in the viewer's language; quantity and supplier changed before approval (rounded to the supplier's MOQ and pack, priced, history before → after); a reason required to reject; approval chains by amount (every threshold passed is a level, each level's role in turn); approve in bulk (all or nothing); approved requisitions of one supplier merged into a purchase order draft, exported as Excel or CSV for our importer, Odoo or ERPNext, sent to the supplier's e-mail through the notification outbox, and marked ordered with the ERP's number (openpyxl; tests))
+                   contacts, versions, rejected, rules, audit_log):
         app.register_blueprint(module.bp)
     auth_views.limit_login(app)  # failed sign-ins only; nothing else pays for it
     pages.init_app(app)
