@@ -265,6 +265,8 @@ alerts = Table(
     Index("ix_alerts_key_resolved", "rule", "sku_id", "warehouse_id", "resolved_at"),
     # Ingest reads the alerts of a batch's SKU×warehouse pairs: without it, a scan per query.
     Index("ix_alerts_pair", "sku_id", "warehouse_id"),
+    # Reports and the dashboard's trend read alerts by the time they opened (issue #18).
+    Index("ix_alerts_opened_at", "opened_at"),
     # At most one open alert per rule+SKU+warehouse, enforced by the database (issue #3).
     Index(
         "uq_alerts_one_open",
@@ -300,6 +302,7 @@ tasks = Table(
     # The inbox: open tasks of some roles, most urgent first (issue #18, 50k open tasks).
     Index("ix_tasks_closed_role_due", "closed", "role", "due_at"),
     Index("ix_tasks_assignee", "assignee"),
+    Index("ix_tasks_created_at", "created_at"),
 )
 
 task_history = Table(

@@ -54,10 +54,18 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_closed_role_due', ['closed', 'role', 'due_at'],
                               unique=False)
         batch_op.create_index('ix_tasks_assignee', ['assignee'], unique=False)
+        batch_op.create_index('ix_tasks_created_at', ['created_at'], unique=False)
+
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index('ix_alerts_opened_at', ['opened_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('ix_alerts_opened_at')
+
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_created_at')
         batch_op.drop_index('ix_tasks_assignee')
         batch_op.drop_index('ix_tasks_closed_role_due')
 
