@@ -71,9 +71,11 @@ def _where(query: InboxQuery, now: datetime) -> list[ColumnElement[bool]]:
     if query.q.strip():
         text = query.q.strip()
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(or_(skus.c.code == text, skus.c.code.ilike(pattern, escape="\\"),
-                         skus.c.name.ilike(pattern, escape="\\"),
-                         tasks.c.title.ilike(pattern, escape="\\")))
+        # the matching SKUs first (one pass over the catalogue), then their tasks
+        matching = select(skus.c.id).where(or_(
+            skus.c.code == text, skus.c.code.ilike(pattern, escape="\\"),
+            skus.c.name.ilike(pattern, escape="\\")))
+        where.append(alerts.c.sku_id.in_(matching))
     if query.warehouse:
         where.append(warehouses.c.code == query.warehouse)
     if query.severity:
@@ -113,14 +115,24 @@ def search(
     """``(total, rows)`` of the inbox page; each row is ``queries.task_row`` plus names and the
     other open tasks of its SKU×warehouse (``linked``)."""
     where = _where(query, now)
+    order = _order(query.sort if query.sort in SORTS else "urgency")
+    if query.by_pair and query.show == "open" and in_group is None:
+        total, rows = _search_by_pair(conn, where, order, limit, offset)
+        items = [_row(r, now) for r in rows]
+        _attach_linked(conn, items)
+        return total, items
     if query.by_pair and query.show == "open":
         where = [tasks.c.id.in_(_leads(where))]
-    order = _order(query.sort if query.sort in SORTS else "urgency")
     if in_group is None:
-        total = conn.execute(select(func.count()).select_from(
-            _select().where(*where).subquery())).scalar_one()
-        rows = list(conn.execute(_select().where(*where).order_by(*order)
-                                 .limit(max(limit, 0)).offset(max(offset, 0))))
+        # Sort and page on the narrow rows first, then read the page's rows in full: the wide
+        # join of tens of thousands of rows is never built.
+        narrow = select(tasks.c.id).select_from(_joined()).where(*where)
+        total = conn.execute(select(func.count()).select_from(narrow.subquery())).scalar_one()
+        ids = list(conn.execute(narrow.order_by(*order).limit(max(limit, 0))
+                                .offset(max(offset, 0))).scalars())
+        found = {r.id: r for r in conn.execute(_select().where(tasks.c.id.in_(ids)))} \
+            if ids else {}
+        rows = [found[i] for i in ids if i in found]
     else:
         total, rows = _search_in_group(conn, where, order, limit, offset, in_group)
     items = [_row(r, now) for r in rows]
@@ -128,10 +140,41 @@ def search(
     return total, items
 
 
+def _pair() -> tuple[Any, Any]:
+    return (func.coalesce(alerts.c.sku_id, -tasks.c.id), func.coalesce(alerts.c.warehouse_id, 0))
+
+
+def _search_by_pair(conn: Connection, where: list[ColumnElement[bool]], order: list[Any],
+                    limit: int, offset: int) -> tuple[int, list[Any]]:
+    """One row per SKU×warehouse, the first of each in the list's order (the most urgent by
+    default): read the narrow rows in order until the page's pairs are found, rather than
+    numbering every open task (a window over 50k rows on every page)."""
+    sku, wh = _pair()
+    pairs = select(sku.label("s"), wh.label("w")).select_from(_joined()).where(*where).distinct()
+    total = conn.execute(select(func.count()).select_from(pairs.subquery())).scalar_one()
+    wanted = max(offset, 0) + max(limit, 0)
+    narrow = select(tasks.c.id, sku, wh).select_from(_joined()).where(*where).order_by(*order)
+    chunk, seen, leads = max(wanted * 2, 100), set(), []
+    while True:
+        rows = conn.execute(narrow.limit(chunk)).all()
+        seen.clear()
+        leads = []
+        for task_id, s, w in rows:
+            if (s, w) not in seen:
+                seen.add((s, w))
+                leads.append(task_id)
+        if len(leads) >= wanted or len(rows) < chunk:
+            break
+        chunk *= 4
+    ids = leads[max(offset, 0):wanted]
+    found = {r.id: r for r in conn.execute(_select().where(tasks.c.id.in_(ids)))} if ids else {}
+    return int(total), [found[i] for i in ids if i in found]
+
+
 def _leads(where: list[ColumnElement[bool]]) -> Any:
     """The first task (most severe, then oldest) of each SKU×warehouse among those matching."""
     rank = case(SEVERITY_RANK, value=tasks.c.severity, else_=len(SEVERITIES))
-    pair = (func.coalesce(alerts.c.sku_id, -tasks.c.id), func.coalesce(alerts.c.warehouse_id, 0))
+    pair = _pair()
     numbered = (select(tasks.c.id, func.row_number().over(partition_by=pair,
                                                           order_by=(rank, tasks.c.id)).label("n"))
                 .select_from(_joined()).where(*where).subquery())

@@ -103,3 +103,41 @@ def test_pages_fit_a_phone_with_the_actions_on_the_first_screen(
         assert actions.bounding_box()["y"] < PHONE["height"] - 80
     shot(page, f"phone-{path.strip('/') or 'dashboard'}", full_page=False)
     context.close()
+
+
+def test_an_approver_reads_a_requisition_changes_it_approves_merges_and_exports(
+        new_page, live_server, warehouse_b) -> None:
+    page = new_page()
+    sign_in(page, "carol")
+    page.goto("/requisitions?state=pending_approval")
+    row = page.locator("#requisition-list tr", has_text="SKU-B2")
+    expect(row).to_contain_text("矿泉水 SKU-B2")  # names, not only codes
+    row.locator("td.cell-title a").click()
+    expect(page.locator("#reasoning")).to_contain_text("按固定数量，需求为 100")
+    expect(page.locator("#stock-context")).to_contain_text("可用库存")
+    page.click("#edit-requisition > summary")
+    page.fill("#edit-quantity", "60")
+    page.click("#edit-save")
+    expect(page.locator(".flash-success")).to_contain_text("审批将从第一级重新开始")
+    expect(page.locator("#requisition-facts")).to_contain_text("180.00")  # 60 × 3.00
+    expect(page.locator("#history")).to_contain_text("100 → 60")
+    shot(page, "approver-requisition")
+    page.click("#requisition-actions .action-approve button")
+    expect(page.locator(".flash-success")).to_contain_text("已批准")
+
+    page.goto("/requisitions?state=pending_approval")
+    for code in ("SKU-B3", "SKU-B4"):
+        page.locator("#requisition-list tr", has_text=code).locator("input[name=ids]").check()
+    page.click("#bulk-approve")
+    expect(page.locator(".flash-success")).to_have_text("已批准 2 个采购申请。")
+    page.goto("/requisitions?state=approved")
+    for code in ("SKU-B2", "SKU-B3", "SKU-B4"):
+        page.locator("#requisition-list tr", has_text=code).locator("input[name=ids]").check()
+    page.click("#bulk-merge")
+    expect(page.locator("h1")).to_contain_text("采购订单 SW-PO-")
+    expect(page.locator("#po-lines tbody tr")).to_have_count(3)
+    with page.expect_download() as download:
+        page.click("#export-stockwarn-xlsx")
+    assert download.value.suggested_filename.endswith("-stockwarn.xlsx")
+    shot(page, "approver-purchase-order")
+    assert unexpected_errors(page) == []
