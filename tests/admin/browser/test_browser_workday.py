@@ -1,5 +1,8 @@
 """In Chromium, the buyer's day (issue #18): every task of one warehouse, three claimed, resolved
-in one go, and on to the next; and the same pages on a phone, 390 px wide."""
+in one go, and on to the next; the approver's; and the same pages on a phone, 390 px wide.
+
+It adds a warehouse and five SKUs to the shared live server, so its name sorts it after the
+tests that count the catalogue (the rule editor's preview counts every SKU)."""
 
 from __future__ import annotations
 
