@@ -20,8 +20,9 @@ SESSION_HOURS = 12
 
 def init_app(app: Flask) -> None:
     from admin.web import (
-        approvals, audit_log, auth_views, contacts, dashboard, i18n, inbox, pages, purchase_orders, rejected,
-        reports, requisition_view, rules, task_actions, task_view, versions,
+        approvals, audit_log, auth_views, contacts, dashboard, i18n, inbox, pages,
+        purchase_orders, rejected, reports, requisition_view, rules, task_actions, task_view,
+        versions,
     )
 
     _configure(app)
