@@ -1,7 +1,7 @@
 """the buyer's and approver's day: chat ids of users, approval levels, purchase orders, inbox indexes
 
 Revision ID: 0012
-Revises: 0013
+Revises: 0008
 Create Date: 2026-12-08 08:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import engine.storage.types
 
 revision = '0012'
-down_revision = '0013'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
