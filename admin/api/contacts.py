@@ -12,6 +12,7 @@ from marshmallow import Schema, fields
 from admin.api.body import json_body
 from admin.auth import require, services
 from engine.errors import InputInvalid
+from engine.policy import Right
 from engine.services import contacts
 
 blp = Blueprint("user_contacts", __name__, url_prefix="/api/v1/users",
@@ -40,7 +41,7 @@ def _put(username: str) -> Any:
 
 @blp.route("/me/contacts")
 class MyContacts(MethodView):
-    @require()
+    @require(Right.READ)
     @blp.response(200, ContactsSchema)
     def get(self) -> Any:
         """The caller's own contacts."""

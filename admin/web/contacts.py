@@ -27,7 +27,7 @@ MESSAGES = {"email": _l("Enter an e-mail address such as name@example.com."),
 
 def _save(username: str) -> dict[str, str]:
     """Save the posted contacts of ``username``; the errors by field (empty: saved)."""
-    values = {f: request.form.get(f, "") for f in contacts.FIELDS}
+    values = {f: request.form[f] for f in contacts.FIELDS if f in request.form}
     try:
         with services().uow() as uow:
             contacts.set_contacts(uow.conn, username, values)

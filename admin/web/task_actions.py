@@ -26,6 +26,7 @@ from admin.web.session import (
     role_names,
 )
 from engine.errors import Conflict, InputInvalid, NotFound, PermissionDenied
+from engine.policy import Right
 from engine.rules.compiled import CompiledRuleset, Transition
 from engine.services import assignment, inbox, queries, task_batches
 from engine.services.task_batches import BatchRefused
@@ -70,7 +71,7 @@ def _back_to_inbox(inbox_qs: str) -> Any:
 
 
 @bp.post("/tasks/bulk")
-@login_required()
+@login_required(Right.ACT)
 def bulk() -> Any:
     user = current_user()
     assert user is not None
@@ -204,11 +205,15 @@ def _bulk_page(step: Transition, rows: list[dict[str, Any]], inbox_qs: str,
 
 
 @bp.post("/tasks/<int:task_id>/assignee")
-@login_required()
+@login_required(Right.ACT)
 def assignee(task_id: int) -> Any:
     """Claim, assign (``assignee``) or release one task, then back to its page."""
+    from admin.web.inbox import _visible  # the inbox's rule: a task outside my scope is 404
+
     user = current_user()
     assert user is not None
+    with services().uow() as uow:
+        _visible(queries.load_task(uow.conn, task_id))
     action = request.form.get("action", "")
     active = active_ruleset()
     svc = services()
