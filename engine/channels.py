@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 GROUP = "stockwarn.channels"
 MAX_CONFIG_BYTES = 64 * 1024
 # What a channel wants a recipient (a username, or a supplier's contact value) turned into.
-ADDRESS_KINDS = ("email", "phone", "username")
+ADDRESS_KINDS = ("email", "phone", "username", "wecom_id", "dingtalk_id", "feishu_id")
 
 
 class DeliveryFailed(Exception):

@@ -521,3 +521,19 @@ def approval_role(amount: float, thresholds: Iterable[ApprovalThreshold]) -> str
     """
     passed = [t for t in thresholds if amount > t.above]
     return max(passed, key=lambda t: t.above).role if passed else None
+
+
+def approval_chain(amount: float | None, thresholds: Iterable[ApprovalThreshold]) -> tuple[str, ...]:
+    """The roles that approve in turn (issue #18): every threshold ``amount`` is above, from the
+    lowest; a role that follows itself approves once. An unknown amount needs every level.
+
+    The last role is ``approval_role``'s: no requisition is approved by less than before.
+    """
+    steps = sorted(thresholds, key=lambda t: t.above)
+    if amount is not None:
+        steps = [t for t in steps if amount > t.above]
+    chain: list[str] = []
+    for step in steps:
+        if not chain or chain[-1] != step.role:
+            chain.append(step.role)
+    return tuple(chain)

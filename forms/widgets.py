@@ -23,16 +23,15 @@ def widget(spec: FieldSpec) -> dict[str, Any]:
     """What an input for ``spec`` needs: name, label, kind, choices, bounds, step and help.
 
     ``min``/``max`` are the spec's bounds for numbers and None otherwise; ``choices`` are
-    ``{"value", "label"}`` pairs (the option is its own label until options carry translations).
+    ``{"value", "label", "labels"}``: ``label`` is the plain label (or the value), ``labels``
+    the label per language (``{"zh": …, "en": …}``) when the document gives them.
     """
     numeric = spec.type in ("number", "integer")
     return {
         "name": spec.name,
         "label": spec.label or spec.name,
         "input": INPUT_KINDS.get(spec.type, "text"),
-        "choices": [{"value": o, "label": o} for o in spec.options]
-        if spec.type == "select"
-        else [],
+        "choices": [_choice(spec, o) for o in spec.options] if spec.type == "select" else [],
         "required": spec.required,
         "min": spec.min if numeric else None,
         "max": spec.max if numeric else None,
@@ -40,6 +39,13 @@ def widget(spec: FieldSpec) -> dict[str, Any]:
         "max_length": spec.max_length if spec.type in ("text", "textarea") else None,
         "help": spec.help,
     }
+
+
+def _choice(spec: FieldSpec, value: str) -> dict[str, Any]:
+    found = next((c for c in spec.choices if c.value == value), None)
+    labels = dict(found.labels) if found else {}
+    return {"value": value, "label": labels.pop("", None) or (found.label() if found else value),
+            "labels": labels}
 
 
 def widgets(specs: Iterable[FieldSpec]) -> list[dict[str, Any]]:

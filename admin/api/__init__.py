@@ -21,14 +21,16 @@ API_SPEC = {
 
 
 def init_app(app: Flask) -> Api:
-    from admin.api import (alerts, catalog, events, imports, notifications, requisitions, ruleset,
-                           stock, tasks)
+    from admin.api import (
+        alerts, catalog, contacts, events, imports, notifications, requisitions, ruleset, stock,
+        tasks,
+    )
 
     for key, value in API_SPEC.items():
         app.config.setdefault(key, value)
     api = Api(app)
     events.register_schemas(api)
     for module in (ruleset, catalog, events, alerts, tasks, requisitions, stock, notifications,
-                   imports):
+                   imports, contacts):
         api.register_blueprint(module.blp)
     return api

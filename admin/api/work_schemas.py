@@ -185,6 +185,8 @@ class TaskPageSchema(Schema):
 class ChoiceSchema(Schema):
     value = fields.String()
     label = fields.String()
+    labels = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"description": "the label per language (zh, en), if given"})
 
 
 class WidgetSchema(Schema):

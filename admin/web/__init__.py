@@ -20,8 +20,9 @@ SESSION_HOURS = 12
 
 def init_app(app: Flask) -> None:
     from admin.web import (
-        approvals, audit_log, auth_views, backtest, dashboard, i18n, inbox, pages, rejected,
-        rules, versions,
+        approvals, audit_log, auth_views, backtest, contacts, dashboard, i18n, inbox, pages,
+        purchase_orders, rejected, reports, requisition_view, rules, task_actions, task_view,
+        versions,
     )
 
     _configure(app)
@@ -38,11 +39,13 @@ def init_app(app: Flask) -> None:
 
     i18n.init_app(app)
     # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
-    for module in (auth_views, dashboard, inbox, approvals, versions, rejected, rules, audit_log,
-                   backtest):
+    for module in (auth_views, dashboard, inbox, task_actions, approvals, purchase_orders,
+                   contacts, reports, versions, rejected, rules, audit_log, backtest):
         app.register_blueprint(module.bp)
     auth_views.limit_login(app)  # failed sign-ins only; nothing else pays for it
     pages.init_app(app)
+    task_view.init_app(app)
+    requisition_view.init_app(app)
 
 
 class PagesOnlySessions(SecureCookieSessionInterface):

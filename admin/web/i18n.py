@@ -46,6 +46,9 @@ def init_app(app: Flask) -> None:
         severity_label=severity_label, state_label=state_label,
         requisition_state_label=requisition_state_label,
         requisition_transition_label=requisition_transition_label,
+        task_event_label=task_event_label, alert_state_label=alert_state_label,
+        po_state_label=lambda v: str(PO_STATE_LABELS.get(v, v)),
+        po_layout_label=lambda v: str(PO_LAYOUT_LABELS.get(v, v)),
     )
 
 
@@ -88,7 +91,35 @@ REQUISITION_TRANSITION_LABELS = {
     "order": _l("Mark ordered"),
     "receive": _l("Mark received"),
     "cancel": _l("Cancel"),
+    "edit": _l("Changed"),
+    "merge": _l("Added to a purchase order"),
 }
+
+
+# History lines of a task that are no workflow transition.
+TASK_EVENT_LABELS = {
+    "create": _l("created"),
+    "claim": _l("Claimed"),
+    "assign": _l("Assigned"),
+    "release": _l("Released"),
+    "escalate": _l("Escalated"),
+}
+
+
+PO_STATE_LABELS = {"draft": _l("draft"), "sent": _l("sent"), "ordered": _l("ordered"),
+                   "cancelled": _l("cancelled")}
+PO_LAYOUT_LABELS = {"stockwarn": _l("stockwarn CSV/Excel importer"), "odoo": "Odoo",
+                    "erpnext": "ERPNext"}
+ALERT_STATE_LABELS = {"open": _l("open"), "acknowledged": _l("acknowledged"),
+                      "resolved": _l("resolved")}
+
+
+def alert_state_label(value: str) -> str:
+    return str(ALERT_STATE_LABELS.get(value, value))
+
+
+def task_event_label(value: str) -> str:
+    return str(TASK_EVENT_LABELS.get(value, value))
 
 
 def severity_label(value: str) -> str:
@@ -129,6 +160,8 @@ _REASONS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^must be at most (?P<high>\S+)$"),
      lambda m: _("Enter a number of at most %(high)s.", high=m["high"])),
     (re.compile(r"^is too large$"), lambda m: _("The number is too large.")),
+    (re.compile(r"^must be more than 0$"), lambda m: _("Enter a number above 0.")),
+    (re.compile(r"^is not a known supplier$"), lambda m: _("There is no such supplier.")),
     (re.compile(r"^is not a field of this form"), lambda m: _("This form has no such field.")),
 ]
 

@@ -8,14 +8,15 @@ refused one (state, role, form answers) changes nothing.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from admin.auth import services
-from admin.web import explain
+from admin.web import explain, inbox_query, task_actions, task_view
 from admin.web.i18n import field_message, language
 from admin.web.pages import web_blueprint
 from admin.web.session import (
@@ -23,20 +24,20 @@ from admin.web.session import (
     current_roles,
     current_user,
     login_required,
-    role_names,
     web_identity,
 )
 from engine.errors import Conflict, NotFound
 from engine.policy import Right, may_see_task
 from engine.rules.compiled import CompiledRuleset, Rule
-from engine.services import queries, reports
+from engine.services import alert_view, inbox, pair_now, queries, reports, task_batches
+from engine.services.task_batches import BatchRefused
 from engine.services import tasks as task_service
+from engine.workflows.definition import allowed_transitions, may_take
 from engine.workflows.errors import FormInvalid, TransitionNotAllowed
 
 bp = web_blueprint("inbox", __name__)
 
 PAGE_SIZE = 50
-SHOW = ("open", "closed", "all")
 CHART_DAYS = 90
 
 
@@ -50,28 +51,33 @@ def _int_arg(name: str, default: int) -> int:
 @bp.get("/tasks")
 @login_required()
 def index() -> Any:
-    user = current_user()
-    assert user is not None
-    roles = current_roles()
-    choices = sorted(role_names()) if user.is_admin else sorted(roles)
-    role = request.args.get("role", "")
-    show = request.args.get("show", "open")
-    show = show if show in SHOW else "open"
+    args = inbox_query.args_of(request.args)
+    query, group = inbox_query.build(args)
     page = _int_arg("page", 1)
-    filters: dict[str, Any] = {}
-    if role in choices:
-        filters["role"] = role
-    elif not user.is_admin:
-        filters["roles"] = sorted(roles)  # "all my roles"
-    if show != "all":
-        filters["open"] = show == "open"
     svc = services()
     with svc.uow() as uow:
-        total, items = queries.list_tasks(uow.conn, cast(queries.TaskFilters, filters), PAGE_SIZE,
-                                          (page - 1) * PAGE_SIZE, svc.clock.now())
-    return render_template("tasks/index.html", items=items, total=total, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), role=role,
-                           show=show, choices=choices)
+        total, items = inbox.search(uow.conn, query, PAGE_SIZE, (page - 1) * PAGE_SIZE,
+                                    svc.clock.now(), inbox_query.in_group(uow.conn, group))
+        choices = inbox_query.choices(uow.conn)
+    active = active_ruleset()
+    return render_template(
+        "tasks/index.html", items=items, total=total, page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=args, query=query,
+        group=group, choices=choices, inbox_qs=inbox_query.query_string(args),
+        bulk_actions=bulk_actions(active.compiled if active else None, items))
+
+
+def bulk_actions(compiled: CompiledRuleset | None, items: list[dict[str, Any]]) -> list[Any]:
+    """The workflow transitions the viewer may take on some task of the page, by id and label."""
+    roles = current_roles()
+    seen: dict[str, str] = {}
+    for item in items:
+        workflow = compiled.workflows.get(item["workflow"]) if compiled else None
+        if workflow is None or item["closed"]:
+            continue
+        for t in allowed_transitions(workflow, item["state"], roles):
+            seen.setdefault(t.id, t.label or t.id)
+    return list(seen.items())
 
 
 def _visible(task: dict[str, Any]) -> None:
@@ -104,6 +110,11 @@ def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str |
         alert = task["alert_summary"]
         origin = reports.alert_origin(uow.conn, alert["id"]) if alert else None
         rule = _rule(uow.conn, origin, compiled)
+        linked = inbox.linked_open_tasks(uow.conn, task_id)
+        raised = alert_view.requisitions_of_alert(uow.conn, alert["id"]) if alert else []
+        now_facts = _facts_now(uow.conn, alert["id"]) if alert else None
+    inbox_qs = request.values.get("inbox", "")
+    linked_ids = [t["id"] for t in linked]
     facts = (alert or {}).get("facts") or {}
     explanation = {
         "sections": explain.fact_sections(facts),
@@ -112,12 +123,59 @@ def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str |
         "condition": explain.condition(rule.when, facts) if rule else None,
         "condition_values": explain.condition(rule.when, facts, values=True) if rule else None,
         "skipped": facts.get("actions") or [],
+        "then_and_now": task_view.then_and_now(facts, now_facts),
+        "now_at": (now_facts or {}).get("last_event_at"),
     }
     workflow = compiled.workflows.get(task["workflow"]) if compiled else None
+    role = compiled.roles.get(task["role"] or "") if compiled else None
     return render_template(
         "tasks/show.html", task=task, alert=alert, origin=origin, rule=rule,
         explanation=explanation, workflow=workflow, errors=errors or {}, opened=opened,
-        values=values or {}), status
+        values=values or {}, linked=linked, linked_ids=linked_ids, inbox_qs=inbox_qs,
+        raised=raised,
+        members=role.members if role else (), holds_role=task["role"] in current_roles(),
+        linked_for={t["id"]: _linked_taking(compiled, linked, t["id"])
+                    for t in task["transitions"]}), status
+
+
+def _facts_now(conn: Any, alert_id: int) -> dict[str, Any] | None:
+    """The alert's SKU×warehouse as the rules would see it now."""
+    svc = services()
+    detail = alert_view.alert_detail(conn, alert_id)
+    return pair_now.facts_now(conn, svc.cache.current(conn), detail["sku_id"],
+                              detail["warehouse_id"], svc.clock.now())
+
+
+@bp.get("/alerts/<int:alert_id>")
+@login_required()
+def alert_page(alert_id: int) -> Any:
+    """One alert: what it saw, its state over time, and the tasks and requisitions it raised."""
+    svc = services()
+    with svc.uow() as uow:
+        alert = alert_view.alert_detail(uow.conn, alert_id)
+        if not alert["tasks"]:
+            user = current_user()
+            if user is None or not user.is_admin:
+                raise NotFound("alert", alert_id)
+        else:
+            _visible(queries.load_task(uow.conn, alert["tasks"][0]["id"]))
+        origin = reports.alert_origin(uow.conn, alert_id)
+        rule = _rule(uow.conn, origin, active_ruleset().compiled if active_ruleset() else None)
+    return render_template("tasks/alert.html", alert=alert, rule=rule,
+                           sections=explain.fact_sections(alert["facts"] or {}))
+
+
+def _linked_taking(compiled: CompiledRuleset | None, linked: list[dict[str, Any]],
+                   transition_id: str) -> list[dict[str, Any]]:
+    """The linked tasks that may take ``transition_id`` from their state too."""
+    roles = current_roles()
+    out = []
+    for t in linked:
+        workflow = compiled.workflows.get(t["workflow"]) if compiled else None
+        step = workflow.transition(transition_id) if workflow else None
+        if step and t["state"] in step.from_states and may_take(step, roles):
+            out.append(t)
+    return out
 
 
 def _rule(conn: Any, origin: dict[str, Any] | None, active: CompiledRuleset | None) -> Rule | None:
@@ -137,36 +195,65 @@ def _rule(conn: Any, origin: dict[str, Any] | None, active: CompiledRuleset | No
 @bp.post("/tasks/<int:task_id>/transitions/<transition>")
 @login_required(Right.ACT)
 def take(task_id: int, transition: str) -> Any:
+    """Take one step; with ``linked=1`` the same step for the other open tasks of the SKU ×
+    warehouse (all or nothing). A closed task leads on to the next one of the inbox."""
     user = current_user()
     assert user is not None
     active = active_ruleset()
+    compiled = active.compiled if active else None
     roles = current_roles()
-    data = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    inbox_qs = request.form.get("inbox", "")
+    data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "inbox", "linked")}
     svc = services()
     now = svc.clock.now()
     try:
         with svc.uow() as uow:
             _visible(queries.load_task(uow.conn, task_id, now))
-            task_service.transition_task(uow.conn, active.compiled if active else None, task_id,
-                                         transition, data, user.username, roles, now)
+            ids = [task_id]
+            if request.form.get("linked") == "1":
+                ids = task_batches.with_linked(uow.conn, compiled, ids, transition, roles)
+            if len(ids) == 1:
+                task_service.transition_task(uow.conn, compiled, task_id, transition, data,
+                                             user.username, roles, now)
+            else:
+                task_batches.transition_many(uow.conn, compiled, ids, transition, data,
+                                             user.username, roles, now)
+            closed = queries.load_task(uow.conn, task_id, now)["closed"]
             uow.commit()
     except FormInvalid as exc:
         errors = {k: field_message(v) for k, v in exc.fields.items()}
         return _task_page(task_id, errors, transition, data, 422)
+    except BatchRefused as exc:
+        if exc.form:
+            errors = {k: field_message(v) for k, v in exc.form.items()}
+            return _task_page(task_id, errors, transition, data, 422)
+        task_actions.flash_refusals(exc)
+        return _back_to(task_id, inbox_qs)
     except TransitionNotAllowed:
         flash(_("This step is not possible in the task's current state; the page shows what "
                 "can be done now."), "error")
-        return _back_to(task_id)
+        return _back_to(task_id, inbox_qs)
     except Conflict:
         flash(_("Someone else changed this task meanwhile. Check it and try again."), "error")
-        return _back_to(task_id)
-    flash(_("Saved. The task moved on."), "success")
-    return _back_to(task_id)
+        return _back_to(task_id, inbox_qs)
+    if len(ids) > 1:
+        flash(ngettext("Saved, with %(num)s linked task of the same SKU × warehouse.",
+                       "Saved, with %(num)s linked tasks of the same SKU × warehouse.",
+                       len(ids) - 1), "success")
+    else:
+        flash(_("Saved. The task moved on."), "success")
+    if closed:
+        return _navigate(task_actions.next_url(inbox_qs, ids))
+    return _back_to(task_id, inbox_qs)
 
 
-def _back_to(task_id: int) -> Any:
-    """To the task page: a redirect, or for htmx a full navigation (not a swap of a fragment)."""
-    url = url_for(".show", task_id=task_id)
+def _back_to(task_id: int, inbox_qs: str = "") -> Any:
+    """To the task page."""
+    return _navigate(url_for(".show", task_id=task_id, inbox=inbox_qs or None))
+
+
+def _navigate(url: str) -> Any:
+    """A redirect, or for htmx a full navigation (not a swap of a fragment)."""
     if request.headers.get("HX-Request"):
         return "", 200, {"HX-Redirect": url}
     return redirect(url, 303)

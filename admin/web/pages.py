@@ -122,4 +122,13 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _viewer() -> dict[str, Any]:
         return {"current_user": current_user, "current_roles": current_roles,
-                "role_names": role_names}
+                "role_names": role_names, "rule_label": rule_label}
+
+
+def rule_label(rule_id: str | None) -> str:
+    """A rule's name in the active ruleset, or its id when it is gone."""
+    from admin.web.session import active_ruleset
+
+    active = active_ruleset()
+    rule = active.compiled.rule(rule_id) if active and rule_id else None
+    return (rule.name or rule.id) if rule else (rule_id or "—")

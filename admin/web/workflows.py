@@ -117,7 +117,7 @@ def _transition_model(t: Mapping[str, Any]) -> dict[str, Any]:
         "form": [{
             "name": str(f.get("name") or ""), "label": str(f.get("label") or ""),
             "type": str(f.get("type") or "text"), "required": f.get("required") is True,
-            "options": ", ".join(str(o) for o in as_list(f.get("options"))),
+            "options": options_text(as_list(f.get("options"))),
             "min": _text(f.get("min")), "max": _text(f.get("max")),
             "max_length": _text(f.get("max_length")), "help": str(f.get("help") or ""),
         } for f in t.get("form") or [] if isinstance(f, Mapping)],
@@ -169,7 +169,7 @@ def _workflow(model: Mapping[str, Any], doc: Mapping[str, Any],
     transitions = []
     for i, t in enumerate(model["transitions"]):
         for j, f in enumerate(t["form"]):
-            if f["type"] == "select" and not split_list(f["options"]):
+            if f["type"] == "select" and not options_from_text(f["options"]):
                 local[f"transitions.{i}.form.{j}"] = [
                     _("A choice from a list needs its options, separated by commas.")]
         built: dict[str, Any] = {"id": t["id"]}
@@ -196,7 +196,7 @@ def _field(f: Mapping[str, Any]) -> dict[str, Any]:
     if f["required"]:
         out["required"] = True
     if kind == "select":
-        out["options"] = split_list(f["options"]) if f["options"] else []
+        out["options"] = options_from_text(f["options"]) if f["options"] else []
     if kind in ("number", "integer"):
         for bound in ("min", "max"):
             if f[bound]:
@@ -276,3 +276,37 @@ def workflow_delete(workflow_id: str) -> Any:
     flash_saved(saved, lambda n: _("Workflow “%(name)s” deleted: version %(n)s is now active.",
                                    name=name, n=n))
     return redirect(url_for("rules.workflow_list"), 303)
+
+
+# A select field's options as one line of text: "replenished=已补货/Replenished, false_alarm"
+# (value, or value=label, or value=中文/English; issue #18), and back.
+_OPTION_SEP = re.compile(r"[,，、;；\n]+")
+
+
+def options_text(options: list[Any]) -> str:
+    out = []
+    for option in options:
+        if not isinstance(option, Mapping):
+            out.append(str(option))
+            continue
+        label = option.get("label")
+        if isinstance(label, Mapping):
+            label = "/".join(str(label.get(k, "")) for k in ("zh", "en")).strip("/")
+        out.append(f"{option.get('value', '')}={label}" if label else str(option.get("value", "")))
+    return ", ".join(out)
+
+
+def options_from_text(text: str) -> list[Any]:
+    out: list[Any] = []
+    for item in _OPTION_SEP.split(text or ""):
+        value, _sep, label = (part.strip() for part in item.partition("="))
+        if not value:
+            continue
+        if "/" in label:
+            zh, _sep, en = (part.strip() for part in label.partition("/"))
+            out.append({"value": value, "label": {k: v for k, v in (("zh", zh), ("en", en)) if v}})
+        elif label:
+            out.append({"value": value, "label": label})
+        else:
+            out.append(value)
+    return out

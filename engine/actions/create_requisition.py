@@ -9,7 +9,7 @@ reorder point.
 from __future__ import annotations
 
 from engine.actions.context import ActionContext, Draft, RequisitionDraft, Skipped
-from engine.metrics import approval_role, choose_supplier, requisition_quantity
+from engine.metrics import approval_chain, choose_supplier, requisition_quantity
 from engine.rules.compiled import CreateRequisition
 
 
@@ -26,10 +26,10 @@ def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draf
         return [Skipped(key, qty.reason or "nothing to order")]
     price = supplier.price if supplier and supplier.price is not None else ctx.facts["sku"].get("unit_cost")
     amount = round(qty.quantity * price, 2) if price is not None else None
-    if amount is None:  # an unknown amount never slips under a threshold
-        role = max(action.approval, key=lambda t: t.above).role if action.approval else None
-    else:
-        role = approval_role(amount, action.approval)
+    # The first level of the approval chain approves first (issue #18); an unknown amount
+    # never slips under a threshold: it goes through every level.
+    chain = approval_chain(amount, action.approval)
+    role = chain[0] if chain else None
     reason = (f"{action.policy}: asked {qty.raw:.2f}, rounded to {qty.quantity:g}"
               + (f" (MOQ {supplier.moq:g}, pack {supplier.pack_size:g})" if supplier else ""))
     return [RequisitionDraft(

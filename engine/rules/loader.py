@@ -31,7 +31,7 @@ from engine.rules.schema import validate_document
 from engine.rules.source import parse_source
 from engine.rules.template_check import check_templates
 from engine.rules.variables import ANY, ARRAY, BOOLEAN, GROUP_CATALOG, NUMBER, STRING, Catalog, Fact
-from forms.fields import FieldSpec
+from forms.fields import Choice, FieldSpec
 
 Doc = Mapping[str, Any]
 
@@ -261,12 +261,29 @@ def _field(spec: Doc) -> FieldSpec:
         label=spec.get("label") or spec["name"],
         type=spec.get("type", "text"),
         required=spec.get("required", False),
-        options=tuple(spec.get("options") or ()),
+        options=tuple(_option_value(o) for o in spec.get("options") or ()),
+        choices=tuple(_choice(o) for o in spec.get("options") or ()),
         min=spec.get("min"),
         max=spec.get("max"),
         max_length=spec.get("max_length"),
         help=spec.get("help", ""),
     )
+
+
+def _option_value(option: Any) -> str:
+    return str(option["value"]) if isinstance(option, Mapping) else str(option)
+
+
+def _choice(option: Any) -> Choice:
+    """An option with its labels: ``{value, label}`` with one label or one per language."""
+    if not isinstance(option, Mapping):
+        return Choice(str(option))
+    label = option.get("label")
+    if isinstance(label, Mapping):
+        labels = tuple((str(k), str(v)) for k, v in label.items())
+    else:
+        labels = (("", str(label)),) if label else ()
+    return Choice(str(option["value"]), labels)
 
 
 def _group_ids(rule: Doc) -> tuple[str, ...]:

@@ -148,12 +148,53 @@ class RoleSchema(DocSchema):
     escalate_to = Id()
 
 
+LABEL_LANGUAGES = ("zh", "en")
+
+
+class OptionLabel(Friendly):
+    """An option's label: one text, or one per language (``{zh: 已补货, en: Replenished}``)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return Text()._deserialize(value, attr, data, **kw)
+        errors: dict[str, list[str]] = {}
+        out = {}
+        for key, text in value.items():
+            if key not in LABEL_LANGUAGES:
+                errors[str(key)] = [msg("unknown_field", f"'{key}' is not a language of the "
+                                        f"labels; use {' and '.join(LABEL_LANGUAGES)}")]
+                continue
+            try:
+                out[key] = Text()._deserialize(text, attr, data, **kw)
+            except ValidationError as err:
+                errors[key] = err.messages if isinstance(err.messages, list) else [str(err)]
+        if not value:
+            raise fail("required", "'$field' must give a label in zh or en")
+        if errors:
+            raise ValidationError(errors)
+        return out
+
+
+class OptionSchema(DocSchema):
+    value = Text(required=True)
+    label = OptionLabel()
+
+
+class Option(Friendly):
+    """One option of a select field: its value, or ``{value, label}`` with a label per language."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Any:
+        if isinstance(value, Mapping):
+            return Section(OptionSchema)._deserialize(value, attr, data, **kw)
+        return Text()._deserialize(value, attr, data, **kw)
+
+
 class FormFieldSchema(DocSchema):
     name = Name(required=True)
     label = Text()
     type = Choice(FIELD_TYPES)
     required = Bool()
-    options = ListOf(Text())
+    options = ListOf(Option())
     min = Number()
     max = Number()
     max_length = Number(integer=True, low=1, high=100_000)

@@ -33,6 +33,9 @@ MAX_ATTEMPTS = 5
 SENDABLE = ("pending", "retrying")
 RETRYABLE_STATES = ("failed", "undeliverable")
 _WANTED = {"email": "email address", "phone": "phone number"}
+# The address kinds a user's contacts answer (issue #18: chat ids for robots' @-mentions).
+USER_COLUMNS = {"email": "email", "phone": "phone", "wecom_id": "wecom_id",
+                "dingtalk_id": "dingtalk_id", "feishu_id": "feishu_id"}
 _PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()\-.]{4,29}")
 
 
@@ -151,9 +154,9 @@ def resolve_recipients(
     the right kind. Returns the addresses and the recipients that have none (users without an
     address, inactive or unknown names), not counting contact values of another kind.
     """
-    if kind not in ("email", "phone"):
+    if kind not in USER_COLUMNS:
         return list(dict.fromkeys(recipients)), []
-    column = users.c.email if kind == "email" else users.c.phone
+    column = users.c[USER_COLUMNS[kind]]
     known = (
         {
             row.username: row

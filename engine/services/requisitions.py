@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from engine.errors import Conflict, NotFound
+from engine.services import approval_chain
 from engine.services.queries import load_requisition, requisition_history_of
 from engine.storage.tables import requisition_history, requisitions, stock_levels
 from engine.storage.upsert import insert_for
@@ -68,6 +69,8 @@ def transition_requisition(
     conn.execute(insert(requisition_history).values(
         requisition_id=row.id, at=now, actor=actor, transition=entry.transition,
         from_state=entry.from_state, to_state=entry.to_state, data=dict(entry.data)))
+    if transition == "approve":  # levels to go: it waits for the next role (issue #18)
+        approval_chain.advance(conn, req_id, now)
     recompute_on_order_local(conn, row.sku_id, row.warehouse_id)
     return load_requisition(conn, req_id)
 

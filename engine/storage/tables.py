@@ -53,6 +53,10 @@ users = Table(
     # Carried in every page session: bumping it (sign-out, a new password, disabling the user)
     # ends every session of the user at once, on every device (issue #13).
     Column("session_epoch", Integer, nullable=False, server_default="0"),
+    # Ids in the chat apps, for robots' @-mentions (issue #18): set by admins or the user.
+    Column("wecom_id", String(64), nullable=True),
+    Column("dingtalk_id", String(64), nullable=True),
+    Column("feishu_id", String(64), nullable=True),
 )
 
 # Sign-in attempt counters (the ``limits`` library's fixed windows) when there is no Redis:
@@ -273,6 +277,8 @@ alerts = Table(
     Index("ix_alerts_key_resolved", "rule", "sku_id", "warehouse_id", "resolved_at"),
     # Ingest reads the alerts of a batch's SKU×warehouse pairs: without it, a scan per query.
     Index("ix_alerts_pair", "sku_id", "warehouse_id"),
+    # Reports and the dashboard's trend read alerts by the time they opened (issue #18).
+    Index("ix_alerts_opened_at", "opened_at"),
     # At most one open alert per rule+SKU+warehouse, enforced by the database (issue #3).
     Index(
         "uq_alerts_one_open",
@@ -305,6 +311,10 @@ tasks = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     # An alert's action runs once: a replayed evaluation cannot add a second task.
     UniqueConstraint("alert_id", "action_key", name="uq_tasks_alert_action"),
+    # The inbox: open tasks of some roles, most urgent first (issue #18, 50k open tasks).
+    Index("ix_tasks_closed_role_due", "closed", "role", "due_at"),
+    Index("ix_tasks_assignee", "assignee"),
+    Index("ix_tasks_created_at", "created_at"),
 )
 
 task_history = Table(
@@ -344,8 +354,28 @@ requisitions = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False, server_default="1"),
+    # Approvals given so far in the requisition's chain of levels (issue #18): approval_role is
+    # the role of the level that must approve next.
+    Column("approval_level", Integer, nullable=False, server_default="0"),
+    Column("purchase_order_id", Integer, ForeignKey("purchase_orders.id"), nullable=True,
+           index=True),
     UniqueConstraint("alert_id", "action_key", name="uq_requisitions_alert_action"),
     Index("ix_requisitions_sku_wh_state", "sku_id", "warehouse_id", "state"),
+    Index("ix_requisitions_state_created", "state", "created_at"),
+)
+
+# Approved requisitions of one supplier merged into one order to send or export (issue #18).
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id"), nullable=False),
+    Column("state", String(16), nullable=False, server_default="draft"),  # draft | sent | cancelled
+    Column("note", Text, nullable=False, server_default=""),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
 )
 
 requisition_history = Table(

@@ -34,6 +34,7 @@ ON_ORDER = frozenset({"draft", "pending_approval", "approved"})
 
 _NOTE = FieldSpec("note", "Note", "textarea")
 _REASON = FieldSpec("reason", "Reason", "textarea")
+_REASON_REQUIRED = FieldSpec("reason", "Reason", "textarea", required=True)  # a rejection says why
 _REF = FieldSpec("ref", "ERP purchase order", "text", required=True, max_length=100)
 
 
@@ -47,7 +48,7 @@ class _Step:
 STEPS: Mapping[str, _Step] = {
     "submit": _Step(("draft",), None, (_NOTE,)),
     "approve": _Step(("pending_approval",), "approved", (_NOTE,)),
-    "reject": _Step(("pending_approval",), "rejected", (_REASON,)),
+    "reject": _Step(("pending_approval",), "rejected", (_REASON_REQUIRED,)),
     "order": _Step(("approved",), "ordered", (_REF, _NOTE)),
     "receive": _Step(("ordered",), "received", (_NOTE,)),
     "cancel": _Step(("draft", "pending_approval", "approved"), "cancelled", (_REASON,)),

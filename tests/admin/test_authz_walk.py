@@ -95,6 +95,10 @@ API: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/imports/runs"): Route("set-stock"),
     ("GET", "/api/v1/imports/runs/{run_id}"): Route("set-stock"),
     ("POST", "/api/v1/notifications/retry"): Route("admin", json={"ids": [999999]}),
+    ("GET", "/api/v1/users/me/contacts"): Route("read"),
+    ("PUT", "/api/v1/users/me/contacts"): Route("act", json={}),
+    ("GET", "/api/v1/users/{username}/contacts"): Route("admin"),
+    ("PUT", "/api/v1/users/{username}/contacts"): Route("admin", json={}),
 }
 # The same path with a body that needs another right: a stocktake sets stock outright.
 SET_STOCK = Route("set-stock")
@@ -120,6 +124,24 @@ PAGES: dict[tuple[str, str], Route] = {
     ("GET", "/requisitions"): Route("page"),
     ("GET", "/requisitions/<int:req_id>"): Route("page"),
     ("POST", "/requisitions/<int:req_id>/transitions/<transition>"): Route("page"),
+    ("POST", "/requisitions/<int:req_id>/edit"): Route("page"),
+    ("POST", "/requisitions/bulk"): Route("page"),
+    ("POST", "/tasks/bulk"): Route("page"),
+    ("POST", "/tasks/<int:task_id>/assignee"): Route("page-task"),
+    ("GET", "/alerts/<int:alert_id>"): Route("page-task"),
+    ("GET", "/purchase-orders"): Route("page"),
+    ("GET", "/purchase-orders/<int:po_id>"): Route("page", params={"po_id": "999999"}),
+    ("GET", "/purchase-orders/<int:po_id>/export.<fmt>"): Route(
+        "page", params={"po_id": "999999", "fmt": "csv"}),
+    ("POST", "/purchase-orders/<int:po_id>/send"): Route("page", params={"po_id": "999999"}),
+    ("POST", "/purchase-orders/<int:po_id>/ordered"): Route("page", params={"po_id": "999999"}),
+    ("GET", "/reports"): Route("page"),
+    ("GET", "/reports/export.xlsx"): Route("page"),
+    ("GET", "/account"): Route("page"),
+    ("POST", "/account"): Route("page"),
+    ("GET", "/admin/users"): Route("page-admin"),
+    ("GET", "/admin/users/<username>"): Route("page-admin"),
+    ("POST", "/admin/users/<username>"): Route("page-admin"),
     ("GET", "/admin/events/rejected"): Route("page-admin"),
     ("GET", "/admin/audit"): Route("page-admin"),
     ("POST", "/admin/events/rejected/replay"): Route("page-admin"),
@@ -198,7 +220,10 @@ def world(app: Any, client: Any, runner: Any, clock: Any, services: Any) -> dict
              "role_id": "buyer", "workflow_id": "replenishment", "rule_id": "low-stock",
              "calendar_id": "nope", "plugin": "csv",
              "run_id": str(services.imports.start_file_run(
-                 "csv", str(Path(__file__)), kind="stock", actor="root", dry_run=True))}
+                 "csv", str(Path(__file__)), kind="stock", actor="root", dry_run=True)),
+             "username": "alice"}
+    seeds["alert_id"] = str(client.get(f"/api/v1/tasks/{seeds['task_id']}", headers={
+        "Authorization": f"Bearer {callers['admin'].token}"}).json["alert"])
     return {"callers": callers, "seeds": seeds}
 
 

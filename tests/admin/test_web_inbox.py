@@ -26,9 +26,13 @@ def test_the_inbox_lists_my_roles_tasks_most_severe_then_soonest_due(seeded) -> 
     login(seeded, "alice")
     page = seeded.get("/tasks")
     assert page.status_code == 200
-    # critical first; then the high ones by due time (SKU-2's is due an hour before SKU-1's)
-    assert titles(page) == [OUT_2, LOW_2, LOW_1]
+    # critical first; SKU-2's low-stock task is the same SKU×warehouse: linked under it
+    assert titles(page) == [OUT_2, LOW_1]
     html = page.get_data(as_text=True)
+    assert re.search(r'class="chip-link"[^>]*>.*库存偏低 #\d+</a>', html)
+    assert "2 个 SKU × 仓库事项" in html
+    # every task on its own row: the high ones by due time (SKU-2's an hour before SKU-1's)
+    assert titles(seeded.get("/tasks?each=1")) == [OUT_2, LOW_2, LOW_1]
     overdue_rows = re.findall(r'<tr class="row-overdue[^"]*" data-task="(\d+)"', html)
     assert len(overdue_rows) == 1  # the out-of-stock task was due at 07:00; it is 08:00
     assert html.count('class="badge badge-overdue"') == 1
@@ -43,7 +47,7 @@ def test_users_see_only_their_roles_tasks_and_the_admin_sees_all(seeded) -> None
     assert titles(seeded.get("/tasks?role=buyer")) == []  # not one of dave's roles: ignored
     post_form(seeded, "/", "/logout")
     login(seeded, "root")
-    assert titles(seeded.get("/tasks")) == [OUT_2, LOW_2, LOW_1]
+    assert titles(seeded.get("/tasks?each=1")) == [OUT_2, LOW_2, LOW_1]
     assert titles(seeded.get("/tasks?role=sales")) == []
 
 
@@ -107,11 +111,13 @@ def test_a_filled_form_moves_the_task_and_records_the_answers(seeded, services) 
     answer = post_form(seeded, f"/tasks/{task}", f"/tasks/{task}/transitions/resolve",
                        {"outcome": "replenished", "quantity": "100", "eta": "2026-11-25",
                         "confirmed": "on", "note": "已下单"})
-    assert (answer.status_code, answer.headers["Location"]) == (303, f"/tasks/{task}")
+    # closed: on to the next open task of the inbox (the out-of-stock one, most severe)
+    following = task_id(services, OUT_2)
+    assert (answer.status_code, answer.headers["Location"]) == (303, f"/tasks/{following}")
+    assert "已保存，待办已进入下一步。" in seeded.get(f"/tasks/{following}").get_data(as_text=True)
     html = seeded.get(f"/tasks/{task}").get_data(as_text=True)
-    assert "已保存，待办已进入下一步。" in html
     assert 'id="task-state">已完成<' in html and "此待办已关闭。" in html
-    assert "完成</strong> · alice" in html and "replenished" in html
+    assert "完成</strong> · alice" in html and "已补货" in html and ">replenished<" not in html
     assert titles(seeded.get("/tasks?show=closed")) == [LOW_1]
 
 
@@ -123,7 +129,8 @@ def test_htmx_gets_the_form_back_with_errors_or_a_redirect_when_done(seeded, ser
     assert bad.status_code == 422 and "此项为必填项。" in bad.get_data(as_text=True)
     good = post_form(seeded, f"/tasks/{task}", path, {"outcome": "transferred"},
                      headers={"HX-Request": "true"})
-    assert good.status_code == 200 and good.headers["HX-Redirect"] == f"/tasks/{task}"
+    following = task_id(services, OUT_2)  # closed: on to the next open task
+    assert good.status_code == 200 and good.headers["HX-Redirect"] == f"/tasks/{following}"
 
 
 def test_a_step_from_the_wrong_state_is_explained_not_taken(seeded, services) -> None:

@@ -30,8 +30,8 @@ def actions(row_html: str) -> set[str]:
 def test_the_list_shows_amounts_and_who_approves(seeded, services) -> None:
     login(seeded, "alice")
     pending = row(seeded, requisition_id(services, "SKU-1"))
-    assert "SKU-1 @ WH-1" in pending and "SUP-1" in pending
-    assert ">100<" in pending and ">2.00<" in pending and "<strong>200.00</strong>" in pending
+    assert "SKU-1</span> 绿茶 Green tea @ 上海仓" in pending and "华东供应 East Supply" in pending
+    assert ">100<" in pending and "<strong>200.00</strong>" in pending
     assert "待审批" in pending and "采购经理" in pending
     free = row(seeded, requisition_id(services, "SKU-2"))
     assert "已批准" in free and "无需审批" in free and "<strong>50.00</strong>" in free

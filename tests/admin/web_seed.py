@@ -42,7 +42,8 @@ workflows:
         roles: [buyer]
         form:
           - {name: outcome, label: 处理结果, type: select, required: true,
-             options: [replenished, transferred, false_alarm]}
+             options: [{value: replenished, label: {zh: 已补货, en: Replenished}},
+                       {value: transferred, label: {zh: 已调拨, en: Transferred}}, false_alarm]}
           - {name: quantity, label: 数量, type: number, min: 0}
           - {name: eta, label: 预计到货日期, type: date}
           - {name: confirmed, label: 已与供应商确认, type: boolean}

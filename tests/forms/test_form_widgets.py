@@ -12,7 +12,8 @@ def test_select_widget() -> None:
         "name": "outcome",
         "label": "处理结果",
         "input": "select",
-        "choices": [{"value": "a", "label": "a"}, {"value": "b", "label": "b"}],
+        "choices": [{"value": "a", "label": "a", "labels": {}},
+                    {"value": "b", "label": "b", "labels": {}}],
         "required": True,
         "min": None,
         "max": None,
@@ -56,3 +57,17 @@ def test_text_keeps_its_length_and_help() -> None:
 def test_widgets_keep_the_form_order() -> None:
     form = (FieldSpec("b"), FieldSpec("a"))
     assert [w["name"] for w in widgets(form)] == ["b", "a"]
+
+
+def test_select_choices_carry_their_labels_per_language() -> None:
+    from forms.fields import Choice
+
+    spec = FieldSpec("outcome", "处理结果", "select", options=("r", "t", "x"), choices=(
+        Choice("r", (("zh", "已补货"), ("en", "Replenished"))), Choice("t", (("", "调拨"),)),
+        Choice("x")))
+    assert widget(spec)["choices"] == [
+        {"value": "r", "label": "已补货", "labels": {"zh": "已补货", "en": "Replenished"}},
+        {"value": "t", "label": "调拨", "labels": {}},
+        {"value": "x", "label": "x", "labels": {}}]
+    assert [spec.choice_label(v, "en") for v in ("r", "t", "x", "gone")] == [
+        "Replenished", "调拨", "x", "gone"]

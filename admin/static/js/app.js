@@ -13,6 +13,16 @@
     }
   }, true);
 
+  // "Select all" ticks every checkbox of its form named by data-select-all (the inbox's rows).
+  document.addEventListener("change", function (event) {
+    var name = event.target.getAttribute && event.target.getAttribute("data-select-all");
+    if (!name || !event.target.form) { return; }
+    var boxes = event.target.form.elements;  // with the rows' boxes tied by form="…"
+    for (var i = 0; i < boxes.length; i++) {
+      if (boxes[i].type === "checkbox" && boxes[i].name === name) { boxes[i].checked = event.target.checked; }
+    }
+  });
+
   // Filter forms without htmx submit themselves when a choice changes.
   document.addEventListener("change", function (event) {
     var form = event.target.form;

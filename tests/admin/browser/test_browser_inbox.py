@@ -48,11 +48,15 @@ def test_the_buyer_sees_the_task_of_an_event_and_resolves_it_through_its_form(
     page.fill("#resolve-eta", "2026-12-01")
     page.check("#resolve-confirmed")
     page.fill("#resolve-note", "已联系供应商补货")
+    done_url = page.url
     page.click("#transition-resolve button[type=submit]")
-    expect(page.locator("#task-state")).to_have_text("已完成")
+    # closed: the next open task of the inbox opens, with the confirmation
     expect(page.locator(".flash-success")).to_have_text("已保存，待办已进入下一步。")
+    expect(page.locator("h1")).not_to_contain_text("补货 SKU-3 @ WH-1")
+    page.goto(done_url)
+    expect(page.locator("#task-state")).to_have_text("已完成")
     expect(page.locator("#history")).to_contain_text("完成 · alice")
-    expect(page.locator("#answers")).to_contain_text("replenished")
+    expect(page.locator("#answers")).to_contain_text("处理结果已补货")
     shot(page, "task-done")
     assert unexpected_errors(page) == []  # e.g. nothing blocked by the Content-Security-Policy
 
@@ -60,7 +64,7 @@ def test_the_buyer_sees_the_task_of_an_event_and_resolves_it_through_its_form(
 def test_the_inbox_filters_by_open_and_closed(new_page) -> None:
     page = new_page()
     sign_in(page, "alice")
-    page.goto("/tasks")
+    page.goto("/tasks?each=1")  # every task on its own row, not one per SKU×warehouse
     open_rows = page.locator("#task-list tbody tr").count()
     assert open_rows >= 3
     expect(page.locator("#task-list .badge-overdue").first).to_be_visible()

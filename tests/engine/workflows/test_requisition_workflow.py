@@ -90,6 +90,16 @@ def test_reject_by_the_approver_with_a_reason() -> None:
     assert req.history[-1].data == {"reason": "太贵"}
 
 
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_a_rejection_says_why(reason: str | None) -> None:
+    req = make_req("pending_approval")
+    data = {} if reason is None else {"reason": reason}
+    with pytest.raises(FormInvalid) as info:
+        apply_requisition_transition(req, "reject", "carol", MANAGER, data, NOW)
+    assert info.value.fields == {"reason": "'Reason' is required"}
+    assert req.state == "pending_approval"
+
+
 @pytest.mark.parametrize("transition", ["approve", "reject"])
 def test_the_wrong_role_cannot_decide(transition: str) -> None:
     req = make_req("pending_approval")
