@@ -91,9 +91,9 @@ def _ingest(svc: Services, events: list[dict[str, object]], batch: int = 5000) -
     jobs = svc.jobs if svc.jobs.inline else None  # None: apply here, queue nothing
     for i in range(0, len(events), batch):
         with svc.uow() as uow:
-            results, _ = event_service.ingest_batch(uow, svc.cache, events[i:i + batch], svc.clock.now(),
-                                                    batch, source="demo", jobs=jobs,
-                                                    deliverable=svc.deliverable_channels())
+            results, _ = event_service.handle(uow, svc.cache, events[i:i + batch], svc.clock.now(),
+                                              source="demo", jobs=jobs,
+                                              deliverable=svc.deliverable_channels())
         for r in results:
             counts[r.status] += 1
     return counts

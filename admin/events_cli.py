@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 from engine.bootstrap import Services
 from engine.services import escalations as escalation_service
 from engine.services import events as event_service
-from engine.services.ingest import Unparsed
+from engine.pipeline.validate import Unparsed
 from engine.strict_json import JsonInvalid, loads
 
 PROGRESS_EVERY_S = 10.0
@@ -125,9 +125,9 @@ def replay(file: Path, batch: int) -> None:
 
     def flush() -> None:
         with svc.uow() as uow:
-            results, _ = event_service.ingest_batch(uow, svc.cache, chunk, svc.clock.now(),
-                                                    max(batch, svc.settings.max_batch_events),
-                                                    source=f"file:{file.name}", jobs=svc.jobs, deliverable=svc.deliverable_channels())
+            results, _ = event_service.handle(uow, svc.cache, chunk, svc.clock.now(),
+                                              source=f"file:{file.name}", jobs=svc.jobs,
+                                              deliverable=svc.deliverable_channels())
         for r in results:
             totals[r.status] += 1
         chunk.clear()

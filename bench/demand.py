@@ -211,8 +211,7 @@ def bench_policies(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     for n in range(0, len(events), 5000):
         with svc.uow() as uow:
-            event_service.ingest_batch(uow, svc.cache, events[n:n + 5000], now, 5000,
-                                       source="bench", jobs=None)
+            event_service.handle(uow, svc.cache, events[n:n + 5000], now, source="bench")
             uow.commit()
     t_ingest = time.perf_counter() - start
     print(f"(policies) {len(events):,} sale events ingested in {t_ingest:.0f} s "

@@ -18,6 +18,7 @@ from engine.config import Settings
 from engine.jobs import InlineJobs, Jobs, RqJobs
 from engine.services.engine_cache import EngineCache
 from engine.services.rulesets import RulesetCache
+from engine.services.runner import run_outbox
 from engine.storage.database import make_engine
 from engine.storage.unit_of_work import UnitOfWork
 
@@ -103,8 +104,6 @@ def bootstrap(settings: Settings, clock: Clock | None = None, jobs: Jobs | None 
 
 def _inline_runner(svc: Services) -> Any:
     def run(outbox_id: int) -> None:
-        from engine.services.runner import run_outbox
-
         try:
             run_outbox(svc, outbox_id)
         except Exception:  # recorded on the row; an admin can retry it

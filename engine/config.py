@@ -31,6 +31,9 @@ class Settings:
     # Without Redis, web processes run escalations, ABC and retries themselves (one at a time,
     # by a database lease); STOCKWARN_PERIODIC=0 turns it off (a cron job running the sweeps).
     periodic_work: bool = True
+    # PostgreSQL with workers: the SKUs are split into this many apply partitions, each applied
+    # by one worker at a time (README: sizing workers and partitions)
+    apply_partitions: int = 16
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -52,6 +55,7 @@ class Settings:
             else instance / "channels.yaml",
             rq_serializer=env.get("STOCKWARN_RQ_SERIALIZER", "json"),
             periodic_work=env.get("STOCKWARN_PERIODIC", "1") not in ("0", "false"),
+            apply_partitions=max(1, int(env.get("STOCKWARN_APPLY_PARTITIONS") or 16)),
         )
         return replace(settings, **overrides) if overrides else settings
 

@@ -21,6 +21,8 @@ RETRY_INTERVALS = [5, 15, 60, 300, 900]
 JOB_TIMEOUT = 120
 JOB_FUNCTION = "engine.worker.run_outbox_job"
 BATCH_FUNCTION = "engine.worker.run_outbox_batch_job"
+PARTITION_FUNCTION = "engine.worker.run_partitions_job"
+APPLIERS_TTL = 5.0  # seconds the count of live workers is remembered
 BATCH = 500  # apply_events rows per job (a relay pass claims up to 500): one job, one transaction
 IMPORT_QUEUE = "imports"  # import runs: long jobs, on a queue of their own
 IMPORT_FUNCTION = "engine.worker.run_import_job"
@@ -39,6 +41,13 @@ class Jobs(Protocol):
     def run_import(self, run_id: int) -> bool:
         """Start import run ``run_id`` (engine.imports.service); False when it could not be
         handed over (the run stays queued: start or resume it again)."""
+
+    def dispatch_partitions(self, groups: list[tuple[list[int], list[int]]]) -> list[int]:
+        """One apply job per group of SKU partitions, each with the ``apply_events`` rows that
+        asked for it; the row ids NOT handed over."""
+
+    def appliers(self) -> int:
+        """How many workers take apply jobs now (at least 1)."""
 
 
 class InlineJobs:
@@ -78,6 +87,15 @@ class InlineJobs:
             self.dispatch(row_id, kind)
         return []
 
+    def dispatch_partitions(self, groups: list[tuple[list[int], list[int]]]) -> list[int]:
+        # In-process there is one applier: each row's job applies every partition.
+        for row_id in sorted({r for _, rows in groups for r in rows}):
+            self.dispatch(row_id, "apply_events")
+        return []
+
+    def appliers(self) -> int:
+        return 1
+
 
 class RqJobs:
     inline = False
@@ -87,6 +105,7 @@ class RqJobs:
 
         self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
         self._queues: dict[str, Any] = {}
+        self._appliers, self._appliers_at = 1, float("-inf")
 
     def queue(self, name: str) -> Any:
         from rq import Queue
@@ -142,6 +161,41 @@ class RqJobs:
         except RedisError as exc:
             log.warning("could not enqueue import run %s: %s", run_id, exc)
             return False
+
+    def dispatch_partitions(self, groups: list[tuple[list[int], list[int]]]) -> list[int]:
+        from redis.exceptions import RedisError
+        from rq import Retry
+
+        failed: list[int] = []
+        for partitions, rows in groups:
+            chunk = rows[:BATCH]  # the job applies whatever waits there; rows are for bookkeeping
+            try:
+                self.queue(QUEUES["apply_events"]).enqueue(
+                    PARTITION_FUNCTION, partitions, chunk,
+                    job_id=f"ap-{partitions[0]}-{len(partitions)}-{chunk[0]}-{chunk[-1]}-{len(rows)}",
+                    retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                    result_ttl=300, failure_ttl=7 * 86400)
+            except RedisError as exc:
+                log.warning("could not enqueue partitions %s of outbox rows %s…: %s (the relay "
+                            "will retry)", partitions, rows[0], exc)
+                failed.extend(rows)
+        return failed
+
+    def appliers(self) -> int:
+        import time
+
+        from redis.exceptions import RedisError
+        from rq import Worker
+
+        now = time.monotonic()
+        if now - self._appliers_at > APPLIERS_TTL:
+            try:
+                self._appliers = max(1, Worker.count(connection=self.connection,
+                                                     queue=self.queue(QUEUES["apply_events"])))
+            except RedisError:
+                self._appliers = max(1, self._appliers)
+            self._appliers_at = now
+        return self._appliers
 
     def depths(self) -> dict[str, int]:
         return {name: len(self.queue(name)) for name in sorted({*QUEUES.values(), IMPORT_QUEUE})}

@@ -130,6 +130,20 @@ def parse_event(raw: Any, now: datetime | None = None) -> StockEvent | Errors:
     return _checked_event(raw, now)
 
 
+def recorded_event(raw: Mapping[str, Any]) -> StockEvent:
+    """An event read back from the log: ``parse_event`` accepted it when it was recorded, so its
+    fields are taken as they are, not checked again (a recorded payload is parsed once)."""
+    get = raw.get
+    qty, reserved, on_order, eta = get("qty"), get("reserved"), get("on_order"), get("eta")
+    return StockEvent(
+        raw["id"], raw["type"], raw["sku"], raw["warehouse"],
+        datetime.fromisoformat(raw["at"].replace("Z", "+00:00")),
+        None if qty is None else float(qty), get("ref"), get("to_warehouse"), get("supplier"),
+        None if eta is None else datetime.fromisoformat(eta.replace("Z", "+00:00")),
+        None if reserved is None else float(reserved),
+        None if on_order is None else float(on_order), raw)
+
+
 # The types whose plain form ``_plain_event`` takes: a quantity with the sign the type asks for.
 _PLAIN_QTY: dict[str, Any] = {
     **{t: (lambda q: q > 0) for t in POSITIVE_QTY if t != "transfer"},

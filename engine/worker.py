@@ -11,7 +11,7 @@ import threading
 
 from engine.bootstrap import Services, bootstrap
 from engine.config import Settings
-from engine.services.runner import run_outbox, run_outbox_batch
+from engine.services.runner import run_outbox, run_outbox_batch, run_partitions
 
 _lock = threading.Lock()
 _services: tuple[int, Services] | None = None
@@ -46,3 +46,9 @@ def run_import_job(run_id: int) -> str:
     """Run (or resume) import run ``run_id``: page by page, each page its own commit."""
     run = current_services().imports.run(int(run_id))
     return f"import run {run_id}: {run['state']}"
+
+
+def run_partitions_job(partitions: list[int], outbox_ids: list[int]) -> str:
+    """Apply the waiting events of a group of SKU partitions (see run_partitions)."""
+    return run_partitions(current_services(), [int(p) for p in partitions],
+                          [int(i) for i in outbox_ids])

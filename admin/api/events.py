@@ -105,10 +105,10 @@ class Events(MethodView):
         _may_send(items)
         svc = services()
         with request_uow() as uow:
-            results, stats = events.ingest_batch(uow, svc.cache, items, svc.clock.now(),
-                                                 svc.settings.max_batch_events, jobs=svc.jobs,
-                                                 deliverable=svc.deliverable_channels(),
-                                                 state_key=state_key())
+            results, stats = events.handle(uow, svc.cache, items, svc.clock.now(), jobs=svc.jobs,
+                                           deliverable=svc.deliverable_channels(),
+                                           max_items=svc.settings.max_batch_events,
+                                           state_key=state_key())
         # Already in IngestResultSchema's shape (the schema stays for the OpenAPI document):
         # dumping the results through marshmallow cost ~2.4 ms per 500 (~4 % of such a request).
         return jsonify({"accepted": stats.accepted, "duplicates": stats.duplicates,

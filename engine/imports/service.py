@@ -446,9 +446,9 @@ class _Run:
             if not chunk:
                 uow.commit()
                 continue
-            _, stats = events.ingest_batch(uow, svc.cache, chunk, svc.clock.now(), limit,
-                                           source=f"import:{self.id}", jobs=svc.jobs,
-                                           deliverable=svc.deliverable_channels())
+            _, stats = events.handle(uow, svc.cache, chunk, svc.clock.now(),
+                                     source=f"import:{self.id}", jobs=svc.jobs,
+                                     deliverable=svc.deliverable_channels(), max_items=limit)
             self.counts["accepted"] += stats.accepted
             self.counts["duplicate"] += stats.duplicates
             self.counts["rejected"] += stats.rejected

@@ -12,10 +12,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from engine.errors import Conflict, InputInvalid, NotFound, PermissionDenied
-from engine.storage.tables import task_history, tasks
+from engine.storage import task_store
+from engine.storage.tables import tasks
+from engine.workflows.tasks import HistoryEntry
 
 ACTIONS = ("claim", "assign", "release")
 
@@ -101,6 +103,5 @@ def _set(conn: Connection, row: Any, assignee: str | None, action: str, actor: s
         .values(assignee=assignee, updated_at=now, version=row.version + 1))
     if done.rowcount != 1:
         raise Conflict(f"task {row.id} was changed by someone else meanwhile; reload it")
-    conn.execute(insert(task_history).values(
-        task_id=row.id, at=now, actor=actor, transition=action, from_state=row.state,
-        to_state=row.state, data={"assignee": assignee, "before": row.assignee}))
+    task_store.write_history(conn, [(row.id, HistoryEntry(
+        now, actor, action, row.state, row.state, {"assignee": assignee, "before": row.assignee}))])

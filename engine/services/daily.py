@@ -3,7 +3,7 @@ that change without any event (days since the last sale, calendars, forecasts).
 
 Each daily rule's condition runs over the whole catalogue at once (``what_if``); the pairs it
 holds for, and those with an open alert of a daily rule (which may resolve), then go through
-the same per-pair step as a stock event (``Batch.evaluate_pair`` with a synthetic ``daily``
+the same per-pair step as a stock event (``engine.pipeline.core.evaluate_only`` with a synthetic ``daily``
 event at the run's time): one alert per rule and pair, cooldowns, actions, all in one
 transaction. Rules of other alerts open on those pairs may auto-resolve too, as on any event.
 """
@@ -16,11 +16,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
+from engine.pipeline import core
 from engine.rules.compiled import DAILY
 from engine.services import audit, what_if
-from engine.services.engine_cache import Snapshot
-from engine.services.ingest import Batch
+from engine.services.apply import save
+from engine.snapshot import Snapshot
 from engine.stock import StockEvent
+from engine.storage import stock_state
 from engine.storage.tables import OPEN_ALERT_STATES, alerts, audit_log
 
 log = logging.getLogger(__name__)
@@ -70,20 +72,16 @@ def run(conn: Connection, snap: Snapshot, now: datetime,
     keys.update((s, w) for s, w in conn.execute(select(alerts.c.sku_id, alerts.c.warehouse_id).where(
         alerts.c.rule.in_(ids), alerts.c.state.in_(OPEN_ALERT_STATES))))
     report.candidates = len(keys)
-    batch = Batch(conn, snap, now, deliverable)
-    batch.load(keys)
+    state = stock_state.load(conn, snap, keys)
     today = now.astimezone(makers.tz).date()
-    for sku_id, wh_id in sorted(keys):
-        pair = batch.pairs[(sku_id, wh_id)]
-        event = StockEvent(id=f"daily-{today.isoformat()}", type=DAILY,
-                           sku=snap.sku_facts[sku_id]["code"],
-                           warehouse=snap.warehouse_facts[wh_id]["code"], at=now)
-        batch.evaluate_pair(event, pair, wh_id, today)
-    batch.write()
-    stats = batch.stats
-    report.opened, report.resolved = stats.alerts_opened, stats.alerts_resolved
-    report.tasks, report.requisitions = stats.tasks, stats.requisitions
-    report.follow_ups = batch.follow_ups
+    changes = core.evaluate_only(state, snap, [
+        (StockEvent(id=f"daily-{today.isoformat()}", type=DAILY, sku=snap.sku_facts[sku_id]["code"],
+                    warehouse=snap.warehouse_facts[wh_id]["code"], at=now), sku_id, wh_id, today)
+        for sku_id, wh_id in sorted(keys)])
+    saved = save(conn, changes, snap, now, deliverable)
+    report.opened, report.resolved = saved.alerts_opened, changes.alerts_resolved
+    report.tasks, report.requisitions = saved.tasks, saved.requisitions
+    report.follow_ups = saved.follow_ups
     audit.record(conn, now, "system", ACTION, today.isoformat(), rules=report.rules,
                  pairs=report.pairs, opened=report.opened, resolved=report.resolved)
     return report

@@ -9,21 +9,16 @@ import gc
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from engine.calendars import CalendarView
-from engine.facts import FactMaker
 from engine.forecast import Model
-from engine.membership import GroupIndex, referenced_roots
+from engine.membership import referenced_roots
 from engine.metrics import SupplierLink
-from engine.rules.compiled import RulesetSettings
-from engine.evaluation import Candidates, RuleIndex
 from engine.services.master_data import SKU_FACT_COLUMNS, warehouse_facts
-from engine.services.rulesets import ActiveRuleset, RulesetCache
+from engine.services.rulesets import RulesetCache
+from engine.snapshot import DEFAULT_TZ, MAX_FACT_MAKERS, MAX_SELECTIONS, Snapshot
 from engine.storage import bulk
 from engine.storage.tables import (
     forecasts,
@@ -35,128 +30,7 @@ from engine.storage.tables import (
 )
 
 
-MAX_FACT_MAKERS = 16_384
-MAX_SELECTIONS = 50_000  # per warehouse, when SKU profiles are per SKU: then started afresh
 FREEZE_FROM_SKUS = 5_000  # a snapshot of this many SKUs is kept out of the collector's passes
-DEFAULT_TZ = ZoneInfo(RulesetSettings().timezone)  # until a ruleset names its own
-
-
-@dataclass
-class Snapshot:
-    key: tuple[int | None, int]
-    ruleset: ActiveRuleset | None
-    sku_ids: dict[str, int]
-    sku_facts: dict[int, dict[str, Any]]
-    warehouse_ids: dict[str, int]
-    warehouse_facts: dict[int, dict[str, Any]]
-    links: dict[int, tuple[SupplierLink, ...]]
-    supplier_ids: dict[str, int]
-    supplier_contacts: dict[str, Any]
-    rule_index: RuleIndex | None = None
-    group_index: GroupIndex | None = None
-    tz: Any = None
-    needs_total: bool = False
-    promotion_days: frozenset[str] = frozenset()
-    # issue #16: the stored forecasts by (SKU code, warehouse code), and the calendars' view
-    # of each set of groups
-    forecasts: dict[tuple[str, str], Model] = field(default_factory=dict)
-    _views: dict[tuple[str, ...], CalendarView | None] = field(default_factory=dict)
-    _params: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
-    _makers: dict[tuple[int, tuple[str, ...]], FactMaker] = field(default_factory=dict)
-    _profile_by_id: list[int | None] | dict[int, int | None] = field(default_factory=list)
-    _selections: dict[int, dict[int, tuple[tuple[str, ...], dict[str, Candidates]]]] = field(
-        default_factory=dict)
-    _selections_bounded: bool = False
-
-    def params(self, groups: tuple[str, ...]) -> Mapping[str, Any]:
-        found = self._params.get(groups)
-        if found is None and self.ruleset is not None:
-            found = self._params[groups] = self.ruleset.compiled.params_for(groups)
-        return found or {}
-
-    def fact_maker(self, sku_id: int, groups: tuple[str, ...]) -> FactMaker:
-        """What the facts of a SKU's events under its groups' params share, built once.
-
-        Bounded (``MAX_FACT_MAKERS``, then started afresh): one per SKU of 100k would hold
-        tens of megabytes for SKUs that may not move again.
-        """
-        key = (sku_id, groups)
-        found = self._makers.get(key)
-        if found is None:
-            if len(self._makers) >= MAX_FACT_MAKERS:
-                self._makers.clear()
-            found = self._makers[key] = FactMaker(self.links.get(sku_id, ()), self.params(groups),
-                                                  self.tz or DEFAULT_TZ, self.promotion_days,
-                                                  self.calendar_view(groups), self.forecasts)
-        return found
-
-    def calendar_view(self, groups: tuple[str, ...]) -> CalendarView | None:
-        """The ruleset's calendar periods that apply to a pair in ``groups`` (None: none do)."""
-        if groups not in self._views:
-            calendars = self.ruleset.compiled.calendars if self.ruleset is not None else ()
-            view = CalendarView(calendars, groups, self.promotion_days)
-            self._views[groups] = view if view else None
-        return self._views[groups]
-
-    def groups_for(self, sku: str, warehouse: str) -> tuple[str, ...]:
-        return self.group_index.groups_for(sku, warehouse) if self.group_index else ()
-
-    def select(self, sku_id: int, wh_id: int, event_type: str) -> tuple[tuple[str, ...], Candidates]:
-        """A pair's groups and the candidate rules of an event type: the selection of every
-        event, by ids (a list index and two small dict lookups when remembered).
-
-        ``groups_for`` then ``RuleIndex.candidates`` give the same answer from the codes, with
-        about twice as many lookups in dictionaries of every SKU: at 100k SKUs the selection
-        was a third of (a)'s time in ``bench/replay.py``, most of it waiting for memory.
-        Remembered per SKU profile × warehouse (a few thousand at 100k SKUs; bounded when
-        profiles are per SKU), per event type.
-        """
-        try:
-            profile = self._profile_by_id[sku_id]
-        except (IndexError, KeyError):
-            profile = None
-        if profile is None:  # no ruleset, or a SKU not in the catalogue (it has no events)
-            return self._select_by_codes(sku_id, wh_id, event_type)
-        cells = self._selections.get(wh_id)
-        if cells is None:
-            cells = self._selections[wh_id] = {}
-        entry = cells.get(profile)
-        if entry is None:
-            if self._selections_bounded and len(cells) >= MAX_SELECTIONS:
-                cells.clear()
-            entry = cells[profile] = (self._groups_by_ids(sku_id, wh_id), {})
-        groups, by_type = entry
-        found = by_type.get(event_type)
-        if found is None:
-            found = by_type[event_type] = self.rule_index.candidates(event_type, groups)
-        return groups, found
-
-    def _select_by_codes(self, sku_id: int, wh_id: int, event_type: str) -> tuple[tuple[str, ...], Candidates]:
-        if self.rule_index is None:
-            return (), Candidates((), ())
-        groups = self._groups_by_ids(sku_id, wh_id)
-        return groups, self.rule_index.candidates(event_type, groups)
-
-    def _groups_by_ids(self, sku_id: int, wh_id: int) -> tuple[str, ...]:
-        sku = self.sku_facts.get(sku_id, {})
-        return self.groups_for(sku.get("code", ""), self.warehouse_facts[wh_id]["code"])
-
-    def index_profiles(self) -> None:
-        """The profile of each SKU id, for ``select`` (once the group index is built): a list
-        indexed by id while ids are dense, as database ids usually are; a dict otherwise."""
-        index = self.group_index
-        if index is None:
-            return
-        profiles = {sku_id: index.profile_of(sku["code"]) for sku_id, sku in self.sku_facts.items()}
-        top = max(profiles, default=0)
-        if top <= 2 * len(profiles) + 1024:
-            dense: list[int | None] = [None] * (top + 1)
-            for sku_id, profile in profiles.items():
-                dense[sku_id] = profile
-            self._profile_by_id = dense
-        else:
-            self._profile_by_id = profiles
-        self._selections_bounded = index.profiles_bounded
 
 
 _STATE_QUERY = select(ruleset_state.c.active_version, ruleset_state.c.catalog_revision).where(
@@ -242,17 +116,9 @@ def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: Rules
         supplier_ids={r.code: r.id for r in sup_rows.values()},
         supplier_contacts={r.code: r.contact or {} for r in sup_rows.values()},
     )
-    if snap.ruleset is not None:
-        compiled = snap.ruleset.compiled
-        snap.rule_index = RuleIndex(compiled)
-        snap.rule_index.build_all()
-        snap.group_index = GroupIndex(compiled, snap.sku_facts.values(), snap.warehouse_facts.values())
-        snap.index_profiles()
-        snap.tz = ZoneInfo(compiled.settings.timezone)
-        snap.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)
-        snap.promotion_days = frozenset(str(d) for d in compiled.settings.extra.get("promotion_days", []))
-        if uses_forecasts(compiled):
-            snap.forecasts = load_forecasts(conn, sku_ids, snap.warehouse_ids)
+    snap.index()
+    if snap.ruleset is not None and uses_forecasts(snap.ruleset.compiled):
+        snap.forecasts = load_forecasts(conn, sku_ids, snap.warehouse_ids)
     return snap
 
 
@@ -319,4 +185,5 @@ def _shared(value: Any, pool: dict[str, str]) -> Any:
     return value
 
 
-__all__ = ["EngineCache", "Snapshot", "keep_out_of_gc", "referenced_roots"]
+__all__ = ["DEFAULT_TZ", "MAX_FACT_MAKERS", "MAX_SELECTIONS", "EngineCache", "Snapshot",
+           "keep_out_of_gc", "referenced_roots"]

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from engine.storage.tables import alerts, escalations, notifications, task_history, tasks
+from engine.storage import task_store
+from engine.storage.tables import alerts, escalations, notifications, tasks
 from engine.storage.upsert import insert_ignore
+from engine.workflows.tasks import Task, escalate
 
 if TYPE_CHECKING:
     from engine.rules.compiled import CompiledRuleset
@@ -56,15 +58,9 @@ def run_due(conn: Connection, now: datetime, limit: int = 500) -> list[dict[str,
 
 
 def _move_tasks(conn: Connection, alert_id: int, role: str, level: int, now: datetime) -> list[int]:
-    open_tasks = list(conn.execute(select(tasks.c.id, tasks.c.role, tasks.c.state)
-                                   .where(tasks.c.alert_id == alert_id, tasks.c.closed.is_(False))))
-    for t in open_tasks:
-        conn.execute(update(tasks).where(tasks.c.id == t.id)
-                     .values(role=role, updated_at=now, version=tasks.c.version + 1))
-        conn.execute(insert(task_history).values(
-            task_id=t.id, at=now, actor="system", transition="escalate", from_state=t.state,
-            to_state=t.state, data={"from_role": t.role, "to_role": role, "level": level}))
-    return [t.id for t in open_tasks]
+    moved = [escalate(t, role, level, now) for t in task_store.open_tasks_of(conn, alert_id)]
+    task_store.save_escalated(conn, moved, now)
+    return [int(t.id) for t in moved]
 
 
 def run_overdue(conn: Connection, now: datetime, escalate_to: Mapping[str, str],
@@ -92,12 +88,8 @@ def run_overdue(conn: Connection, now: datetime, escalate_to: Mapping[str, str],
             "due_at": t.due_at, "fired_at": now}, ["alert_id", "level"])
         if row_id is None:
             continue  # escalated before (by this sweep's earlier pass or another process)
-        conn.execute(update(tasks).where(tasks.c.id == t.id)
-                     .values(role=target, updated_at=now, version=tasks.c.version + 1))
-        conn.execute(insert(task_history).values(
-            task_id=t.id, at=now, actor="system", transition="escalate", from_state=t.state,
-            to_state=t.state, data={"from_role": t.role, "to_role": target, "level": OVERDUE_LEVEL,
-                                    "reason": "overdue"}))
+        task = Task(str(t.id), str(t.alert_id), t.title, "", t.state, t.role)
+        task_store.save_escalated(conn, [escalate(task, target, OVERDUE_LEVEL, now, "overdue")], now)
         conn.execute(insert(notifications).values(
             alert_id=t.alert_id, dedupe_key=f"escalation:{row_id}", channel="inbox",
             recipients=[target], subject=f"overdue: {t.title}"[:200],

@@ -1,34 +1,57 @@
-"""Ingesting stock events in batches, and reviewing and replaying the rejected ones."""
+"""The one handler of stock events, and the review and replay of the rejected ones.
+
+``POST /api/v1/events``, ``events replay``, the demo, replayed rejected events and the
+importers all call ``handle``; the worker's apply job runs the same load → apply → save
+(``engine.services.apply``). Whether the events are applied now, in the request's transaction,
+or by a worker after it, is a scheduling choice (``Jobs.inline``), not a second path.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
 from engine.errors import InputInvalid, NotFound
 from engine.jobs import Jobs
+from engine.pipeline.validate import ItemResult, validate_items
 from engine.services import outbox
+from engine.services.apply import apply_events
 from engine.services.engine_cache import EngineCache
-from engine.services.ingest import BatchStats, ItemResult, ingest, record
+from engine.snapshot import Snapshot
+from engine.storage import event_log
 from engine.storage.tables import rejected_events
 from engine.storage.unit_of_work import UnitOfWork
 
 
-def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now: Any,
-                 max_items: int, source: str = "api", jobs: Jobs | None = None,
-                 deliverable: frozenset[str] | None = None,
-                 state_key: tuple[int | None, int] | None = None,
-                 ) -> tuple[list[ItemResult], BatchStats]:
-    """Take a batch and answer item by item.
+@dataclass
+class BatchStats:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    follow_ups: list[tuple[int, str]] = field(default_factory=list)
 
-    Inline (embedded default): record and apply in one transaction. With a queue: record the
-    events and an ``apply_events`` outbox row in one transaction, answer, and let a worker
-    apply them; if the queue is down the relay hands the row over later (nothing is lost).
-    ``state_key``: the snapshot key when the caller already read it (``EngineCache.current``).
+
+def handle(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now: datetime, *,
+           source: str = "api", jobs: Jobs | None = None,
+           deliverable: frozenset[str] | None = None, max_items: int | None = None,
+           state_key: tuple[int | None, int] | None = None,
+           ) -> tuple[list[ItemResult], BatchStats]:
+    """Take a batch of stock events (SPEC §4) and answer item by item, in one transaction.
+
+    ``items``: JSON objects as sent (or ``Unparsed`` lines). ``source`` names where they came
+    from (``api``, ``file:NAME``, ``import:PLUGIN``…), kept with the rejected ones. ``jobs``
+    decides when they are applied: None or inline jobs — now, in this transaction (the
+    embedded default); a queue — recorded with an ``apply_events`` outbox row and applied by
+    a worker (nothing is lost if the queue is down: the relay hands the row over later).
+    ``max_items``: refuse a bigger batch whole (``InputInvalid``). ``state_key``: the snapshot
+    key when the caller already read it (``EngineCache.current``). Follow-up jobs (deliveries)
+    are handed to ``jobs`` after commit.
     """
-    if len(items) > max_items:
+    if max_items is not None and len(items) > max_items:
         raise InputInvalid([{"field": "", "message": f"{len(items)} events in one request; "
                                                      f"the limit is {max_items}"}])
     snap = cache.current(uow.conn, state_key)
@@ -37,30 +60,44 @@ def ingest_batch(uow: UnitOfWork, cache: EngineCache, items: Sequence[Any], now:
         # A queued single event writes with at most one statement (its row and outbox row, or
         # its rejection): it may run in a unit of work opened with ``statement_commits``.
         uow.transaction()
-    if not queued:
-        results, stats = ingest(uow.conn, items, snap, now, source, deliverable)
-        uow.commit()
-        follow_ups = stats.follow_ups
-    else:
-        # Each event names the outbox row that announces it; the relay in the workers hands
-        # that row over within a tick, grouped with others into one job.
-        if uow.conn.dialect.name == "postgresql":  # both in one statement
-            results, accepted, row_ids = record(uow.conn, items, snap, now, source,
-                                                applied=False, announce=True)
-        else:
-            row = outbox.add(uow.conn, "apply_events", {}, now)
-            results, accepted, row_ids = record(uow.conn, items, snap, now, source,
-                                                applied=False, batch_id=row)
-            if not row_ids:
-                outbox.delete(uow.conn, row)
-        stats = BatchStats(accepted=len(accepted))
-        stats.rejected = sum(1 for r in results if r.status == "rejected")
-        stats.duplicates = sum(1 for r in results if r.status == "duplicate")
-        follow_ups = []
-        uow.commit()
+    results, stats = take(uow.conn, items, snap, now, source, queued, deliverable)
+    uow.commit()
     if jobs is not None:
-        for row_id, kind in follow_ups:
+        for row_id, kind in stats.follow_ups:
             jobs.dispatch(row_id, kind)
+    return results, stats
+
+
+def take(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime, source: str,
+         queued: bool, deliverable: frozenset[str] | None = None, keep_rejected: bool = True,
+         ) -> tuple[list[ItemResult], BatchStats]:
+    """``handle`` inside the caller's transaction: validate, record, and apply now unless
+    ``queued``. ``keep_rejected``: store the rejected items for review."""
+    good, results = validate_items(items, snap, now)
+    if not queued:
+        new_ids = event_log.insert_events(conn, good, snap, now)
+    elif conn.dialect.name == "postgresql":  # the events and their outbox row in one statement
+        new_ids = event_log.insert_announced(conn, good, snap, now)
+    else:
+        row = outbox.add(conn, "apply_events", {}, now)
+        new_ids = event_log.insert_events(conn, good, snap, now, applied=False, batch_id=row)
+        if not new_ids:
+            outbox.delete(conn, row)
+    accepted = []
+    for index, event in good:
+        if event.id in new_ids:
+            accepted.append(event)
+            results.append(ItemResult(index, event.id, "accepted"))
+        else:
+            results.append(ItemResult(index, event.id, "duplicate"))
+    if keep_rejected:
+        event_log.store_rejected(conn, items, results, source, now)
+    results.sort(key=lambda r: r.index)
+    stats = BatchStats(accepted=len(accepted))
+    stats.rejected = sum(1 for r in results if r.status == "rejected")
+    stats.duplicates = sum(1 for r in results if r.status == "duplicate")
+    if not queued:
+        stats.follow_ups = apply_events(conn, accepted, snap, now, deliverable).follow_ups
     return results, stats
 
 
@@ -73,10 +110,11 @@ def list_rejected(conn: Connection, state: str = "pending", limit: int = 100,
     return total, [dict(r._mapping) for r in rows]
 
 
-def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: Any,
+def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: datetime,
                     ids: Sequence[int] | None = None, jobs: Jobs | None = None,
                     deliverable: frozenset[str] | None = None) -> dict[str, int]:
-    """Send pending rejected events through ingest again (after the master data was fixed).
+    """Send pending rejected events through the handler again (after the master data was
+    fixed), applied now or by a worker as any other batch.
 
     Each one that is now accepted (or found to be a duplicate) is marked replayed; one that is
     still invalid stays pending with its new errors, and no new rejected row is added for it.
@@ -92,7 +130,10 @@ def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: Any,
     if ids and not rows:
         raise NotFound("rejected event", ",".join(map(str, ids)))
     snap = cache.current(uow.conn)
-    results, stats = ingest(uow.conn, [r.payload for r in rows], snap, now, "replay-check", deliverable)
+    uow.transaction()
+    queued = jobs is not None and not jobs.inline
+    results, stats = take(uow.conn, [r.payload for r in rows], snap, now, "replay", queued,
+                          deliverable, keep_rejected=False)
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     for row, result in zip(rows, results, strict=True):
         counts[result.status] += 1
@@ -102,10 +143,9 @@ def replay_rejected(uow: UnitOfWork, cache: EngineCache, now: Any,
         else:
             uow.conn.execute(update(rejected_events).where(rejected_events.c.id == row.id)
                              .values(state="replayed", replayed_at=now))
-    # ingest stored the still-rejected ones again under source "replay-check": drop those copies
-    uow.conn.execute(rejected_events.delete().where(rejected_events.c.source == "replay-check"))
     uow.commit()
     if jobs is not None:
         for row_id, kind in stats.follow_ups:
             jobs.dispatch(row_id, kind)
     return counts
+

@@ -14,13 +14,9 @@ import socket
 import threading
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from engine.services import leases
-from engine.services.runner import relay_once, sweep_once
-
-if TYPE_CHECKING:
-    from engine.bootstrap import Services
+from engine.services.runner import Services, relay_once, sweep_once
 
 log = logging.getLogger(__name__)
 

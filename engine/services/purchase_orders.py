@@ -16,11 +16,12 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from engine.errors import Conflict, EngineError, NotFound
 from engine.services.requisitions import transition_requisition
+from engine.storage import requisition_store
+from engine.workflows.tasks import HistoryEntry
 from engine.storage.tables import (
     notifications,
     outbox,
     purchase_orders,
-    requisition_history,
     requisitions,
     skus,
     suppliers,
@@ -67,9 +68,8 @@ def merge(conn: Connection, req_ids: Sequence[int], actor: str, now: datetime) -
         purchase_order_id=po_id, updated_at=now, version=requisitions.c.version + 1))
     if done.rowcount != len(ids):
         raise Conflict("a requisition changed meanwhile; reload and try again")
-    conn.execute(insert(requisition_history), [
-        {"requisition_id": i, "at": now, "actor": actor, "transition": "merge",
-         "from_state": "approved", "to_state": "approved", "data": {"purchase_order": po_id}}
+    requisition_store.write_history(conn, [
+        (i, HistoryEntry(now, actor, "merge", "approved", "approved", {"purchase_order": po_id}))
         for i in ids])
     return int(po_id)
 

@@ -14,20 +14,21 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from engine.errors import Conflict, NotFound
 from engine.metrics import round_to_supplier
 from engine.services import approval_chain
 from engine.services.requisitions import recompute_on_order_local
+from engine.storage import requisition_store
 from engine.storage.tables import (
     alerts,
-    requisition_history,
     requisitions,
     sku_suppliers,
     skus,
     suppliers,
 )
+from engine.workflows.tasks import HistoryEntry
 from engine.workflows.errors import FormInvalid, RoleNotAllowed, TransitionNotAllowed
 
 EDITABLE = ("draft", "pending_approval")
@@ -98,9 +99,8 @@ def edit_requisition(
             supplier.pack_size if supplier else 1
     if note.strip():
         data["note"] = note.strip()[:1000]
-    conn.execute(insert(requisition_history).values(
-        requisition_id=req_id, at=now, actor=actor, transition="edit", from_state=row.state,
-        to_state=state, data=data))
+    requisition_store.write_history(conn, [
+        (req_id, HistoryEntry(now, actor, "edit", row.state, state, data))])
     recompute_on_order_local(conn, row.sku_id, row.warehouse_id)
     return values
 

@@ -12,12 +12,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
-from engine.errors import Conflict, NotFound
+from engine.errors import NotFound
 from engine.services import approval_chain
 from engine.services.queries import load_requisition, requisition_history_of
-from engine.storage.tables import requisition_history, requisitions, stock_levels
+from engine.storage import requisition_store
+from engine.storage.tables import requisitions, stock_levels
 from engine.storage.upsert import insert_for
 from engine.workflows.requisitions import (
     Requisition,
@@ -64,11 +65,7 @@ def transition_requisition(
     moved = apply_requisition_transition(_domain(current), transition, actor, actor_roles,
                                          data, now, is_admin)
     _lock_level(conn, row.sku_id, row.warehouse_id)
-    _save(conn, row, moved, transition, now)
-    entry = moved.history[-1]
-    conn.execute(insert(requisition_history).values(
-        requisition_id=row.id, at=now, actor=actor, transition=entry.transition,
-        from_state=entry.from_state, to_state=entry.to_state, data=dict(entry.data)))
+    requisition_store.save_moved(conn, row, moved, transition, now)
     if transition == "approve":  # levels to go: it waits for the next role (issue #18)
         approval_chain.advance(conn, req_id, now)
     recompute_on_order_local(conn, row.sku_id, row.warehouse_id)
@@ -82,21 +79,6 @@ def _domain(req: Mapping[str, Any]) -> Requisition:
         unit_price=req["unit_price"], amount=req["amount"], state=req["state"],
         approval_role=req["approval_role"], ref=req["ref"], owner_role=req.get("owner"),
     )
-
-
-def _save(conn: Connection, row: Any, moved: Requisition, transition: str,
-          now: datetime) -> None:
-    values: dict[str, Any] = {"state": moved.state, "ref": moved.ref, "updated_at": now,
-                              "version": row.version + 1}
-    if transition == "order":
-        values["ordered_at"] = now
-    done = conn.execute(
-        update(requisitions)
-        .where(requisitions.c.id == row.id, requisitions.c.version == row.version)
-        .values(**values)
-    )
-    if done.rowcount != 1:
-        raise Conflict(f"requisition {row.id} was changed by someone else meanwhile; reload it")
 
 
 def _lock_level(conn: Connection, sku_id: int, warehouse_id: int) -> None:

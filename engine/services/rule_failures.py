@@ -15,50 +15,18 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from engine.pipeline.failures import BUDGET, ERROR, Failure, RuleFailures, kind_of
 from engine.storage.tables import notifications, outbox, rule_failures, skus, users, warehouses
 from engine.storage.upsert import insert_for
 
-BUDGET = "budget"
-ERROR = "error"
 ADMIN_CHANNEL = "email"
 
 
-@dataclass
-class Failure:
-    """The failures of one rule in one batch."""
+class RuleFailureWriter:
+    """Writes the failures a batch noted (``engine.pipeline.failures.RuleFailures``)."""
 
-    kind: str
-    message: str
-    count: int
-    first_at: datetime
-    last_at: datetime
-    sku_id: int
-    warehouse_id: int
-    event_id: str
-
-
-def kind_of(error: str) -> str:
-    """``budget`` when the condition ran out of fuel, ``error`` for any other fault."""
-    return BUDGET if error.startswith("BudgetExceeded") else ERROR
-
-
-class RuleFailures:
-    """The failures seen while one batch is applied, by rule id."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, Failure] = {}
-
-    def note(self, rule_id: str, error: str, sku_id: int, warehouse_id: int, event_id: str,
-             at: datetime) -> None:
-        found = self.seen.get(rule_id)
-        if found is None:
-            self.seen[rule_id] = Failure(kind_of(error), error, 1, at, at, sku_id, warehouse_id,
-                                         event_id)
-            return
-        found.count += 1
-        found.kind, found.message = kind_of(error), error
-        found.first_at, found.last_at = min(found.first_at, at), max(found.last_at, at)
-        found.sku_id, found.warehouse_id, found.event_id = sku_id, warehouse_id, event_id
+    def __init__(self, seen: dict[str, Failure]) -> None:
+        self.seen = seen
 
     def write(self, conn: Connection, version: int, now: datetime,
               deliverable: frozenset[str] | None) -> list[tuple[int, str]]:
@@ -153,3 +121,13 @@ def as_dict(view: FailureView) -> dict[str, Any]:
     return {"rule": view.rule, "kind": view.kind, "message": view.message, "count": view.count,
             "first_at": view.first_at.isoformat(), "last_at": view.last_at.isoformat(),
             "sku": view.sku, "warehouse": view.warehouse, "event": view.event_id}
+
+
+def write(conn: Connection, failures: RuleFailures, version: int, now: datetime,
+          deliverable: frozenset[str] | None) -> list[tuple[int, str]]:
+    """Count a batch's failures in ``rule_failures`` and notify the admins of each rule's first
+    failure in ``version``; the outbox rows to hand to the jobs port."""
+    return RuleFailureWriter(failures.seen).write(conn, version, now, deliverable)
+
+
+__all__ = ["BUDGET", "ERROR", "Failure", "RuleFailures", "kind_of", "write"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,14 +19,8 @@ from engine.errors import Conflict, NotFound
 from engine.rules import CompiledRuleset, load_ruleset
 from engine.rules.versions import diff as text_diff
 from engine.services import audit
+from engine.snapshot import ActiveRuleset
 from engine.storage.tables import ruleset_state, ruleset_versions
-
-
-@dataclass(frozen=True)
-class ActiveRuleset:
-    version: int
-    revision: int
-    compiled: CompiledRuleset
 
 
 class RulesetCache:

@@ -8,24 +8,48 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
+from engine.clock import Clock
+from engine.config import Settings
+from engine.jobs import Jobs
 from engine.services import abc, escalations, outbox
-from engine.services.ingest import apply_pending
-
-if TYPE_CHECKING:
-    from engine.bootstrap import Services
+from engine.services.apply import Applied, Group, apply_pending, finish_announced, route
+from engine.services.engine_cache import EngineCache
+from engine.services.rulesets import RulesetCache
+from engine.storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
+class Services(Protocol):
+    """What running jobs needs of the composition root (``engine.bootstrap.Services``)."""
+
+    settings: Settings
+    clock: Clock
+    cache: EngineCache
+    rulesets: RulesetCache
+    jobs: Jobs
+
+    def uow(self, statement_commits: bool = False) -> UnitOfWork: ...
+    def channels(self) -> dict[str, Any]: ...
+    def channel_config(self) -> dict[str, Any]: ...
+    def deliverable_channels(self) -> frozenset[str]: ...
+
+
+def _partitions(svc: Services, conn: Connection) -> int:
+    """Apply partitions: the configured number on PostgreSQL; one on SQLite (one writer)."""
+    return svc.settings.apply_partitions if conn.dialect.name == "postgresql" else 1
+
+
 def _handlers(svc: Services) -> dict[str, outbox.Handler]:
     def apply(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
-        _, follow_ups = apply_pending(conn, svc.cache.current(conn), now, svc.deliverable_channels(),
-                                      clock=svc.clock.now)
-        return follow_ups
+        done = apply_pending(conn, svc.cache.current(conn), now, svc.deliverable_channels(),
+                             clock=svc.clock.now, partitions=_partitions(svc, conn))
+        finish_announced(conn, now)  # the other rows whose events this applied (it holds every partition)
+        return done.follow_ups
 
     def deliver(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
         from engine.services import deliveries
@@ -59,15 +83,54 @@ def run_outbox_batch(svc: Services, outbox_ids: list[int]) -> str:
             now = svc.clock.now()
             if not outbox.lock_pending(uow.conn, outbox_ids):
                 return "nothing to do"
-            applied, follow_ups = apply_pending(uow.conn, svc.cache.current(uow.conn), now,
-                                                svc.deliverable_channels(), clock=svc.clock.now)
+            done = apply_pending(uow.conn, svc.cache.current(uow.conn), now,
+                                 svc.deliverable_channels(), clock=svc.clock.now,
+                                 partitions=_partitions(svc, uow.conn))
             uow.commit()
     except Exception as exc:
         _record_failure(svc, outbox_ids, exc)
         raise
-    for row_id, kind in follow_ups:
+    _finish(svc, done, outbox_ids)
+    return f"applied {done.events} event(s)"
+
+
+def run_partitions(svc: Services, group: list[int], outbox_ids: list[int]) -> str:
+    """Apply the waiting events of a group of SKU partitions (PostgreSQL), in arrival order, one
+    transaction per partition under its lock (a busy partition is skipped: its rows go out
+    again at the relay's next pass); then mark done the rows whose events are all applied.
+    A partition per transaction: one slow SKU holds up its partition, not the group's.
+    ``outbox_ids``: the rows that asked for it (their failures are noted there)."""
+    done = Applied()
+    try:
+        for partition in group:
+            with svc.uow() as uow:
+                one = apply_pending(
+                    uow.conn, svc.cache.current(uow.conn), svc.clock.now(),
+                    svc.deliverable_channels(), clock=svc.clock.now, group=[partition],
+                    partitions=_partitions(svc, uow.conn))
+                uow.commit()
+            done.events += one.events
+            done.follow_ups += one.follow_ups
+            done.skipped += one.skipped
+            done.at_limit = done.at_limit or one.at_limit
+    except Exception as exc:
+        _record_failure(svc, outbox_ids, exc)
+        raise
+    _finish(svc, done, outbox_ids)
+    skipped = f", skipped {done.skipped} (busy)" if done.skipped else ""
+    return f"applied {done.events} event(s) of partitions {group}{skipped}"
+
+
+def _finish(svc: Services, done: Applied, outbox_ids: list[int]) -> None:
+    """After an apply job's commit: mark its finished rows done (``finish_announced``); rows
+    still waiting are handed over at the relay's next pass when the job stopped at its limit
+    (all of them) or skipped a busy partition (its own); then its follow-ups go out."""
+    with svc.uow() as uow:
+        finish_announced(uow.conn, svc.clock.now(), backlog=done.at_limit or bool(done.skipped),
+                         rows=None if done.at_limit else outbox_ids)
+        uow.commit()
+    for row_id, kind in done.follow_ups:
         svc.jobs.dispatch(row_id, kind)
-    return f"applied {applied} event(s)"
 
 
 def _record_failure(svc: Services, outbox_ids: list[int], exc: Exception) -> None:
@@ -91,17 +154,32 @@ def _record_failure(svc: Services, outbox_ids: list[int], exc: Exception) -> Non
 
 
 def relay_once(svc: Services, limit: int = 500, lease: timedelta = outbox.LEASE) -> int:
-    """Hand due outbox rows to the queue; rows it cannot hand over go back to pending."""
+    """Hand due outbox rows to the queue; rows it cannot hand over go back to pending.
+
+    On PostgreSQL with a queue, ``apply_events`` rows go out as jobs for the SKU partitions
+    their events are in, one per live applier (``route``): workers apply them side by side."""
     now = svc.clock.now()
+    routes: list[Group] | None = None
     with svc.uow() as uow:
         claimed = outbox.claim(uow.conn, now, limit, lease)
+        total = len(claimed)
+        applies = [r for r, kind in claimed if kind == "apply_events"]
+        if applies and not svc.jobs.inline and _partitions(svc, uow.conn) > 1:
+            routes = route(uow.conn, applies, _partitions(svc, uow.conn), svc.jobs.appliers())
+            claimed = [(r, kind) for r, kind in claimed if kind != "apply_events"]
         uow.commit()
+    if routes is not None and set(applies) - {r for g in routes for r in g.rows}:
+        with svc.uow() as uow:  # rows whose events others applied meanwhile
+            finish_announced(uow.conn, now)
+            uow.commit()
     failed = svc.jobs.dispatch_many(claimed)
+    if routes:
+        failed += svc.jobs.dispatch_partitions([(g.partitions, g.rows) for g in routes])
     if failed:
         with svc.uow() as uow:
             outbox.release(uow.conn, failed, now, timedelta(seconds=2))
             uow.commit()
-    return len(claimed) - len(failed)
+    return total - len(set(failed))
 
 
 def sweep_once(svc: Services) -> int:

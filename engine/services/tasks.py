@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
-from engine.errors import Conflict, NotFound
+from engine.errors import NotFound
 from engine.rules.compiled import CompiledRuleset, Transition, Workflow
 from engine.services.queries import load_task, task_history_of
-from engine.storage.tables import alerts, skus, task_history, tasks, warehouses
+from engine.storage import task_store
+from engine.storage.tables import alerts, skus, tasks, warehouses
 from engine.workflows.definition import allowed_transitions, is_terminal
 from engine.workflows.errors import TransitionNotAllowed
 from engine.workflows.tasks import Task, apply_transition
@@ -91,11 +92,7 @@ def transition_task(
     task = Task(str(row.id), None, row.title, row.workflow, row.state, row.role, row.assignee,
                 row.due_at, dict(row.data or {}))
     moved = apply_transition(task, workflow, transition_id, actor_username, actor_roles, data, now)
-    _save(conn, row, moved, is_terminal(workflow, moved.state), actor_username, now)
-    entry = moved.history[-1]
-    conn.execute(insert(task_history).values(
-        task_id=row.id, at=now, actor=actor_username, transition=entry.transition,
-        from_state=entry.from_state, to_state=entry.to_state, data=dict(entry.data)))
+    task_store.save_moved(conn, row, moved, is_terminal(workflow, moved.state), actor_username, now)
     if row.alert_id is not None and row.state == workflow.initial and moved.state != row.state:
         _acknowledge(conn, row.alert_id, now)
     return load_task(conn, task_id, now)
@@ -110,20 +107,6 @@ def _workflow(
                   "an admin must restore it or the task stays as it is")
         raise TransitionNotAllowed(transition_id, state, reason)
     return workflow
-
-
-def _save(conn: Connection, row: Any, moved: Task, closed: bool, actor: str,
-          now: datetime) -> None:
-    """Write the new state with the optimistic ``version`` check."""
-    done = conn.execute(
-        update(tasks)
-        .where(tasks.c.id == row.id, tasks.c.version == row.version)
-        .values(state=moved.state, data=moved.data, closed=closed, updated_at=now,
-                # the first person to act on an unassigned task takes it, as in an inbox
-                assignee=row.assignee or actor, version=row.version + 1)
-    )
-    if done.rowcount != 1:
-        raise Conflict(f"task {row.id} was changed by someone else meanwhile; reload it")
 
 
 def _acknowledge(conn: Connection, alert_id: int, now: datetime) -> None:

@@ -24,7 +24,7 @@ from engine.metrics import approval_role
 from engine.policy import Identity, may_take_requisition_step, requisition_step_roles
 from engine.rules.compiled import ApprovalThreshold
 from engine.workflows.errors import FormInvalid, RoleNotAllowed, TransitionNotAllowed
-from engine.workflows.tasks import HistoryEntry
+from engine.workflows.tasks import SYSTEM, HistoryEntry
 from forms.fields import FieldSpec
 from forms.validation import validate_form
 
@@ -98,6 +98,16 @@ def draft_requisition(
     )
 
 
+def raised(alert_id: int, state: str, reason: str, now: datetime) -> HistoryEntry:
+    """The first history entry of a requisition an alert's action raised."""
+    return HistoryEntry(now, SYSTEM, "create", None, state, {"alert": alert_id, "reason": reason})
+
+
+def received_by_event(event_id: str, now: datetime) -> HistoryEntry:
+    """An ordered requisition received by a receipt event naming its ``ref``."""
+    return HistoryEntry(now, SYSTEM, "receive", "ordered", "received", {"event": event_id})
+
+
 def is_open(state: str) -> bool:
     """Still in progress: not received, rejected or cancelled."""
     return state not in CLOSED
@@ -108,7 +118,7 @@ def counts_on_order(state: str) -> bool:
 
     Ordered requisitions keep counting in ``stock_levels.on_order_local`` too, until the ERP's
     next ``count`` with ``on_order`` includes them (``counted_by_erp``) or they are received —
-    see engine/services/ingest.py; this predicate only names the pre-order states.
+    see engine/pipeline/core.py; this predicate only names the pre-order states.
     """
     return state in ON_ORDER
 

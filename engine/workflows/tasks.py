@@ -20,7 +20,7 @@ class HistoryEntry:
     at: datetime
     actor: str
     transition: str
-    from_state: str
+    from_state: str | None  # None: the entry that created it
     to_state: str
     data: Mapping[str, Any] = field(default_factory=dict)
 
@@ -47,6 +47,31 @@ class Task:
     due_at: datetime | None = None
     data: dict[str, Any] = field(default_factory=dict)  # form answers, latest value per field
     history: list[HistoryEntry] = field(default_factory=list)
+    severity: str | None = None
+    action_key: str | None = None  # the alert's action that created it (unique per alert)
+
+
+SYSTEM = "system"  # the actor of what the engine does by itself
+
+
+def open_task(alert_id: int, rule_id: str, action_key: str, title: str, workflow: str,
+              state: str, role: str | None, due_at: datetime | None, severity: str,
+              now: datetime) -> Task:
+    """A new task of an alert's ``create_task`` action, its creation as the first history entry."""
+    entry = HistoryEntry(now, SYSTEM, "create", None, state, {"alert": alert_id, "rule": rule_id})
+    return Task("", str(alert_id), title, workflow, state, role, None, due_at, {}, [entry],
+                severity, action_key)
+
+
+def escalate(task: Task, to_role: str, level: int, now: datetime,
+             reason: str | None = None) -> Task:
+    """The task moved to ``to_role``'s inbox by escalation ``level`` (``reason``: why, when
+    not a rule's own level, e.g. ``overdue``); ``task`` is left unchanged."""
+    data: dict[str, Any] = {"from_role": task.role, "to_role": to_role, "level": level}
+    if reason is not None:
+        data["reason"] = reason
+    entry = HistoryEntry(now, SYSTEM, "escalate", task.state, task.state, data)
+    return replace(task, role=to_role, history=[*task.history, entry])
 
 
 def apply_transition(

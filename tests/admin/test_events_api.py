@@ -300,3 +300,30 @@ def test_the_answer_is_exactly_what_the_documented_schema_dumps(client, admin_he
     assert r.json == IngestResultSchema().dump(r.json)
     assert [x["status"] for x in r.json["results"]] == ["accepted", "duplicate", "rejected", "rejected"]
     assert (r.json["accepted"], r.json["duplicates"], r.json["rejected"]) == (1, 1, 2)
+
+
+TOTAL_RULES = """
+ruleset: totals
+settings: {timezone: Asia/Shanghai}
+rules:
+  - id: short-everywhere
+    name: Short over all warehouses
+    on: [sale]
+    when: {"<": [{"var": "stock.total_available"}, 600]}
+"""
+
+
+def test_total_available_during_evaluation_is_the_stock_pages_total(client, admin_headers):
+    """A sale at one warehouse, alone in its batch, sees the SKU's stock in every warehouse (it
+    saw only its own: 39 where GET /skus/{code}/stock said 547)."""
+    setup(client, admin_headers)
+    assert client.put("/api/v1/ruleset", data=TOTAL_RULES, content_type="application/yaml",
+                      headers=admin_headers).status_code == 200
+    client.post("/api/v1/events", json=[ev("in-1", qty=50), ev("in-2", qty=508, warehouse="WH-2")],
+                headers=admin_headers)
+    r = client.post("/api/v1/events", json=ev("out", type="sale", qty=11), headers=admin_headers)
+    assert r.json["accepted"] == 1
+    total = client.get("/api/v1/skus/SKU-1/stock", headers=admin_headers).json["total_available"]
+    [alert] = client.get("/api/v1/alerts", headers=admin_headers).json["items"]
+    assert (total, alert["facts"]["stock"]["total_available"]) == (547, 547)
+    assert alert["facts"]["stock"]["available"] == 39

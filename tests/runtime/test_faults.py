@@ -229,7 +229,7 @@ def test_a_connection_dropped_mid_transaction_leaves_nothing_half_applied(settin
         pytest.skip("dropping a server connection needs PostgreSQL (pg_terminate_backend)")
     from admin import create_app
     from engine.services import outbox as outbox_service
-    from engine.services.ingest import apply_recorded
+    from engine.services.apply import apply_recorded
     from engine.services.runner import run_outbox
     from tests.runtime.conftest import _admin_headers
 
@@ -326,3 +326,97 @@ def test_two_workers_reach_the_same_alerts_as_the_embedded_default(settings, clo
     assert got == expected and sum(got.values()) > 0
     services.close()
     embedded.extensions["engine"].close()
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_partition_loses_nothing_while_the_others_go_on(settings, clock, private_redis, tmp_path):
+    """Apply is partitioned by SKU on PostgreSQL: a worker is killed while it holds a partition
+    (its transaction open, mid-apply); the other workers go on with the other partitions and,
+    once the killed job's lease runs out, with that one too. Nothing is lost or doubled.
+
+    To be sure to catch a worker mid-partition, a real fault slows one SKU's stock level
+    updates (a trigger that sleeps 1 s a row): its partition's apply takes seconds."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("partitioned apply is PostgreSQL's (SQLite has one writer)")
+    from engine.services.apply import APPLIER_LOCK
+
+    app, headers, env = runtime_app(settings, clock, private_redis.url, tmp_path)
+    client, services = app.test_client(), app.extensions["engine"]
+    setup_catalog(client, headers)
+    with services.db.begin() as conn:
+        slow_sku = conn.execute(text("SELECT id FROM skus WHERE code = 'S000'")).scalar_one()
+        conn.execute(text(
+            "CREATE FUNCTION stall() RETURNS trigger AS $$ BEGIN "
+            f"IF NEW.sku_id = {int(slow_sku)} THEN PERFORM pg_sleep(1); END IF; RETURN NEW; END "
+            "$$ LANGUAGE plpgsql"))
+        conn.execute(text("CREATE TRIGGER stall BEFORE UPDATE ON stock_levels FOR EACH ROW "
+                          "EXECUTE FUNCTION stall()"))
+    slow_partition = slow_sku % services.settings.apply_partitions
+    batches, expected = workload(seed=11)
+    names = [f"applier-{i}" for i in range(3)]
+    procs = []
+    for name in names:  # each worker's connections carry its name: pg_locks says who holds what
+        sep = "&" if "?" in settings.database_url else "?"
+        worker_env = dict(env, DATABASE_URL=f"{settings.database_url}{sep}application_name={name}")
+        log = open(tmp_path / f"worker-{name}.log", "wb")  # noqa: SIM115
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--lease", "2"],
+            cwd=REPO, env=worker_env, stdout=log, stderr=subprocess.STDOUT))
+    killed: dict[str, Any] = {}
+    stop = threading.Event()
+
+    def applied_now(conn: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(stock_events)
+                                .where(stock_events.c.applied.is_(True))).scalar_one())
+
+    def watch() -> None:  # kill the worker holding the slow partition, once others went on
+        seen: tuple[float, int] | None = None
+        with services.db.connect() as conn:
+            while not stop.is_set() and not killed:
+                row = conn.execute(text(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
+                    "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+                    "AND l.classid = :k AND l.objid = :p AND l.objsubid = 2 "
+                    "AND a.application_name LIKE 'applier-%'"),
+                    {"k": APPLIER_LOCK, "p": slow_partition}).first()
+                now = applied_now(conn)
+                conn.rollback()
+                if row is None:
+                    seen = None
+                elif seen is None:
+                    seen = (time.monotonic(), now)
+                elif ((now - seen[1] >= 200 and time.monotonic() - seen[0] > 1)
+                      or time.monotonic() - seen[0] > 6):
+                    i = names.index(row.application_name)
+                    procs[i].send_signal(signal.SIGKILL)
+                    procs[i].wait()
+                    killed.update(worker=row.application_name, applied=now, meanwhile=now - seen[1])
+                time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        for batch in batches:
+            assert client.post("/api/v1/events", json=batch, headers=headers).status_code == 200
+        watcher.join(timeout=120)
+        assert killed, "no worker was ever seen holding the slow partition"
+        assert drained(services), f"the others did not finish: {stuck(services, tmp_path)}"
+    finally:
+        stop.set()
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+    n = outcome(services)
+    REPORT.append(f"[postgresql] {killed['worker']} killed holding partition {slow_partition} "
+                  f"(the others applied {killed['meanwhile']} events while it held it; "
+                  f"{killed['applied']} in all then), 2 others went on: events "
+                  f"{n['stock_events']}/5000, alerts {n['alerts']}, tasks {n['tasks']}, requisitions "
+                  f"{n['requisitions']} (reference {expected}), duplicates "
+                  f"{n['duplicate_tasks'] + n['duplicate_requisitions']}")
+    assert killed["applied"] < SKUS * WAREHOUSES * (SALES + 1)  # mid-run, not after it
+    assert killed["meanwhile"] >= 200  # one slow partition held up no other
+    assert n["stock_events"] == SKUS * WAREHOUSES * (SALES + 1)
+    assert (n["alerts"], n["tasks"], n["requisitions"]) == (expected, expected, expected)
+    assert n["duplicate_tasks"] == n["duplicate_requisitions"] == 0
+    services.close()

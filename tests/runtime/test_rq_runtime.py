@@ -217,10 +217,10 @@ def test_a_backlog_over_one_jobs_limit_is_handed_over_again_at_once(rq_app, admi
     next pass, not when their 60 s leases run out (a 63k-event backlog took 20k a minute)."""
     from datetime import timedelta
 
-    from engine.services import ingest
+    from engine.services import apply
 
-    monkeypatch.setattr(ingest, "APPLY_LIMIT", 5)
-    monkeypatch.setattr(ingest, "APPLY_CHUNK", 5)
+    monkeypatch.setattr(apply, "APPLY_LIMIT", 5)
+    monkeypatch.setattr(apply, "APPLY_CHUNK", 5)
     client, services = rq_app.test_client(), rq_app.extensions["engine"]
     setup(client, admin_headers_rq)
     events = history()
@@ -259,3 +259,28 @@ def test_the_demo_with_a_queue_applies_its_history_itself(rq_app):
     assert unapplied == 0
     assert classes and int(classes[1]) > 0 and int(classes[2]) > 0, result.output
     assert open_alerts and int(open_alerts[1]) > 0, result.output
+
+
+def test_replayed_rejected_events_are_queued_like_any_batch_and_applied_once(rq_app, admin_headers_rq):
+    """Replay of rejected events goes through the one handler: with a queue it records the
+    events and their outbox row (it used to apply them inline, in the admin's request)."""
+    client, services = rq_app.test_client(), rq_app.extensions["engine"]
+    setup(client, admin_headers_rq)
+    events = [dict(e, warehouse="WH-2") for e in history()]  # a warehouse not there yet
+    r = client.post("/api/v1/events", json=events, headers=admin_headers_rq).json
+    assert r["rejected"] == len(events)
+    client.put("/api/v1/warehouses", json=[{"code": "WH-2", "name": "二号仓"}], headers=admin_headers_rq)
+    replayed = client.post("/api/v1/events/rejected/replay", json={}, headers=admin_headers_rq).json
+    assert replayed == {"accepted": len(events), "duplicate": 0, "rejected": 0}
+    with services.db.connect() as conn:
+        waiting = conn.execute(select(func.count()).select_from(stock_events)
+                               .where(stock_events.c.applied.is_(False))).scalar_one()
+        rows = conn.execute(select(outbox.c.kind, outbox.c.status)).all()
+    assert waiting == len(events) and [tuple(r) for r in rows] == [("apply_events", "pending")]
+    assert counts(services) == (0, 0, 0)
+    relay_once(services)
+    work(services)
+    assert counts(services) == (1, 1, 1)
+    relay_once(services)
+    work(services)
+    assert counts(services) == (1, 1, 1)

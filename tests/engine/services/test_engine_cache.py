@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from engine import snapshot
 from engine.services import engine_cache
 from engine.storage.tables import ruleset_state
 
@@ -79,7 +80,7 @@ def _snapshot(sku_ids: list[int], bounded_at: int | None = None) -> Any:
 
 
 def test_select_by_ids_answers_as_groups_for_then_candidates(monkeypatch: Any) -> None:
-    monkeypatch.setattr(engine_cache, "MAX_SELECTIONS", 2)  # the bounded cells start afresh often
+    monkeypatch.setattr(snapshot, "MAX_SELECTIONS", 2)  # the bounded cells start afresh often
     for sku_ids in ([1, 2, 3, 4, 5, 6], [3, 10_000, 7, 99_999, 5, 42]):  # dense ids; sparse ones
         snap = _snapshot(sku_ids)
         assert isinstance(snap._profile_by_id, list if sku_ids[0] == 1 else dict)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from engine.services.ingest import ALERT_COLUMNS, Batch
+from engine.storage.changes import ALERT_COLUMNS, _write_closed_alerts
 from engine.storage.tables import alerts
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -29,9 +29,7 @@ def test_each_closed_alert_gets_its_own_row(engine, rows):
     closed = [(SimpleNamespace(id=None), row) for row in rows]
     with engine.begin() as conn:
         conn.execute(insert(alerts), dict(zip(ALERT_COLUMNS, _row(-1), strict=True)))  # ids differ
-        batch = Batch.__new__(Batch)
-        batch.conn = conn
-        batch._write_closed_alerts(closed)
+        _write_closed_alerts(conn, closed)
         facts = dict(conn.execute(select(alerts.c.id, alerts.c.facts)).all())
     ids = [a.id for a, _ in closed]
     assert [facts[i]["n"] for i in ids] == list(range(len(rows)))
