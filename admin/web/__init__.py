@@ -20,8 +20,22 @@ SESSION_HOURS = 12
 
 def init_app(app: Flask) -> None:
     from admin.web import (
-        approvals, audit_log, auth_views, backtest, dashboard, i18n, inbox, pages, rejected,
-        rules, versions,
+        approvals,
+        audit_log,
+        auth_views,
+        backtest,
+        catalog_edit,
+        catalog_pages,
+        dashboard,
+        i18n,
+        import_labels,
+        import_pages,
+        import_sources,
+        inbox,
+        pages,
+        rejected,
+        rules,
+        versions,
     )
 
     _configure(app)
@@ -34,13 +48,17 @@ def init_app(app: Flask) -> None:
         if request.method in app.config["WTF_CSRF_METHODS"] and not request.path.startswith(
             API_PREFIX
         ):
+            if request.endpoint in import_pages.UPLOAD_ENDPOINTS:  # a file to import
+                request.max_content_length = app.extensions["engine"].settings.max_upload_bytes
             csrf.protect()
 
     i18n.init_app(app)
     # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
     for module in (auth_views, dashboard, inbox, approvals, versions, rejected, rules, audit_log,
-                   backtest):
+                   backtest, import_pages, import_sources, catalog_pages):
         app.register_blueprint(module.bp)
+    assert catalog_edit.bp is catalog_pages.bp  # its routes are on the master data blueprint
+    app.jinja_env.globals.update(import_labels.jinja_globals())
     auth_views.limit_login(app)  # failed sign-ins only; nothing else pays for it
     pages.init_app(app)
 

@@ -102,8 +102,11 @@ class TabularImporter:
             rows += 1
             for rec in found:
                 (bad if isinstance(rec, BadRow) else records).append(rec)
+        required, optional = cols_mod.KIND_FIELDS[header.kind]
         yield {"file": Path(request.file or "").name, "kind": header.kind,
                "header_row": header.row, "columns": header.columns.as_fields(),
+               "headers": [h for h in header.columns.headers if h],
+               "fields": {"required": list(required), "optional": list(optional)},
                "ignored": header.columns.ignored, "notes": header.columns.notes + source.notes,
                "records": records[:limit], "bad_rows": bad[:limit], "rows_read": rows}
 
