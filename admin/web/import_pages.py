@@ -90,20 +90,59 @@ def preview() -> Any:
     kind = request.form.get("kind") or None
     if kind is not None and kind not in KIND_LABELS:
         abort(400)
-    options = _options(plugin, request.form)
+    upload_ = {"token": token, "path": path, "name": name, "plugin": plugin,
+               "options": _options(plugin, request.form)}
+    if request.form.get("pick"):  # naming the header row and the kind by hand
+        return _pick(upload_, kind, None)
     try:
-        found = svc.imports.preview(plugin, path, kind, mapping, options, limit=PREVIEW_ROWS)
+        found = svc.imports.preview(plugin, path, kind, mapping, upload_["options"],
+                                    limit=PREVIEW_ROWS)
     except ImportFailed as exc:
-        return render_template("imports/index.html", runs=[], kinds=KIND_LABELS,
-                               encodings=ENCODINGS, tab="files", failed=exc, file_name=name,
-                               kind=kind), 422
+        return _pick(upload_, kind, exc)
     problems = sample.check_records(svc, found["kind"], found["records"], found["columns"])
     rows = _rows(found["records"], found["bad_rows"] + problems)
     return render_template("imports/preview.html", found=found, token=token, file_name=name,
-                           plugin=plugin, options=options, rows=rows, kinds=KIND_LABELS,
-                           fields=_fields(found), chosen=_chosen(found),
+                           plugin=plugin, options=upload_["options"], rows=rows,
+                           kinds=KIND_LABELS, fields=_fields(found), chosen=_chosen(found),
                            problems=len({r["row"] for r in rows if r["problems"]}),
                            field_names=_record_fields(found["records"]), tab="files")
+
+
+def _pick(upload_: dict[str, Any], kind: str | None, failed: ImportFailed | None) -> Any:
+    """The header was not recognised (or the user asks to name it): the first rows as they
+    are, a choice of the header row and the kind, then a field for each of its columns. A
+    file that cannot be read at all gets the reason, on the upload page."""
+    try:
+        first = sample.first_rows(services().imports, upload_["plugin"], upload_["path"],
+                                  upload_["options"])
+    except ImportFailed as exc:
+        failed = exc
+        first = None
+    if first is None:
+        return render_template("imports/index.html", runs=[], kinds=KIND_LABELS,
+                               encodings=ENCODINGS, tab="files", failed=failed,
+                               file_name=upload_["name"], kind=kind), 422
+    rows = first["rows"]
+    numbers = [n for n, _ in rows]
+    header_row = request.form.get("header_row", type=int)
+    if header_row not in numbers:
+        header_row = _likely_header(rows)
+    headers = next((cells for n, cells in rows if n == header_row), [])
+    fields = first["fields"].get(kind or "", {"required": [], "optional": []})
+    return render_template("imports/pick.html", upload=upload_, failed=failed, rows=rows,
+                           header_row=header_row, headers=headers, kind=kind,
+                           kinds=KIND_LABELS, tab="files",
+                           fields=[(f, True) for f in fields["required"]]
+                           + [(f, False) for f in fields["optional"]])
+
+
+def _likely_header(rows: list[tuple[int, list[str]]]) -> int | None:
+    """The first row with two or more cells of text that are not numbers."""
+    for number, cells in rows:
+        words = [c for c in cells if c and not c.replace(".", "", 1).replace(",", "").isdigit()]
+        if len(words) >= 2:
+            return number
+    return rows[0][0] if rows else None
 
 
 @bp.post("/start")

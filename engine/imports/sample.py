@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from engine.imports import master
+from engine.imports.plugin import ImportRequest
 from engine.imports.records import BadRow, Record
 from engine.imports.validate import Validator
 from engine.services.engine_cache import DEFAULT_TZ
@@ -39,3 +40,16 @@ def check_records(svc: Services, kind: str | None, records: Sequence[Record],
 
 def _row_key(bad: BadRow) -> Any:
     return (bad.row is None, bad.row or 0)
+
+
+def first_rows(service: Any, plugin: str, path: str, options: dict[str, Any],
+               limit: int = 15) -> dict[str, Any] | None:
+    """The first rows of a file as they are, and the fields of every kind, when its importer
+    can tell them (``sample``): for a page that lets the user name the header row and its
+    columns. None when it cannot; ``ImportFailed`` when the file cannot be read at all."""
+    importer = service.importer(plugin)
+    sample = getattr(importer, "sample", None)
+    if sample is None:
+        return None
+    return sample(ImportRequest(kind=None, file=path, options=dict(options)),  # type: ignore[no-any-return]
+                  limit)

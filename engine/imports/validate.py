@@ -76,12 +76,15 @@ class Validator:
         self.skus = set(conn.execute(select(skus.c.code)).scalars())
         self.suppliers = set(conn.execute(select(suppliers.c.code)).scalars())
         self.warehouses: dict[str, str] = {}
-        names: dict[str, str] = {}
+        names: dict[str, list[str]] = {}
         for code, name in conn.execute(select(warehouses.c.code, warehouses.c.name)):
             self.warehouses[code] = code
-            names.setdefault(name, code)
-        for name, code in names.items():
-            self.warehouses.setdefault(name, code)  # 上海仓 → WH-SH, when names are unique
+            names.setdefault(name, []).append(code)
+        # 上海仓 → WH-SH when the name is unique; a name two warehouses share names neither
+        self.ambiguous = {name: codes for name, codes in names.items() if len(codes) > 1}
+        for name, codes in names.items():
+            if len(codes) == 1:
+                self.warehouses.setdefault(name, codes[0])
         self.seen_codes: dict[tuple[type, str], str] = {}
         self.seen_ids: set[int] = set()
         self._iso: dict[datetime, str] = {}
@@ -181,7 +184,10 @@ class Validator:
             self._bad(rec, out, cols, "sku", f"SKU '{rec.sku}' does not exist")
             return None
         wh = self.warehouse(rec.warehouse)
-        if wh is None:
+        if wh is None and rec.warehouse in self.ambiguous:
+            self._bad(rec, out, cols, "warehouse", f"'{rec.warehouse}' is the name of several "
+                      f"warehouses ({', '.join(self.ambiguous[rec.warehouse])}): use the code")
+        elif wh is None:
             self._bad(rec, out, cols, "warehouse", f"warehouse '{rec.warehouse}' does not exist "
                                                    "(neither a code nor a name)")
         return wh

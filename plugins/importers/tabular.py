@@ -85,6 +85,26 @@ class TabularImporter:
             if source.close:
                 source.close()
 
+    def sample(self, request: ImportRequest, limit: int = 15) -> dict[str, Any]:
+        """The first ``limit`` rows as they are (cells as text) and the fields of every kind:
+        what a page shows to let the user name the header row and its columns when the
+        header was not recognised."""
+        source = self._open(request)
+
+        def first() -> Iterator[list[Numbered]]:
+            yield list(islice(source.rows, limit))
+
+        try:
+            rows = next(_translated(source, first()))
+        finally:
+            if source.close:
+                source.close()
+        return {"file": Path(request.file or "").name,
+                "rows": [(n, ["" if c is None else str(c).strip() for c in row])
+                         for n, row in rows],
+                "fields": {kind: {"required": list(req), "optional": list(opt)}
+                           for kind, (req, opt) in cols_mod.KIND_FIELDS.items()}}
+
     def _describe(self, request: ImportRequest, source: RowSource,
                   limit: int) -> Iterator[dict[str, Any]]:
         """``describe``'s one answer, as a generator so that reader errors are translated."""
