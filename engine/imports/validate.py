@@ -64,8 +64,14 @@ class Validator:
     """Holds the codes that exist (and those this run creates) and what the run has seen."""
 
     def __init__(self, conn: Connection, tz: tzinfo, now: datetime, kind: str | None,
-                 events_checked: bool = False) -> None:
+                 events_checked: bool = False, default_lead_time: float | None = None,
+                 network: bool = False) -> None:
         self.tz = tz
+        self.default_lead_time = default_lead_time  # of a new supplier that gives none
+        # a network source's pages may report a pair's stock (or a PO line) again, each time
+        # as it is now (Odoo: a product whose quants span two pages): the later one stands;
+        # in a file the same pair twice is a mistake
+        self.network = network
         # each event through the event path's own check, and the same id twice reported:
         # when checking a file before importing it; the apply pass (checked already, or a
         # network source: a refused event is kept as a rejected event, a repeated one is a
@@ -170,6 +176,9 @@ class Validator:
                 self._bad(rec, out, cols, "supplier", f"supplier '{missing[0]}' does not exist; "
                           "import the suppliers first, or give its lead time to create it")
                 return
+        if kind == "suppliers" and rec.code not in self.suppliers and rec.lead_time_days is None \
+                and self.default_lead_time is not None:
+            rec = replace(rec, lead_time_days=self.default_lead_time)
         if kind == "suppliers" and rec.code not in self.suppliers and rec.lead_time_days is None:
             self._bad(rec, out, cols, "lead_time_days", f"supplier '{rec.code}' is new: its "
                       "lead time (lead_time_days, 提前期) is needed")
@@ -202,8 +211,8 @@ class Validator:
                 self._bad(rec, out, cols, name, f"{value:g} is negative: a stock snapshot cannot "
                           "set a negative quantity; correct it in the source")
                 return
-        if not self._once(rec, (StockSnapshot, f"{rec.sku}\x00{wh}"), out, cols, "sku",
-                          f"SKU '{rec.sku}' in warehouse '{wh}'"):
+        if not self.network and not self._once(rec, (StockSnapshot, f"{rec.sku}\x00{wh}"), out,
+                                               cols, "sku", f"SKU '{rec.sku}' in warehouse '{wh}'"):
             return
         out.snapshots.append(rec if wh == rec.warehouse else replace(rec, warehouse=wh))
 
@@ -214,8 +223,9 @@ class Validator:
         if rec.qty_ordered < 0 or rec.qty_received < 0:
             self._bad(rec, out, cols, "qty_ordered", "quantities must not be negative")
             return
-        if not self._once(rec, (PurchaseOrderLine, f"{rec.po}\x00{rec.line}"), out, cols, "po",
-                          f"line {rec.line} of order {rec.po}"):
+        key = (PurchaseOrderLine, f"{rec.po}\x00{rec.line}")
+        if not self.network and not self._once(rec, key, out, cols, "po",
+                                               f"line {rec.line} of order {rec.po}"):
             return
         out.po_lines.append(rec if wh == rec.warehouse else replace(rec, warehouse=wh))
 
