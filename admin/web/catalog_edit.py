@@ -19,6 +19,7 @@ from admin.web.catalog_pages import KINDS, bp
 from admin.web.i18n import field_message
 from admin.web.session import current_user, login_required
 from engine.errors import InputInvalid, NotFound
+from engine.policy import Right
 from engine.services import catalog
 from engine.services import catalog_browse as browse
 
@@ -26,19 +27,18 @@ TEXT_FIELDS = {"skus": ("name", "category", "unit", "unit_cost"),
                "warehouses": ("name", "region"),
                "suppliers": ("name", "lead_time_days", "lead_time_std_days", "moq", "pack_size",
                              "on_time_rate")}
-OPTIONAL_NUMBERS = {"unit_cost", "lead_time_std_days", "moq", "pack_size", "on_time_rate"}
 MAX_LINKS = 50
 _SPLIT = re.compile(r"[,，、;；]")
 
 
 @bp.route(f"/<{KINDS}:kind>/new", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def new(kind: str) -> Any:
     return _edit(kind, None)
 
 
 @bp.route(f"/<{KINDS}:kind>/edit/<path:code>", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def edit(kind: str, code: str) -> Any:
     return _edit(kind, code)
 
@@ -89,8 +89,11 @@ def row_of(kind: str, form: Any, stored: dict[str, Any] | None) -> dict[str, Any
     row: dict[str, Any] = {"code": stored["code"] if stored else form.get("code", "").strip()}
     for name in TEXT_FIELDS[kind]:
         value = form.get(name, "").strip()
-        if value or name not in OPTIONAL_NUMBERS:
-            row[name] = value if value or name not in ("category", "region") else None
+        if value or name in ("unit",):
+            row[name] = value
+        elif name in ("category", "region"):
+            row[name] = None  # emptied
+        # else left out: a number's default, or "is required"
     if kind == "skus":
         row["tags"] = [t.strip() for t in _SPLIT.split(form.get("tags", "")) if t.strip()]
         row["abc_class"] = form.get("abc_class") or None

@@ -16,6 +16,7 @@ from admin.auth import services
 from admin.web import xlsx
 from admin.web.pages import web_blueprint
 from admin.web.session import login_required
+from engine.policy import Right
 from engine.services import catalog_browse as browse
 from engine.services.stock_view import stock_view
 
@@ -41,13 +42,13 @@ def _page() -> int:
 
 
 @bp.get("")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def home() -> Any:
     return redirect(url_for(".index", kind="skus"))
 
 
 @bp.get(f"/<{KINDS}:kind>")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def index(kind: str) -> Any:
     filters = filters_of(request.args, kind)
     page = _page()
@@ -61,7 +62,7 @@ def index(kind: str) -> Any:
 
 
 @bp.get(f"/<{KINDS}:kind>/export.xlsx")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def export(kind: str) -> Any:
     """The list as it is filtered, every row (not only this page), as an Excel workbook."""
     svc = services()
@@ -73,7 +74,7 @@ def export(kind: str) -> Any:
 
 
 @bp.get("/skus/item/<path:code>")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def sku(code: str) -> Any:
     svc = services()
     with svc.uow() as uow:
@@ -85,7 +86,7 @@ def sku(code: str) -> Any:
 
 
 @bp.get("/warehouses/item/<path:code>")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def warehouse(code: str) -> Any:
     page = _page()
     with services().uow() as uow:
@@ -98,7 +99,7 @@ def warehouse(code: str) -> Any:
 
 
 @bp.get("/suppliers/item/<path:code>")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def supplier(code: str) -> Any:
     page = _page()
     with services().uow() as uow:

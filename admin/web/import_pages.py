@@ -24,6 +24,7 @@ from engine.errors import NotFound
 from engine.imports import sample, store, uploads
 from engine.imports.plugin import ImportFailed
 from engine.imports.records import BadRow, SalesColumns
+from engine.policy import Right
 
 bp = web_blueprint("data_import", __name__, url_prefix="/admin/imports")
 UPLOAD_ENDPOINTS = frozenset({"data_import.preview"})
@@ -54,7 +55,7 @@ def _upload(token: str) -> tuple[str, str, str]:
 
 
 @bp.get("")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def index() -> Any:
     with services().uow() as uow:
         _, runs = store.list_runs(uow.conn, limit=10)
@@ -63,7 +64,7 @@ def index() -> Any:
 
 
 @bp.post("/preview")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def preview() -> Any:
     svc = services()
     upload = request.files.get("file")
@@ -146,7 +147,7 @@ def _likely_header(rows: list[tuple[int, list[str]]]) -> int | None:
 
 
 @bp.post("/start")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def start() -> Any:
     svc = services()
     path, name, plugin = _upload(request.form.get("token", ""))
@@ -165,7 +166,7 @@ def start() -> Any:
 
 
 @bp.get("/runs")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def runs() -> Any:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     with services().uow() as uow:
@@ -175,7 +176,7 @@ def runs() -> Any:
 
 
 @bp.get("/runs/<int:run_id>")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def run(run_id: int) -> Any:
     view = services().imports.run_view(run_id, bad_limit=200)
     return render_template("imports/run.html", run=view, again=_file_kept(run_id),
@@ -183,7 +184,7 @@ def run(run_id: int) -> Any:
 
 
 @bp.get("/runs/<int:run_id>/progress")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def progress(run_id: int) -> Any:
     """The progress part of the run page, polled while the run is under way."""
     view = services().imports.run_view(run_id, bad_limit=200)
@@ -194,7 +195,7 @@ def progress(run_id: int) -> Any:
 
 
 @bp.post("/runs/<int:run_id>/again")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def again(run_id: int) -> Any:
     """Import a checked file (or the rest of a file with bad rows, skipping them)."""
     svc = services()

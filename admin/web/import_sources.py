@@ -21,6 +21,7 @@ from admin.web.session import current_user, login_required
 from engine.errors import Conflict, InputInvalid
 from engine.imports import source_config
 from engine.imports.plugin import ImportFailed
+from engine.policy import Right
 
 bp = web_blueprint("import_sources", __name__, url_prefix="/admin/imports/sources")
 
@@ -45,7 +46,7 @@ def _label(importer: Any, name: str) -> str:
 
 
 @bp.get("")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def index() -> Any:
     imports = _imports()
     plugins = source_config.network_importers(imports.importers)
@@ -56,7 +57,7 @@ def index() -> Any:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def new() -> Any:
     imports = _imports()
     plugins = source_config.network_importers(imports.importers)
@@ -84,7 +85,7 @@ def new() -> Any:
 
 
 @bp.get("/<name>")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def show(name: str) -> Any:
     imports = _imports()
     found = source_config.source(imports, name)
@@ -94,7 +95,7 @@ def show(name: str) -> Any:
 
 
 @bp.route("/<name>/edit", methods=["GET", "POST"])
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def edit(name: str) -> Any:
     imports = _imports()
     found = source_config.source(imports, name)
@@ -114,7 +115,7 @@ def edit(name: str) -> Any:
 
 
 @bp.post("/<name>/test")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def test(name: str) -> Any:
     """Log in and read a little; the answer or the reason on the source's page."""
     try:
@@ -128,7 +129,7 @@ def test(name: str) -> Any:
 
 
 @bp.post("/<name>/run")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def run(name: str) -> Any:
     """Sync now: the changes since the last sync, or a full snapshot (``mode``)."""
     svc = services()
@@ -145,7 +146,7 @@ def run(name: str) -> Any:
 
 
 @bp.post("/<name>/delete")
-@login_required(admin=True)
+@login_required(Right.ADMIN)
 def delete(name: str) -> Any:
     source_config.delete(_imports(), name)
     flash(_("Source %(name)s removed; the history of its runs stays.", name=name), "success")
