@@ -51,5 +51,6 @@ def first_rows(service: Any, plugin: str, path: str, options: dict[str, Any],
     sample = getattr(importer, "sample", None)
     if sample is None:
         return None
-    return sample(ImportRequest(kind=None, file=path, options=dict(options)),  # type: ignore[no-any-return]
-                  limit)
+    found: dict[str, Any] = sample(ImportRequest(kind=None, file=path, options=dict(options)),
+                                   limit)
+    return found

@@ -240,7 +240,8 @@ def test_a_run_under_way_is_polled_and_a_finished_one_reloads_the_page(admin: An
     assert 'data-state="queued"' in html
     services.imports.run(run_id)
     done = admin.get(f"/admin/imports/runs/{run_id}/progress")
-    assert done.status_code == 204 and done.headers["HX-Redirect"] == f"/admin/imports/runs/{run_id}"
+    assert done.status_code == 204
+    assert done.headers["HX-Redirect"] == f"/admin/imports/runs/{run_id}"
     page = admin.get(f"/admin/imports/runs/{run_id}").get_data(as_text=True)
     assert 'value="100"' in page and "every 1s" not in page
 
