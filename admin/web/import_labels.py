@@ -71,7 +71,7 @@ RUN_STATE_LABELS: dict[str, Any] = {
     "queued": _l("waiting to start"),
     "running": _l("running"),
     "done": _l("done"),
-    "failed": _l("failed"),
+    "failed": _l("failed to import"),
     "interrupted": _l("interrupted"),
 }
 
