@@ -57,7 +57,7 @@ def init_app(app: Flask) -> None:
     for module in (auth_views, dashboard, inbox, approvals, versions, rejected, rules, audit_log,
                    backtest, import_pages, import_sources, catalog_pages):
         app.register_blueprint(module.bp)
-    assert catalog_edit.bp is catalog_pages.bp  # its routes are on the master data blueprint
+    assert catalog_edit.new  # its routes are on the master data blueprint (per_kind)
     app.jinja_env.globals.update(import_labels.jinja_globals())
     auth_views.limit_login(app)  # failed sign-ins only; nothing else pays for it
     pages.init_app(app)

@@ -15,7 +15,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin.auth import services
-from admin.web.catalog_pages import KINDS, bp
+from admin.web.catalog_pages import per_kind
 from admin.web.i18n import field_message
 from admin.web.session import current_user, login_required
 from engine.errors import InputInvalid, NotFound
@@ -31,16 +31,18 @@ MAX_LINKS = 50
 _SPLIT = re.compile(r"[,，、;；]")
 
 
-@bp.route(f"/<{KINDS}:kind>/new", methods=["GET", "POST"])
 @login_required(Right.ADMIN)
 def new(kind: str) -> Any:
     return _edit(kind, None)
 
 
-@bp.route(f"/<{KINDS}:kind>/edit/<path:code>", methods=["GET", "POST"])
 @login_required(Right.ADMIN)
 def edit(kind: str, code: str) -> Any:
     return _edit(kind, code)
+
+
+per_kind("/{kind}/new", "new", new, ("GET", "POST"))
+per_kind("/{kind}/edit/<path:code>", "edit", edit, ("GET", "POST"))
 
 
 def _edit(kind: str, code: str | None) -> Any:

@@ -21,7 +21,7 @@ from engine.services import catalog_browse as browse
 from engine.services.stock_view import stock_view
 
 bp = web_blueprint("catalog_pages", __name__, url_prefix="/admin/data")
-KINDS = "any(skus, warehouses, suppliers)"
+KINDS = ("skus", "warehouses", "suppliers")
 PAGE_SIZE = 50
 DETAIL_ROWS = 100
 
@@ -47,7 +47,14 @@ def home() -> Any:
     return redirect(url_for(".index", kind="skus"))
 
 
-@bp.get(f"/<{KINDS}:kind>")
+def per_kind(rule: str, endpoint: str, view: Any, methods: tuple[str, ...] = ("GET",)) -> None:
+    """One URL rule per kind (``/skus``, ``/warehouses``, ``/suppliers``) for one view, which
+    gets the kind as ``kind``: ``url_for(endpoint, kind=...)`` picks the rule."""
+    for kind in KINDS:
+        bp.add_url_rule(rule.format(kind=kind), endpoint, view, defaults={"kind": kind},
+                        methods=list(methods))
+
+
 @login_required(Right.ADMIN)
 def index(kind: str) -> Any:
     filters = filters_of(request.args, kind)
@@ -61,7 +68,6 @@ def index(kind: str) -> Any:
                            filters=filters, args=args, choices=choices)
 
 
-@bp.get(f"/<{KINDS}:kind>/export.xlsx")
 @login_required(Right.ADMIN)
 def export(kind: str) -> Any:
     """The list as it is filtered, every row (not only this page), as an Excel workbook."""
@@ -71,6 +77,10 @@ def export(kind: str) -> Any:
         path = xlsx.write(kind, browse.export(uow.conn, kind, filters),
                           svc.settings.instance_path)
     return xlsx.send(path, f"{kind}-{svc.clock.now():%Y%m%d-%H%M}.xlsx")
+
+
+per_kind("/{kind}", "index", index)
+per_kind("/{kind}/export.xlsx", "export", export)
 
 
 @bp.get("/skus/item/<path:code>")

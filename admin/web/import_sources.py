@@ -62,6 +62,8 @@ def new() -> Any:
     imports = _imports()
     plugins = source_config.network_importers(imports.importers)
     plugin = request.values.get("plugin", "")
+    if not plugin:
+        return redirect(url_for(".index"), 303)  # the system is chosen on the list
     if plugin not in plugins:
         abort(404)
     importer = plugins[plugin]

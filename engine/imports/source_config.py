@@ -18,6 +18,7 @@ from engine.imports.plugin import Importer
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 MAX_EVERY_MINUTES = 7 * 24 * 60
+RESERVED = ("new",)  # /admin/imports/sources/new is the form
 
 
 def network_importers(importers: Mapping[str, Importer]) -> dict[str, Importer]:
@@ -31,7 +32,7 @@ def save(service: Any, *, name: str, plugin: str, values: Mapping[str, str],
     """Add (or, ``existing``, update) source ``name`` of ``plugin`` from a form's values."""
     importer = service.importer(plugin)
     problems: list[dict[str, object]] = []
-    if not existing and not NAME.match(name or ""):
+    if not existing and (not NAME.match(name or "") or name in RESERVED):
         problems.append({"field": "name", "message": "must be 1–64 letters, digits or . _ - "
                                                      "and start with a letter or digit"})
     every_minutes = _every(every, problems)

@@ -86,10 +86,10 @@ def start_again(imports: Any, conn_factory: Callable[[], Any], run_id: int, *, a
     with conn_factory() as uow:
         run = store.get_run(uow.conn, run_id)
     path = Path(run["file"] or "")
-    if not run["file"] or not path.is_file():
-        raise NotFound("uploaded file", str(run_id))
+    if run["state"] not in ("done", "failed") or not run["file"] or not path.is_file():
+        raise NotFound("finished file run whose file is kept", str(run_id))
     options = run["options"]
     return int(imports.start_file_run(
         run["plugin"], str(path), kind=run["kind"], actor=actor, file_name=run["file_name"],
         mapping=options.get("map") or {}, options=options.get("importer") or {},
-        skip_bad=skip_bad, dry_run=dry_run, uploaded=True))
+        skip_bad=skip_bad, dry_run=dry_run, uploaded=bool(options.get("uploaded"))))
