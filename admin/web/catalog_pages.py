@@ -73,9 +73,7 @@ def export(kind: str) -> Any:
     """The list as it is filtered, every row (not only this page), as an Excel workbook."""
     svc = services()
     filters = filters_of(request.args, kind)
-    with svc.uow() as uow:
-        path = xlsx.write(kind, browse.export(uow.conn, kind, filters),
-                          svc.settings.instance_path)
+    path = xlsx.write(kind, browse.export(svc.uow, kind, filters), svc.settings.instance_path)
     return xlsx.send(path, f"{kind}-{svc.clock.now():%Y%m%d-%H%M}.xlsx")
 
 

@@ -8,7 +8,7 @@ the same filters in batches keyed by code, so memory stays flat whatever the siz
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,10 +184,13 @@ def skus_of_supplier(conn: Connection, supplier_id: int, limit: int,
     return total, [dict(r._mapping) for r in rows]
 
 
-def export(conn: Connection, kind: str, filters: Filters,
+def export(connect: Callable[[], Any], kind: str, filters: Filters,
            batch: int = EXPORT_BATCH) -> Iterator[dict[str, Any]]:
-    """Every row matching ``filters`` in code order, read ``batch`` rows at a time (keyset:
-    each batch starts after the last code of the one before)."""
+    """Every row matching ``filters`` in code order, read ``batch`` rows at a time, each batch
+    in a short transaction of its own (``connect()`` gives a unit of work): an export of 100k
+    SKUs never holds the database (SQLite's write lock) while the workbook is written. Keyset
+    paging (each batch starts after the last code of the one before) keeps it exact while rows
+    are added meanwhile."""
     table = TABLES[kind]
     where = _conditions(kind, filters)
     last: str | None = None
@@ -195,12 +198,13 @@ def export(conn: Connection, kind: str, filters: Filters,
         query: Select[Any] = select(table).where(*where)
         if last is not None:
             query = query.where(table.c.code > last)
-        rows = [dict(r._mapping) for r in conn.execute(query.order_by(table.c.code)
-                                                       .limit(batch))]
+        with connect() as uow:
+            rows = [dict(r._mapping) for r in uow.conn.execute(query.order_by(table.c.code)
+                                                               .limit(batch))]
+            if kind == "skus" and rows:
+                _links(uow.conn, rows)
         if not rows:
             return
-        if kind == "skus":
-            _links(conn, rows)
         yield from rows
         last = rows[-1]["code"]
 
