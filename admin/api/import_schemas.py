@@ -121,6 +121,9 @@ class PreviewSchema(Schema):
     header_row = fields.Integer()
     columns = fields.Dict(metadata={"description": "canonical field -> column"})
     ignored = fields.List(fields.String(), metadata={"description": "columns not used"})
+    headers = fields.List(fields.String(), metadata={"description": "the header row, in order"})
+    fields_ = fields.Dict(data_key="fields", attribute="fields", metadata={
+        "description": "the fields of the kind: {required: [...], optional: [...]}"})
     notes = fields.List(fields.String())
     records = fields.List(fields.Dict())
     bad_rows = fields.List(fields.Nested(BadRowSchema))

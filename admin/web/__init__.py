@@ -20,7 +20,8 @@ SESSION_HOURS = 12
 
 def init_app(app: Flask) -> None:
     from admin.web import (
-        approvals, audit_log, auth_views, backtest, contacts, dashboard, i18n, inbox, pages,
+        approvals, audit_log, auth_views, backtest, catalog_edit, catalog_pages, contacts,
+        dashboard, i18n, import_labels, import_pages, import_sources, inbox, pages,
         purchase_orders, rejected, reports, requisition_view, rules, task_actions, task_view,
         versions,
     )
@@ -35,13 +36,18 @@ def init_app(app: Flask) -> None:
         if request.method in app.config["WTF_CSRF_METHODS"] and not request.path.startswith(
             API_PREFIX
         ):
+            if request.endpoint in import_pages.UPLOAD_ENDPOINTS:  # a file to import
+                request.max_content_length = app.extensions["engine"].settings.max_upload_bytes
             csrf.protect()
 
     i18n.init_app(app)
     # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
     for module in (auth_views, dashboard, inbox, task_actions, approvals, purchase_orders,
-                   contacts, reports, versions, rejected, rules, audit_log, backtest):
+                   contacts, reports, versions, rejected, rules, audit_log, backtest,
+                   import_pages, import_sources, catalog_pages):
         app.register_blueprint(module.bp)
+    assert catalog_edit.new  # its routes are on the master data blueprint (per_kind)
+    app.jinja_env.globals.update(import_labels.jinja_globals())
     auth_views.limit_login(app)  # failed sign-ins only; nothing else pays for it
     pages.init_app(app)
     task_view.init_app(app)

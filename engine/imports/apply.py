@@ -63,12 +63,16 @@ def snapshot_events(conn: Connection, snap: Snapshot | None, validator: Validato
                      [(run_id, s, w) for s, w in sorted(set(keys))],
                      "ON CONFLICT (run_id, sku_id, warehouse_id) DO NOTHING")
     levels = _levels(conn, keys)
+    by_lines = _pairs_with_po_lines(conn, keys)
     events, unchanged = [], 0
     for rec, key in zip(records, keys, strict=True):
         f = rec.factor
         qty = rec.on_hand * f
         reserved = rec.reserved * f if rec.reserved is not None else None
-        on_order = rec.on_order * f if rec.on_order is not None else None
+        # a pair with purchase-order lines has its on_order from them (their sum), never from
+        # the snapshot's own figure (Odoo's incoming_qty): the two would undo each other
+        on_order = rec.on_order * f if rec.on_order is not None and key not in by_lines \
+            else None
         on_hand0, reserved0, on_order0 = levels.get(key, (0.0, 0.0, 0.0))
         if (_same(qty, on_hand0) and (reserved is None or _same(reserved, reserved0))
                 and (on_order is None or _same(on_order, on_order0))):
@@ -85,6 +89,18 @@ def snapshot_events(conn: Connection, snap: Snapshot | None, validator: Validato
             event["on_order"] = on_order
         events.append(event)
     return events, unchanged
+
+
+def _pairs_with_po_lines(conn: Connection, keys: list[Pair]) -> set[Pair]:
+    wanted = sorted(set(keys))
+    found: set[Pair] = set()
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        found.update((s, w) for s, w in conn.execute(
+            select(import_po_lines.c.sku_id, import_po_lines.c.warehouse_id).where(
+                tuple_(import_po_lines.c.sku_id, import_po_lines.c.warehouse_id).in_(chunk))
+            .distinct()))
+    return found
 
 
 def reconcile_stock(conn: Connection, codes: Codes, run_id: int,

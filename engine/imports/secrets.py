@@ -37,11 +37,13 @@ def _fernet(secret_key: str) -> Fernet:
 
 
 def seal(config: Mapping[str, Any], options: tuple[Option, ...], secret_key: str) -> dict[str, Any]:
-    """The config to store: each secret option encrypted, unless it is an ``env:VAR`` reference."""
+    """The config to store: each secret option encrypted, unless it is an ``env:VAR`` reference
+    or sealed already (a source edited on its page keeps the secrets left blank)."""
     secret = {o.name for o in options if o.secret}
     out: dict[str, Any] = {}
     for name, value in config.items():
-        if name in secret and isinstance(value, str) and value and not value.startswith(ENV):
+        if name in secret and isinstance(value, str) and value and not value.startswith(
+                (ENV, PREFIX)):
             value = PREFIX + _fernet(secret_key).encrypt(value.encode()).decode()
         out[name] = value
     return out

@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 from engine.errors import Conflict, InputInvalid, NotFound
 from engine.imports import apply as applying
 from engine.imports import master, secrets, store
-from engine.imports.plugin import KINDS, MODES, ImportFailed, Importer, ImportRequest
+from engine.imports.plugin import KINDS, MODES, Importer, ImportFailed, ImportRequest
 from engine.imports.records import BadRow, Page, SalesColumns
 from engine.imports.validate import Checked, Validator
+from engine.rules.compiled import RulesetSettings
 from engine.services import catalog, events
 from engine.services.engine_cache import DEFAULT_TZ
 
@@ -316,8 +317,13 @@ class _Run:
         with self.svc.uow() as uow:
             active = self.svc.rulesets.active(uow.conn)
             tz = ZoneInfo(active.compiled.settings.timezone) if active else DEFAULT_TZ
+            # an ERP may know no lead time per supplier (Odoo keeps it per product): a new
+            # supplier of a network source starts with the rules' default, a file must say it
+            lead_time = None if self.files else (
+                active.compiled.settings if active else RulesetSettings()).default_lead_time_days
             return Validator(uow.conn, tz, self.svc.clock.now(), self.run["kind"],
-                             events_checked=applying)
+                             events_checked=applying, default_lead_time=lead_time,
+                             network=not self.files)
 
     def check_pass(self, request: ImportRequest) -> int:
         """Read everything and check it, writing nothing but the bad rows; how many were bad."""

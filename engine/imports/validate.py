@@ -64,8 +64,14 @@ class Validator:
     """Holds the codes that exist (and those this run creates) and what the run has seen."""
 
     def __init__(self, conn: Connection, tz: tzinfo, now: datetime, kind: str | None,
-                 events_checked: bool = False) -> None:
+                 events_checked: bool = False, default_lead_time: float | None = None,
+                 network: bool = False) -> None:
         self.tz = tz
+        self.default_lead_time = default_lead_time  # of a new supplier that gives none
+        # a network source's pages may report a pair's stock (or a PO line) again, each time
+        # as it is now (Odoo: a product whose quants span two pages): the later one stands;
+        # in a file the same pair twice is a mistake
+        self.network = network
         # each event through the event path's own check, and the same id twice reported:
         # when checking a file before importing it; the apply pass (checked already, or a
         # network source: a refused event is kept as a rejected event, a repeated one is a
@@ -76,12 +82,15 @@ class Validator:
         self.skus = set(conn.execute(select(skus.c.code)).scalars())
         self.suppliers = set(conn.execute(select(suppliers.c.code)).scalars())
         self.warehouses: dict[str, str] = {}
-        names: dict[str, str] = {}
+        names: dict[str, list[str]] = {}
         for code, name in conn.execute(select(warehouses.c.code, warehouses.c.name)):
             self.warehouses[code] = code
-            names.setdefault(name, code)
-        for name, code in names.items():
-            self.warehouses.setdefault(name, code)  # 上海仓 → WH-SH, when names are unique
+            names.setdefault(name, []).append(code)
+        # 上海仓 → WH-SH when the name is unique; a name two warehouses share names neither
+        self.ambiguous = {name: codes for name, codes in names.items() if len(codes) > 1}
+        for name, codes in names.items():
+            if len(codes) == 1:
+                self.warehouses.setdefault(name, codes[0])
         self.seen_codes: dict[tuple[type, str], str] = {}
         self.seen_ids: set[int] = set()
         self._iso: dict[datetime, str] = {}
@@ -167,6 +176,9 @@ class Validator:
                 self._bad(rec, out, cols, "supplier", f"supplier '{missing[0]}' does not exist; "
                           "import the suppliers first, or give its lead time to create it")
                 return
+        if kind == "suppliers" and rec.code not in self.suppliers and rec.lead_time_days is None \
+                and self.default_lead_time is not None:
+            rec = replace(rec, lead_time_days=self.default_lead_time)
         if kind == "suppliers" and rec.code not in self.suppliers and rec.lead_time_days is None:
             self._bad(rec, out, cols, "lead_time_days", f"supplier '{rec.code}' is new: its "
                       "lead time (lead_time_days, 提前期) is needed")
@@ -181,7 +193,10 @@ class Validator:
             self._bad(rec, out, cols, "sku", f"SKU '{rec.sku}' does not exist")
             return None
         wh = self.warehouse(rec.warehouse)
-        if wh is None:
+        if wh is None and rec.warehouse in self.ambiguous:
+            self._bad(rec, out, cols, "warehouse", f"'{rec.warehouse}' is the name of several "
+                      f"warehouses ({', '.join(self.ambiguous[rec.warehouse])}): use the code")
+        elif wh is None:
             self._bad(rec, out, cols, "warehouse", f"warehouse '{rec.warehouse}' does not exist "
                                                    "(neither a code nor a name)")
         return wh
@@ -196,8 +211,8 @@ class Validator:
                 self._bad(rec, out, cols, name, f"{value:g} is negative: a stock snapshot cannot "
                           "set a negative quantity; correct it in the source")
                 return
-        if not self._once(rec, (StockSnapshot, f"{rec.sku}\x00{wh}"), out, cols, "sku",
-                          f"SKU '{rec.sku}' in warehouse '{wh}'"):
+        if not self.network and not self._once(rec, (StockSnapshot, f"{rec.sku}\x00{wh}"), out,
+                                               cols, "sku", f"SKU '{rec.sku}' in warehouse '{wh}'"):
             return
         out.snapshots.append(rec if wh == rec.warehouse else replace(rec, warehouse=wh))
 
@@ -208,8 +223,9 @@ class Validator:
         if rec.qty_ordered < 0 or rec.qty_received < 0:
             self._bad(rec, out, cols, "qty_ordered", "quantities must not be negative")
             return
-        if not self._once(rec, (PurchaseOrderLine, f"{rec.po}\x00{rec.line}"), out, cols, "po",
-                          f"line {rec.line} of order {rec.po}"):
+        key = (PurchaseOrderLine, f"{rec.po}\x00{rec.line}")
+        if not self.network and not self._once(rec, key, out, cols, "po",
+                                               f"line {rec.line} of order {rec.po}"):
             return
         out.po_lines.append(rec if wh == rec.warehouse else replace(rec, warehouse=wh))
 

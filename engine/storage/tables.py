@@ -124,6 +124,7 @@ skus = Table(
     Column("abc_given", Boolean, nullable=False, server_default=text("false")),
     Column("attributes", Json, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_skus_category", "category"),  # the master data pages' filter
 )
 
 sku_suppliers = Table(
@@ -134,6 +135,7 @@ sku_suppliers = Table(
     Column("price", Float, nullable=True),
     Column("preferred", Boolean, nullable=False, server_default=text("false")),
     Column("backup", Boolean, nullable=False, server_default=text("false")),
+    Index("ix_sku_suppliers_supplier", "supplier_id"),  # a supplier's SKUs
 )
 
 stock_levels = Table(
@@ -155,6 +157,7 @@ stock_levels = Table(
     # everything an evaluation needs; demand_days keeps the full history.
     Column("demand_window", Json, nullable=True),
     Column("version", Integer, nullable=False, server_default="0"),
+    Index("ix_stock_levels_warehouse", "warehouse_id"),  # a warehouse's stock
 )
 
 demand_days = Table(

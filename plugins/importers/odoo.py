@@ -74,8 +74,10 @@ class OdooImporter:
                 Stream("stock.warehouse", "warehouses", lambda s: _warehouses(reader, s)),
                 Stream("res.partner", "suppliers", lambda s: _suppliers(reader, s)),
                 Stream("product.product", "items", lambda s: _items(reader, s)),
-                Stream("stock.quant", "stock", lambda s: _stock(reader, s)),
+                # moves before the levels: a count then stands over the moves it includes
+                # (a move dated before it, applied after it, would count twice until the next)
                 Stream("stock.move", "moves", lambda s: _moves(reader, s)),
+                Stream("stock.quant", "stock", lambda s: _stock(reader, s)),
                 Stream("purchase.order.line", "purchase-orders", lambda s: _po_lines(reader, s)),
             ]
             yield from run_streams(SOURCE, request, streams)

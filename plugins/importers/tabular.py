@@ -85,6 +85,26 @@ class TabularImporter:
             if source.close:
                 source.close()
 
+    def sample(self, request: ImportRequest, limit: int = 15) -> dict[str, Any]:
+        """The first ``limit`` rows as they are (cells as text) and the fields of every kind:
+        what a page shows to let the user name the header row and its columns when the
+        header was not recognised."""
+        source = self._open(request)
+
+        def first() -> Iterator[list[Numbered]]:
+            yield list(islice(source.rows, limit))
+
+        try:
+            rows = next(_translated(source, first()))
+        finally:
+            if source.close:
+                source.close()
+        return {"file": Path(request.file or "").name,
+                "rows": [(n, ["" if c is None else str(c).strip() for c in row])
+                         for n, row in rows],
+                "fields": {kind: {"required": list(req), "optional": list(opt)}
+                           for kind, (req, opt) in cols_mod.KIND_FIELDS.items()}}
+
     def _describe(self, request: ImportRequest, source: RowSource,
                   limit: int) -> Iterator[dict[str, Any]]:
         """``describe``'s one answer, as a generator so that reader errors are translated."""
@@ -102,8 +122,11 @@ class TabularImporter:
             rows += 1
             for rec in found:
                 (bad if isinstance(rec, BadRow) else records).append(rec)
+        required, optional = cols_mod.KIND_FIELDS[header.kind]
         yield {"file": Path(request.file or "").name, "kind": header.kind,
                "header_row": header.row, "columns": header.columns.as_fields(),
+               "headers": [h for h in header.columns.headers if h],
+               "fields": {"required": list(required), "optional": list(optional)},
                "ignored": header.columns.ignored, "notes": header.columns.notes + source.notes,
                "records": records[:limit], "bad_rows": bad[:limit], "rows_read": rows}
 

@@ -164,6 +164,31 @@ PAGES: dict[tuple[str, str], Route] = {
     ("POST", "/admin/calendars/<calendar_id>/edit"): Route("page-admin-absent"),
     ("POST", "/admin/calendars/<calendar_id>/delete"): Route("page-admin-absent"),
     ("POST", "/admin/settings"): Route("page-admin"),
+    # data import, ERP sources (issue #15): a post names no upload, run or source that exists
+    ("GET", "/admin/imports"): Route("page-admin"),
+    ("POST", "/admin/imports/preview"): Route("page-admin"),  # no file: back to the form
+    ("POST", "/admin/imports/start"): Route("page-admin-absent"),
+    ("GET", "/admin/imports/runs"): Route("page-admin"),
+    ("GET", "/admin/imports/runs/<int:run_id>"): Route("page-admin"),
+    ("GET", "/admin/imports/runs/<int:run_id>/progress"): Route("page-admin"),
+    # the seed's run is still queued: nothing to start again
+    ("POST", "/admin/imports/runs/<int:run_id>/again"): Route("page-admin-absent"),
+    ("GET", "/admin/imports/sources"): Route("page-admin"),
+    ("GET", "/admin/imports/sources/new"): Route("page-admin"),
+    ("POST", "/admin/imports/sources/new"): Route("page-admin"),
+    ("GET", "/admin/imports/sources/<name>"): Route("page-admin-absent"),
+    ("GET", "/admin/imports/sources/<name>/edit"): Route("page-admin-absent"),
+    ("POST", "/admin/imports/sources/<name>/edit"): Route("page-admin-absent"),
+    ("POST", "/admin/imports/sources/<name>/test"): Route("page-admin-absent"),
+    ("POST", "/admin/imports/sources/<name>/run"): Route("page-admin-absent"),
+    ("POST", "/admin/imports/sources/<name>/delete"): Route("page-admin-absent"),
+    # master data: a post is refused by the use case's own checks (no name), nothing saved
+    ("GET", "/admin/data"): Route("page-admin"),
+    **{(method, f"/admin/data/{kind}{tail}"): Route("page-admin", params={"code": code})
+       for kind, code in (("skus", "SKU-1"), ("warehouses", "WH-1"), ("suppliers", "SUP-1"))
+       for method, tail in (("GET", ""), ("GET", "/export.xlsx"), ("GET", "/new"),
+                            ("POST", "/new"), ("GET", "/item/<path:code>"),
+                            ("GET", "/edit/<path:code>"), ("POST", "/edit/<path:code>"))},
     **{(method, f"/admin/{kind}{tail}"): Route("page-admin", params=POST_NOPE if method == "POST"
                                                and tail != "/new" else {})
        for kind, key in (("groups", "group_id"), ("roles", "role_id"),
@@ -221,7 +246,7 @@ def world(app: Any, client: Any, runner: Any, clock: Any, services: Any) -> dict
              "calendar_id": "nope", "plugin": "csv",
              "run_id": str(services.imports.start_file_run(
                  "csv", str(Path(__file__)), kind="stock", actor="root", dry_run=True)),
-             "username": "alice"}
+             "username": "alice", "name": "nope"}
     seeds["alert_id"] = str(client.get(f"/api/v1/tasks/{seeds['task_id']}", headers={
         "Authorization": f"Bearer {callers['admin'].token}"}).json["alert"])
     return {"callers": callers, "seeds": seeds}

@@ -18,7 +18,11 @@ PAGES = ("admin/templates/base.html", "admin/templates/auth/", "admin/templates/
          "admin/web/__init__.py", "admin/web/rejected.py",
          "admin/web/approvals.py", "admin/web/auth_views.py", "admin/web/dashboard.py",
          "admin/web/explain.py", "admin/web/i18n.py", "admin/web/inbox.py",
-         "admin/web/pages.py", "admin/web/session.py", "admin/web/versions.py")
+         "admin/web/pages.py", "admin/web/session.py", "admin/web/versions.py",
+         # data import, ERP sources and master data (issue #15)
+         "admin/templates/imports/", "admin/templates/catalog/", "admin/web/import_pages.py",
+         "admin/web/import_sources.py", "admin/web/import_labels.py",
+         "admin/web/catalog_pages.py", "admin/web/catalog_edit.py", "admin/web/xlsx.py")
 
 
 def catalogue():  # type: ignore[no-untyped-def]
