@@ -80,6 +80,7 @@ RULE = {"and": [{"<": [{"var": "stock.available"}, {"var": "metrics.reorder_poin
 def bench_preview(args: argparse.Namespace) -> None:
     from engine.bootstrap import bootstrap
     from engine.config import Settings
+    from engine.metrics import DemandWindow
     from engine.rules import load_ruleset
     from engine.rules.editing import dump_yaml
     from engine.services import rulesets, what_if
@@ -111,16 +112,17 @@ def bench_preview(args: argparse.Namespace) -> None:
             for w in range(1, args.warehouses + 1):
                 qty = rng.poisson(mean, 28).tolist()
                 window = {"start": first, "qty": qty, "last": today.isoformat() if any(qty) else None}
-                rows.append((s, w, float(rng.integers(0, 200)), 0.0, 0.0, 0.0, window))
+                rows.append((s, w, float(rng.integers(0, 200)), 0.0, 0.0, 0.0, window,
+                             DemandWindow.from_dict(window).to_packed()))
                 if len(rows) >= 20_000:
                     bulk.insert_many(conn, stock_levels, ("sku_id", "warehouse_id", "on_hand",
-                                     "reserved", "on_order_erp", "on_order_local", "demand_window"),
-                                     rows)
+                                     "reserved", "on_order_erp", "on_order_local", "demand_window",
+                                     "demand_packed"), rows)
                     rows = []
         if rows:
             bulk.insert_many(conn, stock_levels, ("sku_id", "warehouse_id", "on_hand", "reserved",
                                                   "on_order_erp", "on_order_local",
-                                                  "demand_window"), rows)
+                                                  "demand_window", "demand_packed"), rows)
         doc = {"ruleset": "bench", "settings": {"timezone": "Asia/Shanghai"},
                "rules": [{"id": "low", "when": RULE}]}
         rulesets.put(conn, dump_yaml(doc), "yaml", "bench", now)

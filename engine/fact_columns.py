@@ -23,6 +23,7 @@ import numpy as np
 
 from engine.calendars import plain_facts
 from engine.facts import FactMaker
+from engine.metrics import PACKED_FORMAT, DemandWindow
 from engine.rules.jsonlogic_vector import BOOL, LIST, NUM, STR, Col, Columns
 from engine.stock import StockLevel
 
@@ -32,14 +33,16 @@ class PairRow:
     sku_id: int
     wh_id: int
     level: StockLevel
-    window: Any  # the stored demand window: a dict, its JSON text, or None
+    window: Any  # the stored demand window: packed (bytes), a dict, its JSON text, or None
     groups: tuple[str, ...]
 
 
 def window_stats(window: Any, today: date, days: int) -> tuple[float, float, int | None]:
     """Mean and population std of the ``days`` days ending ``today`` and the last demand day's
     ordinal, from a stored window (``DemandWindow.to_dict``), exactly as ``DemandWindow.stats``."""
-    if isinstance(window, str | bytes):
+    if isinstance(window, bytes):
+        window = DemandWindow.from_packed(window).to_dict()
+    elif isinstance(window, str):
         window = json.loads(window)
     if not window:
         return 0.0, 0.0, None
@@ -64,7 +67,7 @@ def window_stats(window: Any, today: date, days: int) -> tuple[float, float, int
 def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``window_stats`` of every stored window at once: mean, std and last demand ordinal (-1:
-    none). The JSON texts are decoded in one call; the window sums are differences of prefix
+    none). Packed windows are read at once, JSON texts decoded in one call; the window sums are differences of prefix
     sums over all quantities, exact for whole quantities (as ``math.fsum``); a window holding a
     fraction is summed by ``window_stats`` itself."""
     n = len(windows)
@@ -77,7 +80,12 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         return found
 
     parsed = _parse_texts(windows)
-    if parsed is not None:  # the stored texts, read by one regular expression and numpy
+    sizes = _packed_sizes(windows) if parsed is None else None
+    packed = sizes is not None
+    if sizes is not None:  # DemandWindow.to_packed, read by numpy at once
+        start, last, lengths, offsets, flat = _unpack(windows, sizes)
+        decoded = list(windows)
+    elif parsed is not None:  # the stored texts, read by one regular expression and numpy
         starts, qty_texts, lasts = parsed
         start = np.array([ordinal(t) for t in starts], dtype=np.int64)
         last = np.array([ordinal(t) for t in lasts], dtype=np.float64)
@@ -93,17 +101,20 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         last = np.array([ordinal(w.get("last")) if w else -1 for w in decoded], dtype=np.float64)
         lengths = np.array([len(q) for q in qtys], dtype=np.int64)
         flat = np.fromiter((v for q in qtys for v in q), dtype=np.float64, count=int(lengths.sum()))
-    if flat.shape[0] != int(lengths.sum()):
-        raise ValueError("stored demand windows could not be read")
-    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    if not packed:
+        if flat.shape[0] != int(lengths.sum()):
+            raise ValueError("stored demand windows could not be read")
+        offsets = np.concatenate(([0], np.cumsum(lengths)))[:-1]
     cs = np.concatenate(([0.0], np.cumsum(flat)))
     cs2 = np.concatenate(([0.0], np.cumsum(flat * flat)))
-    fractional = np.concatenate(([0], np.cumsum(flat != np.floor(flat))))
+    whole = flat == np.floor(flat)
+    fractional = (np.zeros(len(cs), dtype=np.int64) if whole.all() else
+                  np.concatenate(([0], np.cumsum(~whole))))
     end = today.toordinal()
     lo = np.clip(end - days + 1 - start, 0, lengths)
     hi = np.clip(end - start + 1, 0, lengths)
     hi = np.maximum(hi, lo)
-    a, b = offsets[:-1] + lo, offsets[:-1] + hi
+    a, b = offsets + lo, offsets + hi
     sums, squares = cs[b] - cs[a], cs2[b] - cs2[a]
     mean = sums / days
     std = np.sqrt(np.maximum(squares / days - mean * mean, 0.0))
@@ -112,6 +123,40 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
     nothing = (start < 0) | (sums == 0) & (squares == 0)
     mean[nothing], std[nothing] = 0.0, 0.0
     return mean, std, last
+
+
+def _packed_sizes(windows: Sequence[Any]) -> np.ndarray | None:
+    """The number of float64s of each packed window (0: none); None unless all are packed."""
+    try:
+        sizes = np.array(list(map(len, windows)), dtype=np.int64) // 8
+    except TypeError:  # some None
+        if not all(type(w) is bytes or w is None for w in windows):
+            return None
+        return np.array([len(w) if w else 0 for w in windows], dtype=np.int64) // 8
+    return sizes if all(type(w) is bytes for w in windows) else None
+
+
+def _unpack(windows: Sequence[bytes | None], sizes: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Packed windows (``DemandWindow.to_packed``) read at once: first day's ordinal (-1: no
+    day), last demand ordinal (-1: never), number of days, offset of each window's first day
+    in the returned quantities (whose other places hold 0)."""
+    flat = np.frombuffer(b"".join(w for w in windows if w), dtype=PACKED_FORMAT).astype(np.float64)
+    if flat.shape[0] != int(sizes.sum()) or (sizes[sizes > 0] < 2).any():
+        raise ValueError("stored demand windows could not be read")
+    heads = np.concatenate(([0], np.cumsum(sizes)))[:-1]
+    has = sizes > 0
+    start = np.full(len(windows), -1, dtype=np.int64)
+    last = np.full(len(windows), -1.0)
+    start[has] = flat[heads[has]].astype(np.int64)
+    last[has] = flat[heads[has] + 1]
+    flat[heads[has]] = 0.0  # the ordinals are no demand
+    flat[heads[has] + 1] = 0.0
+    start[start == 0] = -1
+    last[last == 0] = -1.0
+    lengths = np.where(start > 0, sizes - 2, 0)
+    offsets = np.where(has, heads + 2, 0)
+    return start, last, lengths, offsets, flat
 
 
 _WINDOW = re.compile(r'\{"start": (?:null|"([0-9-]+)"), "qty": \[([^\]]*)\], '
@@ -138,14 +183,17 @@ def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
     """The columns of ``rows``' facts; ``maker_for(sku_id, groups)`` gives each pair's fact
     maker (its params, lead time, z, calendars and forecasts)."""
     n = len(rows)
-    makers = [maker_for(r.sku_id, r.groups) for r in rows]
+    many = getattr(maker_for, "many", None)  # a maker per row without a call per row
+    makers = many(rows) if many is not None else [maker_for(r.sku_id, r.groups) for r in rows]
     d, sd, last = window_columns([r.window for r in rows], today,
                                  np.array([m.window_days for m in makers], dtype=np.int64))
     on_hand = np.array([r.level.on_hand for r in rows], dtype=np.float64)
     reserved = np.array([r.level.reserved for r in rows], dtype=np.float64)
     on_order = np.array([r.level.on_order for r in rows], dtype=np.float64)
     available = on_hand - reserved
-    codes = [(sku_facts[r.sku_id].get("code"), warehouse_facts[r.wh_id].get("code")) for r in rows]
+    def codes(i: int) -> tuple[Any, Any]:
+        return sku_facts[rows[i].sku_id].get("code"), warehouse_facts[rows[i].wh_id].get("code")
+
     metrics = _metrics(makers, codes, d, sd, today)
     cols: dict[str, Col] = {
         "stock.on_hand": Col(NUM, on_hand), "stock.reserved": Col(NUM, reserved),
@@ -182,7 +230,7 @@ def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
     return Columns(n, provide)
 
 
-def _metrics(makers: list[FactMaker], codes: list[tuple[Any, Any]], d: np.ndarray,
+def _metrics(makers: list[FactMaker], codes: Callable[[int], tuple[Any, Any]], d: np.ndarray,
              sd: np.ndarray, today: date) -> dict[str, Col]:
     lt = np.array([m.lead_time for m in makers], dtype=np.float64)
     slt = np.array([m.sigma_lt for m in makers], dtype=np.float64)
@@ -198,7 +246,7 @@ def _metrics(makers: list[FactMaker], codes: list[tuple[Any, Any]], d: np.ndarra
         if m.plain:
             continue
         lt[i], ss[i], rop[i], top[i], f = m.forecast_metrics(
-            today, float(d[i]), float(sd[i]), float(z[i]), *codes[i])
+            today, float(d[i]), float(sd[i]), float(z[i]), *codes(i))
         daily[i], ltd[i], rev[i] = f["daily"], f["lead_time_demand"], f["review_demand"]
         err[i], factor[i], method[i] = f["error_std"], f["safety_factor"], f["method"]
     return {

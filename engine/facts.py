@@ -182,7 +182,7 @@ class FactMaker:
         the lead time and its error (issue #16): the stored model of a forecast group (else
         the window mean, every day alike), times each day's calendar multiplier; a period that
         lengthens lead times lengthens this order's. With a fill rate, z = L⁻¹((1−β)·Q/σ),
-        Q the review period's forecast demand."""
+        Q the review period's forecast demand; below 0 when Q alone serves more than β."""
         lead_time = self.lead_time
         if self.calendar is not None:
             lead_time += self.calendar.lead_time_change(today, lead_time)
@@ -200,7 +200,10 @@ class FactMaker:
         d_lt = ltd / lead_time if lead_time > 0 else 0.0
         sigma = math.sqrt(lead_time * error**2 + d_lt**2 * self.sigma_lt2)
         if self.fill_rate is not None:
-            z = z_for_fill_rate(self.fill_rate, review, sigma)
+            # a fill rate the order cycle alone serves asks for less than the mean lead-time
+            # demand (a negative safety stock), never for a reorder point below 0
+            z = z_for_fill_rate(self.fill_rate, review, sigma,
+                                lowest=-ltd / sigma if sigma > 0 else 0.0)
         ss = z * sigma
         rop = ltd + ss
         forecast = {"daily": daily[0] if daily else 0.0, "lead_time_demand": ltd,

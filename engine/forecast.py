@@ -159,10 +159,7 @@ def _seasonal(y: np.ndarray, last_day: date, window: int) -> list[Model]:
     with np.errstate(invalid="ignore", divide="ignore"):
         plain = np.where(factor > 0, y / factor, np.nan)
     level = _nanmean(plain[:, -window:])
-    before = _nanmean(plain[:, -window - ERROR_DAYS:-ERROR_DAYS]) if days > window + ERROR_DAYS \
-        else level
-    err = y[:, -ERROR_DAYS:] - before[:, None] * factor[:, -ERROR_DAYS:]
-    error = np.sqrt(_nanmean(err * err))
+    error = _rolling_error(y, plain, factor, window, level)
     fallback = _mean(y, last_day, window)
     out = []
     for i in range(n):
@@ -174,6 +171,27 @@ def _seasonal(y: np.ndarray, last_day: date, window: int) -> list[Model]:
                          yearly=tuple(float(v) for v in yearly[i]) if has_year[i] else None,
                          error_std=float(error[i]) if math.isfinite(error[i]) else 0.0))
     return out
+
+
+def _rolling_error(y: np.ndarray, plain: np.ndarray, factor: np.ndarray, window: int,
+                   level: np.ndarray) -> np.ndarray:
+    """RMS error of forecasting each of the last ERROR_DAYS days as the daily refit does: the
+    level of the ``window`` days before it times the day's factor (the level of the days
+    there are when there are fewer; the fitted level when there are none before)."""
+    days = y.shape[1]
+    span = min(ERROR_DAYS, days)
+    lead = min(window, days - span)
+    part = plain[:, days - span - lead:]
+    seen = ~np.isnan(part)
+    cs = np.concatenate((np.zeros((part.shape[0], 1)), np.cumsum(np.where(seen, part, 0.0), 1)), 1)
+    cn = np.concatenate((np.zeros((part.shape[0], 1)), np.cumsum(seen, 1)), 1)
+    ends = np.arange(lead, lead + span)  # day t's level: days [t - window, t) of ``part``
+    starts = np.maximum(ends - window, 0)
+    count = cn[:, ends] - cn[:, starts]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        before = np.where(count > 0, (cs[:, ends] - cs[:, starts]) / count, level[:, None])
+    err = y[:, -span:] - before * factor[:, -span:]
+    return np.sqrt(_nanmean(err * err))
 
 
 def _nanmean(a: np.ndarray) -> np.ndarray:

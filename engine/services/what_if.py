@@ -9,6 +9,7 @@ the compiled condition, so the answer is the per-event evaluation's, only faster
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from engine.calendars import CalendarView
 from engine.evaluation import truthy
@@ -62,6 +63,11 @@ class Makers:
                 self._views[groups], self.forecasts)
         return found
 
+    def many(self, rows: Sequence[PairRow]) -> list[FactMaker]:
+        """The maker of each row (``self(row.sku_id, row.groups)``), in one pass."""
+        get, made = self._makers.get, self.__call__
+        return [get((r.sku_id, r.groups)) or made(r.sku_id, r.groups) for r in rows]
+
 
 @dataclass
 class Answer:
@@ -75,13 +81,24 @@ class Answer:
 
 
 LEVEL_COLUMNS = ("sku_id", "warehouse_id", "on_hand", "reserved", "on_order_erp", "on_order_local",
-                 "demand_window")
+                 "demand_packed")
 
 
 def read_pairs(conn: Connection) -> list[tuple[Any, ...]]:
     """Every stock level as read, for ``build_rows`` after the transaction ended: a what-if
-    never holds the database while it evaluates (issue #13)."""
-    return list(bulk.stream(conn, stock_levels, LEVEL_COLUMNS, raw=("demand_window",)))
+    never holds the database while it evaluates (issue #13). The demand windows are the packed
+    ones (``DemandWindow.to_packed``); a window written without its packed form (by an older
+    version, before migration 0022 packed it) is packed here from its JSON."""
+    pairs = list(bulk.stream(conn, stock_levels, LEVEL_COLUMNS, raw=("demand_packed",)))
+    unpacked = {(s, w): DemandWindow.from_dict(window).to_packed()
+                for s, w, window in conn.execute(
+                    select(stock_levels.c.sku_id, stock_levels.c.warehouse_id,
+                           stock_levels.c.demand_window)
+                    .where(stock_levels.c.demand_packed.is_(None),
+                           stock_levels.c.demand_window.is_not(None))) if window}
+    if unpacked:
+        pairs = [(*p[:-1], unpacked.get((p[0], p[1]), p[-1])) for p in pairs]
+    return pairs
 
 
 def load_rows(conn: Connection, snap: Snapshot, ruleset: CompiledRuleset,
@@ -127,16 +144,17 @@ def exact_facts(makers: Makers, row: PairRow, now: datetime, event_type: str,
     snap = makers.snap
     sku, wh = snap.sku_facts[row.sku_id], snap.warehouse_facts[row.wh_id]
     window = row.window
-    if isinstance(window, str | bytes):
-        import json
-
-        window = json.loads(window)
+    if isinstance(window, bytes):
+        stored = DemandWindow.from_packed(window)
+    elif window:
+        stored = DemandWindow.from_dict(json.loads(window) if isinstance(window, str) else window)
+    else:
+        stored = DemandWindow()
     event = StockEvent(id=event_type, type=event_type, sku=sku["code"], warehouse=wh["code"],
                        at=now)
     total = totals.get(row.sku_id, 0.0) if totals is not None else None
     return makers(row.sku_id, row.groups).facts(
-        event, sku, wh, row.level, DemandWindow.from_dict(window) if window else DemandWindow(),
-        total, now.astimezone(makers.tz).date())
+        event, sku, wh, row.level, stored, total, now.astimezone(makers.tz).date())
 
 
 def evaluate_rows(rule: Rule, rows: Sequence[PairRow], makers: Makers, now: datetime,

@@ -34,7 +34,7 @@ from engine.workflows import requisitions as requisition_flow
 from engine.workflows.tasks import open_task
 
 LEVEL_COLUMNS = ("on_hand", "reserved", "on_order_erp", "on_order_local", "erp_on_order_at",
-                 "last_event_at", "last_sale_day", "demand_window")
+                 "last_event_at", "last_sale_day", "demand_window", "demand_packed")
 ALERT_COLUMNS = ("rule", "rule_version", "sku_id", "warehouse_id", "severity", "owner", "state",
                  "opened_at", "last_hit_at", "resolved_at", "resolution", "hits", "facts")
 # What tells apart two alerts opened and resolved in one batch (see _write_closed_alerts)
@@ -76,12 +76,13 @@ def _write_levels(conn: Connection, changes: Changes) -> None:
         row = (lv.on_hand, lv.reserved, lv.on_order_erp, lv.on_order_local, p.erp_on_order_at,
                p.last_event_at, p.last_sale_day)
         if p.window_changed:
-            changed.append((*row, p.window.to_dict(), p.sku_id, p.wh_id))
+            window = p.window
+            changed.append((*row, window.to_dict(), window.to_packed(), p.sku_id, p.wh_id))
         else:
             same.append((*row, p.sku_id, p.wh_id))
     bulk.update_many(conn, stock_levels, LEVEL_COLUMNS, LEVEL_KEY, changed,
                      also="version = version + 1")
-    bulk.update_many(conn, stock_levels, LEVEL_COLUMNS[:-1], LEVEL_KEY, same,
+    bulk.update_many(conn, stock_levels, LEVEL_COLUMNS[:-2], LEVEL_KEY, same,
                      also="version = version + 1")
 
 

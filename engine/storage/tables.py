@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -156,6 +157,9 @@ stock_levels = Table(
     # The recent daily demand ([first day ordinal, qty, qty, ...]) so that one row read gives
     # everything an evaluation needs; demand_days keeps the full history.
     Column("demand_window", Json, nullable=True),
+    # The same window packed (``DemandWindow.to_packed``), written with it: the whole-catalogue
+    # what-if reads every pair's window in one go from this (issue #16), never from the JSON.
+    Column("demand_packed", LargeBinary, nullable=True),
     Column("version", Integer, nullable=False, server_default="0"),
     Index("ix_stock_levels_warehouse", "warehouse_id"),  # a warehouse's stock
 )

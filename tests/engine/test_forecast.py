@@ -13,6 +13,7 @@ from engine.calendars import CalendarView
 from engine.facts import FactMaker
 from engine.forecast import Model, fit
 from engine.metrics import (
+    Z_MAX,
     DemandWindow,
     SupplierLink,
     fill_rate_of,
@@ -148,3 +149,26 @@ def test_a_fill_rate_target_sets_the_safety_factor() -> None:
     z = z_for_fill_rate(0.98, 70.0, sigma)  # Q: the review period's 70 units
     assert facts["forecast"]["safety_factor"] == z
     assert facts["metrics"]["safety_stock"] == pytest.approx(z * sigma)
+
+
+def test_a_fill_rate_the_order_cycle_alone_serves_asks_for_a_negative_safety_factor() -> None:
+    # (1 − 0.90)·100/20 = 0.5; L(−0.18) = φ(0.18) + 0.18·Φ(0.18) = 0.39253 + 0.18·0.57142
+    # = 0.49539 and L(−0.19) = 0.39181 + 0.19·0.57535 = 0.50113: z ≈ −0.18 − 0.01·0.00461/0.00574 = −0.1880
+    z = z_for_fill_rate(0.90, cycle_demand=100, sigma=20, lowest=-Z_MAX)
+    assert -0.19 < z < -0.18 and z == pytest.approx(-0.1880, abs=5e-4)
+    assert fill_rate_of(z, 100, 20) == pytest.approx(0.90, abs=1e-6)
+    # bounded below: by what the caller allows (a reorder point not below 0), and by −Z_MAX
+    assert z_for_fill_rate(0.98, cycle_demand=10_000, sigma=20, lowest=-1.5) == -1.5
+    assert z_for_fill_rate(0.98, cycle_demand=10_000, sigma=20, lowest=-99) == -Z_MAX
+    # positive factors are what they were
+    assert z_for_fill_rate(0.98, 100, 20, lowest=-Z_MAX) == z_for_fill_rate(0.98, 100, 20)
+
+
+def test_the_forecast_metrics_of_a_large_order_cycle_carry_less_than_lead_time_demand() -> None:
+    facts = _facts(_maker(sigma_lt=1.0, fill_rate=0.90))
+    # σ = 10 as above; (1 − 0.90)·70/10 = 0.7; L(−0.5) = φ(0.5) + 0.5·Φ(0.5) = 0.35207 +
+    # 0.5·0.69146 = 0.69780 and L(−0.51) = 0.35029 + 0.51·0.69497 = 0.70473: z ≈ −0.5032
+    z = facts["forecast"]["safety_factor"]
+    assert -0.51 < z < -0.50 and z == pytest.approx(-0.5032, abs=5e-4)
+    assert facts["metrics"]["safety_stock"] == pytest.approx(z * 10)
+    assert facts["metrics"]["reorder_point"] == pytest.approx(50 + z * 10)  # below the LTD 50
