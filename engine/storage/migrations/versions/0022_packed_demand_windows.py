@@ -57,11 +57,14 @@ def upgrade() -> None:
             .order_by(levels.c.sku_id, levels.c.warehouse_id).limit(BATCH)).all()
         if not rows:
             break
-        conn.execute(
-            levels.update()
-            .where(levels.c.sku_id == sa.bindparam('s'), levels.c.warehouse_id == sa.bindparam('w'))
-            .values(demand_packed=sa.bindparam('p')),
-            [{"s": s, "w": w, "p": pack(json.loads(text))} for s, w, text in rows if text])
+        windows = [(s, w, json.loads(text)) for s, w, text in rows if text]
+        packed = [{"s": s, "w": w, "p": pack(window)} for s, w, window in windows if window]
+        if packed:  # (a JSON null is no window)
+            conn.execute(
+                levels.update()
+                .where(levels.c.sku_id == sa.bindparam('s'),
+                       levels.c.warehouse_id == sa.bindparam('w'))
+                .values(demand_packed=sa.bindparam('p')), packed)
         after = (rows[-1][0], rows[-1][1])
 
 
