@@ -90,7 +90,8 @@ class Result:
 
 
 class _Pair:
-    __slots__ = ("series", "maker", "level", "window", "pipeline", "open", "resolved", "tally")
+    __slots__ = ("series", "maker", "level", "window", "pipeline", "open", "resolved", "tally",
+                 "started", "unit_cost")
 
     def __init__(self, series: Series, maker: FactMaker) -> None:
         self.series, self.maker = series, maker
@@ -99,7 +100,9 @@ class _Pair:
         self.pipeline: list[tuple[int, float]] = []  # (arrival ordinal, units)
         self.open: dict[str, OpenAlert] = {}
         self.resolved: dict[str, datetime] = {}
-        self.tally = Tally()
+        self.tally = Tally()  # this month's, added to the result when the month ends
+        self.started = False
+        self.unit_cost = float(series.sku.get("unit_cost") or 0.0)
 
 
 def simulate(ruleset: CompiledRuleset, series: Sequence[Series], start: date, end: date,
@@ -115,12 +118,15 @@ def simulate(ruleset: CompiledRuleset, series: Sequence[Series], start: date, en
     result = Result()
     day = first
     refit_due = start
+    month = day.strftime("%Y-%m")
     while day <= end:
         if day >= start and day >= refit_due:
             _refit(ruleset, pairs, day, forecasts)
             refit_due = day + timedelta(REFIT_DAYS)
+        if day.strftime("%Y-%m") != month:
+            _close_month(pairs, month, result)
+            month = day.strftime("%Y-%m")
         at = datetime.combine(day, time(21), tz).astimezone(UTC)  # the end-of-day review
-        month = day.strftime("%Y-%m")
         for pair in pairs:
             t = (day - pair.series.first_day).days
             if t < 0 or t >= len(pair.series.demand):
@@ -129,17 +135,33 @@ def simulate(ruleset: CompiledRuleset, series: Sequence[Series], start: date, en
             if day < start:
                 pair.window.add(day, qty)  # history only
                 continue
-            if pair.tally.days == 0:  # the first simulated day: start at the version's max stock
+            if not pair.started:  # the first simulated day: start at the version's max stock
                 pair.level.on_hand = _facts(pair, day, at)["metrics"]["max_stock"]
+                pair.started = True
             _day(pair, day, at, qty, index, ruleset, rng)
-            tally = Tally()
-            _count(pair, tally)
-            result.total.add(tally)
-            result.months[month].add(tally)
-            for group in pair.series.groups or (NO_GROUP,):
-                result.groups[group].add(tally)
+            tally = pair.tally  # the day's stock (what _count did, added in place)
+            on_hand = pair.level.on_hand
+            if on_hand < 0.0:
+                on_hand = 0.0
+            tally.days += 1
+            tally.on_hand_days += on_hand
+            tally.value_days += on_hand * pair.unit_cost
         day += timedelta(1)
+    _close_month(pairs, month, result)
     return result
+
+
+def _close_month(pairs: list[_Pair], month: str, result: Result) -> None:
+    """Add each pair's tally of ``month`` to the result's total, month and groups."""
+    for pair in pairs:
+        tally = pair.tally
+        if not tally.days:
+            continue
+        result.total.add(tally)
+        result.months[month].add(tally)
+        for group in pair.series.groups or (NO_GROUP,):
+            result.groups[group].add(tally)
+        pair.tally = Tally()
 
 
 def _maker(ruleset: CompiledRuleset, s: Series, tz: Any, promotion: frozenset[str],
@@ -244,14 +266,3 @@ def _open(pair: _Pair, rule: Any, facts: dict[str, Any], at: datetime, ruleset: 
             pair.tally.ordered_units += draft.quantity
             facts["stock"] = dict(facts["stock"], on_order=pair.level.on_order,
                                   inventory_position=pair.level.inventory_position)
-
-
-def _count(pair: _Pair, out: Tally) -> None:
-    """Move the pair's tally of the day into ``out`` (and count the day's stock)."""
-    t = pair.tally
-    on_hand = max(pair.level.on_hand, 0.0)
-    out.demand, out.served, out.stockout_days = t.demand, t.served, t.stockout_days
-    out.orders, out.ordered_units, out.alerts, out.tasks = t.orders, t.ordered_units, t.alerts, t.tasks
-    out.days, out.on_hand_days = 1, on_hand
-    out.value_days = on_hand * float(pair.series.sku.get("unit_cost") or 0.0)
-    pair.tally = Tally(days=1)  # non-zero: the opening stock is set once

@@ -216,6 +216,10 @@ def _sum_days(daily: list[float], start: float, end: float) -> float:
     """The demand of days [start, end) of ``daily`` (day 0 = tomorrow); a fraction of a day
     counts that fraction of its demand."""
     total = 0.0
+    if start == int(start) and end == int(end):  # whole days: the same sum, added in order
+        for f in daily[int(start):int(end)]:
+            total += f
+        return total
     for i, f in enumerate(daily):
         lo, hi = max(start, i), min(end, i + 1)
         if hi > lo:

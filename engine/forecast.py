@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,19 @@ class Model:
         return value if value > 0 else 0.0
 
     def predict_days(self, first: date, days: int) -> list[float]:
-        return [self.predict(first + timedelta(n)) for n in range(max(days, 0))]
+        """``predict`` of ``days`` days from ``first`` (the same floats, with the days' weekdays
+        and months looked up once for every model)."""
+        base = (first - self.origin).days
+        level, trend, weekday, yearly = self.level, self.trend, self.weekday, self.yearly
+        out = []
+        for n, wd, month in _calendar(first, max(days, 0)):
+            value = level + trend * (base + n)
+            if weekday is not None:
+                value *= weekday[wd]
+            if yearly is not None:
+                value *= yearly[month]
+            out.append(value if value > 0 else 0.0)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.method, "origin": self.origin.isoformat(),
@@ -71,6 +84,16 @@ class Model:
                    weekday=tuple(data["weekday"]) if data.get("weekday") else None,
                    yearly=tuple(data["yearly"]) if data.get("yearly") else None,
                    error_std=float(data.get("error_std") or 0.0))
+
+
+@lru_cache(maxsize=1024)
+def _calendar(first: date, days: int) -> tuple[tuple[int, int, int], ...]:
+    """(offset, weekday, month index) of ``days`` days from ``first``."""
+    out = []
+    for n in range(days):
+        day = first + timedelta(n)
+        out.append((n, day.weekday(), day.month - 1))
+    return tuple(out)
 
 
 def fit(demand: np.ndarray, last_day: date, method: str, *, window_days: int = 28,

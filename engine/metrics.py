@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from bisect import bisect_left
 from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -269,6 +270,11 @@ def loss_grid() -> tuple[tuple[float, ...], tuple[float, ...]]:
     return zs, tuple(normal_loss(z) for z in zs)
 
 
+@lru_cache(maxsize=1)
+def _negated_losses() -> tuple[float, ...]:
+    return tuple(-v for v in loss_grid()[1])  # increasing: for bisect
+
+
 def z_for_fill_rate(fill_rate: float, cycle_demand: float, sigma: float,
                     lowest: float = 0.0) -> float:
     """The safety factor that serves ``fill_rate`` of demand when orders cover ``cycle_demand``
@@ -284,17 +290,12 @@ def z_for_fill_rate(fill_rate: float, cycle_demand: float, sigma: float,
     lowest = min(max(lowest, -Z_MAX), 0.0)
     target = (1.0 - fill_rate) * max(cycle_demand, 0.0) / sigma
     zs, losses = loss_grid()
-    if target >= normal_loss(lowest):
+    if target >= (losses[len(zs) // 2] if lowest == 0.0 else normal_loss(lowest)):
         return lowest
     if target <= losses[-1]:
         return Z_MAX
-    lo, hi = 0, len(zs) - 1  # losses[lo] > target >= losses[hi]
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if losses[mid] > target:
-            lo = mid
-        else:
-            hi = mid
+    hi = bisect_left(_negated_losses(), -target)  # losses[hi - 1] > target >= losses[hi]
+    lo = hi - 1
     # linear between the two grid points
     z = zs[lo] + (losses[lo] - target) * (zs[hi] - zs[lo]) / (losses[lo] - losses[hi])
     return z if z > lowest else lowest
