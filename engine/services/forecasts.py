@@ -24,6 +24,13 @@ from engine.storage import bulk
 from engine.storage.tables import audit_log, demand_days, forecasts, ruleset_state, stock_levels
 
 log = logging.getLogger(__name__)
+PAGE = 50_000
+"""Rows of demand_days fetched at a time."""
+BLOCK = 10_000
+"""Pairs read and fitted together: memory stays that of one block's two years."""
+WAREHOUSE_SPAN = 1 << 20
+"""sku_id × this + warehouse_id: one number per pair (exact in a float64 below 2**53)."""
+EPOCH = date(1970, 1, 1).toordinal()
 HISTORY_DAYS = 730
 """Two years: enough for a yearly seasonal index (one year is the least it needs)."""
 EVERY = timedelta(days=1)
@@ -61,23 +68,45 @@ def forecast_pairs(conn: Connection, snap: Snapshot) -> dict[tuple[Any, ...], li
 def history(conn: Connection, pairs: list[tuple[int, int]], last_day: date,
             days: int = HISTORY_DAYS) -> np.ndarray:
     """Daily demand of ``pairs`` (rows) over ``days`` days ending ``last_day`` (columns): 0 on
-    days without demand after a pair's first demand day, NaN before it."""
+    days without demand after a pair's first demand day, NaN before it. The rows of the pairs'
+    SKUs are read as the driver gives them and placed with numpy, a page at a time."""
     first = last_day - timedelta(days - 1)
-    row_of = {p: i for i, p in enumerate(pairs)}
     y = np.zeros((len(pairs), days), dtype=np.float64)
-    start = np.full(len(pairs), days, dtype=np.int64)
-    query = (select(demand_days.c.sku_id, demand_days.c.warehouse_id, demand_days.c.day,
-                    demand_days.c.qty)
-             .where(demand_days.c.day >= first, demand_days.c.day <= last_day))
-    base = first.toordinal()
-    for sku_id, wh_id, day, qty in conn.execute(query):
-        i = row_of.get((sku_id, wh_id))
-        if i is None:
-            continue
-        t = day.toordinal() - base
-        y[i, t] += qty
-        if t < start[i]:
-            start[i] = t
+    seen = np.zeros((len(pairs), days), dtype=bool)
+    if pairs:
+        if max(w for _, w in pairs) >= WAREHOUSE_SPAN:
+            raise ValueError("warehouse ids must be below 2**20 for the forecast job's keys")
+        keys = np.array([s * WAREHOUSE_SPAN + w for s, w in pairs], dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        base = first.toordinal() - EPOCH
+        p = bulk.placeholder(conn)
+        sqlite = conn.dialect.name == "sqlite"
+        # the day as days since 1970-01-01 and the pair as one number: every value a number,
+        # so that a page becomes one numpy array in one call
+        day = ("CAST(julianday(day) - 2440587.5 AS INTEGER)" if sqlite
+               else "(day - DATE '1970-01-01')")
+        bounds = (min(s for s, _ in pairs), max(s for s, _ in pairs),
+                  first.isoformat() if sqlite else first,
+                  last_day.isoformat() if sqlite else last_day)
+        cursor = conn.exec_driver_sql(
+            f"SELECT sku_id * {WAREHOUSE_SPAN} + warehouse_id, {day}, qty FROM demand_days "
+            f"WHERE sku_id >= {p} AND sku_id <= {p} AND day >= {p} AND day <= {p}",
+            bounds).cursor
+        try:
+            while page := cursor.fetchmany(PAGE):
+                values = np.array(page, dtype=np.float64)
+                key = values[:, 0].astype(np.int64)
+                at = np.searchsorted(sorted_keys, key)
+                found = at < len(sorted_keys)
+                found[found] = sorted_keys[at[found]] == key[found]
+                rows = order[at[found]]
+                t = values[found, 1].astype(np.int64) - base
+                y[rows, t] = values[found, 2]  # one row a pair and day (the primary key)
+                seen[rows, t] = True
+        finally:
+            cursor.close()
+    start = np.where(seen.any(axis=1), seen.argmax(axis=1), days)
     y[np.arange(days)[None, :] < start[:, None]] = np.nan
     return y
 
@@ -90,8 +119,9 @@ def recompute(conn: Connection, snap: Snapshot, today: date, now: datetime | Non
     rows: list[dict[str, Any]] = []
     counts: dict[str, int] = defaultdict(int)
     for (method, window, alpha, beta), pairs in forecast_pairs(conn, snap).items():
-        models = fit(history(conn, pairs, last_day), last_day, method, window_days=window,
-                     alpha=alpha, beta=beta)
+        models = [m for n in range(0, len(pairs), BLOCK)  # pairs by SKU: a block is a range
+                  for m in fit(history(conn, pairs[n:n + BLOCK], last_day), last_day, method,
+                               window_days=window, alpha=alpha, beta=beta)]
         for (sku_id, wh_id), model in zip(pairs, models, strict=True):
             if model.method == "mean":  # too little history: the facts use the live window
                 counts["mean"] += 1
