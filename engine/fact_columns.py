@@ -105,11 +105,15 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         if flat.shape[0] != int(lengths.sum()):
             raise ValueError("stored demand windows could not be read")
         offsets = np.concatenate(([0], np.cumsum(lengths)))[:-1]
+    whole = flat == np.floor(flat)
+    if whole.all():
+        fractional = np.zeros(len(flat) + 1, dtype=np.int64)
+    else:  # the prefix sums stay exact (whole numbers) without the fractions, whose windows
+        # are summed by window_stats below
+        fractional = np.concatenate(([0], np.cumsum(~whole)))
+        flat = np.where(whole, flat, 0.0)
     cs = np.concatenate(([0.0], np.cumsum(flat)))
     cs2 = np.concatenate(([0.0], np.cumsum(flat * flat)))
-    whole = flat == np.floor(flat)
-    fractional = (np.zeros(len(cs), dtype=np.int64) if whole.all() else
-                  np.concatenate(([0], np.cumsum(~whole))))
     end = today.toordinal()
     lo = np.clip(end - days + 1 - start, 0, lengths)
     hi = np.clip(end - start + 1, 0, lengths)
@@ -118,10 +122,11 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
     sums, squares = cs[b] - cs[a], cs2[b] - cs2[a]
     mean = sums / days
     std = np.sqrt(np.maximum(squares / days - mean * mean, 0.0))
-    for i in np.flatnonzero(((fractional[b] - fractional[a]) > 0) | (np.abs(cs[b]) >= 2**52)):
-        mean[i], std[i], _ = window_stats(decoded[i], today, int(days[i]))
     nothing = (start < 0) | (sums == 0) & (squares == 0)
     mean[nothing], std[nothing] = 0.0, 0.0
+    inexact = (np.abs(cs[b]) >= 2**52) | (cs2[b] >= 2**52)  # beyond a float64's whole numbers
+    for i in np.flatnonzero(((fractional[b] - fractional[a]) > 0) | inexact):
+        mean[i], std[i], _ = window_stats(decoded[i], today, int(days[i]))
     return mean, std, last
 
 
@@ -232,19 +237,27 @@ def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
 
 def _metrics(makers: list[FactMaker], codes: Callable[[int], tuple[Any, Any]], d: np.ndarray,
              sd: np.ndarray, today: date) -> dict[str, Col]:
-    lt = np.array([m.lead_time for m in makers], dtype=np.float64)
-    slt = np.array([m.sigma_lt for m in makers], dtype=np.float64)
-    slt2 = np.array([m.sigma_lt2 for m in makers], dtype=np.float64)
-    z = np.array([m.z if m.z is not None else math.nan for m in makers], dtype=np.float64)
-    review = np.array([m.review for m in makers], dtype=np.float64)
+    # each attribute once per distinct maker (a SKU's, shared by its warehouses), then per row
+    distinct: dict[int, int] = {}
+    which = np.fromiter((distinct.setdefault(id(m), len(distinct)) for m in makers),
+                        dtype=np.int64, count=len(makers))
+    firsts = {}
+    for m in makers:
+        firsts.setdefault(id(m), m)
+    ones = list(firsts.values())  # in the order of ``distinct``'s numbers
+    lt = np.array([m.lead_time for m in ones], dtype=np.float64)[which]
+    slt = np.array([m.sigma_lt for m in ones], dtype=np.float64)[which]
+    slt2 = np.array([m.sigma_lt2 for m in ones], dtype=np.float64)[which]
+    z = np.array([m.z if m.z is not None else math.nan for m in ones], dtype=np.float64)[which]
+    review = np.array([m.review for m in ones], dtype=np.float64)[which]
+    plain = np.array([m.plain for m in ones], dtype=bool)[which]
     ss = z * np.sqrt(lt * sd**2 + d**2 * slt2)  # FactMaker.facts' order of operations
     rop = d * lt + ss
     top = rop + d * review
     daily, ltd, rev, err, factor = d.copy(), d * lt, d * review, sd.copy(), z.copy()
     method = np.full(len(makers), "mean", dtype=object)
-    for i, m in enumerate(makers):
-        if m.plain:
-            continue
+    for i in np.flatnonzero(~plain):
+        m = makers[i]
         lt[i], ss[i], rop[i], top[i], f = m.forecast_metrics(
             today, float(d[i]), float(sd[i]), float(z[i]), *codes(i))
         daily[i], ltd[i], rev[i] = f["daily"], f["lead_time_demand"], f["review_demand"]
