@@ -67,9 +67,9 @@ def window_stats(window: Any, today: date, days: int) -> tuple[float, float, int
 def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``window_stats`` of every stored window at once: mean, std and last demand ordinal (-1:
-    none). Packed windows are read at once, JSON texts decoded in one call; the window sums are differences of prefix
-    sums over all quantities, exact for whole quantities (as ``math.fsum``); a window holding a
-    fraction is summed by ``window_stats`` itself."""
+    none). Packed windows are read at once, JSON texts decoded in one call; the window sums are
+    differences of prefix sums over all quantities, exact for whole quantities (as
+    ``math.fsum``); a window holding a fraction is summed by ``window_stats`` itself."""
     n = len(windows)
     ordinals: dict[Any, int] = {None: -1}
 
