@@ -64,6 +64,10 @@ def window_stats(window: Any, today: date, days: int) -> tuple[float, float, int
     return mean, math.sqrt(max(squares / days - mean * mean, 0.0)), last_ord
 
 
+WINDOW_CHUNK = 20_000
+"""Windows summed together at most (a million windows' quantities are 30M floats)."""
+
+
 def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``window_stats`` of every stored window at once: mean, std and last demand ordinal (-1:
@@ -71,6 +75,11 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
     differences of prefix sums over all quantities, exact for whole quantities (as
     ``math.fsum``); a window holding a fraction is summed by ``window_stats`` itself."""
     n = len(windows)
+    if n > WINDOW_CHUNK:  # a chunk's arrays stay in the processor's caches
+        parts = [window_columns(windows[i:i + WINDOW_CHUNK], today, days[i:i + WINDOW_CHUNK])
+                 for i in range(0, n, WINDOW_CHUNK)]
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]))
     ordinals: dict[Any, int] = {None: -1}
 
     def ordinal(text: Any) -> int:
@@ -238,13 +247,9 @@ def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
 def _metrics(makers: list[FactMaker], codes: Callable[[int], tuple[Any, Any]], d: np.ndarray,
              sd: np.ndarray, today: date) -> dict[str, Col]:
     # each attribute once per distinct maker (a SKU's, shared by its warehouses), then per row
-    distinct: dict[int, int] = {}
-    which = np.fromiter((distinct.setdefault(id(m), len(distinct)) for m in makers),
-                        dtype=np.int64, count=len(makers))
-    firsts = {}
-    for m in makers:
-        firsts.setdefault(id(m), m)
-    ones = list(firsts.values())  # in the order of ``distinct``'s numbers
+    ones = list(dict.fromkeys(makers))  # distinct makers (by identity), in order
+    number = {m: i for i, m in enumerate(ones)}
+    which = np.fromiter(map(number.__getitem__, makers), dtype=np.int64, count=len(makers))
     lt = np.array([m.lead_time for m in ones], dtype=np.float64)[which]
     slt = np.array([m.sigma_lt for m in ones], dtype=np.float64)[which]
     slt2 = np.array([m.sigma_lt2 for m in ones], dtype=np.float64)[which]

@@ -61,3 +61,16 @@ def test_a_window_with_no_demand_but_a_last_day_keeps_it() -> None:
     window = DemandWindow.from_dict({"start": None, "qty": [], "last": "2026-10-01"})
     again = DemandWindow.from_packed(window.to_packed())
     assert again.last_demand_day == date(2026, 10, 1) and again.to_dict() == window.to_dict()
+
+
+def test_windows_summed_by_chunks_are_summed_alike(monkeypatch) -> None:
+    import engine.fact_columns as fc
+
+    stored = [window_of([(TODAY.toordinal() - k, q) for k, q in enumerate(qty)]).to_packed()
+              if qty else None for qty in ([3, 1, 4], [], [1.5, 2], [7] * 30, [0.001], [2, 2])]
+    n = np.array([7, 28, 7, 28, 1, 2])
+    whole = fc.window_columns(stored, TODAY, n)
+    monkeypatch.setattr(fc, "WINDOW_CHUNK", 4)
+    chunked = fc.window_columns(stored, TODAY, n)
+    for a, b in zip(whole, chunked, strict=True):
+        assert a.tolist() == b.tolist()
