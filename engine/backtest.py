@@ -176,12 +176,12 @@ def _refit(ruleset: CompiledRuleset, pairs: list[_Pair], day: date,
     """Refit the forecasts of the pairs whose groups ask for one, from history before ``day``."""
     batches: dict[tuple[Any, ...], list[_Pair]] = defaultdict(list)
     for pair in pairs:
-        p = pair.maker.params
-        method = p.get("forecast_method") or "mean"
+        params = pair.maker.params
+        method = params.get("forecast_method") or "mean"
         if method != "mean":
-            batches[(method, int(p.get("demand_window_days", 28)),
-                     float(p.get("forecast_alpha") or DEFAULT_ALPHA),
-                     float(p.get("forecast_beta") or DEFAULT_BETA))].append(pair)
+            batches[(method, int(params.get("demand_window_days", 28)),
+                     float(params.get("forecast_alpha") or DEFAULT_ALPHA),
+                     float(params.get("forecast_beta") or DEFAULT_BETA))].append(pair)
     last = day - timedelta(1)
     for (method, window, alpha, beta), members in batches.items():
         width = max((last - p.series.first_day).days + 1 for p in members)

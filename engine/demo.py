@@ -119,7 +119,7 @@ def _pair_history(rng: random.Random, sku: str, wh: str, base: float, start: dat
         return {"id": f"demo-{sku}-{wh}-{day.isoformat()}-{kind}-{hour}", "type": kind, "sku": sku,
                 "warehouse": wh, "qty": qty, "at": f"{day.isoformat()}T{hour:02d}:00:00{tz}", **extra}
 
-    on_hand = round(base * rng.uniform(20, 35)) + 5
+    on_hand: float = round(base * rng.uniform(20, 35)) + 5
     out = [ev("count", start, 7, on_hand)]
     stops = days - 21 if rng.random() < 0.125 else days + 1
     arriving: dict[int, float] = {}

@@ -287,7 +287,7 @@ def _record(records: list[Mapping[str, Any]], name: str) -> Col | None:
     kinds = {_kind(v) for v in present}
     if len(kinds) > 1 or None in kinds:
         return None
-    kind = kinds.pop() if kinds else NUM
+    kind = next((k for k in kinds if k is not None), NUM)  # the one kind, None excluded above
     if kind == NUM:
         arr: Any = np.array([0.0 if v is None else float(v) for v in values], dtype=np.float64)
     elif kind == BOOL:

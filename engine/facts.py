@@ -82,7 +82,7 @@ class FactMaker:
     def __init__(self, links: tuple[SupplierLink, ...], params: Mapping[str, Any], tz: tzinfo,
                  promotion_days: frozenset[str] = frozenset(),
                  calendar: CalendarView | None = None,
-                 forecasts: Mapping[tuple[str, str], Model] | None = None) -> None:
+                 forecasts: Mapping[tuple[Any, Any], Model] | None = None) -> None:
         p = params
         self.tz, self.promotion_days, self.params = tz, promotion_days, params
         self.calendar = calendar if calendar else None

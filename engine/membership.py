@@ -156,10 +156,11 @@ def _batches(groups: list[SkuGroup]) -> list[_Batch]:
     by_fields: dict[Any, _Batch] = {}
     for position, group in enumerate(groups):
         fields = read_fields(group.where) if group.where is not None else frozenset()
-        key = tuple(sorted(fields)) if fields is not None else ("unknown", position)
+        read = tuple(sorted(fields)) if fields is not None else None
+        key = read if read is not None else ("unknown", position)
         batch = by_fields.get(key)
         if batch is None:
-            batch = by_fields[key] = _Batch(key if fields is not None else None)
+            batch = by_fields[key] = _Batch(read)
         batch.groups.append(group)
         batch.positions.append(position)
     return list(by_fields.values())

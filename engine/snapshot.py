@@ -107,7 +107,8 @@ class Snapshot:
             profile = self._profile_by_id[sku_id]
         except (IndexError, KeyError):
             profile = None
-        if profile is None:  # no ruleset, or a SKU not in the catalogue (it has no events)
+        index = self.rule_index
+        if profile is None or index is None:  # no ruleset, or a SKU not in the catalogue (no events)
             return self._select_by_codes(sku_id, wh_id, event_type)
         cells = self._selections.get(wh_id)
         if cells is None:
@@ -120,7 +121,7 @@ class Snapshot:
         groups, by_type = entry
         found = by_type.get(event_type)
         if found is None:
-            found = by_type[event_type] = self.rule_index.candidates(event_type, groups)
+            found = by_type[event_type] = index.candidates(event_type, groups)
         return groups, found
 
     def _select_by_codes(self, sku_id: int, wh_id: int, event_type: str) -> tuple[tuple[str, ...], Candidates]:

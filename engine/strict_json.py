@@ -71,7 +71,7 @@ def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
 # the cost of a small event).
 _DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constants,
                             parse_int=_whole_number)
-_SCAN = _DECODER.scan_once
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # set in __init__; typeshed omits it
 
 
 def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
@@ -126,7 +126,7 @@ def _decode(text: str) -> Any:
         raise JsonInvalid(f"malformed JSON: {exc}") from exc
 
 
-_SPACE = json.decoder.WHITESPACE  # the decoder's own: JSON's four whitespace characters
+_SPACE = re.compile(r"[ \t\n\r]*")  # as json.decoder's WHITESPACE: JSON's four whitespace characters
 
 
 def _skip_space(text: str, pos: int) -> int:

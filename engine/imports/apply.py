@@ -150,7 +150,7 @@ def store_po_lines(conn: Connection, snap: Snapshot | None, source: str, run_id:
     old = conn.execute(select(import_po_lines.c.sku_id, import_po_lines.c.warehouse_id).where(
         import_po_lines.c.source == source,
         tuple_(import_po_lines.c.po, import_po_lines.c.line).in_(keys))).all()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for line in lines:
         still_open = line.status in (None, "open")
         remaining = max(0.0, line.qty_ordered - line.qty_received) * line.factor

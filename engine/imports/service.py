@@ -138,7 +138,8 @@ class ImportService:
         known = {o.name for o in importer.options}
         unknown = sorted(set(config) - known)
         missing = [o.name for o in importer.options if o.required and not config.get(o.name)]
-        problems = [{"field": n, "message": f"'{n}' is not an option of {plugin}"} for n in unknown]
+        problems: list[dict[str, object]] = [
+            {"field": n, "message": f"'{n}' is not an option of {plugin}"} for n in unknown]
         problems += [{"field": n, "message": f"'{n}' is required"} for n in missing]
         if problems:
             raise InputInvalid(problems)
@@ -354,10 +355,9 @@ class _Run:
         origins: set[str] = set()
         rows = 0
         for rec in page.records:
-            kind = type(rec)
-            if kind is SalesColumns:
-                rows += len(rec.row)  # type: ignore[union-attr]
-            elif kind is not BadRow:
+            if type(rec) is SalesColumns:
+                rows += len(rec.row)
+            elif type(rec) is not BadRow:
                 origin = getattr(rec, "origin", None)
                 if origin is None:
                     rows += 1

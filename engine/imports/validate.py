@@ -78,7 +78,7 @@ class Validator:
         # duplicate) leaves both to the event path
         self.check_events = not events_checked
         self.now = now
-        self.primary = PRIMARY.get(kind or "")
+        self.primary: type[Any] | None = PRIMARY.get(kind or "")
         self.skus = set(conn.execute(select(skus.c.code)).scalars())
         self.suppliers = set(conn.execute(select(suppliers.c.code)).scalars())
         self.warehouses: dict[str, str] = {}

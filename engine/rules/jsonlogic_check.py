@@ -1,7 +1,8 @@
 """Static check of JsonLogic expressions: shape, operators, facts, types, null handling, limits.
 
 ``check`` never evaluates anything and never raises for bad input. Sizes are measured first,
-without recursion; only an expression within the limits (depth ≤ 32) is walked recursively.
+without recursion (``jsonlogic_limits``); only an expression within the limits (depth ≤ 32) is
+walked recursively. What a ``var`` reads and which facts may be null: ``jsonlogic_nulls``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.rules.jsonlogic_compile import (
-    MAX_DEPTH,
-    MAX_LIST,
-    MAX_NODES,
-    OPERATORS,
-    SCOPED,
-    operands,
-)
+from engine.rules.jsonlogic_compile import OPERATORS, SCOPED
+from engine.rules.jsonlogic_convert import str_to_number, to_str
 from engine.rules.jsonlogic_cost import check_cost
-from engine.rules.jsonlogic_ops import str_to_number, to_str
+from engine.rules.jsonlogic_limits import limits, located_operands
+from engine.rules.jsonlogic_nulls import EQUALITY, null_message, plain_var, tested_before, var_name
 from engine.rules.problems import Problem, Segments, did_you_mean
 from engine.rules.variables import CONDITION_CATALOG, Catalog, Fact
 
@@ -38,14 +34,8 @@ _WORDS = {
     OBJECT: "an object",
 }
 _FITS = {NUMBER: {NUMBER, NUMERIC_TEXT, ANY}, BOOLEAN: {BOOLEAN, ANY}}
-_EQUALITY = {"==", "!=", "===", "!=="}
 _RELATIONAL = {"<", "<=", ">", ">="}
 _ARITHMETIC = {"+", "-", "*", "/", "%", "min", "max"}
-_NULL_REASONS = {
-    "metrics.days_of_cover": ("has no value when there is no demand", 9999),
-    "metrics.days_since_last_sale": ("has no value when the SKU has never sold", 9999),
-    "supplier.": ("has no value when the SKU has no preferred supplier", 0),
-}
 
 
 @dataclass(frozen=True)
@@ -106,7 +96,7 @@ class _Checker:
         ((op, raw),) = logic.items()
         if not self.known_operator(op, path):
             return _T(ANY)
-        args, arg_paths = _operands(raw, (*path, op))
+        args, arg_paths = located_operands(raw, (*path, op))
         self.check_arity(op, len(args), path)
         if op == "var":
             return self.var(args, arg_paths, path, env)
@@ -205,7 +195,7 @@ class _Checker:
     def logic(self, op: str, args: list[Any], paths: list[Segments], env: _Env) -> _T:
         types = []
         for i, (arg, path) in enumerate(zip(args, paths, strict=True)):
-            types.append(self.node(arg, path, env.knowing(_tested_before(op, args, i))))
+            types.append(self.node(arg, path, env.knowing(tested_before(op, args, i))))
         if op in ("if", "?:"):
             branches = [t for i, t in enumerate(types) if i % 2 or i == len(types) - 1]
             may_be_null = len(args) % 2 == 0
@@ -217,7 +207,7 @@ class _Checker:
     ) -> None:
         if op in _RELATIONAL or op in _ARITHMETIC or op == "substr":
             self.check_numbers(op, args, paths, types)
-        elif op in _EQUALITY:
+        elif op in EQUALITY:
             self.check_equality(op, args, paths, types)
         elif op == "in" and len(types) > 1 and types[1].type in (NUMBER, BOOLEAN):
             self.report(
@@ -228,7 +218,7 @@ class _Checker:
             )
         elif op in ("missing", "missing_some"):
             self.check_fact_names(op, args, paths, env)
-        if op in _RELATIONAL or op in _ARITHMETIC or op in _EQUALITY:
+        if op in _RELATIONAL or op in _ARITHMETIC or op in EQUALITY:
             self.check_nulls(op, args, paths, types, env)
 
     def check_numbers(
@@ -272,12 +262,12 @@ class _Checker:
         self, op: str, args: list[Any], paths: list[Segments], types: list[_T], env: _Env
     ) -> None:
         for i, (arg, path, t) in enumerate(zip(args, paths, types, strict=True)):
-            name = _plain_var(arg)
+            name = plain_var(arg)
             if not (t.nullable and name and env.top and name not in env.tested):
                 continue
-            if op in _EQUALITY and not _equality_with_number(t, types[:2], i):
+            if op in EQUALITY and not _equality_with_number(t, types[:2], i):
                 continue
-            self.report(path, _null_message(name, t, op in _EQUALITY), "nullable")
+            self.report(path, null_message(name, t.type == STRING, op in EQUALITY), "nullable")
 
     def check_expect(self, t: _T, expect: str, at: Segments) -> None:
         fits = _FITS.get(expect, {expect, ANY})
@@ -305,7 +295,7 @@ def check(
     such and not looked into further.
     """
     at = tuple(at)
-    problems = _limits(logic, at)
+    problems = limits(logic, at)
     if problems:
         return problems
     checker = _Checker(catalog)
@@ -319,75 +309,13 @@ def check(
 
 def infer_type(logic: Any, catalog: Catalog = CONDITION_CATALOG) -> str:
     """The type an expression gives: "number", "string", "boolean", "array" or "any"."""
-    if _limits(logic, ()):
+    if limits(logic, ()):
         return ANY
     inferred = _Checker(catalog).node(logic, (), _Env()).type
     return _PUBLIC.get(inferred, inferred)
 
 
-# --- sizes, measured without recursion -----------------------------------------------------------
-
-_WALK_CAP = 1_000_000  # nodes looked at before giving up counting
-
-
-def _limits(logic: Any, at: Segments) -> list[Problem]:
-    problems: list[Problem] = []
-    stack: list[tuple[Any, Segments | None, int]] = [(logic, at, 1)]
-    depth = nodes = 0
-    while stack and nodes < _WALK_CAP:
-        node, path, level = stack.pop()
-        nodes, depth = nodes + 1, max(depth, level)
-        if type(node) is list and len(node) > MAX_LIST:
-            problems.append(
-                Problem(
-                    path or at,
-                    f"This list has {len(node):,} items; the limit is {MAX_LIST:,}",
-                    code="too_large",
-                )
-            )
-            continue
-        keep = path if level <= MAX_DEPTH else None  # no long paths inside a depth bomb
-        stack.extend((child, p, level + 1) for child, p in _children(node, keep))
-    more = "more than " if stack else ""
-    if depth > MAX_DEPTH:
-        problems.insert(
-            0,
-            Problem(
-                at,
-                f"This expression is nested {more}{depth:,} levels deep; the limit is {MAX_DEPTH}",
-                code="too_deep",
-            ),
-        )
-    if nodes > MAX_NODES:
-        problems.append(
-            Problem(
-                at,
-                f"This expression has {more}{nodes:,} parts; the limit is {MAX_NODES:,}",
-                code="too_large",
-            )
-        )
-    return problems
-
-
-def _children(node: Any, path: Segments | None) -> Iterator[tuple[Any, Segments | None]]:
-    if type(node) is dict and len(node) == 1:
-        op = next(iter(node))
-        args, paths = _operands(node[op], (*path, op) if path is not None else ())
-        yield from zip(args, paths if path is not None else [None] * len(args), strict=True)
-    elif type(node) is dict:
-        yield from ((v, (*path, k) if path is not None else None) for k, v in node.items())
-    elif type(node) is list:
-        yield from ((v, (*path, i) if path is not None else None) for i, v in enumerate(node))
-
-
 # --- small helpers -------------------------------------------------------------------------------
-
-
-def _operands(raw: Any, base: Segments) -> tuple[list[Any], list[Segments]]:
-    """Operands and their locations; a lone operand (``{"!": true}``) sits at the operator."""
-    if type(raw) is list:
-        return raw, [(*base, i) for i in range(len(raw))]
-    return [raw], [base]
 
 
 def _name_operands(args: list[Any], paths: list[Segments]) -> Iterator[tuple[Any, Segments]]:
@@ -396,53 +324,6 @@ def _name_operands(args: list[Any], paths: list[Segments]) -> Iterator[tuple[Any
             yield from ((name, (*path, j)) for j, name in enumerate(arg))
         else:
             yield arg, path
-
-
-def _var_name(logic: Any) -> tuple[str | None, bool]:
-    """The fact a literal ``var`` reads and whether it has a default; (None, False) otherwise."""
-    if type(logic) is not dict or len(logic) != 1 or "var" not in logic:
-        return None, False
-    args = operands(logic)[1]
-    key = args[0] if args else None
-    if key is None or key == "" or type(key) not in (str, int, float):
-        return None, False
-    return to_str(key), len(args) > 1 and args[1] is not None
-
-
-def _plain_var(logic: Any) -> str | None:
-    """The fact a ``var`` without a default reads, else None."""
-    name, has_default = _var_name(logic)
-    return None if has_default else name
-
-
-def _non_null_if(logic: Any, truth: bool) -> set[str]:
-    """Facts surely not null when ``logic`` turns out ``truth``y: it tested them."""
-    if type(logic) is not dict or len(logic) != 1:
-        return set()
-    op, args = operands(logic)
-    if op == "var":
-        name = _plain_var(logic)
-        return {name} if truth and name else set()
-    if op in ("!!", "!") and args:
-        return _non_null_if(args[0], truth if op == "!!" else not truth)
-    if op in _EQUALITY and len(args) >= 2 and (args[0] is None) != (args[1] is None):
-        name = _plain_var(args[1] if args[0] is None else args[0])
-        return {name} if name and (op in ("!=", "!==")) == truth else set()
-    if (op == "and" and truth) or (op == "or" and not truth):
-        return set().union(*(_non_null_if(a, truth) for a in args))
-    return set()
-
-
-def _tested_before(op: str, args: list[Any], i: int) -> set[str]:
-    """Facts that the operands of and/or/if evaluated before operand ``i`` have tested."""
-    if op in ("and", "or"):
-        return set().union(*(_non_null_if(a, op == "and") for a in args[:i]))
-    # In an if-chain, operand i runs only when every earlier condition failed and, for the value
-    # chosen by a condition, when that condition held.
-    own = i - 1 if i % 2 == 1 else None
-    failed = [c for c in range(0, len(args) - 1, 2) if c < i and c != own]
-    tested = set().union(*(_non_null_if(args[c], False) for c in failed))
-    return (tested | _non_null_if(args[own], True)) if own is not None else tested
 
 
 def _union(types: list[_T], may_be_null: bool) -> _T:
@@ -468,23 +349,9 @@ def _equality_with_number(t: _T, pair: list[_T], i: int) -> bool:
     return t.type == NUMBER or other.type in (NUMBER, NUMERIC_TEXT)
 
 
-def _null_message(name: str, t: _T, equality: bool) -> str:
-    reason, example = _null_reason(name, t)
-    effect = "null is never equal to a number" if equality else "null counts as 0 in comparisons"
-    suggestion = json.dumps({"var": [name, example]}, ensure_ascii=False)
-    return f"'{name}' {reason} ({effect}); give a default such as {suggestion} or test it first"
-
-
-def _null_reason(name: str, t: _T) -> tuple[str, Any]:
-    for key, found in _NULL_REASONS.items():
-        if name == key or (key.endswith(".") and name.startswith(key)):
-            return found
-    return "can be without a value", "" if t.type == STRING else 0
-
-
 def _describe(logic: Any, t: _T) -> str:
     """How a message names an operand: 'stock.available', "ten", 5 or the result of 'cat'."""
-    name, _ = _var_name(logic)
+    name, _ = var_name(logic)
     if name is not None:
         return f"'{name}'"
     if type(logic) is dict and len(logic) == 1:

@@ -716,7 +716,11 @@ Fused = Callable[[Any], "int | tuple[int, list[tuple[int, Exception]]]"]
 def hits_of(answer: int | tuple[int, list[tuple[int, Exception]]],
             ) -> tuple[list[int], list[tuple[int, Exception]] | None]:
     """A fused function's answer as (indices of the hits in order, failures or None)."""
-    mask, errors = answer if type(answer) is tuple else (answer, None)
+    errors: list[tuple[int, Exception]] | None = None
+    if isinstance(answer, tuple):
+        mask, errors = answer
+    else:
+        mask = answer
     hits = []
     while mask:
         low = mask & -mask

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from engine.rules.jsonlogic_budget import FUEL
@@ -177,10 +178,10 @@ class _Estimator:
         if name == "":
             return env.item, work
         head, _, rest = name.partition(".")
-        found = env.item.field(head)
-        if found is None:
+        field = env.item.field(head)
+        if field is None:
             return join(_part(env.item), default), work
-        return join(found if not rest else _part(found), default), work
+        return join(field if not rest else _part(field), default), work
 
     def fact(self, name: str) -> Size:
         if name in ("sku.tags",):
@@ -259,7 +260,7 @@ class _Estimator:
             work = _sat(work + inner)
             grew = result.deep > acc.deep or result.length > acc.length
             doubled = result.deep >= 2 * max(acc.deep, 1)
-            self.over(work, path, lambda s=step, d=doubled: _reduce_reason(n, s, d))
+            self.over(work, path, partial(_reduce_reason, n, step, doubled))
             acc = join(result, acc) if grew else acc
             if not grew:  # the same step from here on: the rest cost the same
                 work = _sat(work + (n - step - 1) * (weight * (1 + element.deep + acc.deep) + inner))

@@ -8,19 +8,15 @@ import re
 from typing import Any
 
 from engine.rules.problems import DocumentTooLarge, Problem, RulesetInvalid
+from engine.rules.source_nodes import MAX_DIGITS, LineMap, Walk, not_finite, walk_nodes
 from engine.rules.source_yaml import (
     MAX_DEPTH,
-    MAX_DIGITS,
-    LineMap,
     Parsed,
-    Walk,
     compose_single,
     is_fatal,
-    not_finite,
     parse_yaml,
     snippet,
     split_lines,
-    walk_nodes,
 )
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "LineMap", "Parsed", "parse_source", "read_source", "sniff"]

@@ -2,12 +2,12 @@
 
 Events are walked before anything is composed, so tags, anchors and aliases (an alias bomb),
 several documents and deep nesting are refused before any node exists; nodes are then walked
-without recursion for the line map, duplicate keys and values that are not finite numbers.
+without recursion (``source_nodes``) for the line map, duplicate keys and values that are not
+finite numbers.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,9 +26,10 @@ from yaml.events import (
     ScalarEvent,
     StreamEndEvent,
 )
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from engine.rules.problems import Problem, Segments
+from engine.rules.source_nodes import LineMap, mark_line, walk_nodes
 
 MAX_DEPTH = 64
 # libyaml's parser when PyYAML was built with it; None falls back to the pure-Python one.
@@ -36,16 +37,6 @@ _CParser: Any = (
     getattr(import_module("yaml.cyaml"), "CParser", None) if yaml.__with_libyaml__ else None
 )
 _STR = "tag:yaml.org,2002:str"
-_BOOL = "tag:yaml.org,2002:bool"
-_FLOAT = "tag:yaml.org,2002:float"
-_INT = "tag:yaml.org,2002:int"
-# Whole numbers of a rule document have at most 15 digits: JsonLogic's numbers are JavaScript's,
-# exact up to 2**53, and no setting or threshold needs more. Longer ones are refused where they
-# are written, before Python reads them (past 4,300 digits it refuses to, with a ValueError).
-MAX_DIGITS = 15
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
-_NON_FINITE = {"NaN", "Infinity", "-Infinity", "+Infinity"}
-LineMap = dict[Segments, int]
 # Problems after which the document is not built (duplicate keys still let the schema run).
 _NOT_FATAL = frozenset({"duplicate_key"})
 
@@ -292,95 +283,6 @@ class _EventPath:
             top[1] += 1
 
 
-@dataclass
-class Walk:
-    line_map: LineMap = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    raw_booleans: dict[Segments, str] = field(default_factory=dict)
-
-
-def walk_nodes(root: Node, *, json_mode: bool) -> Walk:
-    """Iterate the node tree: line of every key and item, duplicate keys, odd scalars."""
-    out = Walk()
-    out.line_map[()] = _mark_line(root.start_mark)
-    stack: list[tuple[Node, Segments]] = [(root, ())]
-    while stack:
-        node, at = stack.pop()
-        if isinstance(node, MappingNode):
-            stack.extend(_walk_mapping(node, at, out))
-        elif isinstance(node, SequenceNode):
-            for index, item in enumerate(node.value):
-                out.line_map[(*at, index)] = _mark_line(item.start_mark)
-                stack.append((item, (*at, index)))
-        elif isinstance(node, ScalarNode):
-            _check_scalar(node, at, out, json_mode)
-    return out
-
-
-def _walk_mapping(node: MappingNode, at: Segments, out: Walk) -> list[tuple[Node, Segments]]:
-    seen: dict[str, int] = {}
-    children = []
-    for key, value in node.value:
-        line = _mark_line(key.start_mark)
-        if not isinstance(key, ScalarNode):
-            message = "a key must be a plain word, not a list or a mapping"
-            out.problems.append(Problem(at, message, line, "yaml_complex_key"))
-            continue
-        if key.value in seen:  # reported; the last one wins, as in the loaded data
-            message = (
-                f"key '{key.value}' on line {line} is already defined at line {seen[key.value]}"
-            )
-            out.problems.append(Problem((*at, key.value), message, line, "duplicate_key"))
-        seen.setdefault(key.value, line)
-        out.line_map[(*at, key.value)] = line
-        children.append((value, (*at, key.value)))
-    return children
-
-
-def _check_scalar(node: ScalarNode, at: Segments, out: Walk, json_mode: bool) -> None:
-    plain = node.style is None
-    if plain and node.tag == _BOOL:
-        out.raw_booleans[at] = node.value
-    non_finite = (
-        node.value in _NON_FINITE
-        if json_mode
-        else node.tag == _FLOAT and node.value.lower().lstrip("+-") in (".inf", ".nan")
-    )
-    if plain and non_finite:
-        out.problems.append(not_finite(at, node.value, _mark_line(node.start_mark)))
-    elif plain:
-        problem = _number_problem(node.value, node.tag, json_mode)
-        if problem:
-            out.problems.append(Problem(at, problem, _mark_line(node.start_mark), "out_of_range"))
-
-
-def _number_problem(value: str, tag: str, json_mode: bool) -> str | None:
-    """Why a number as written cannot be used: too many digits, or too large for a float."""
-    if json_mode:
-        match = _JSON_NUMBER.fullmatch(value)
-        if match is None:
-            return None
-        whole = match.group(1) is None and match.group(2) is None
-    elif tag in (_INT, _FLOAT):
-        whole = tag == _INT
-    else:
-        return None
-    if whole:
-        digits = sum(c.isalnum() for c in value) - (2 if value.lstrip("+-")[1:2].isalpha() else 0)
-        if digits > MAX_DIGITS:
-            return (f"this whole number has {digits:,} digits; numbers in a rule document have "
-                    f"at most {MAX_DIGITS}")
-        return None
-    try:
-        number = float(value.replace("_", ""))
-    except ValueError:
-        return None  # a YAML 1.1 form such as 1:30.5, read by PyYAML itself
-    if math.isinf(number):
-        shown = value if len(value) <= 20 else value[:17] + "..."
-        return f"'{shown}' is too large a number; write a number below 1e308"
-    return None
-
-
 def _syntax_problem(err: yaml.YAMLError, text: str) -> Problem:
     mark = getattr(err, "problem_mark", None)
     if isinstance(err, yaml.reader.ReaderError):
@@ -416,18 +318,8 @@ def snippet(line_text: str) -> str:
 
 
 def _line(event: Event) -> int:
-    return _mark_line(event.start_mark)
-
-
-def _mark_line(mark: Any) -> int:
-    """The 1-based line of a YAML mark (0-based inside PyYAML)."""
-    return int(mark.line) + 1
+    return mark_line(event.start_mark)
 
 
 def _column(mark: Any) -> int:
     return int(mark.column) + 1
-
-
-def not_finite(at: Segments, value: str, line: int | None) -> Problem:
-    message = f"'{value}' is not a number that can be used here; write a finite number"
-    return Problem(at, message, line, "not_finite")

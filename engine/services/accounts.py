@@ -78,8 +78,8 @@ def create_user(
             is_admin=is_admin,
             active=True,
             created_at=now,
-        )
-    ).inserted_primary_key[0]
+        ).returning(users.c.id)
+    ).scalar_one()
     return User(new_id, username, display_name or username, is_admin)
 
 

@@ -104,9 +104,9 @@ def verdict(a: Run, b: Run) -> dict[str, Any]:
     else:
         better = a if fa > fb else b
     other = b if better is a else a
-    tbest, tother = better.result.total.summary(), other.result.total.summary()
-    stock_change = ((tbest["avg_on_hand"] - tother["avg_on_hand"]) / tother["avg_on_hand"]
-                    if tother["avg_on_hand"] else 0.0)
+    (tbest, stock_best), (tother, stock_other) = (((ta, sa), (tb, sb)) if better is a
+                                                  else ((tb, sb), (ta, sa)))
+    stock_change = (stock_best - stock_other) / stock_other if stock_other else 0.0
     return {"better": better.version, "other": other.version,
             "fill_better": tbest["fill_rate"], "fill_other": tother["fill_rate"],
             "stock_change": stock_change}
@@ -135,15 +135,16 @@ def tune(conn: Connection, snap: Snapshot, version: int, wanted: float,
             if tally is None or not tally.demand:
                 continue
             s = tally.summary()
-            if (s["fill_rate"] or 0) >= wanted and (best is None or s["avg_on_hand"] < best[1]["avg_on_hand"]):
-                best = (level, s)
+            stock = s["avg_on_hand"] or 0.0
+            if (s["fill_rate"] or 0) >= wanted and (best is None or stock < best[2]):
+                best = (level, s, stock)
         chosen[group] = ({**best[1], "target": best[0]} if best is not None else
                          {"target": None})
     document = copy.deepcopy(dict(base.document))
     for group in document.get("sku_groups") or []:
-        level = chosen.get(group.get("id"), {}).get("target")
-        if level is not None:
-            group["params"] = dict(group.get("params") or {}, fill_rate=level)
+        target = chosen.get(group.get("id"), {}).get("target")
+        if target is not None:
+            group["params"] = dict(group.get("params") or {}, fill_rate=target)
     return {"version": version, "wanted": wanted, "start": start, "end": end, "groups": chosen,
             "document": document}
 

@@ -96,7 +96,7 @@ def _sku_figures(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def _warehouse_figures(conn: Connection, rows: list[dict[str, Any]]) -> None:
     ids = [r["id"] for r in rows]
-    counts = dict(conn.execute(
+    counts: dict[int, int] = dict(conn.execute(
         select(stock_levels.c.warehouse_id, func.count())
         .where(stock_levels.c.warehouse_id.in_(ids)).group_by(stock_levels.c.warehouse_id))
         .all())
@@ -106,7 +106,7 @@ def _warehouse_figures(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def _supplier_figures(conn: Connection, rows: list[dict[str, Any]]) -> None:
     ids = [r["id"] for r in rows]
-    counts = dict(conn.execute(
+    counts: dict[int, int] = dict(conn.execute(
         select(sku_suppliers.c.supplier_id, func.count())
         .where(sku_suppliers.c.supplier_id.in_(ids)).group_by(sku_suppliers.c.supplier_id))
         .all())

@@ -45,13 +45,13 @@ def work_resolved(conn: Connection, ruleset: CompiledRuleset, now: datetime) -> 
         steps = (["approve"] if req.state == "pending_approval" else []) + ["order", "receive"]
         approver = ruleset.roles.get(req.approval_role or "")
         try:
-            for step in steps:
+            for move in steps:
                 # the demo's purchasing desk orders and receives as an admin may
                 actor, roles, admin = "demo", set(), True
-                if step == "approve" and approver is not None and approver.members:
+                if move == "approve" and approver is not None and approver.members:
                     actor, roles, admin = approver.members[0], {approver.id}, False
-                data = {"ref": f"PO-DEMO-{req.id}"} if step == "order" else {}
-                transition_requisition(conn, req.id, step, data, actor, roles, now, admin)
+                data = {"ref": f"PO-DEMO-{req.id}"} if move == "order" else {}
+                transition_requisition(conn, req.id, move, data, actor, roles, now, admin)
             done["requisitions"] += 1
         except EngineError:
             continue

@@ -154,7 +154,9 @@ def _search_by_pair(conn: Connection, where: list[ColumnElement[bool]], order: l
     total = conn.execute(select(func.count()).select_from(pairs.subquery())).scalar_one()
     wanted = max(offset, 0) + max(limit, 0)
     narrow = select(tasks.c.id, sku, wh).select_from(_joined()).where(*where).order_by(*order)
-    chunk, seen, leads = max(wanted * 2, 100), set(), []
+    chunk = max(wanted * 2, 100)
+    seen: set[tuple[Any, Any]] = set()
+    leads: list[int] = []
     while True:
         rows = conn.execute(narrow.limit(chunk)).all()
         seen.clear()

@@ -55,8 +55,8 @@ def claim(conn: Connection, now: datetime, limit: int = 200, lease: timedelta = 
     # One statement, not a SELECT and an UPDATE per row: the relay runs it several times a second.
     # MATERIALIZED: the pick runs once; as a plain IN (subquery) PostgreSQL may rescan it, and
     # each rescan skips the rows this UPDATE already took and adds more, past the limit.
-    pick = pick.cte("pick").prefix_with("MATERIALIZED")
-    rows = conn.execute(update(outbox).where(outbox.c.id.in_(select(pick.c.id)), due)
+    picked = pick.cte("pick").prefix_with("MATERIALIZED")
+    rows = conn.execute(update(outbox).where(outbox.c.id.in_(select(picked.c.id)), due)
                         .values(status="dispatched", lease_until=now + lease,
                                 attempts=outbox.c.attempts + 1)
                         .returning(outbox.c.id, outbox.c.kind))

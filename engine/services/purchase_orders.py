@@ -61,7 +61,7 @@ def merge(conn: Connection, req_ids: Sequence[int], actor: str, now: datetime) -
         raise MergeRefused(reasons or {0: "no requisition chosen"})
     po_id = conn.execute(insert(purchase_orders).values(
         supplier_id=found.pop(), state="draft", created_by=actor, created_at=now,
-        updated_at=now)).inserted_primary_key[0]
+        updated_at=now).returning(purchase_orders.c.id)).scalar_one()
     done = conn.execute(update(requisitions).where(
         requisitions.c.id.in_(ids), requisitions.c.purchase_order_id.is_(None),
         requisitions.c.state == "approved").values(
@@ -127,11 +127,11 @@ def send(conn: Connection, po_id: int, text: str, subject: str, actor: str, now:
         notifications.c.dedupe_key.like(f"po:{po_id}:%"))).scalar_one()
     note_id = conn.execute(insert(notifications).values(
         dedupe_key=f"po:{po_id}:{sent_before + 1}", channel=channel, recipients=[address],
-        subject=subject[:512], message=text, state="pending", created_at=now)
-    ).inserted_primary_key[0]
+        subject=subject[:512], message=text, state="pending", created_at=now
+    ).returning(notifications.c.id)).scalar_one()
     outbox_id = conn.execute(insert(outbox).values(
         kind="deliver", payload={"notification": note_id}, status="pending", available_at=now,
-        created_at=now)).inserted_primary_key[0]
+        created_at=now).returning(outbox.c.id)).scalar_one()
     conn.execute(update(purchase_orders).where(purchase_orders.c.id == po_id).values(
         state="sent", sent_at=now, updated_at=now))
     return int(note_id), int(outbox_id)

@@ -108,12 +108,12 @@ def failures_of(conn: Connection, version: int | None) -> dict[str, FailureView]
         return {}
     t = rule_failures
     rows = conn.execute(
-        select(t.c.rule, t.c.kind, t.c.message, t.c.count, t.c.first_at, t.c.last_at, skus.c.code,
+        select(t.c.rule, t.c.kind, t.c.message, t.c.count.label("times"), t.c.first_at, t.c.last_at, skus.c.code,
                warehouses.c.code.label("warehouse"), t.c.last_event_id)
         .select_from(t.outerjoin(skus, skus.c.id == t.c.last_sku_id)
                      .outerjoin(warehouses, warehouses.c.id == t.c.last_warehouse_id))
         .where(t.c.rule_version == version))
-    return {r.rule: FailureView(r.rule, r.kind, r.message, int(r.count), r.first_at, r.last_at,
+    return {r.rule: FailureView(r.rule, r.kind, r.message, int(r.times), r.first_at, r.last_at,
                                 r.code, r.warehouse, r.last_event_id) for r in rows}
 
 

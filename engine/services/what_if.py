@@ -178,7 +178,7 @@ def evaluate_rows(rule: Rule, rows: Sequence[PairRow], makers: Makers, now: date
         log.debug("rule %s evaluated pair by pair: %s", rule.id, exc)
         answer = Answer(np.zeros(n, dtype=bool), vectorised=False)
         todo = np.arange(n)
-    for i in todo:
+    for i in todo.tolist():
         if deadline is not None and time.thread_time() > deadline:
             answer.stopped = int(i)  # rows from here on were not evaluated
             answer.hits[todo[todo >= i]] = False

@@ -132,7 +132,8 @@ def _json_texts(values: Sequence[Any], one: Processor) -> list[Any]:
     ruleset's parameters) is encoded once: the same text as ``json.dumps`` of each value, for
     half the work on a batch's alerts. Every value is alive and unchanged during the call, so
     ``id()`` names one object throughout."""
-    encode, memo, keys = _JSON_ENCODE, {}, {}
+    encode, memo, keys = _JSON_ENCODE, dict[int, str](), dict[str, str]()
+    assert encode is not None  # _json_processor hands out this path only with the C encoder
     out: list[Any] = []
     for value in values:
         if type(value) is dict and value:

@@ -137,14 +137,14 @@ def _write_new_alerts(conn: Connection, new_alerts: list[NewAlert], snap: Snapsh
     saved.tasks += len(task_store.add_new(conn, [
         open_task(a.id, a.rule.id, d.action_key, d.title, d.workflow, d.state, d.role, d.due_at,
                   d.severity, now)
-        for a, d in _drafts(written, TaskDraft)], now))
+        for a, d in _drafts(written, TaskDraft) if a.id is not None], now))  # all are: written
     supplier_ids = snap.supplier_ids
     saved.requisitions += len(requisition_store.add_new(conn, [
         NewRequisition(a.id, d.action_key, a.pair.sku_id, a.pair.wh_id,
                        supplier_ids.get(d.supplier or ""), d.quantity, d.unit_price, d.amount,
                        d.state, d.approval_role, d.reason,
                        requisition_flow.raised(a.id, d.state, d.reason, now))
-        for a, d in _drafts(written, RequisitionDraft)], now))
+        for a, d in _drafts(written, RequisitionDraft) if a.id is not None], now))
     _write_notifications(conn, written, now, deliverable, saved)
     _write_escalations(conn, [a for a in written if not a.resolved_at])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
@@ -39,6 +39,10 @@ class UtcDateTime(TypeDecorator[datetime]):
 Json = JSON().with_variant(JSONB(), "postgresql")
 
 
+@overload
+def sqlite_utc_text(value: datetime) -> str: ...
+@overload
+def sqlite_utc_text(value: None) -> None: ...
 def sqlite_utc_text(value: datetime | None) -> str | None:
     """What ``UtcDateTime`` stores on SQLite (UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``), in one step:
     the bulk writes' bind processor (tests check it against SQLAlchemy's own)."""
