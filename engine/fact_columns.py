@@ -91,6 +91,7 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
     parsed = _parse_texts(windows)
     sizes = _packed_sizes(windows) if parsed is None else None
     packed = sizes is not None
+    decoded: list[Any]
     if sizes is not None:  # DemandWindow.to_packed, read by numpy at once
         start, last, lengths, offsets, flat = _unpack(windows, sizes)
         decoded = list(windows)
@@ -101,7 +102,7 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         lengths = np.array([t.count(",") + 1 if t else 0 for t in qty_texts], dtype=np.int64)
         joined = ",".join(t for t in qty_texts if t)
         flat = np.fromstring(joined, sep=",") if joined else np.zeros(0)
-        decoded: list[Any] = list(windows)  # decoded one by one only where needed (fractions)
+        decoded = list(windows)  # decoded one by one only where needed (fractions)
     else:
         decoded = [json.loads(w) if isinstance(w, str | bytes) else w for w in windows]
         empty: list[Any] = []
@@ -261,7 +262,7 @@ def _metrics(makers: list[FactMaker], codes: Callable[[int], tuple[Any, Any]], d
     top = rop + d * review
     daily, ltd, rev, err, factor = d.copy(), d * lt, d * review, sd.copy(), z.copy()
     method = np.full(len(makers), "mean", dtype=object)
-    for i in np.flatnonzero(~plain):
+    for i in map(int, np.flatnonzero(~plain)):
         m = makers[i]
         lt[i], ss[i], rop[i], top[i], f = m.forecast_metrics(
             today, float(d[i]), float(sd[i]), float(z[i]), *codes(i))
