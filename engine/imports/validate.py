@@ -270,8 +270,10 @@ class Validator:
         ``StockMove``, with its message."""
         skus, warehouses, seen, at_of = self.skus, self.warehouses, self.seen_ids, self.at
         check, now, append = self.check_events, self.now, out.events.append
-        for at, day, sku, given, qty, row in zip(rec.at, rec.day, rec.sku, rec.warehouse,
-                                                 rec.qty, rec.row, strict=True):
+        days = rec.days
+        for date, sku, given, qty, row in zip(rec.date, rec.sku, rec.warehouse, rec.qty,
+                                              rec.row, strict=True):
+            at, day = days[date]
             raw_id = f"sale:{sku}:{given}:{day}"
             wh = warehouses.get(given)
             eid = raw_id if len(raw_id) <= MAX_TEXT else event_id(raw_id)

@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 from engine.imports.plugin import ImportFailed, ImportRequest, Option
-from plugins.importers.tabular import RowSource, TabularImporter
+from plugins.importers.tabular import CountedRows, RowSource, TabularImporter
 
 SAMPLE = 1 << 20  # bytes read to tell the encoding and the delimiter
 csv.field_size_limit(16 * 1024 * 1024)
@@ -78,7 +78,7 @@ class CsvImporter(TabularImporter):
         reader = csv.reader(text, delimiter=delimiter)
         # The rows straight from the C reader (no generator of ours per row: a third of the
         # cost of a sales row); a decoding error is turned into ImportFailed by ``failed``.
-        return RowSource(enumerate(reader, 1), size=path.stat().st_size, position=raw.tell,
+        return RowSource(CountedRows(reader), size=path.stat().st_size, position=raw.tell,
                          notes=notes, close=text.close,
                          failed=lambda exc: _failed(exc, reader.line_num, path.name, encoding))
 

@@ -34,13 +34,44 @@ class RowSource:
     """The rows of an opened file: ``(row number, cells)``, its size for progress, and the
     zero-padding widths of code columns (an Excel ``000000`` number format)."""
 
-    rows: Iterator[tuple[int, Sequence[Any]]]
+    rows: Iterator[tuple[int, Sequence[Any]]]  # a CountedRows for rows numbered 1, 2, …
     size: int | None = None
     position: Any = None  # () -> bytes read so far
     zeros: dict[int, int] | None = None  # column index -> width, filled as rows are read
     notes: list[str] = field(default_factory=list)
     close: Any = None
     failed: Any = None  # (exception) -> ImportFailed, for an error of the reader itself
+
+    def take(self, n: int) -> tuple[Sequence[int], list[Sequence[Any]]]:
+        """The next ``n`` rows (fewer at the end of the file) and their numbers."""
+        chunk = _read_page(self.rows, n)
+        if not chunk:
+            return (), []
+        numbers, rows = zip(*chunk)
+        return numbers, list(rows)
+
+
+class CountedRows:
+    """Rows numbered 1, 2, … as they come (a CSV file's): ``(number, cells)`` one at a time,
+    or a page of them at once without a tuple per row (``take``)."""
+
+    def __init__(self, rows: Iterator[Sequence[Any]]) -> None:
+        self._rows = rows
+        self.count = 0
+
+    def __iter__(self) -> CountedRows:
+        return self
+
+    def __next__(self) -> tuple[int, Sequence[Any]]:
+        row = next(self._rows)
+        self.count += 1
+        return self.count, row
+
+    def take(self, n: int) -> tuple[Sequence[int], list[Sequence[Any]]]:
+        rows = _quietly(lambda: list(islice(self._rows, n)))
+        first = self.count + 1
+        self.count += len(rows)
+        return range(first, first + len(rows)), rows
 
 
 @dataclass
@@ -208,23 +239,25 @@ class TabularImporter:
         # Rows of numbers: a repeated header or a total fails conversion, then is checked for
         # what it is. Master data is all text, so each of its rows is checked first.
         fast = header.kind in SNAPSHOT_KINDS or header.kind in ("sales", "moves")
+        take = source.rows.take if isinstance(source.rows, CountedRows) else source.take
         pending: tuple[list[Record], int, int] | None = None
         last = skip_to
         while True:
-            chunk = _read_page(source.rows, page_rows)
-            if skip_to and chunk and chunk[0][0] <= skip_to:
-                chunk = [c for c in chunk if c[0] > skip_to]
-                if not chunk:
+            numbers, rows = take(page_rows)
+            if skip_to and rows and numbers[0] <= skip_to:
+                kept = [(n, r) for n, r in zip(numbers, rows) if n > skip_to]
+                if not kept:
                     continue
-            if not chunk:
+                numbers, rows = tuple(n for n, _ in kept), [r for _, r in kept]
+            if not rows:
                 break
             if pending is not None:  # a page is yielded once the next one is known to exist
                 yield self._page(*pending, source, fields, done=False, kind=header.kind)
-            records = _quietly(quick, chunk) if quick is not None else None
+            records = _quietly(quick, numbers, rows) if quick is not None else None
             if records is None:
-                records = self._rows(reader, header, chunk, fast)
-            pending = (records, chunk[0][0], chunk[-1][0])
-            last = chunk[-1][0]
+                records = self._rows(reader, header, list(zip(numbers, rows)), fast)
+            pending = (records, numbers[0], numbers[-1])
+            last = numbers[-1]
         records, first, end = pending if pending is not None else ([], None, last)
         yield self._page(records, first, end, source, fields, done=True, kind=header.kind,
                          skip_to=skip_to)

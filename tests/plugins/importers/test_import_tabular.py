@@ -202,9 +202,14 @@ def test_a_page_of_plain_sales_rows_comes_as_columns(tmp_path: Path) -> None:
     (page,) = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
     (block,) = page.records
     assert isinstance(block, SalesColumns)
-    assert (block.day, block.sku, block.warehouse, block.qty, block.row) == (
+    assert (block.day, tuple(block.sku), tuple(block.warehouse), tuple(block.qty),
+            tuple(block.row)) == (
         ("2026-11-01", "2026-11-02"), ("A", "B"), ("W1", "W1"), (2.0, 3.5), (2, 3))
     assert block.at == (datetime(2026, 11, 1), datetime(2026, 11, 2))
     path.write_text("date,sku,warehouse,qty\n2026-11-01,A,W1,2\n2026-11-01, B,W1,1\n")
     (page,) = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
     assert [(m.sku, m.origin) for m in page.records] == [("A", "row 2"), ("B", "row 3")]
+    for qty in ("1,000", "+2", "-1", "", "1e400", "2 件", "0"):  # each goes the row path
+        path.write_text(f'date,sku,warehouse,qty\n2026-11-01,A,W1,2\n2026-11-01,B,W1,"{qty}"\n')
+        (page,) = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
+        assert not any(isinstance(r, SalesColumns) for r in page.records), qty
