@@ -81,7 +81,7 @@ def test_a_file_with_bad_rows_imports_nothing_unless_skip_bad(
         (3, "商品编码", "商品编码: SKU 'NOPE' does not exist"),
         (4, "仓库", "仓库: warehouse '火星仓' does not exist (neither a code nor a name)"),
         (5, "销量", "销量: '五' is not a number"),
-        (6, "id", "id: the same event (sale:001001:WH-SH:2026-11-01) as an earlier row: one row "
+        (6, "id", "id: the same event (sale:001001:WH-SH:2026-11-01) as row 2: one row "
                   "per SKU, warehouse and day, or an id or ref column to tell them apart")]
     with seeded.uow() as uow:
         assert uow.conn.execute(select(func.count()).select_from(stock_events)).scalar() == 0
