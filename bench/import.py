@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{c['accepted'] / took:>12,.0f} events/s (check pass "
               f"{phases.get('checking', 0):.1f} s, apply pass {phases.get('importing', 0):.1f} s: "
               f"{c['accepted'] / max(phases.get('importing', took), 1e-9):,.0f} events/s)")
-        print(f"    peak memory at the end: {rss_mb():.0f} MB (target ≤ 300)")
+        print(f"    peak memory at the end: {rss_mb():.0f} MB (target ≤ 300); database "
+              f"connections pooled: {svc.db.pool.checkedin()}")
         svc.close()
     return 0
 

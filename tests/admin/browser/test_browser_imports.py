@@ -165,7 +165,7 @@ def test_an_odoo_source_configured_on_the_page_syncs_and_a_second_sync_adds_noth
 
     page.locator("#test-connection").click()
     expect(page.locator(".flash-success")).to_contain_text(
-        "连接成功：Odoo 17.0, database prod: 3 storable products, 2 warehouses")
+        "连接成功：Odoo 17.0，数据库 prod：3 个库存产品，2 个仓库")
 
     page.locator("#sync-now").click()
     expect(page.locator("#run-progress")).to_have_attribute("data-state", "done")
