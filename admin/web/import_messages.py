@@ -76,6 +76,27 @@ _REASONS: list[tuple[re.Pattern[str], Render]] = [
                  "an id or ref column to tell them apart", id=m["id"], first=where(m["first"]))),
 ]
 
+# What an ERP's record lacks (network importers)
+_REASONS += [
+    (_r(r"the product has no internal reference \(default_code\)"),
+     lambda m: _("the product has no internal reference (default_code)")),
+    (_r(r"product (?P<p>.*) has no internal reference \(default_code\)"),
+     lambda m: _("product %(p)s has no internal reference (default_code)", p=m["p"])),
+    (_r(r"unit of measure id (?P<a>\S+) or (?P<b>\S+) is unknown"),
+     lambda m: _("unit of measure id %(a)s or %(b)s is unknown", a=m["a"], b=m["b"])),
+    (_r(r"the order's operation type has no warehouse"),
+     lambda m: _("the order's operation type has no warehouse")),
+    (_r(r"the quantity is empty"), lambda m: _("the quantity is empty")),
+    (_r(r"the quantity (?P<v>.*) is not a number"),
+     lambda m: _("the quantity %(v)s is not a number", v=m["v"])),
+    (_r(r"the code is empty"), lambda m: _("the code is empty")),
+    (_r(r"(?P<v>.*) is not a date and time"),
+     lambda m: _("%(v)s is not a date and time", v=m["v"])),
+    (_r(r"(?P<v>.*) is not a time"), lambda m: _("%(v)s is not a time", v=m["v"])),
+    (_r(r"(?P<v>.*) is no movement type \((?P<types>.*)\)"),
+     lambda m: _("%(v)s is no movement type (%(types)s)", v=m["v"], types=m["types"])),
+]
+
 # A whole message: why a file or source could not be read, how a run ended.
 _MESSAGES: list[tuple[re.Pattern[str], Render]] = [
     (_r(r"checked: (?P<n>\d+) records, (?P<bad>\d+) bad rows; nothing was imported \(dry run\)"),

@@ -7,10 +7,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from itertools import chain, islice
 from pathlib import Path
 
 from engine.imports.plugin import ImportFailed, ImportRequest, Option
-from plugins.importers.tabular import CountedRows, RowSource, TabularImporter
+from plugins.importers.tabular import CountedRows, RowSource, TabularImporter, Taken
 
 SAMPLE = 1 << 20  # bytes read to tell the encoding and the delimiter
 csv.field_size_limit(16 * 1024 * 1024)
@@ -75,12 +76,83 @@ class CsvImporter(TabularImporter):
         delimiter = request.options.get("delimiter") or _delimiter(head)
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         notes = [f"encoding {encoding}, delimiter {delimiter!r}"]
-        reader = csv.reader(text, delimiter=delimiter)
-        # The rows straight from the C reader (no generator of ours per row: a third of the
-        # cost of a sales row); a decoding error is turned into ImportFailed by ``failed``.
-        return RowSource(CountedRows(reader), size=path.stat().st_size, position=raw.tell,
+        rows = CsvRows(text, delimiter)
+        # a decoding error is turned into ImportFailed by ``failed``
+        return RowSource(rows, size=path.stat().st_size, position=raw.tell,
                          notes=notes, close=text.close,
-                         failed=lambda exc: _failed(exc, reader.line_num, path.name, encoding))
+                         failed=lambda exc: _failed(exc, rows.line_num, path.name, encoding))
+
+
+class CsvRows(CountedRows):
+    """A CSV file's rows, numbered. One at a time (the header's search) from ``csv.reader``;
+    a page slice at once (``take``) as columns when its lines are plain, with no quote, no
+    blank line and the same number of fields each: then splitting the text at the
+    delimiters and line ends is what ``csv.reader`` would do, in three passes of C over the
+    text instead of a list per row. A slice with anything else is read by ``csv.reader``
+    (a quoted field may span lines, past the slice)."""
+
+    def __init__(self, text: io.TextIOWrapper, delimiter: str) -> None:
+        self._text = text
+        self._reader = csv.reader(text, delimiter=delimiter)  # reads no line ahead
+        super().__init__(self._reader)
+        self.delimiter = delimiter
+        self._lines = 0  # lines read by take's own reading
+
+    @property
+    def line_num(self) -> int:
+        return self._lines + self._reader.line_num
+
+    def take(self, n: int) -> Taken:
+        lines = list(islice(self._text, n))
+        first = self.count + 1
+        if not lines:
+            return (), [], None
+        columns = _split(lines, self.delimiter)
+        if columns is not None:
+            self._lines += len(lines)
+            self.count += len(lines)
+            return range(first, first + len(lines)), None, columns
+        # the csv module's own reading; a record begun in the slice may end after it
+        reader = csv.reader(chain(lines, self._text), delimiter=self.delimiter)
+        rows = []
+        try:
+            while reader.line_num < len(lines):
+                rows.append(next(reader))
+        except StopIteration:
+            pass
+        finally:
+            self._lines += reader.line_num
+        self.count += len(rows)
+        return range(first, first + len(rows)), rows, None
+
+
+def _split(lines: list[str], delimiter: str) -> list[list[str]] | None:
+    """The lines' fields as columns, when they are plain (see ``CsvRows``); else None.
+
+    Each line end is marked (``\\n\\x01``) before the delimiters become line ends too, and
+    the text is split once: the lines all have ``width`` fields exactly when every mark is at
+    the start of a field of the first column (``width`` apart)."""
+    text = "".join(lines)
+    if '"' in text or "\x00" in text or "\x01" in text or delimiter == "\n":
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    if text.endswith("\n"):
+        text = text[:-1]
+    count = len(lines)
+    if "\n\n" in f"\n{text}\n" or text.count("\n") != count - 1:
+        return None  # a blank line, or a line end the file's lines do not show
+    delimiters = text.count(delimiter)
+    width = delimiters // count + 1
+    if delimiters != (width - 1) * count:
+        return None
+    fields = text.replace("\n", "\n\x01").replace(delimiter, "\n").split("\n")
+    first = "".join(fields[0::width])
+    if len(fields) != width * count or first.count("\x01") != count - 1:
+        return None
+    return [first.split("\x01"), *(fields[i::width] for i in range(1, width))]
 
 
 def _delimiter(head: str) -> str:

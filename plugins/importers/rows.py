@@ -223,8 +223,7 @@ class RowReader:
                           "sale" if qty > 0 else "return", sku or "", wh or "", abs(qty), day[0],
                           ref, None, factor, origin=f"row {number}")]
 
-    def fast_sales(self) -> Callable[[Sequence[int], list[Sequence[Any]]],
-                                     list[Record] | None] | None:
+    def fast_sales(self) -> Callable[..., list[Record] | None] | None:
         """A page of plain sales rows (text cells: dates, positive numbers, codes without
         spaces or Excel quoting) as one ``SalesColumns``, taken apart column by column with
         the interpreter's own loops (``zip``, ``map``, one ``json`` parse of the page's
@@ -259,9 +258,11 @@ class RowReader:
                 return None
             return found if len(found) == len(texts) else None
 
-        def convert(numbers: Sequence[int], rows: list[Sequence[Any]]) -> list[Record] | None:
+        def convert(numbers: Sequence[int], rows: list[Sequence[Any]] | None,
+                    columns: list[Sequence[Any]] | None = None) -> list[Record] | None:
             try:
-                columns = list(zip(*rows))  # as many as the shortest row has cells
+                if columns is None:
+                    columns = list(zip(*rows))  # type: ignore[misc]  # as the shortest row
                 if len(columns) < width:
                     return None
                 dates, skus, whs = columns[i_date], columns[i_sku], columns[i_wh]

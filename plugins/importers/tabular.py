@@ -43,13 +43,17 @@ class RowSource:
     close: Any = None
     failed: Any = None  # (exception) -> ImportFailed, for an error of the reader itself
 
-    def take(self, n: int) -> tuple[Sequence[int], list[Sequence[Any]]]:
+    def take(self, n: int) -> Taken:
         """The next ``n`` rows (fewer at the end of the file) and their numbers."""
         chunk = _read_page(self.rows, n)
         if not chunk:
-            return (), []
+            return (), [], None
         numbers, rows = zip(*chunk)
-        return numbers, list(rows)
+        return numbers, list(rows), None
+
+
+# numbers, rows, and the same rows as columns when a reader has them at once (all of one width)
+Taken = tuple[Sequence[int], list[Sequence[Any]] | None, list[Sequence[Any]] | None]
 
 
 class CountedRows:
@@ -68,11 +72,11 @@ class CountedRows:
         self.count += 1
         return self.count, row
 
-    def take(self, n: int) -> tuple[Sequence[int], list[Sequence[Any]]]:
+    def take(self, n: int) -> Taken:
         rows = _quietly(lambda: list(islice(self._rows, n)))
         first = self.count + 1
         self.count += len(rows)
-        return range(first, first + len(rows)), rows
+        return range(first, first + len(rows)), rows, None
 
 
 @dataclass
@@ -251,17 +255,22 @@ class TabularImporter:
                 # a page is read in slices of a few hundred rows: what a slice allocates stays
                 # in the processor's cache while it is converted (a page of 5,000 rows at once
                 # ran 1.5-2 times slower whenever other processes shared the cache)
-                numbers, rows = take(min(SLICE_ROWS, page_rows - read))
-                if not rows:
+                numbers, rows, columns = take(min(SLICE_ROWS, page_rows - read))
+                if rows is None:  # read as columns: the rows only when they are needed
+                    rows = list(zip(*columns)) if (skip_to or quick is None) else None
+                if not numbers:
                     break
                 if skip_to and numbers[0] <= skip_to:
-                    kept = [(n, r) for n, r in zip(numbers, rows) if n > skip_to]
+                    kept = [(n, r) for n, r in zip(numbers, rows or ()) if n > skip_to]
                     if not kept:
                         continue
                     numbers, rows = tuple(n for n, _ in kept), [r for _, r in kept]
-                read += len(rows)
-                found = _quietly(quick, numbers, rows) if quick is not None else None
+                    columns = None
+                read += len(numbers)
+                found = _quietly(quick, numbers, rows, columns) if quick is not None else None
                 if found is None:
+                    if rows is None:
+                        rows = list(zip(*columns))  # type: ignore[misc]
                     found = self._rows(reader, header, list(zip(numbers, rows)), fast)
                 records.extend(found)
                 first = numbers[0] if first is None else first

@@ -299,3 +299,14 @@ def test_the_same_day_twice_names_the_row_it_repeats(admin: Any, app: Any,
     admin.get("/lang/zh?next=/")
     html = upload(admin, path).get_data(as_text=True)
     assert "与第 2 行是同一事件（sale:SKU-1:WH-1:2026-11-01）" in html
+
+
+def test_a_daily_sales_file_is_previewed_as_our_fields(admin: Any, tmp_path: Path) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_text("日期,商品编码,仓库,销量\n2026/11/01,SKU-1,WH-1,2\n2026-11-02,SKU-2,WH-1,3.5\n",
+                    encoding="utf-8")
+    html = upload(admin, path).get_data(as_text=True)
+    head = re.search(r'<table[^>]*id="preview-rows".*?</thead>', html, re.S)
+    assert head is not None
+    assert "When" in head.group(0) and "Quantity" in head.group(0) and "days" not in head.group(0)
+    assert "2026-11-01" in html and "3.5" in html

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from engine.imports.plugin import ImportFailed, ImportRequest
@@ -213,3 +215,35 @@ def test_a_page_of_plain_sales_rows_comes_as_columns(tmp_path: Path) -> None:
         path.write_text(f'date,sku,warehouse,qty\n2026-11-01,A,W1,2\n2026-11-01,B,W1,"{qty}"\n')
         (page,) = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
         assert not any(isinstance(r, SalesColumns) for r in page.records), qty
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a", "b1", "", " x", 'q"', "1,5", "\n", "\r\n", "é",
+                                          "\r"]), min_size=0, max_size=4),
+                min_size=1, max_size=12),
+       st.integers(min_value=1, max_value=5), st.sampled_from([",", "\t"]))
+def test_a_csv_file_is_read_by_slices_as_the_csv_module_reads_it(
+        cells: list[list[str]], size: int, delimiter: str) -> None:
+    """Plain slices split at the delimiters, others read by csv.reader (a quoted field may
+    span lines, past a slice): the same rows and numbers as csv.reader gives."""
+    import csv
+    import io
+
+    from plugins.importers.csv_file import CsvRows
+
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if size % 2 else "\n")
+    for row in cells:
+        writer.writerow(row)
+    data = out.getvalue()
+    expected = list(csv.reader(io.StringIO(data, newline=""), delimiter=delimiter))
+    rows = CsvRows(io.TextIOWrapper(io.BytesIO(data.encode()), encoding="utf-8", newline=""),
+                   delimiter)
+    got: list[tuple[int, list[str]]] = []
+    while True:
+        numbers, found, columns = rows.take(size)
+        if not numbers:
+            break
+        found = [list(r) for r in (found if found is not None else zip(*columns))]
+        got.extend(zip(numbers, found))
+    assert got == list(enumerate(expected, 1))
