@@ -247,3 +247,19 @@ def test_a_csv_file_is_read_by_slices_as_the_csv_module_reads_it(
         found = [list(r) for r in (found if found is not None else zip(*columns))]
         got.extend(zip(numbers, found))
     assert got == list(enumerate(expected, 1))
+
+
+def test_a_large_file_is_read_as_a_stream(tmp_path: Path) -> None:
+    """A file of hundreds of megabytes is never read whole: a page comes after reading a part
+    of it (here 60,000 rows, 5,000 a page)."""
+    path = tmp_path / "sales.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("日期,商品编码,门店,销量\n")
+        for i in range(60_000):
+            fh.write(f"2026-11-01,{i:06d},WH-1,{i % 7 + 1}\n")
+    pages = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
+    first = next(pages)
+    done, total = first.progress
+    assert total == path.stat().st_size and 0 < done < total / 2
+    assert sum(len(getattr(r, "row", ())) for r in first.records) == 5000
+    pages.close()
