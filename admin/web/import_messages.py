@@ -262,11 +262,21 @@ def _first(table: list[tuple[re.Pattern[str], Render]], text: str) -> str | None
     return None
 
 
+_PAGE = re.compile(r"\bpage (\d+)\b")
+_AFTER = re.compile(r"\(after ([^()]*)\)")
+
+
 def where(text: str | None) -> str:
-    """A place: "row 12", "rows 2–1001", "option --url"; others as they are."""
+    """A place: "row 12", "rows 2–1001", "option --url"; an ERP's page ("product.product
+    page 2 (after 2024-05-20 07:00:20 id 2), product id 3") with its words said and its
+    names (models, tables, ids) as they are."""
     if not text:
         return ""
-    return _first(_WHERE, text) or text
+    found = _first(_WHERE, text)
+    if found is not None:
+        return found
+    text = _PAGE.sub(lambda m: _("page %(n)s", n=m[1]), text)
+    return _AFTER.sub(lambda m: _("(after %(v)s)", v=m[1]), text)
 
 
 def _what(text: str) -> str:
@@ -278,14 +288,14 @@ def reason(text: str | None) -> str:
     the viewer's language."""
     if not text:
         return ""
-    found = _first(_REASONS, text)
-    if found is not None:
-        return found
-    column, sep, rest = text.partition(": ")
+    column, sep, rest = text.partition(": ")  # the column first: "商品编码: code '1' is …"
     if sep:
         found = _first(_REASONS, rest)
         if found is not None:
             return f"{column}: {found}"
+    found = _first(_REASONS, text)
+    if found is not None:
+        return found
     return message(text)
 
 
