@@ -21,7 +21,7 @@ SESSION_HOURS = 12
 def init_app(app: Flask) -> None:
     from admin.web import (
         approvals, audit_log, auth_views, backtest, catalog_edit, catalog_pages, contacts,
-        dashboard, i18n, import_labels, import_pages, import_sources, inbox, pages,
+        dashboard, i18n, import_labels, import_messages, import_pages, import_sources, inbox, pages,
         purchase_orders, rejected, reports, requisition_view, rules, task_actions, task_view,
         versions,
     )
@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     assert catalog_edit.new  # its routes are on the master data blueprint (per_kind)
     app.jinja_env.globals.update(import_labels.jinja_globals())
+    import_messages.init_app(app)  # the import engine's messages in the viewer's language
     auth_views.limit_login(app)  # failed sign-ins only; nothing else pays for it
     pages.init_app(app)
     task_view.init_app(app)

@@ -266,6 +266,9 @@ def _record_fields(records: list[Any]) -> list[str]:
     """The fields the first records carry, in their order (the preview table's columns)."""
     names: list[str] = []
     for rec in records:
+        if isinstance(rec, SalesColumns):  # a page of daily sales rows at once
+            names.extend(k for k in ("date", "sku", "warehouse", "qty") if k not in names)
+            continue
         for key, value in _plain(rec).items():
             if value not in (None, "", (), []) and key not in names:
                 names.append(key)
@@ -277,10 +280,11 @@ def _rows(records: list[Any], bad: list[BadRow]) -> list[dict[str, Any]]:
     by_row: dict[Any, dict[str, Any]] = {}
     for rec in records:
         if isinstance(rec, SalesColumns):
-            for i, number in enumerate(rec.row):
+            for number, sku, wh, qty, day in zip(rec.row, rec.sku, rec.warehouse, rec.qty,
+                                                 rec.day):
                 by_row[number] = {"row": number, "cells": {
-                    "sku": rec.sku[i], "warehouse": rec.warehouse[i], "qty": rec.qty[i],
-                    "date": rec.day[i]}, "problems": [], "raw": None}
+                    "sku": sku, "warehouse": wh, "qty": qty, "date": day}, "problems": [],
+                                  "raw": None}
             continue
         number = _row_number(getattr(rec, "origin", None))
         entry = by_row.setdefault(number, {"row": number, "cells": {}, "problems": [],

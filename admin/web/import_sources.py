@@ -15,6 +15,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin.auth import services
+from admin.web import import_messages
 from admin.web.i18n import field_message, language
 from admin.web.pages import web_blueprint
 from admin.web.session import current_user, login_required
@@ -123,10 +124,11 @@ def test(name: str) -> Any:
     try:
         found = _imports().test_source(name)
     except ImportFailed as exc:
-        flash(_("The connection failed: %(reason)s", reason=f"{exc.where}: {exc.reason}"),
+        flash(_("The connection failed: %(reason)s", reason=f"{import_messages.where(exc.where)}: "
+                                                              f"{import_messages.message(exc.reason)}"),
               "error")
     else:
-        flash(_("Connected: %(found)s", found=found), "success")
+        flash(_("Connected: %(found)s", found=import_messages.connected(found)), "success")
     return redirect(url_for(".show", name=name), 303)
 
 

@@ -8,6 +8,7 @@ only the fields the source knows (``None`` = leave as it is).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -113,12 +114,22 @@ class SalesColumns:
     file importer yields it for a page of plain rows: a year of daily sales is millions of
     rows, and a record per row costs three times the reading of the file."""
 
-    at: tuple[datetime, ...]  # each row's date (a date alone is midnight, without a zone)
-    day: tuple[str, ...]  # the same as ISO dates, for the ids
-    sku: tuple[str, ...]
-    warehouse: tuple[str, ...]
-    qty: tuple[float, ...]  # > 0
-    row: tuple[int, ...]  # the rows' numbers in the file, for messages
+    date: Sequence[Any]  # each row's date cell as read
+    days: Mapping[Any, tuple[datetime, str]]  # date cell -> (midnight without a zone, ISO day)
+    sku: Sequence[str]
+    warehouse: Sequence[str]
+    qty: Sequence[float]  # > 0 (an int where the cell held a whole number)
+    row: Sequence[int]  # the rows' numbers in the file, for messages
+
+    @property
+    def at(self) -> tuple[datetime, ...]:
+        """Each row's date as a datetime (a date alone is midnight, without a zone)."""
+        return tuple(self.days[d][0] for d in self.date)
+
+    @property
+    def day(self) -> tuple[str, ...]:
+        """Each row's day as an ISO date, as in the ids."""
+        return tuple(self.days[d][1] for d in self.date)
 
 
 @dataclass(frozen=True)

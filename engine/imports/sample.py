@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from engine.imports import master
 from engine.imports.plugin import ImportRequest
 from engine.imports.records import BadRow, Record
+from engine.imports.dedupe import Naming
 from engine.imports.validate import Validator
 from engine.services.engine_cache import DEFAULT_TZ
 
@@ -32,6 +33,10 @@ def check_records(svc: Services, kind: str | None, records: Sequence[Record],
         tz = ZoneInfo(active.compiled.settings.timezone) if active else DEFAULT_TZ
         validator = Validator(uow.conn, tz, svc.clock.now(), kind)
         checked = validator.page(list(records), columns)
+        repeated = validator.ids.duplicates()
+        if repeated:  # rows repeating an earlier one, named by a second look at them
+            validator.naming = Naming(repeated)
+            checked.bad.extend(validator.page(list(records), columns).repeated)
         for name in ("suppliers", "warehouses", "skus"):
             checked.bad.extend(master.check(master.merge(uow.conn, name,
                                                          checked.masters[name]), columns))

@@ -23,6 +23,7 @@ from engine.errors import Conflict, InputInvalid, NotFound
 from engine.imports import apply as applying
 from engine.imports import master, secrets, store
 from engine.imports.plugin import KINDS, MODES, Importer, ImportFailed, ImportRequest
+from engine.imports.dedupe import Naming
 from engine.imports.records import BadRow, Page, SalesColumns
 from engine.imports.validate import Checked, Validator
 from engine.rules.compiled import RulesetSettings
@@ -348,7 +349,28 @@ class _Run:
                     self.bad_kept += len(checked.bad)
                 self._report(uow, page, force=bool(checked.bad))
                 uow.commit()
+        repeated = validator.ids.duplicates()
+        if repeated:
+            self.name_repeats(request, validator, repeated)
         return self.counts["bad"]
+
+    def name_repeats(self, request: ImportRequest, validator: Validator,
+                     repeated: set[int]) -> None:
+        """A second read when some event ids repeat: each row repeating an earlier one is a
+        bad row naming that row (the first read kept only a hash per event)."""
+        validator.naming = Naming(repeated)
+        for page in self.importer.read(ImportRequest(
+                kind=request.kind, mode=request.mode, cursor=None, file=request.file,
+                mapping=request.mapping, options=request.options)):
+            found = validator.page(page.records, page.columns).repeated
+            if not found:
+                continue
+            with self.svc.uow() as uow:
+                store.add_bad_rows(uow.conn, self.id, found, self.bad_kept)
+                self.bad_kept += len(found)
+                self.counts["bad"] += len(found)
+                self._report(uow, page, force=True)
+                uow.commit()
 
     def _count_rows(self, page: Page, checked: Checked) -> None:
         # rows of the source: a row of an items file may yield its supplier and its SKU

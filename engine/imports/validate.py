@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import Connection, select
 
 from engine.catalog import CODE
+from engine.imports.dedupe import IdHashes, Naming
 from engine.imports.records import (
     BadRow,
     PurchaseOrderLine,
@@ -51,6 +52,7 @@ class Checked:
     cancelled: list[StockMove] = field(default_factory=list)
     po_lines: list[PurchaseOrderLine] = field(default_factory=list)
     bad: list[BadRow] = field(default_factory=list)
+    repeated: list[BadRow] = field(default_factory=list)  # rows repeating an event (dedupe)
 
 
 def event_id(raw: str) -> str:
@@ -92,7 +94,10 @@ class Validator:
             if len(codes) == 1:
                 self.warehouses.setdefault(name, codes[0])
         self.seen_codes: dict[tuple[type, str], str] = {}
-        self.seen_ids: set[int] = set()
+        # the hashes of the event ids seen (a check pass); when some repeat, a second read
+        # with ``naming`` set reports each repeated row in ``Checked.repeated``
+        self.ids = IdHashes()
+        self.naming: Naming | None = None
         self._iso: dict[datetime, str] = {}
 
     def page(self, records: list[Record], columns: dict[str, str] | None) -> Checked:
@@ -229,6 +234,23 @@ class Validator:
             return
         out.po_lines.append(rec if wh == rec.warehouse else replace(rec, warehouse=wh))
 
+    def _repeats(self, rec: StockMove, eid: str, out: Checked, cols: dict[str, str]) -> bool:
+        """The same id twice in one file (only a check says it): the hash noted on the first
+        read; on the second (``naming``), a row repeating an earlier one reported."""
+        digest = hash(eid)
+        if self.naming is None:
+            self.ids.add(digest)
+            return False
+        first = self.naming.first(digest, eid, rec.origin or _describe(rec))
+        if first is None:
+            return False
+        before = len(out.bad)
+        self._bad(rec, out, cols, "id", f"the same event ({eid}) as {first}: one row per SKU, "
+                  "warehouse and day, or an id or ref column to tell them apart")
+        out.repeated.extend(out.bad[before:])
+        del out.bad[before:]
+        return True
+
     def _move(self, rec: StockMove, out: Checked, cols: dict[str, str]) -> None:
         wh = self.warehouses.get(rec.warehouse)
         to_wh = self.warehouses.get(rec.to_warehouse) if rec.to_warehouse else None
@@ -238,14 +260,8 @@ class Validator:
                           f"warehouse '{rec.to_warehouse}' does not exist")
             return
         eid = event_id(rec.id)
-        if self.check_events:  # the same id twice in one file: only a check says it
-            digest = hash(eid)
-            if digest in self.seen_ids:
-                self._bad(rec, out, cols, "id", f"the same event ({eid}) as an earlier row: one "
-                          "row per SKU, warehouse and day, or an id or ref column to tell them "
-                          "apart")
-                return
-            self.seen_ids.add(digest)
+        if self.check_events and self._repeats(rec, eid, out, cols):
+            return
         if rec.cancelled:
             out.cancelled.append(rec)
             return
@@ -268,19 +284,23 @@ class Validator:
         """Daily sales given as columns: one sale event per row, made here in one loop; a row
         with anything to say (an unknown code, the same day twice) goes the way of a
         ``StockMove``, with its message."""
-        skus, warehouses, seen, at_of = self.skus, self.warehouses, self.seen_ids, self.at
+        skus, warehouses, at_of = self.skus, self.warehouses, self.at
+        naming, note = self.naming, self.ids.add
         check, now, append = self.check_events, self.now, out.events.append
-        for at, day, sku, given, qty, row in zip(rec.at, rec.day, rec.sku, rec.warehouse,
-                                                 rec.qty, rec.row, strict=True):
+        days = rec.days
+        for date, sku, given, qty, row in zip(rec.date, rec.sku, rec.warehouse, rec.qty,
+                                              rec.row, strict=True):
+            at, day = days[date]
             raw_id = f"sale:{sku}:{given}:{day}"
             wh = warehouses.get(given)
             eid = raw_id if len(raw_id) <= MAX_TEXT else event_id(raw_id)
-            if wh is None or sku not in skus or (check and hash(eid) in seen):
+            if wh is None or sku not in skus or (
+                    check and naming is not None and hash(eid) in naming):
                 self._move(StockMove(raw_id, "sale", sku, given, qty, at, origin=f"row {row}"),
                            out, cols)
                 continue
-            if check:  # the set of a million ids is kept only while checking a file
-                seen.add(hash(eid))
+            if check and naming is None:  # 8 bytes an event, kept only while checking a file
+                note(hash(eid))
             event = {"id": eid, "type": "sale", "sku": sku, "warehouse": wh, "qty": qty,
                      "at": at_of(at)}
             if check:

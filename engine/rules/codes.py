@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from pypinyin import Style, lazy_pinyin
-
 from engine.rules.schema_fields import ID_PATTERN
 
 MAX_LENGTH = 48  # room for a "-2" suffix within the schema's 64
@@ -20,6 +18,10 @@ MAX_LENGTH = 48  # room for a "-2" suffix within the schema's 64
 def code_from_name(name: str) -> str:
     """The name as a code: Chinese characters in toneless pinyin, one syllable per dash,
     everything else lower-cased; "" when nothing usable is left."""
+    # imported when first needed: its dictionaries take ~55 MB, which a process that never
+    # names anything (a worker, an import run) need not hold
+    from pypinyin import Style, lazy_pinyin
+
     words = lazy_pinyin(name.strip(), style=Style.NORMAL, errors="default")
     text = "-".join(w.strip() for w in words if w.strip())
     slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower())

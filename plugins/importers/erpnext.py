@@ -22,6 +22,7 @@ from engine.imports.records import (
     PurchaseOrderLine,
     Record,
     SkuRecord,
+    SupplierLink,
     StockMove,
     StockSnapshot,
     SupplierRecord,
@@ -92,8 +93,10 @@ class ErpNextImporter:
                 Stream("Warehouse", "warehouses", site.warehouses),
                 Stream("Supplier", "suppliers", site.suppliers),
                 Stream("Item", "items", site.items),
-                Stream("Bin", "stock", site.bins),
+                # moves before the levels: a level then stands over the moves it includes (a
+                # move dated before it, applied after it, would count twice until the next)
                 Stream("Stock Ledger Entry", "moves", site.ledger),
+                Stream("Bin", "stock", site.bins),
                 Stream("Purchase Order", "purchase-orders", site.purchase_orders),
             ]
             yield from run_streams(SOURCE, request, streams)
@@ -184,8 +187,27 @@ class _Site:
             yield Chunk([SkuRecord(code=i["name"], name=i.get("item_name"),
                                    category=i.get("item_group"), unit=i.get("stock_uom"),
                                    unit_cost=i.get("valuation_rate") or None,
-                                   attributes={"disabled": bool(i.get("disabled"))})
+                                   attributes={"disabled": bool(i.get("disabled"))},
+                                   suppliers=self._links(i["name"], where))
                          for i in rows], where, pos)
+
+    def _links(self, item: str, where: str) -> tuple[SupplierLink, ...] | None:
+        """An item's suppliers: its ``Item Supplier`` rows (``supplier_items``) and the
+        ``default_supplier`` of its ``Item Default`` rows, which is the preferred one. Child
+        tables come only with the document (one request per item read). None (links left
+        as they are) for an item that names no supplier."""
+        doc = self.http.json("GET", f"/api/resource/Item/{quote(item)}",
+                             f"{where}, Item {item}").get("data") or {}
+        default = next((str(d["default_supplier"]) for d in doc.get("item_defaults") or []
+                        if d.get("default_supplier")), None)
+        names = [str(s["supplier"]) for s in doc.get("supplier_items") or []
+                 if s.get("supplier")]
+        if default is not None and default not in names:
+            names.insert(0, default)
+        names = list(dict.fromkeys(names))
+        if not names:
+            return None
+        return tuple(SupplierLink(n, preferred=n == (default or names[0])) for n in names)
 
     def bins(self, start: Start) -> Iterator[Chunk]:
         """One ``Bin`` is one level in the stock unit: on hand, reserved, on order."""

@@ -107,20 +107,23 @@ class KingdeeImporter:
                     "FMaterialId", "FNumber", "FName", "FSpecification", "FMaterialGroup.FName",
                     "FBaseUnitId.FName"], "FDocumentStatus='C' and FForbidStatus='A'",
                     "FUseOrgId")),
-                Stream("STK_Inventory", "stock", r.stock),
             ]
+            # moves before the levels: a level then stands over the moves it includes (a move
+            # dated before it, applied after it, would count twice until the next)
             for form, entry, kind in MOVES:
                 streams.append(Stream(form, "moves", r.simple(form, r.mover(form, kind), [
                     "FID", "FBillNo", "FDate", "FDocumentStatus", "FCancelStatus", entry,
                     "FMaterialId.FNumber", "FStockId.FNumber", "FBaseUnitQty"], "",
                     "FStockOrgId", approved_when_fresh=True)))
+            streams.append(Stream("STK_Inventory", "stock", r.stock))
             if request.options.get("po_warehouse"):
                 streams.append(Stream("PUR_PurchaseOrder", "purchase-orders", r.simple(
                     "PUR_PurchaseOrder", r.po_line, [
                         "FID", "FBillNo", "FSupplierId.FNumber", "FDocumentStatus",
                         "FCloseStatus", "FCancelStatus", "FPOOrderEntry_FEntryID",
-                        "FMaterialId.FNumber", "FQty", "FStockInQty", "FBaseUnitQty",
-                        "FDeliveryDate"], "", "FPurchaseOrgId", approved_when_fresh=True)))
+                        "FMaterialId.FNumber", "FQty", "FStockInQty", "FRemainStockINQty",
+                        "FBaseUnitQty", "FDeliveryDate"], "", "FPurchaseOrgId",
+                    approved_when_fresh=True)))
             yield from run_streams(SOURCE, request, streams)
         finally:
             r.client.http.close()
@@ -222,12 +225,16 @@ class _Reader:
         status = ("cancelled" if d.get("FCancelStatus") == "B" or d.get("FDocumentStatus") != "C"
                   else "done" if d.get("FCloseStatus") == "B" else "open")
         delivery = d.get("FDeliveryDate")
+        # the open quantity (在途) is FRemainStockINQty: ordered less what was put in stock
+        # (ERP.md §2c); FStockInQty only where a version leaves the remainder empty
+        remain = number(d.get("FRemainStockINQty"), "FRemainStockINQty", required=False)
+        received = qty - max(0.0, remain) if remain is not None else (
+            number(d.get("FStockInQty"), "FStockInQty", required=False) or 0.0)
         return PurchaseOrderLine(
             po=str(d["FBillNo"]), line=text(d["FPOOrderEntry_FEntryID"], "FPOOrderEntry_FEntryID"),
             supplier=str(d.get("FSupplierId.FNumber") or ""),
             sku=text(d["FMaterialId.FNumber"], "FMaterialId.FNumber"),
-            warehouse=str(self.po_warehouse), qty_ordered=qty,
-            qty_received=number(d.get("FStockInQty"), "FStockInQty", required=False) or 0.0,
+            warehouse=str(self.po_warehouse), qty_ordered=qty, qty_received=received,
             expected_date=parse_local(delivery, self.tz, "FDeliveryDate").astimezone(
                 self.tz).date() if delivery else None,
             status=status, factor=(base / qty) if base and qty else 1.0)

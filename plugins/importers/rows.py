@@ -8,9 +8,9 @@ their records are built without the frozen dataclass's per-field ``__setattr__``
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Callable, Sequence
-from itertools import repeat
-from operator import itemgetter, lt
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,8 @@ PO_STATUS = {
     "已入库": "done", "作废": "cancelled", "已作废": "cancelled", "取消": "cancelled",
     "已取消": "cancelled",
 }
+# quantities of a page joined by commas: digits, decimal points and exponents only
+_PLAIN_NUMBERS = re.compile(r"[0-9.eE,+-]*")
 TOTAL_WORDS = ("合计", "总计", "小计", "合 计", "总 计", "total", "grand total", "subtotal")
 
 
@@ -221,13 +223,13 @@ class RowReader:
                           "sale" if qty > 0 else "return", sku or "", wh or "", abs(qty), day[0],
                           ref, None, factor, origin=f"row {number}")]
 
-    def fast_sales(self) -> Callable[[list[tuple[int, Sequence[Any]]]], list[Record] | None] | None:
+    def fast_sales(self) -> Callable[..., list[Record] | None] | None:
         """A page of plain sales rows (text cells: dates, positive numbers, codes without
         spaces or Excel quoting) as one ``SalesColumns``, taken apart column by column with
-        the interpreter's own loops (``zip``, ``map``). None for a page with anything else (a
-        blank, total or repeated header row, a bad cell): it is then read row by row, with
-        every check and message. Only for files without ref or factor columns and without
-        zero-padded code formats."""
+        the interpreter's own loops (``zip``, ``map``, one ``json`` parse of the page's
+        quantities). None for a page with anything else (a blank, total or repeated header
+        row, a bad cell): it is then read row by row, with every check and message. Only for
+        files without ref or factor columns and without zero-padded code formats."""
         index = self.index
         if self.kind != "sales" or "ref" in index or "factor" in index or self.zeros:
             return None
@@ -243,26 +245,40 @@ class RowReader:
                     and "\t" not in joined and "\x00'" not in joined
                     and '\x00="' not in joined and joined[0] not in "'=")
 
-        def convert(chunk: list[tuple[int, Sequence[Any]]]) -> list[Record] | None:
-            numbers, rows = zip(*chunk)
+        def quantities(texts: tuple[Any, ...]) -> Any:
+            """The page's quantity cells as numbers, parsed at once as one JSON array; None
+            unless every cell is a plain decimal number (JSON's grammar, no sign: a
+            thousands separator, a unit, an empty cell or a sign goes the row path)."""
+            joined = ",".join(texts)  # TypeError for a cell that is not text
+            if _PLAIN_NUMBERS.fullmatch(joined) is None:
+                return None
             try:
-                if min(map(len, rows)) < width:
+                found = json.loads("[" + joined + "]")
+            except ValueError:
+                return None
+            return found if len(found) == len(texts) else None
+
+        def convert(numbers: Sequence[int], rows: list[Sequence[Any]] | None,
+                    columns: list[Sequence[Any]] | None = None) -> list[Record] | None:
+            try:
+                if columns is None:
+                    columns = list(zip(*rows))  # type: ignore[misc]  # as the shortest row
+                if len(columns) < width:
                     return None
-                columns = list(zip(*rows))
                 dates, skus, whs = columns[i_date], columns[i_sku], columns[i_wh]
-                if not (plain(skus) and plain(whs)):
+                if not (plain(skus) and plain(tuple(set(whs)))):  # a few warehouses
+                    return None
+                qtys = quantities(columns[i_qty])
+                if qtys is None:
                     return None
                 for raw in set(dates) - days.keys():  # once per date of the file
                     at = cells.when(raw)
                     days[raw] = (at, at.date().isoformat())
-                qtys = tuple(map(float, columns[i_qty]))
             except (TypeError, ValueError):  # CellInvalid too: the row path names the cell
                 return None
-            if not all(map(lt, repeat(0.0), qtys)) or max(qtys) >= 1e15:
+            if not 0 < min(qtys) <= max(qtys) < 1e15:
                 return None
-            found = list(map(days.__getitem__, dates))
-            return [SalesColumns(tuple(map(itemgetter(0), found)),
-                                 tuple(map(itemgetter(1), found)), skus, whs, qtys, numbers)]
+            return [SalesColumns(dates, days, skus, whs, qtys, numbers)]
 
         return convert
 

@@ -7,7 +7,11 @@ run, by code. Stock is ``CurrentStock`` summed per item × warehouse over batche
 ``iQuantity``, to ship ``fOutQuantity`` as reserved, to receive ``fInQuantity`` as on order);
 incremental runs re-sum the pairs whose rows have a newer ``ufts`` (a rowversion: a counter,
 so no time overlap applies). Sales issues (``RdRecord32``/``RdRecords32``) and purchase
-receipts (``RdRecord01``/``RdRecords01``) are moves, by ``AutoID``.
+receipts (``RdRecord01``/``RdRecords01``) are moves, by ``AutoID``. Open purchase orders
+(``PO_Pomain``/``PO_Podetails``: ordered ``iQuantity``, received ``iReceivedQTY``, the head's
+``cVerifier`` once approved, ``cCloser``/``cbCloser`` once closed) are read in full each run
+into a warehouse the ``po_warehouse`` option names (U8's order lines name none): their open
+quantities are the pairs' on order.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from engine.imports.plugin import (
     SourceUnreachable,
 )
 from engine.imports.records import (
+    PurchaseOrderLine,
     Record,
     SkuRecord,
     StockMove,
@@ -60,12 +65,21 @@ TABLES = {
     "RdRecord01": ["ID", "cCode", "cWhCode", "dDate"], "RdRecords01": ["AutoID", "ID", "cInvCode",
                                                                      "iQuantity"],
 }
+PO_TABLES = {
+    "PO_Pomain": ["POID", "cPOID", "cVenCode", "cVerifier", "cCloser"],
+    "PO_Podetails": ["ID", "POID", "cInvCode", "iQuantity", "iReceivedQTY", "dArriveDate",
+                     "cbCloser"],
+}
+TABLES.update(PO_TABLES)
 MOVES = (("RdRecords32", "RdRecord32", "sale"), ("RdRecords01", "RdRecord01", "receipt"))
 
 OPTIONS = (
     Option("url", "SQLAlchemy URL of the UFDATA database, with a read-only login",
            "UFDATA 数据库的 SQLAlchemy URL（只读账号）", required=True, secret=True),
     Option("schema", "schema of the tables (dbo on SQL Server when empty)", "表所在的架构"),
+    Option("po_warehouse", "warehouse code for purchase order lines (they name none); "
+           "purchase orders are skipped without it",
+           "采购订单行的仓库编码（未设置则不导入采购订单）"),
     Option("timezone", "the server's time zone", "服务器时区", default="Asia/Shanghai"),
     Option("page_size", "rows per query", "每次查询的行数", default=1000),
 )
@@ -112,10 +126,16 @@ class U8Importer:
                         code=text(r["cVenCode"], "cVenCode"), name=r["cVenName"] or None))),
                 Stream("Inventory", "items", lambda s: db.master(
                     s, "Inventory", "cInvCode", _item)),
-                Stream("CurrentStock", "stock", db.stock),
             ]
+            # moves before the levels: a level then stands over the moves it includes (a move
+            # dated before it, applied after it, would count twice until the next)
             streams += [Stream(lines, "moves", _moves(db, lines, head, kind))
                         for lines, head, kind in MOVES]
+            streams.append(Stream("CurrentStock", "stock", db.stock))
+            if request.options.get("po_warehouse"):
+                warehouse = str(request.options["po_warehouse"])
+                streams.append(Stream("PO_Podetails", "purchase-orders",
+                                      lambda s: db.po_lines(s, warehouse)))
             yield from run_streams(SOURCE, request, streams)
         finally:
             db.engine.dispose()
@@ -264,6 +284,33 @@ class _Db:
                                  as_of=as_of) for (s, w), (q, res, inc) in sums.items())
         return out
 
+    def po_lines(self, start: Start, warehouse: str) -> Iterator[Chunk]:
+        """Every order line by ``ID``, each run (U8 stamps no change on orders): the whole
+        set, so a line that left it (deleted, its order deleted) leaves on order too."""
+        with self.connect("PO_Podetails") as conn:
+            d, h = self.table(conn, "PO_Podetails"), self.table(conn, "PO_Pomain")
+        last = (start.position or {}).get("after") if start.resumed else None
+        page = 0
+        while True:
+            page += 1
+            where = f"PO_Podetails page {page}" + (f" (after ID {last})" if last else "")
+            q = sa.select(*d.c, h.c.cPOID, h.c.cVenCode, h.c.cVerifier, h.c.cCloser).select_from(
+                d.join(h, d.c.POID == h.c.POID))
+            if last is not None:
+                q = q.where(d.c.ID > last)
+            rows = self.rows(q.order_by(d.c.ID).limit(self.page_size), where)
+            out: list[Record] = []
+            for r in rows:
+                try:
+                    out.append(_po_line(r, warehouse, self.tz))
+                except BadValue as exc:
+                    out.append(bad_row(f"{where}, ID {r['ID']}", exc, r))
+            if rows:
+                last = rows[-1]["ID"]
+            yield Chunk(out, where, {"after": last})
+            if len(rows) < self.page_size:
+                return
+
     def moves(self, start: Start, lines: str, head: str, kind: str) -> Iterator[Chunk]:
         with self.connect(lines) as conn:
             s, h = self.table(conn, lines), self.table(conn, head)
@@ -295,6 +342,21 @@ class _Db:
             yield Chunk(out, where, {"after": last})
             if len(rows) < self.page_size:
                 return
+
+
+def _po_line(r: dict[str, Any], warehouse: str, tz: Any) -> PurchaseOrderLine:
+    """An order line: cancelled while its order is not approved (no ``cVerifier``: it may
+    still be changed or deleted), done once the order or the line is closed."""
+    status = ("cancelled" if not r["cVerifier"]
+              else "done" if r["cCloser"] or r["cbCloser"] else "open")
+    arrive = r["dArriveDate"]
+    return PurchaseOrderLine(
+        po=text(r["cPOID"], "cPOID"), line=str(r["ID"]), supplier=str(r["cVenCode"] or ""),
+        sku=text(r["cInvCode"], "cInvCode"), warehouse=warehouse,
+        qty_ordered=number(r["iQuantity"], "iQuantity") or 0.0,
+        qty_received=number(r["iReceivedQTY"], "iReceivedQTY", required=False) or 0.0,
+        expected_date=parse_local(arrive, tz, "dArriveDate").astimezone(tz).date()
+        if arrive else None, status=status)
 
 
 def _same_pair(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -81,3 +81,22 @@ def test_the_openapi_document_describes_the_imports(client: Any) -> None:
     assert "202" in post["responses"]
     run = doc["components"]["schemas"]["ImportRun"]["properties"]
     assert {"state", "progress_done", "counts", "bad_rows"} <= set(run)
+
+
+def test_a_file_over_the_upload_limit_is_refused_and_nothing_is_imported(
+        client: Any, admin_headers: dict[str, str], services: Any, app: Any) -> None:
+    """A 200 MB export over a server configured for less: refused before it is stored."""
+    import dataclasses
+
+    seed(services)
+    svc = app.extensions["engine"]
+    limited = dataclasses.replace(svc.settings, max_upload_bytes=len(STOCK) - 1)
+    object.__setattr__(svc, "settings", limited)
+    answer = upload(client, admin_headers, kind="stock")
+    assert answer.status_code == 413, answer.get_data(as_text=True)[:500]
+    from sqlalchemy import func, select
+
+    from engine.storage.tables import import_runs
+
+    with services.uow() as uow:
+        assert uow.conn.execute(select(func.count()).select_from(import_runs)).scalar() == 0

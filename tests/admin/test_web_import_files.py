@@ -263,3 +263,50 @@ def test_the_pages_speak_chinese(admin: Any) -> None:
     assert "数据导入" in html and "上传并预览" in html
     html = upload(admin, SAMPLES / "warehouses.csv").get_data(as_text=True)
     assert "仓库编码" in html and "我们的字段" in html
+
+
+def test_the_import_engine_s_messages_are_shown_in_chinese(admin: Any, app: Any,
+                                                         tmp_path: Path) -> None:
+    """Reasons per row, a run's message and a file refused: said in the viewer's language,
+    the values (columns, codes, cells) kept as they are."""
+    admin.get("/lang/zh?next=/")
+    path = tmp_path / "库存.csv"
+    path.write_bytes("商品编码,仓库,库存数量\nSKU-1,WH-1,12\nSKU-2,WH-1,abc\nNOPE,WH-1,3\n"
+                     "SKU-1,火星仓,1\n".encode("gbk"))
+    html = upload(admin, path).get_data(as_text=True)
+    assert "库存数量: “abc”不是数字" in html
+    assert "商品编码: SKU“NOPE”不存在" in html
+    assert "编码 gb18030" in html  # how the file was read
+    run_page = admin.get(start(admin, upload(admin, path)).headers["Location"])
+    wait(app)
+    page = admin.get(run_page.request.path).get_data(as_text=True)
+    assert "3 行有问题；未导入任何数据" in page
+    assert "仓库: 仓库“火星仓”不存在（既不是编码也不是名称）" in page
+    assert "is not a number" not in page and "does not exist" not in page
+    photo = tmp_path / "photo.csv"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
+    html = upload(admin, photo).get_data(as_text=True)
+    assert "这不是文本（CSV）文件：其中含有二进制数据" in html
+
+
+def test_the_same_day_twice_names_the_row_it_repeats(admin: Any, app: Any,
+                                                     tmp_path: Path) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_text("日期,商品编码,仓库,销量\n2026-11-01,SKU-1,WH-1,2\n2026-11-02,SKU-1,WH-1,1\n"
+                    "2026-11-01,SKU-1,WH-1,3\n", encoding="utf-8")
+    html = upload(admin, path).get_data(as_text=True)
+    assert "the same event (sale:SKU-1:WH-1:2026-11-01) as row 2" in html
+    admin.get("/lang/zh?next=/")
+    html = upload(admin, path).get_data(as_text=True)
+    assert "与第 2 行是同一事件（sale:SKU-1:WH-1:2026-11-01）" in html
+
+
+def test_a_daily_sales_file_is_previewed_as_our_fields(admin: Any, tmp_path: Path) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_text("日期,商品编码,仓库,销量\n2026/11/01,SKU-1,WH-1,2\n2026-11-02,SKU-2,WH-1,3.5\n",
+                    encoding="utf-8")
+    html = upload(admin, path).get_data(as_text=True)
+    head = re.search(r'<table[^>]*id="preview-rows".*?</thead>', html, re.S)
+    assert head is not None
+    assert "When" in head.group(0) and "Quantity" in head.group(0) and "days" not in head.group(0)
+    assert "2026-11-01" in html and "3.5" in html

@@ -165,12 +165,12 @@ def test_an_odoo_source_configured_on_the_page_syncs_and_a_second_sync_adds_noth
 
     page.locator("#test-connection").click()
     expect(page.locator(".flash-success")).to_contain_text(
-        "连接成功：Odoo 17.0, database prod: 3 storable products, 2 warehouses")
+        "连接成功：Odoo 17.0，数据库 prod：3 个库存产品，2 个仓库")
 
     page.locator("#sync-now").click()
     expect(page.locator("#run-progress")).to_have_attribute("data-state", "done")
     assert count(page, "created") == 6 and count(page, "accepted") >= 6
-    expect(page.locator("#bad-rows")).to_contain_text("no internal reference")  # kept for review
+    expect(page.locator("#bad-rows")).to_contain_text("该产品没有内部参考号")  # kept for review
     shot(page, "source-first-sync-1280")
     page.goto("/admin/data/skus/item/FURN_7800")
     expect(page.locator('tr[data-warehouse="WH"] td').nth(1)).to_have_text("15")

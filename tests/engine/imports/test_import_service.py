@@ -81,7 +81,7 @@ def test_a_file_with_bad_rows_imports_nothing_unless_skip_bad(
         (3, "商品编码", "商品编码: SKU 'NOPE' does not exist"),
         (4, "仓库", "仓库: warehouse '火星仓' does not exist (neither a code nor a name)"),
         (5, "销量", "销量: '五' is not a number"),
-        (6, "id", "id: the same event (sale:001001:WH-SH:2026-11-01) as an earlier row: one row "
+        (6, "id", "id: the same event (sale:001001:WH-SH:2026-11-01) as row 2: one row "
                   "per SKU, warehouse and day, or an id or ref column to tell them apart")]
     with seeded.uow() as uow:
         assert uow.conn.execute(select(func.count()).select_from(stock_events)).scalar() == 0
@@ -243,3 +243,15 @@ def test_scheduled_sources_start_when_their_minutes_have_passed(
     clock.advance(timedelta(minutes=15))
     assert len(imports.start_due()) == 1
     services.jobs.wait_imports()
+
+
+def test_the_same_code_twice_in_one_file_names_the_first_row(
+        imports: ImportService, seeded: Any, tmp_path: Path) -> None:
+    path = write(tmp_path / "items.csv", "商品编码,商品名称\n009001,螺栓\n009002,螺母\n"
+                                         "009001,螺栓 加长\n")
+    run = run_file(imports, path, "items")
+    assert run["state"] == "failed" and "1 bad row(s); nothing was imported" in run["message"]
+    assert [(b["row"], b["column"], b["reason"]) for b in imports.run_view(run["id"])["bad_rows"]] == [
+        (4, "商品编码", "商品编码: code '009001' is already in row 2")]
+    with seeded.uow() as uow:
+        assert "009002" not in {s["code"] for s in catalog.list_rows(uow.conn, "skus")}

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from engine.imports.plugin import ImportFailed, ImportRequest
@@ -202,9 +204,67 @@ def test_a_page_of_plain_sales_rows_comes_as_columns(tmp_path: Path) -> None:
     (page,) = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
     (block,) = page.records
     assert isinstance(block, SalesColumns)
-    assert (block.day, block.sku, block.warehouse, block.qty, block.row) == (
+    assert (block.day, tuple(block.sku), tuple(block.warehouse), tuple(block.qty),
+            tuple(block.row)) == (
         ("2026-11-01", "2026-11-02"), ("A", "B"), ("W1", "W1"), (2.0, 3.5), (2, 3))
     assert block.at == (datetime(2026, 11, 1), datetime(2026, 11, 2))
     path.write_text("date,sku,warehouse,qty\n2026-11-01,A,W1,2\n2026-11-01, B,W1,1\n")
     (page,) = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
     assert [(m.sku, m.origin) for m in page.records] == [("A", "row 2"), ("B", "row 3")]
+    for qty in ("1,000", "+2", "-1", "", "1e400", "2 件", "0"):  # each goes the row path
+        path.write_text(f'date,sku,warehouse,qty\n2026-11-01,A,W1,2\n2026-11-01,B,W1,"{qty}"\n')
+        (page,) = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
+        assert not any(isinstance(r, SalesColumns) for r in page.records), qty
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a", "b1", "", " x", 'q"', "1,5", "\n", "\r\n", "é",
+                                          "\r"]), min_size=0, max_size=4),
+                min_size=1, max_size=12),
+       st.integers(min_value=1, max_value=5), st.sampled_from([",", "\t"]),
+       st.integers(min_value=1, max_value=300), st.booleans())
+def test_a_csv_file_is_read_by_slices_as_the_csv_module_reads_it(
+        cells: list[list[str]], size: int, delimiter: str, min_read: int, header: bool) -> None:
+    """Plain slices split at the delimiters, others read by csv.reader (a quoted field may
+    span lines, past a slice): the same rows and numbers as csv.reader gives."""
+    import csv
+    import io
+
+    from plugins.importers.csv_file import CsvRows
+
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if size % 2 else "\n")
+    for row in cells:
+        writer.writerow(row)
+    data = out.getvalue()
+    expected = list(csv.reader(io.StringIO(data, newline=""), delimiter=delimiter))
+    rows = CsvRows(io.TextIOWrapper(io.BytesIO(data.encode()), encoding="utf-8", newline=""),
+                   delimiter)
+    rows.min_read = min_read  # blocks that end anywhere in a line
+    got: list[tuple[int, list[str]]] = []
+    if header:  # the header's search reads rows one at a time first
+        got.extend(next(rows, (0, [])) for _ in range(1) if expected)
+        got = [(n, list(r)) for n, r in got]
+    while True:
+        numbers, found, columns = rows.take(size)
+        if not numbers:
+            break
+        found = [list(r) for r in (found if found is not None else zip(*columns))]
+        got.extend(zip(numbers, found))
+    assert got == list(enumerate(expected, 1))
+
+
+def test_a_large_file_is_read_as_a_stream(tmp_path: Path) -> None:
+    """A file of hundreds of megabytes is never read whole: a page comes after reading a part
+    of it (here 60,000 rows, 5,000 a page)."""
+    path = tmp_path / "sales.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("日期,商品编码,门店,销量\n")
+        for i in range(60_000):
+            fh.write(f"2026-11-01,{i:06d},WH-1,{i % 7 + 1}\n")
+    pages = csv_importer.read(ImportRequest(kind="sales", file=str(path)))
+    first = next(pages)
+    done, total = first.progress
+    assert total == path.stat().st_size and 0 < done < total / 2
+    assert sum(len(getattr(r, "row", ())) for r in first.records) == 5000
+    pages.close()

@@ -139,3 +139,16 @@ def test_the_time_zone_comes_from_system_settings_or_the_option() -> None:
             "as api@example.com: stock levels readable")
     finally:
         fake.stop()
+
+
+def test_items_come_with_their_suppliers_and_the_default_one_preferred(erp: FakeErpNext) -> None:
+    pages = run(importer, mode="snapshot", options=opts(erp))
+    links = {s.code: s.suppliers for s in records(pages, SkuRecord)}
+    # SKU-0001: Item Supplier rows Acme and Mill; Item Default's default_supplier is Mill
+    assert [(ln.supplier, ln.preferred) for ln in links["SKU-0001"]] == [
+        ("Acme", False), ("Mill", True)]
+    # SKU-0002: no Item Supplier row, only a default supplier
+    assert [(ln.supplier, ln.preferred) for ln in links["SKU-0002"]] == [("Acme", True)]
+    # the suppliers' stream comes before the items': the links name suppliers that exist
+    kinds = [type(r).__name__ for r in records(pages)]
+    assert kinds.index("SupplierRecord") < kinds.index("SkuRecord")

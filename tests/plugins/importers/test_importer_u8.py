@@ -106,3 +106,24 @@ def test_an_unusable_url_and_a_missing_table() -> None:
     with pytest.raises(ImportFailed) as err:
         importer.check(ImportRequest(kind=None, options={"url": "sqlite://"}))
     assert err.value.where == "table CurrentStock" and "no such table" in err.value.reason
+
+
+def test_purchase_order_lines_with_their_status_into_the_named_warehouse(u8: FakeU8) -> None:
+    from engine.imports.records import PurchaseOrderLine
+
+    assert not records(run(importer, mode="snapshot", options=opts(u8)), PurchaseOrderLine)
+    pages = run(importer, mode="snapshot", options=opts(u8, po_warehouse="01"))
+    lines = {ln.line: ln for ln in records(pages, PurchaseOrderLine)}
+    assert {k: (ln.po, ln.sku, ln.warehouse, ln.qty_ordered, ln.qty_received, ln.status)
+            for k, ln in lines.items()} == {
+        "101": ("PO0001", "0101001", "01", 500.0, 150.0, "open"),
+        "102": ("PO0001", "0201001", "01", 10.0, 0.0, "done"),  # the line was closed
+        "201": ("PO0002", "0201001", "01", 8.0, 0.0, "done"),  # the order was closed
+        "301": ("PO0003", "0101001", "01", 900.0, 0.0, "cancelled"),  # not approved yet
+    }
+    assert lines["101"].supplier == "V001" and str(lines["101"].expected_date) == "2024-06-01"
+    assert "purchase-orders" in set().union(*(p.complete_kinds for p in pages))
+    # paged by ID (2 a page here) and resumable like the other tables
+    assert [p.cursor["this"].get("PO_Podetails") for p in pages
+            if "PO_Podetails" in p.where and "page" in p.where][:2] == [
+        {"after": 102}, {"after": 301}]

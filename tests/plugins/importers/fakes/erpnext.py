@@ -123,6 +123,20 @@ def seed(fake: FakeErpNext) -> None:
     fake.add("Item", "SKU-0002", item_code="SKU-0002", item_name="Flour", item_group="Raw",
              stock_uom="Kg", is_stock_item=1, valuation_rate=2.0)
     fake.add("Item", "SRV-1", item_code="SRV-1", item_name="Install", is_stock_item=0)
+    fake.add("Supplier", "Mill", supplier_name="Golden Mill")
+    # child tables, as GET /api/resource/Item/<name> returns them (never in lists)
+    fake.docs["Item"]["SKU-0001"]["supplier_items"] = [
+        {"name": "is-1", "idx": 1, "parenttype": "Item", "parentfield": "supplier_items",
+         "supplier": "Acme", "supplier_part_no": "AC-M6"},
+        {"name": "is-2", "idx": 2, "parenttype": "Item", "parentfield": "supplier_items",
+         "supplier": "Mill", "supplier_part_no": None}]
+    fake.docs["Item"]["SKU-0001"]["item_defaults"] = [
+        {"name": "id-1", "idx": 1, "parenttype": "Item", "parentfield": "item_defaults",
+         "company": "Shanghai Co", "default_warehouse": "Stores - SH", "default_supplier": "Mill"}]
+    fake.docs["Item"]["SKU-0002"]["supplier_items"] = []
+    fake.docs["Item"]["SKU-0002"]["item_defaults"] = [
+        {"name": "id-2", "idx": 1, "parenttype": "Item", "parentfield": "item_defaults",
+         "company": "Shanghai Co", "default_warehouse": None, "default_supplier": "Acme"}]
     fake.add("Bin", "BIN-1", item_code="SKU-0001", warehouse="Stores - SH", actual_qty=120.0,
              reserved_qty=15.0, reserved_qty_for_production=5.0, ordered_qty=200.0)
     fake.add("Bin", "BIN-2", item_code="SKU-0002", warehouse="Stores - SH", actual_qty=0.0,

@@ -1,6 +1,6 @@
 """A fake U8 database: the tables the U8 importer reads (``Warehouse``, ``Vendor``,
 ``Inventory``, ``CurrentStock`` with its ``ufts`` counter, ``RdRecord32``/``RdRecords32``,
-``RdRecord01``/``RdRecords01``) created in a SQLite file or a PostgreSQL schema by the test,
+``RdRecord01``/``RdRecords01``, the purchase orders ``PO_Pomain``/``PO_Podetails``) created in a SQLite file or a PostgreSQL schema by the test,
 with U8's column names. SQL Server's ``ufts`` is a rowversion; here an integer the fake bumps
 on every write, as SQL Server does."""
 
@@ -35,6 +35,16 @@ LINES = {n: sa.Table(n, metadata, sa.Column("AutoID", sa.Integer, primary_key=Tr
                      sa.Column("ID", sa.Integer), sa.Column("cInvCode", sa.String(60)),
                      sa.Column("iQuantity", sa.Numeric(20, 6)))
          for n in ("RdRecords32", "RdRecords01")}
+PO_Pomain = sa.Table("PO_Pomain", metadata, sa.Column("POID", sa.Integer, primary_key=True),
+                     sa.Column("cPOID", sa.String(30)), sa.Column("dPODate", sa.DateTime),
+                     sa.Column("cVenCode", sa.String(20)), sa.Column("cVerifier", sa.String(20)),
+                     sa.Column("cCloser", sa.String(20)))
+PO_Podetails = sa.Table("PO_Podetails", metadata, sa.Column("ID", sa.Integer, primary_key=True),
+                        sa.Column("POID", sa.Integer), sa.Column("cInvCode", sa.String(60)),
+                        sa.Column("iQuantity", sa.Numeric(20, 6)),
+                        sa.Column("iReceivedQTY", sa.Numeric(20, 6)),
+                        sa.Column("dArriveDate", sa.DateTime),
+                        sa.Column("cbCloser", sa.String(20)))
 
 
 class FakeU8:
@@ -96,3 +106,15 @@ def seed(u8: FakeU8) -> None:
     u8.insert(HEADS["RdRecord01"], ID=1, cCode="CG0001", cWhCode="01",
               dDate=datetime(2024, 5, 20))
     u8.insert(LINES["RdRecords01"], AutoID=21, ID=1, cInvCode="0101001", iQuantity=200)
+    # purchase orders: an approved open one (a line half received, a line closed), an approved
+    # closed one, and one not yet approved
+    for poid, code, verifier, closer in ((1, "PO0001", "张三", None), (2, "PO0002", "张三", "李四"),
+                                         (3, "PO0003", None, None)):
+        u8.insert(PO_Pomain, POID=poid, cPOID=code, dPODate=datetime(2024, 5, 18),
+                  cVenCode="V001", cVerifier=verifier, cCloser=closer)
+    for line, poid, inv, qty, received, closer in (
+        (101, 1, "0101001", 500, 150, None), (102, 1, "0201001", 10, 0, "李四"),
+        (201, 2, "0201001", 8, 0, None), (301, 3, "0101001", 900, 0, None),
+    ):
+        u8.insert(PO_Podetails, ID=line, POID=poid, cInvCode=inv, iQuantity=qty,
+                  iReceivedQTY=received, dArriveDate=datetime(2024, 6, 1), cbCloser=closer)
