@@ -36,6 +36,10 @@ OPEN_ALERT_STATES = ("open", "acknowledged")
 # ON CONFLICT only from the same literal predicate (a bound parameter fails once the statement
 # runs as a prepared generic plan).
 OPEN_ALERT_PREDICATE = "state IN ('open', 'acknowledged')"
+# A stock level with nothing available, as the dashboard counts them (issue #18): the partial
+# index ix_stock_levels_empty holds only those, and the query repeats this predicate.
+EMPTY_STOCK_PREDICATE = "on_hand - reserved <= 0"
+POSTGRESQL_ONLY = {"dialect": "postgresql"}  # Index.info of indexes only PostgreSQL has
 
 users = Table(
     "users",
@@ -125,6 +129,12 @@ skus = Table(
     Column("attributes", Json, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_skus_category", "category"),  # the master data pages' filter
+    # The inbox's search of a SKU by any part of its code or name (issue #18): trigram
+    # indexes (pg_trgm) answer ILIKE '%…%'; SQLite reads every SKU.
+    Index("ix_skus_code_trgm", "code", postgresql_using="gin",
+          postgresql_ops={"code": "gin_trgm_ops"}, info=POSTGRESQL_ONLY),
+    Index("ix_skus_name_trgm", "name", postgresql_using="gin",
+          postgresql_ops={"name": "gin_trgm_ops"}, info=POSTGRESQL_ONLY),
 )
 
 sku_suppliers = Table(
@@ -158,6 +168,9 @@ stock_levels = Table(
     Column("demand_window", Json, nullable=True),
     Column("version", Integer, nullable=False, server_default="0"),
     Index("ix_stock_levels_warehouse", "warehouse_id"),  # a warehouse's stock
+    # The dashboard's levels out of stock, a few among 1M (issue #18).
+    Index("ix_stock_levels_empty", "sku_id", "warehouse_id",
+          sqlite_where=text(EMPTY_STOCK_PREDICATE), postgresql_where=text(EMPTY_STOCK_PREDICATE)),
 )
 
 demand_days = Table(
