@@ -86,13 +86,13 @@ def seed(url: str) -> None:
             task_rows.append((n, n, "create_task:0", f"补货 SKU-{sku:06d} @ WH-{wh:02d}",
                               "replenishment", "open", False, "buyer",
                               "high" if n % 3 else "critical", opened + timedelta(hours=4),
-                              "{}", opened, opened, 1))
+                              "{}", opened, opened, 1, sku, wh))
         _copy(conn, "alerts", ["id", "rule", "rule_version", "sku_id", "warehouse_id",
                                "severity", "owner", "state", "opened_at", "last_hit_at", "hits",
                                "facts"], alert_rows)
         _copy(conn, "tasks", ["id", "alert_id", "action_key", "title", "workflow", "state",
                               "closed", "role", "severity", "due_at", "data", "created_at",
-                              "updated_at", "version"], task_rows)
+                              "updated_at", "version", "sku_id", "warehouse_id"], task_rows)
         _copy(conn, "requisitions", ["id", "alert_id", "action_key", "sku_id", "warehouse_id",
                                      "supplier_id", "quantity", "unit_price", "amount", "state",
                                      "approval_role", "reason", "created_at", "updated_at",

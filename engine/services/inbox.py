@@ -54,13 +54,11 @@ class InboxQuery:
 
 def _select() -> Any:
     return (
-        select(tasks, alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id,
+        select(tasks, alerts.c.rule,
                skus.c.code.label("sku_code"), skus.c.name.label("sku_name"),
                warehouses.c.code.label("warehouse_code"),
                warehouses.c.name.label("warehouse_name"))
-        .outerjoin(alerts, alerts.c.id == tasks.c.alert_id)
-        .outerjoin(skus, skus.c.id == alerts.c.sku_id)
-        .outerjoin(warehouses, warehouses.c.id == alerts.c.warehouse_id)
+        .select_from(_joined())
     )
 
 
@@ -145,7 +143,9 @@ def search(
 
 
 def _pair() -> tuple[Any, Any]:
-    return (func.coalesce(alerts.c.sku_id, -tasks.c.id), func.coalesce(alerts.c.warehouse_id, 0))
+    """The task's SKU×warehouse (its own, copied from its alert); a task without one is a
+    pair of its own."""
+    return (func.coalesce(tasks.c.sku_id, -tasks.c.id), func.coalesce(tasks.c.warehouse_id, 0))
 
 
 def _search_by_pair(conn: Connection, where: list[ColumnElement[bool]], order: list[Any],
@@ -176,9 +176,11 @@ def _search_by_pair(conn: Connection, where: list[ColumnElement[bool]], order: l
 
 
 def _joined() -> Any:
+    """Tasks with their alert, SKU and warehouse (by the task's own pair: a filter on the
+    warehouse or a sort by SKU needs no alert; the database leaves out a join nothing reads)."""
     return (tasks.outerjoin(alerts, alerts.c.id == tasks.c.alert_id)
-            .outerjoin(skus, skus.c.id == alerts.c.sku_id)
-            .outerjoin(warehouses, warehouses.c.id == alerts.c.warehouse_id))
+            .outerjoin(skus, skus.c.id == tasks.c.sku_id)
+            .outerjoin(warehouses, warehouses.c.id == tasks.c.warehouse_id))
 
 
 def _search_in_group(
@@ -192,9 +194,9 @@ def _search_in_group(
     first of each pair is found here; then only those ids are sorted, for the one page asked.
     Sorting every open task (50k) to keep a seventh of them was most of the page's time.
     """
-    member = group_sql.in_group(conn, in_group.members, alerts.c.sku_id, alerts.c.warehouse_id,
+    member = group_sql.in_group(conn, in_group.members, tasks.c.sku_id, tasks.c.warehouse_id,
                                 "group")
-    narrow = (select(tasks.c.id, alerts.c.sku_id, alerts.c.warehouse_id, tasks.c.severity)
+    narrow = (select(tasks.c.id, tasks.c.sku_id, tasks.c.warehouse_id, tasks.c.severity)
               .select_from(_joined()).where(*where, member).limit(MAX_GROUP_SCAN))
     leads: dict[tuple[int, int], tuple[int, int]] = {}
     ids: list[int] = []

@@ -325,6 +325,10 @@ tasks = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False, server_default="1"),
+    # The SKU×warehouse of its alert, copied when the task is made (an alert's pair never
+    # changes): the inbox counts and sorts 50k open tasks by pair without joining the alerts.
+    Column("sku_id", Integer, nullable=True),
+    Column("warehouse_id", Integer, nullable=True),
     # An alert's action runs once: a replayed evaluation cannot add a second task.
     UniqueConstraint("alert_id", "action_key", name="uq_tasks_alert_action"),
     # The inbox: open tasks of some roles, most urgent first (issue #18, 50k open tasks).

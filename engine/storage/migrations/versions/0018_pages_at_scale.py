@@ -1,11 +1,14 @@
-"""pages at scale: trigram indexes for the inbox's search, a partial index of empty stock levels
+"""pages at scale: tasks know their SKU×warehouse, trigram indexes for the inbox's search, a
+partial index of empty stock levels
 
 Revision ID: 0018
 Revises: 0015
 Create Date: 2026-12-08 02:10:00.000000
 
 Issue #18 asks every page of the buyer's and approver's day to answer within 200 ms with 100k
-SKUs × 10 warehouses and 50k open tasks (bench/pages.py). The inbox searches SKUs by any part
+SKUs × 10 warehouses and 50k open tasks (bench/pages.py). The inbox counts and sorts the open
+tasks by SKU×warehouse: each task now keeps its alert's pair (which never changes), so that
+needs no join of 50k alerts. The inbox searches SKUs by any part
 of their code or name (ILIKE '%…%'): on PostgreSQL, GIN trigram indexes (the pg_trgm extension,
 shipped with PostgreSQL and trusted, so the database's owner may create it) answer it without
 reading every SKU; SQLite has no such index and reads them all, as before. The dashboard
@@ -27,6 +30,13 @@ EMPTY = "on_hand - reserved <= 0"
 
 
 def upgrade() -> None:
+    # each task's SKU×warehouse, copied from its alert (the inbox's pairs without a join)
+    op.add_column('tasks', sa.Column('sku_id', sa.Integer(), nullable=True))
+    op.add_column('tasks', sa.Column('warehouse_id', sa.Integer(), nullable=True))
+    op.execute('UPDATE tasks SET '
+               'sku_id = (SELECT alerts.sku_id FROM alerts WHERE alerts.id = tasks.alert_id), '
+               'warehouse_id = (SELECT alerts.warehouse_id FROM alerts '
+               'WHERE alerts.id = tasks.alert_id) WHERE alert_id IS NOT NULL')
     op.create_index('ix_stock_levels_empty', 'stock_levels', ['sku_id', 'warehouse_id'],
                     sqlite_where=sa.text(EMPTY), postgresql_where=sa.text(EMPTY))
     if op.get_bind().dialect.name == 'postgresql':
@@ -47,3 +57,6 @@ def downgrade() -> None:
         op.drop_index('ix_skus_code_trgm', table_name='skus')
         op.execute('DROP STATISTICS IF EXISTS st_stock_levels_available')
     op.drop_index('ix_stock_levels_empty', table_name='stock_levels')
+    with op.batch_alter_table('tasks') as batch:
+        batch.drop_column('warehouse_id')
+        batch.drop_column('sku_id')
