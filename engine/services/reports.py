@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, literal_column, or_, select
+from sqlalchemy import Connection, and_, case, func, literal_column, or_, select
 
 from engine.errors import NotFound
 from engine.rules.compiled import SEVERITIES
@@ -79,14 +79,18 @@ def _task_counts(conn: Connection, now: datetime, roles: list[str]) -> dict[str,
     late = and_(still_open, tasks.c.due_at.is_not(None), tasks.c.due_at < now)
     of_mine = tasks.c.role.in_(roles)
 
-    def count(*where: Any) -> int:
-        return int(conn.execute(select(func.count()).select_from(tasks).where(*where)).scalar_one())
+    def count(where: Any) -> Any:
+        return func.coalesce(func.sum(case((where, 1), else_=0)), 0)
 
+    # one pass over the open tasks for the four figures (each read 50k open tasks before)
+    mine = [count(of_mine), count(and_(late, of_mine))] if roles else []
+    found = conn.execute(select(func.count(), count(late), *mine).select_from(tasks)
+                         .where(still_open)).one()
     return {
-        "open": count(still_open),
-        "overdue": count(late),
-        "mine_open": count(still_open, of_mine) if roles else 0,
-        "mine_overdue": count(late, of_mine) if roles else 0,
+        "open": int(found[0]),
+        "overdue": int(found[1]),
+        "mine_open": int(found[2]) if roles else 0,
+        "mine_overdue": int(found[3]) if roles else 0,
     }
 
 

@@ -109,3 +109,14 @@ def test_many_ids_are_one_parameter_on_either_database(db_url: str) -> None:
         nothing = group_sql.in_group(conn, {1: []}, skus.c.id, skus.c.id, "none")
         assert conn.execute(select(skus.c.id).where(nothing)).first() is None
     engine.dispose()
+
+
+def test_search_finds_any_part_of_a_code_or_name_whatever_its_length(seeded) -> None:
+    """On PostgreSQL the search goes through trigram indexes (migration 0018): the same rows
+    as reading every SKU, for parts shorter than a trigram too."""
+    login(seeded, "alice")
+    assert titles(seeded.get("/tasks?q=otato+chi&each=1")) == [OUT_2, LOW_2]  # mid-name
+    assert titles(seeded.get("/tasks?q=-2&each=1")) == [OUT_2, LOW_2]  # two characters
+    assert titles(seeded.get("/tasks?q=GREEN+TEA&each=1")) == [LOW_1]
+    assert titles(seeded.get("/tasks?q=SKU_1")) == []  # '_' is a character, not a wildcard
+    assert titles(seeded.get("/tasks?q=茶&each=1")) == [LOW_1]  # one character
