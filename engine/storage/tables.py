@@ -295,6 +295,10 @@ alerts = Table(
     Index("ix_alerts_pair", "sku_id", "warehouse_id"),
     # Reports and the dashboard's trend read alerts by the time they opened (issue #18).
     Index("ix_alerts_opened_at", "opened_at"),
+    # The dashboard's open alerts by SKU×warehouse and severity, read from the index alone
+    # (50k open alerts, issue #18).
+    Index("ix_alerts_open_pair_severity", "sku_id", "warehouse_id", "severity",
+          sqlite_where=text(OPEN_ALERT_PREDICATE), postgresql_where=text(OPEN_ALERT_PREDICATE)),
     # At most one open alert per rule+SKU+warehouse, enforced by the database (issue #3).
     Index(
         "uq_alerts_one_open",

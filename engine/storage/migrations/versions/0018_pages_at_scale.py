@@ -12,7 +12,8 @@ needs no join of 50k alerts. The inbox searches SKUs by any part
 of their code or name (ILIKE '%…%'): on PostgreSQL, GIN trigram indexes (the pg_trgm extension,
 shipped with PostgreSQL and trusted, so the database's owner may create it) answer it without
 reading every SKU; SQLite has no such index and reads them all, as before. The dashboard
-counts the stock levels with nothing available: a partial index holds only those, and on
+counts the open alerts by SKU×warehouse and severity from a partial index of them alone, and
+the stock levels with nothing available: a partial index holds only those, and on
 PostgreSQL statistics of ``on_hand - reserved`` tell the planner they are few.
 """
 
@@ -27,6 +28,7 @@ branch_labels = None
 depends_on = None
 
 EMPTY = "on_hand - reserved <= 0"
+OPEN = "state IN ('open', 'acknowledged')"  # tables.OPEN_ALERT_PREDICATE
 
 
 def upgrade() -> None:
@@ -37,6 +39,9 @@ def upgrade() -> None:
                'sku_id = (SELECT alerts.sku_id FROM alerts WHERE alerts.id = tasks.alert_id), '
                'warehouse_id = (SELECT alerts.warehouse_id FROM alerts '
                'WHERE alerts.id = tasks.alert_id) WHERE alert_id IS NOT NULL')
+    op.create_index('ix_alerts_open_pair_severity', 'alerts',
+                    ['sku_id', 'warehouse_id', 'severity'],
+                    sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
     op.create_index('ix_stock_levels_empty', 'stock_levels', ['sku_id', 'warehouse_id'],
                     sqlite_where=sa.text(EMPTY), postgresql_where=sa.text(EMPTY))
     if op.get_bind().dialect.name == 'postgresql':
@@ -57,6 +62,7 @@ def downgrade() -> None:
         op.drop_index('ix_skus_code_trgm', table_name='skus')
         op.execute('DROP STATISTICS IF EXISTS st_stock_levels_available')
     op.drop_index('ix_stock_levels_empty', table_name='stock_levels')
+    op.drop_index('ix_alerts_open_pair_severity', table_name='alerts')
     with op.batch_alter_table('tasks') as batch:
         batch.drop_column('warehouse_id')
         batch.drop_column('sku_id')
