@@ -14,10 +14,11 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, Float, and_, case, cast, func, or_, select
+from sqlalchemy import Connection, DateTime, Float, and_, case, cast, func, or_, select
+from sqlalchemy import type_coerce
 
 from engine.storage.tables import alerts, requisitions, tasks
 
@@ -66,20 +67,26 @@ def _tasks(conn: Connection, start: datetime, end: datetime, now: datetime,
         .group_by(alerts.c.rule, tasks.c.role, tasks.c.closed, tasks.c.state, answer,
                   alerts.c.sku_id, alerts.c.warehouse_id)
     ).all()
+    # one count per distinct (rule, role, outcome, groups): a few hundred keys for 25k rows
+    tally: Counter[tuple[Any, ...]] = Counter()
+    late = 0
+    for rule, role, is_closed, state, answer_, sku_id, wh_id, n, n_late in rows:
+        groups = group_of(sku_id, wh_id) if group_of and sku_id else ()
+        tally[(rule, role, bool(is_closed), state, answer_, groups)] += n
+        late += n_late or 0
     by: dict[str, dict[str, Counter[str]]] = {"rule": defaultdict(Counter),
                                               "role": defaultdict(Counter),
                                               "group": defaultdict(Counter)}
-    total = closed = late = 0
-    for rule, role, is_closed, state, answer_, sku_id, wh_id, n, n_late in rows:
+    total = closed = 0
+    for (rule, role, is_closed, state, answer_, groups), n in tally.items():
         outcome = _outcome(is_closed, state, answer_)
         total += n
         closed += n if is_closed else 0
-        late += int(n_late or 0)
         by["rule"][rule or ""][outcome] += n
         by["role"][role or ""][outcome] += n
-        groups = group_of(sku_id, wh_id) if group_of and sku_id else ()
         for group in groups or (NO_GROUP,):
             by["group"][group][outcome] += n
+    late = int(late)
     return {"total": total, "closed": closed, "overdue": late,
             "overdue_share": late / total if total else None,
             "by": {k: {key: dict(c) for key, c in sorted(v.items())} for k, v in by.items()}}
@@ -117,7 +124,11 @@ def _days(conn: Connection, where: Any, start: datetime, end: datetime,
     alert (the index on opened_at holds them), the facts' stock only for the stock-outs."""
     first, last = start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(
         tz).date()
-    times = conn.execute(select(alerts.c.opened_at).where(where)).scalars().all()
+    # as the driver gives them (PostgreSQL: aware; SQLite: naive UTC), not each converted to
+    # UTC first: 25k times in a 30-day report
+    raw = conn.execute(select(type_coerce(alerts.c.opened_at, DateTime(timezone=True)))
+                       .where(where)).scalars().all()
+    times = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in raw]
     opened: Counter[date] = Counter(t.astimezone(tz).date() for t in times)
     available = cast(alerts.c.facts["stock"]["available"].as_float(), Float)
     out: dict[date, set[tuple[int, int]]] = defaultdict(set)
