@@ -7,6 +7,12 @@ worst of ``--runs`` renders per page. Target: ≤ 200 ms each.
 
     .venv/bin/python bench/pages.py postgresql+psycopg://postgres@127.0.0.1:5432/bench_pages
     .venv/bin/python bench/pages.py URL --no-seed      # measure again, same data
+    .venv/bin/python bench/pages.py URL --no-seed --cpu  # and the CPU time each page costs
+
+On a busy machine the wall time grows with the load; ``--cpu`` adds the CPU time per render
+of this process and of the PostgreSQL processes serving it (read from /proc, so PostgreSQL must
+run on this machine), about what the page takes on a quiet one. It turns parallel query off
+for the app's connections: a parallel worker's CPU time cannot be read after it ended.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import statistics
 import sys
@@ -86,13 +93,13 @@ def seed(url: str) -> None:
             task_rows.append((n, n, "create_task:0", f"补货 SKU-{sku:06d} @ WH-{wh:02d}",
                               "replenishment", "open", False, "buyer",
                               "high" if n % 3 else "critical", opened + timedelta(hours=4),
-                              "{}", opened, opened, 1))
+                              "{}", opened, opened, 1, sku, wh))
         _copy(conn, "alerts", ["id", "rule", "rule_version", "sku_id", "warehouse_id",
                                "severity", "owner", "state", "opened_at", "last_hit_at", "hits",
                                "facts"], alert_rows)
         _copy(conn, "tasks", ["id", "alert_id", "action_key", "title", "workflow", "state",
                               "closed", "role", "severity", "due_at", "data", "created_at",
-                              "updated_at", "version"], task_rows)
+                              "updated_at", "version", "sku_id", "warehouse_id"], task_rows)
         _copy(conn, "requisitions", ["id", "alert_id", "action_key", "sku_id", "warehouse_id",
                                      "supplier_id", "quantity", "unit_price", "amount", "state",
                                      "approval_role", "reason", "created_at", "updated_at",
@@ -107,9 +114,11 @@ def seed(url: str) -> None:
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'),"
                                   f" (SELECT max(id) FROM {table.name}))"))
         conn.execute(text("UPDATE ruleset_state SET catalog_revision = catalog_revision + 1"))
-    with engine.connect() as conn:
-        conn.execute(text("COMMIT"))
-        conn.execute(text("ANALYZE"))
+    # VACUUM ANALYZE, as autovacuum soon would after such a load, outside a transaction: in
+    # one that is rolled back (a connection closed without commit) the statistics were dropped
+    # and the planner guessed; without the visibility map no scan reads an index alone.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
     engine.dispose()
 
 
@@ -122,12 +131,45 @@ PAGES = {
 }
 
 
-def measure(url: str, runs: int) -> list[tuple[str, str, float, float]]:
+class CpuClock:
+    """CPU time of this process and of the database's server processes serving it, in ms.
+
+    Wall time on a shared machine grows with its load; the CPU a page costs does not (the data
+    is in memory, so a page's server time on a quiet machine is about its CPU time). Read from
+    ``/proc``: only when PostgreSQL runs on this machine and its processes are readable.
+    """
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.monitor = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                                       autocommit=True)
+        self.tick = 1000 / os.sysconf("SC_CLK_TCK")
+
+    def now(self) -> float:
+        pids = [r[0] for r in self.monitor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")]
+        server = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            server += (int(fields[11]) + int(fields[12])) * self.tick  # utime + stime
+        return time.process_time() * 1000 + server
+
+
+def measure(url: str, runs: int, cpu: CpuClock | None = None
+            ) -> list[tuple[str, str, float, float, float | None]]:
     from admin import create_app
     from tests.admin.web_seed import csrf_token
 
+    if cpu is not None:  # parallel workers end before their CPU time can be read
+        url += ("&" if "?" in url else "?") + "options=-c%20max_parallel_workers_per_gather%3D0"
     app = create_app(Settings(database_url=url, instance_path=ROOT / "instance" / "bench",
-                              secret_key="bench", secure_cookies=False))
+                              secret_key="bench", secure_cookies=False,
+                              periodic_work=False))  # no escalations changing the data
     out = []
     for user, pages in PAGES.items():
         client = app.test_client()
@@ -137,13 +179,18 @@ def measure(url: str, runs: int) -> list[tuple[str, str, float, float]]:
         for page in pages:
             path = page.format(task=TASKS // 2, req=REQUISITIONS // 2 + 1)
             times = []
-            for _ in range(runs + 1):
+            used = None
+            for n in range(runs + 1):
+                if n == 1 and cpu is not None:
+                    used = cpu.now()
                 start = time.perf_counter()
                 answer = client.get(path)
                 times.append((time.perf_counter() - start) * 1000)
                 assert answer.status_code == 200, (path, answer.status_code)
+            if cpu is not None and used is not None:
+                used = (cpu.now() - used) / runs
             times = times[1:]  # the first warms the engine cache
-            out.append((user, path, statistics.median(times), max(times)))
+            out.append((user, path, statistics.median(times), max(times), used))
     return out
 
 
@@ -152,6 +199,8 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--no-seed", action="store_true")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cpu", action="store_true",
+                        help="also the CPU time per page of this process and the database's")
     args = parser.parse_args()
     if not args.url.startswith("postgresql"):
         parser.error("the bench seeds with PostgreSQL's COPY: give a postgresql+psycopg:// URL")
@@ -159,10 +208,13 @@ def main() -> None:
         started = time.perf_counter()
         seed(args.url)
         print(f"seeded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    print(f"{'user':6} {'page':48} {'median ms':>9} {'worst ms':>9}")
-    for user, path, median, worst in measure(args.url, args.runs):
+    cpu = CpuClock(args.url) if args.cpu else None
+    print(f"{'user':6} {'page':48} {'median ms':>9} {'worst ms':>9}"
+          + (f" {'cpu ms':>7}" if cpu else ""))
+    for user, path, median, worst, used in measure(args.url, args.runs, cpu):
         flag = "" if median <= 200 else "  > 200 ms"
-        print(f"{user:6} {path:48} {median:9.0f} {worst:9.0f}{flag}")
+        print(f"{user:6} {path:48} {median:9.0f} {worst:9.0f}"
+              + (f" {used:7.0f}" if used is not None else "") + flag)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ class Snapshot:
     _selections: dict[int, dict[int, tuple[tuple[str, ...], dict[str, Candidates]]]] = field(
         default_factory=dict)
     _selections_bounded: bool = False
+    _pair_groups: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
+    _members: dict[str, dict[int, list[int]]] = field(default_factory=dict)
 
     def params(self, groups: tuple[str, ...]) -> Mapping[str, Any]:
         found = self._params.get(groups)
@@ -123,6 +125,51 @@ class Snapshot:
         if found is None:
             found = by_type[event_type] = index.candidates(event_type, groups)
         return groups, found
+
+    def pair_groups(self, sku_id: int, wh_id: int) -> tuple[str, ...]:
+        """``groups_for`` by ids, remembered per SKU profile × warehouse: what the pages' group
+        filter and counts ask for tens of thousands of pairs at a time (issue #18). () for a
+        SKU or warehouse not in the catalogue."""
+        try:
+            profile = self._profile_by_id[sku_id]
+        except (IndexError, KeyError, TypeError):
+            profile = None
+        if profile is None or wh_id not in self.warehouse_facts:
+            sku, wh = self.sku_facts.get(sku_id), self.warehouse_facts.get(wh_id)
+            return self.groups_for(sku["code"], wh["code"]) if sku and wh else ()
+        key = (profile, wh_id)
+        found = self._pair_groups.get(key)
+        if found is None:
+            if len(self._pair_groups) >= MAX_SELECTIONS:
+                self._pair_groups.clear()
+            found = self._pair_groups[key] = self._groups_by_ids(sku_id, wh_id)
+        return found
+
+    def group_members(self, group: str) -> dict[int, list[int]]:
+        """The ids of the SKUs in ``group``, per warehouse id, in order: tested once per SKU
+        profile × warehouse, remembered for the life of this snapshot (a catalogue or ruleset
+        change makes a new snapshot, so they are never stale)."""
+        found = self._members.get(group)
+        if found is None:
+            by_profile: dict[Any, list[int]] = {}
+            for sku_id in self.sku_facts:
+                try:
+                    profile = self._profile_by_id[sku_id]
+                except (IndexError, KeyError):
+                    profile = None
+                by_profile.setdefault(("sku", sku_id) if profile is None else profile,
+                                      []).append(sku_id)
+            found = {}
+            for wh_id in self.warehouse_facts:
+                found[wh_id] = sorted(i for ids in by_profile.values()
+                                      if group in self.pair_groups(ids[0], wh_id) for i in ids)
+            self._members[group] = found
+        return found
+
+    def all_group_members(self) -> dict[str, dict[int, list[int]]]:
+        """``group_members`` of every group of the active ruleset, in document order."""
+        groups = self.ruleset.compiled.groups if self.ruleset is not None else {}
+        return {g: self.group_members(g) for g in groups}
 
     def _select_by_codes(self, sku_id: int, wh_id: int, event_type: str) -> tuple[tuple[str, ...], Candidates]:
         if self.rule_index is None:

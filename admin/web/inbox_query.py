@@ -69,19 +69,10 @@ def build(args: Mapping[str, str]) -> tuple[InboxQuery, str | None]:
 
 
 def in_group(conn: Any, group: str | None) -> InGroup | None:
-    """A membership test of ``group`` by SKU and warehouse ids, from the engine's snapshot."""
+    """The members of ``group`` (SKU ids per warehouse id), from the engine's snapshot."""
     if group is None:
         return None
-    snap = services().cache.current(conn)
-
-    def test(sku_id: int, warehouse_id: int) -> bool:
-        sku = snap.sku_facts.get(sku_id)
-        warehouse = snap.warehouse_facts.get(warehouse_id)
-        if sku is None or warehouse is None:
-            return False
-        return group in snap.groups_for(sku["code"], warehouse["code"])
-
-    return test
+    return InGroup(services().cache.current(conn).group_members(group))
 
 
 def choices(conn: Any) -> dict[str, Any]:

@@ -63,12 +63,7 @@ def _figures() -> tuple[dict[str, Any], date, date, list[str]]:
     svc = services()
     with svc.uow() as uow:
         snap = svc.cache.current(uow.conn)
-
-        def group_of(sku_id: int, warehouse_id: int) -> tuple[str, ...]:
-            sku, wh = snap.sku_facts.get(sku_id), snap.warehouse_facts.get(warehouse_id)
-            return snap.groups_for(sku["code"], wh["code"]) if sku and wh else ()
-
-        figures = kpis.handling(uow.conn, start, end, svc.clock.now(), tz, group_of)
+        figures = kpis.handling(uow.conn, start, end, svc.clock.now(), tz, snap.pair_groups)
     return figures, first, last, problems
 
 

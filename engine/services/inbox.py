@@ -3,14 +3,14 @@
 A buyer works through tasks by warehouse, group or rule, searches a SKU by code or name, and
 handles a SKU×warehouse once even when several rules raised a task for it: every row carries
 the other open tasks of its pair (``linked``), so a page or a bulk action can close them with
-it. SKU groups are JsonLogic over master data, not stored per task: the group filter asks the
-caller's ``in_group(sku_id, warehouse_id)`` (the engine cache's group index) row by row, on a
-narrow first query, before the page's rows are read in full.
+it. SKU groups are JsonLogic over master data, not stored per task: the group filter is given
+the group's SKU ids per warehouse (``InGroup``, from the engine cache's snapshot, which a
+catalogue or ruleset change replaces) and passes them to the database as one parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, case, false, func, or_, select
 
 from engine.rules.compiled import SEVERITIES
+from engine.services import group_sql
 from engine.services.queries import SEVERITY_RANK, task_row
 from engine.storage.tables import alerts, skus, tasks, warehouses
 
@@ -26,7 +27,11 @@ SHOWS = ("open", "closed", "all")
 MAX_GROUP_SCAN = 200_000  # rows the group filter reads at most (then it says so)
 UNASSIGNED = "-"  # the assignee filter's value for "nobody yet"
 
-InGroup = Callable[[int, int], bool]
+@dataclass(frozen=True)
+class InGroup:
+    """A SKU group's members: the ids of its SKUs per warehouse id (``Snapshot.group_members``)."""
+
+    members: Mapping[int, Sequence[int]]
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,11 @@ class InboxQuery:
 
 def _select() -> Any:
     return (
-        select(tasks, alerts.c.rule, alerts.c.sku_id, alerts.c.warehouse_id,
+        select(tasks, alerts.c.rule,
                skus.c.code.label("sku_code"), skus.c.name.label("sku_name"),
                warehouses.c.code.label("warehouse_code"),
                warehouses.c.name.label("warehouse_name"))
-        .outerjoin(alerts, alerts.c.id == tasks.c.alert_id)
-        .outerjoin(skus, skus.c.id == alerts.c.sku_id)
-        .outerjoin(warehouses, warehouses.c.id == alerts.c.warehouse_id)
+        .select_from(_joined())
     )
 
 
@@ -121,8 +124,6 @@ def search(
         items = [_row(r, now) for r in rows]
         _attach_linked(conn, items)
         return total, items
-    if query.by_pair and query.show == "open":
-        where = [tasks.c.id.in_(_leads(where))]
     if in_group is None:
         # Sort and page on the narrow rows first, then read the page's rows in full: the wide
         # join of tens of thousands of rows is never built.
@@ -134,14 +135,17 @@ def search(
             if ids else {}
         rows = [found[i] for i in ids if i in found]
     else:
-        total, rows = _search_in_group(conn, where, order, limit, offset, in_group)
+        total, rows = _search_in_group(conn, where, order, limit, offset, in_group,
+                                       query.by_pair and query.show == "open")
     items = [_row(r, now) for r in rows]
     _attach_linked(conn, items)
     return total, items
 
 
 def _pair() -> tuple[Any, Any]:
-    return (func.coalesce(alerts.c.sku_id, -tasks.c.id), func.coalesce(alerts.c.warehouse_id, 0))
+    """The task's SKU×warehouse (its own, copied from its alert); a task without one is a
+    pair of its own."""
+    return (func.coalesce(tasks.c.sku_id, -tasks.c.id), func.coalesce(tasks.c.warehouse_id, 0))
 
 
 def _search_by_pair(conn: Connection, where: list[ColumnElement[bool]], order: list[Any],
@@ -173,35 +177,50 @@ def _search_by_pair(conn: Connection, where: list[ColumnElement[bool]], order: l
     return int(total), [found[i] for i in ids if i in found]
 
 
-def _leads(where: list[ColumnElement[bool]]) -> Any:
-    """The first task (most severe, then oldest) of each SKU×warehouse among those matching."""
-    rank = case(SEVERITY_RANK, value=tasks.c.severity, else_=len(SEVERITIES))
-    pair = _pair()
-    numbered = (select(tasks.c.id, func.row_number().over(partition_by=pair,
-                                                          order_by=(rank, tasks.c.id)).label("n"))
-                .select_from(_joined()).where(*where).subquery())
-    return select(numbered.c.id).where(numbered.c.n == 1)
-
-
 def _joined() -> Any:
+    """Tasks with their alert, SKU and warehouse (by the task's own pair: a filter on the
+    warehouse or a sort by SKU needs no alert; the database leaves out a join nothing reads)."""
     return (tasks.outerjoin(alerts, alerts.c.id == tasks.c.alert_id)
-            .outerjoin(skus, skus.c.id == alerts.c.sku_id)
-            .outerjoin(warehouses, warehouses.c.id == alerts.c.warehouse_id))
+            .outerjoin(skus, skus.c.id == tasks.c.sku_id)
+            .outerjoin(warehouses, warehouses.c.id == tasks.c.warehouse_id))
 
 
 def _search_in_group(
     conn: Connection, where: list[ColumnElement[bool]], order: list[Any], limit: int,
-    offset: int, in_group: InGroup,
+    offset: int, in_group: InGroup, by_pair: bool,
 ) -> tuple[int, list[Any]]:
-    narrow = (select(tasks.c.id, alerts.c.sku_id, alerts.c.warehouse_id)
-              .select_from(_joined()).where(*where).order_by(*order).limit(MAX_GROUP_SCAN))
-    ids = [r.id for r in conn.execute(narrow)
-           if r.sku_id is not None and in_group(r.sku_id, r.warehouse_id)]
-    page = ids[max(offset, 0):max(offset, 0) + max(limit, 0)]
-    if not page:
+    """The tasks (or, ``by_pair``, the first task — most severe, then oldest — of each
+    SKU×warehouse) in the group, in the list's order.
+
+    The database keeps the narrow rows of the group's SKUs (given as ids), read unordered; the
+    first of each pair is found here; then only those ids are sorted, for the one page asked.
+    Sorting every open task (50k) to keep a seventh of them was most of the page's time.
+    """
+    member = group_sql.in_group(conn, in_group.members, tasks.c.sku_id, tasks.c.warehouse_id,
+                                "group")
+    narrow = (select(tasks.c.id, tasks.c.sku_id, tasks.c.warehouse_id, tasks.c.severity)
+              .select_from(_joined()).where(*where, member).limit(MAX_GROUP_SCAN))
+    leads: dict[tuple[int, int], tuple[int, int]] = {}
+    ids: list[int] = []
+    worst = len(SEVERITIES)
+    for task_id, sku_id, wh_id, severity in conn.execute(narrow):
+        if not by_pair:
+            ids.append(task_id)
+            continue
+        key = (SEVERITY_RANK.get(severity, worst), task_id)
+        found = leads.get((sku_id, wh_id))
+        if found is None or key < found:
+            leads[(sku_id, wh_id)] = key
+    if by_pair:
+        ids = [task_id for _rank, task_id in leads.values()]
+    if not ids or limit <= 0:
         return len(ids), []
-    found = {r.id: r for r in conn.execute(_select().where(tasks.c.id.in_(page)))}
-    return len(ids), [found[i] for i in page if i in found]
+    page = list(conn.execute(
+        select(tasks.c.id).select_from(_joined())
+        .where(group_sql.among(conn, tasks.c.id, ids, "page")).order_by(*order).limit(limit).offset(max(offset, 0))).scalars())
+    found_rows = {r.id: r for r in conn.execute(_select().where(tasks.c.id.in_(page)))} \
+        if page else {}
+    return len(ids), [found_rows[i] for i in page if i in found_rows]
 
 
 def _row(r: Any, now: datetime) -> dict[str, Any]:
@@ -271,5 +290,5 @@ def next_task(
         row = conn.execute(select(tasks.c.id).select_from(_joined()).where(*where).order_by(*_order(open_query.sort)).limit(1)).first()
         return int(row.id) if row is not None else None
     _, rows = _search_in_group(conn, _where(open_query, now), _order(open_query.sort),
-                               len(skip) + 1, 0, in_group)
+                               len(skip) + 1, 0, in_group, False)
     return next((int(r.id) for r in rows if r.id not in set(skip)), None)

@@ -37,6 +37,10 @@ OPEN_ALERT_STATES = ("open", "acknowledged")
 # ON CONFLICT only from the same literal predicate (a bound parameter fails once the statement
 # runs as a prepared generic plan).
 OPEN_ALERT_PREDICATE = "state IN ('open', 'acknowledged')"
+# A stock level with nothing available, as the dashboard counts them (issue #18): the partial
+# index ix_stock_levels_empty holds only those, and the query repeats this predicate.
+EMPTY_STOCK_PREDICATE = "on_hand - reserved <= 0"
+POSTGRESQL_ONLY = {"dialect": "postgresql"}  # Index.info of indexes only PostgreSQL has
 
 users = Table(
     "users",
@@ -126,6 +130,12 @@ skus = Table(
     Column("attributes", Json, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_skus_category", "category"),  # the master data pages' filter
+    # The inbox's search of a SKU by any part of its code or name (issue #18): trigram
+    # indexes (pg_trgm) answer ILIKE '%…%'; SQLite reads every SKU.
+    Index("ix_skus_code_trgm", "code", postgresql_using="gin",
+          postgresql_ops={"code": "gin_trgm_ops"}, info=POSTGRESQL_ONLY),
+    Index("ix_skus_name_trgm", "name", postgresql_using="gin",
+          postgresql_ops={"name": "gin_trgm_ops"}, info=POSTGRESQL_ONLY),
 )
 
 sku_suppliers = Table(
@@ -162,6 +172,9 @@ stock_levels = Table(
     Column("demand_packed", LargeBinary, nullable=True),
     Column("version", Integer, nullable=False, server_default="0"),
     Index("ix_stock_levels_warehouse", "warehouse_id"),  # a warehouse's stock
+    # The dashboard's levels out of stock, a few among 1M (issue #18).
+    Index("ix_stock_levels_empty", "sku_id", "warehouse_id",
+          sqlite_where=text(EMPTY_STOCK_PREDICATE), postgresql_where=text(EMPTY_STOCK_PREDICATE)),
 )
 
 demand_days = Table(
@@ -286,6 +299,10 @@ alerts = Table(
     Index("ix_alerts_pair", "sku_id", "warehouse_id"),
     # Reports and the dashboard's trend read alerts by the time they opened (issue #18).
     Index("ix_alerts_opened_at", "opened_at"),
+    # The dashboard's open alerts by SKU×warehouse and severity, read from the index alone
+    # (50k open alerts, issue #18).
+    Index("ix_alerts_open_pair_severity", "sku_id", "warehouse_id", "severity",
+          sqlite_where=text(OPEN_ALERT_PREDICATE), postgresql_where=text(OPEN_ALERT_PREDICATE)),
     # At most one open alert per rule+SKU+warehouse, enforced by the database (issue #3).
     Index(
         "uq_alerts_one_open",
@@ -316,6 +333,10 @@ tasks = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False, server_default="1"),
+    # The SKU×warehouse of its alert, copied when the task is made (an alert's pair never
+    # changes): the inbox counts and sorts 50k open tasks by pair without joining the alerts.
+    Column("sku_id", Integer, nullable=True),
+    Column("warehouse_id", Integer, nullable=True),
     # An alert's action runs once: a replayed evaluation cannot add a second task.
     UniqueConstraint("alert_id", "action_key", name="uq_tasks_alert_action"),
     # The inbox: open tasks of some roles, most urgent first (issue #18, 50k open tasks).

@@ -15,11 +15,11 @@ from sqlalchemy import Connection, select, update
 
 from engine.errors import Conflict
 from engine.storage import bulk
-from engine.storage.tables import task_history, tasks
+from engine.storage.tables import alerts, task_history, tasks
 from engine.workflows.tasks import HistoryEntry, Task
 
 TASK_COLUMNS = ("alert_id", "action_key", "title", "workflow", "state", "closed", "role", "severity",
-                "due_at", "data", "created_at", "updated_at")
+                "due_at", "data", "created_at", "updated_at", "sku_id", "warehouse_id")
 HISTORY_COLUMNS = ("task_id", "at", "actor", "transition", "from_state", "to_state", "data")
 
 
@@ -34,9 +34,14 @@ def add_new(conn: Connection, new: Sequence[Task], now: datetime) -> list[int]:
     """Insert new tasks (one statement for the batch) and their history; their ids, in order."""
     if not new:
         return []
+    alert_ids = sorted({int(t.alert_id) for t in new if t.alert_id})
+    pairs = {r.id: (r.sku_id, r.warehouse_id) for r in conn.execute(
+        select(alerts.c.id, alerts.c.sku_id, alerts.c.warehouse_id)
+        .where(alerts.c.id.in_(alert_ids)))} if alert_ids else {}
     made = bulk.insert_returning(conn, tasks, TASK_COLUMNS, [
         (int(t.alert_id) if t.alert_id else None, t.action_key, t.title, t.workflow, t.state,
-         False, t.role, t.severity, t.due_at, t.data, now, now) for t in new],
+         False, t.role, t.severity, t.due_at, t.data, now, now,
+         *pairs.get(int(t.alert_id) if t.alert_id else 0, (None, None))) for t in new],
         ("id", "alert_id", "action_key"))
     by_key = {(alert_id, action_key): task_id for task_id, alert_id, action_key in made}
     ids = [by_key[(int(t.alert_id) if t.alert_id else None, t.action_key)] for t in new]

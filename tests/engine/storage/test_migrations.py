@@ -12,6 +12,13 @@ from engine.storage.tables import metadata
 def test_migrated_schema_matches_the_declared_tables(db_url):
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        # indexes of one database only (tables.POSTGRESQL_ONLY) are not built on the other
+        only = conn.dialect.name
+
+        def here(obj, name, type_, reflected, compare_to):
+            return type_ != "index" or obj.info.get("dialect", only) == only
+
+        context = MigrationContext.configure(conn, opts={"include_object": here})
+        diff = compare_metadata(context, metadata)
     engine.dispose()
     assert diff == []
