@@ -2,7 +2,7 @@
 partial index of empty stock levels
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0022
 Create Date: 2026-12-08 02:10:00.000000
 
 Issue #18 asks every page of the buyer's and approver's day to answer within 200 ms with 100k
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0018'
-down_revision = '0015'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
