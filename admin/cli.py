@@ -17,7 +17,7 @@ from engine.policy import Scope
 from engine.rules import load_ruleset, validate_ruleset
 from engine.rules.advice import advice
 from engine.rules.problems import RulesetInvalid
-from engine.services import accounts, rulesets
+from engine.services import accounts, rule_runs, rulesets
 from engine.storage import database
 
 
@@ -95,12 +95,41 @@ def ruleset_load(file: str, author: str, comment: str) -> None:
         with svc.uow() as uow:
             number = rulesets.put(uow.conn, text, fmt, author, svc.clock.now(), comment=comment)
             uow.commit()
+        _evaluate(svc, number)
     except RulesetInvalid as exc:
         for p in exc.problems:
             click.echo(f"{file}:{p.line if p.line is not None else '-'}: {p.path}: {p.message}")
         click.echo(f"{len(exc.problems)} problem(s); nothing was changed", err=True)
         sys.exit(1)
     click.echo(f"loaded {file} as version {number}")
+    _report_run(svc, number)
+
+
+def _evaluate(svc: Any, number: int) -> None:
+    """The changed rules over the current stock (#17): here and now on the embedded default
+    (this process is about to exit), by a worker with Redis."""
+    if not svc.jobs.inline:
+        rule_runs.start_for(svc, number)
+        return
+    with svc.uow() as uow:
+        run_id = rule_runs.queued_of(uow.conn, number)
+    if run_id is not None:
+        rule_runs.run(svc, run_id)
+
+
+def _report_run(svc: Any, number: int) -> None:
+    with svc.uow() as uow:
+        runs = rule_runs.of_version(uow.conn, number)
+    if not runs:
+        return
+    run = runs[0]
+    c = run["counts"] or {}
+    if run["state"] == "done":
+        click.echo(f"evaluated {len(run['rules'])} changed rule(s) over {c.get('pairs', 0)} pairs: "
+                   f"{c.get('opened', 0)} alert(s) opened, {c.get('resolved', 0)} resolved, "
+                   f"{c.get('removed', 0)} of removed rules resolved")
+    else:
+        click.echo(f"evaluation of the changed rules: run {run['id']} {run['state']}")
 
 
 @ruleset.command("show")
@@ -141,9 +170,11 @@ def ruleset_activate(number: int, author: str) -> None:
         with svc.uow() as uow:
             rulesets.activate(uow.conn, number, author, svc.clock.now())
             uow.commit()
+        _evaluate(svc, number)
     except EngineError as exc:
         _fail(exc)
     click.echo(f"version {number} is active")
+    _report_run(svc, number)
 
 
 @ruleset.command("diff")

@@ -20,7 +20,7 @@ from engine.rules import CompiledRuleset, load_ruleset
 from engine.rules.versions import diff as text_diff
 from engine.services import audit
 from engine.snapshot import ActiveRuleset
-from engine.storage.tables import ruleset_state, ruleset_versions
+from engine.storage.tables import rule_runs, ruleset_state, ruleset_versions
 
 
 class RulesetCache:
@@ -78,8 +78,11 @@ def put(
     now: datetime,
     comment: str = "",
     expected_revision: int | None = None,
+    evaluate: bool = True,
 ) -> int:
-    """Validate ``text`` and make it the new active version; return its number."""
+    """Validate ``text`` and make it the new active version; return its number. ``evaluate``:
+    record the run that evaluates the rules it changed over the current stock (#17; start it
+    after the commit with ``rule_runs.start_for``)."""
     compiled = load_ruleset(text, fmt)  # raises RulesetInvalid: nothing written
     state = conn.execute(select(ruleset_state).where(ruleset_state.c.id == 1)).one()
     revision = state.revision if expected_revision is None else expected_revision
@@ -102,12 +105,14 @@ def put(
     _set_active(conn, number, revision, now)
     audit.record(conn, now, author, "ruleset.put", f"version {number}", name=compiled.name,
                  comment=comment, previous=state.active_version)
+    if evaluate:
+        request_run(conn, number, state.active_version, author, now)
     return number
 
 
 def activate(conn: Connection, number: int, actor: str, now: datetime,
-             expected_revision: int | None = None) -> None:
-    """Make an earlier (or any) version the active one again."""
+             expected_revision: int | None = None, evaluate: bool = True) -> None:
+    """Make an earlier (or any) version the active one again (``evaluate``: as ``put``)."""
     exists = conn.execute(
         select(ruleset_versions.c.number).where(ruleset_versions.c.number == number)
     ).first()
@@ -118,6 +123,17 @@ def activate(conn: Connection, number: int, actor: str, now: datetime,
     _set_active(conn, number, revision, now)
     audit.record(conn, now, actor, "ruleset.activate", f"version {number}",
                  previous=state.active_version)
+    if evaluate and number != state.active_version:
+        request_run(conn, number, state.active_version, actor, now)
+
+
+def request_run(conn: Connection, version: int, previous: int | None, actor: str,
+                now: datetime) -> int:
+    """Record the run that evaluates what an activation changed over the current stock (#17),
+    in the activation's transaction; ``rule_runs`` runs it. Its id."""
+    return int(conn.execute(insert(rule_runs).values(
+        version=version, previous=previous, actor=actor, state="queued", rules=[],
+        counts={}, created_at=now, updated_at=now)).inserted_primary_key[0])
 
 
 def _set_active(conn: Connection, number: int, revision: int, now: datetime) -> None:
