@@ -14,11 +14,14 @@ from flask_babel import gettext as _
 from admin.auth import services
 from admin.web.i18n import language
 from admin.web.pages import web_blueprint
+from admin.web.editor import posted_revision
+from admin.web.rule_runs import labels as run_labels
 from admin.web.session import current_user, login_required
 from engine.errors import Conflict, NotFound
 from engine.policy import Right
 from engine.rules.changes import describe
-from engine.services import rulesets
+from engine.services import rule_runs, rulesets
+from engine.services.preview import current_revision
 
 bp = web_blueprint("versions", __name__, url_prefix="/admin/versions")
 
@@ -26,9 +29,16 @@ bp = web_blueprint("versions", __name__, url_prefix="/admin/versions")
 @bp.get("")
 @login_required(Right.ADMIN)
 def index() -> Any:
+    return _index()
+
+
+def _index(error: str | None = None, status: int = 200) -> Any:
     with services().uow() as uow:
         versions = rulesets.versions(uow.conn)
-    return render_template("versions/index.html", versions=versions)
+        revision = current_revision(uow.conn)
+        run = rule_runs.latest(uow.conn)
+    return render_template("versions/index.html", versions=versions, revision=revision,
+                           run=run, error=error, **run_labels()), status
 
 
 @bp.get("/<int:number>")
@@ -78,14 +88,16 @@ def activate(number: int) -> Any:
     svc = services()
     try:
         with svc.uow() as uow:
-            rulesets.activate(uow.conn, number, user.username, svc.clock.now())
+            rulesets.activate(uow.conn, number, user.username, svc.clock.now(),
+                              expected_revision=posted_revision())
             uow.commit()
     except NotFound:
         flash(_("There is no version %(n)s.", n=number), "error")
         return redirect(url_for(".index"), 303)
-    except Conflict:
-        flash(_("The ruleset was changed by someone else meanwhile; check the list and try "
-                "again."), "error")
-        return redirect(url_for(".index"), 303)
+    except Conflict:  # another admin saved or activated since this page was loaded (#17)
+        return _index(_("The ruleset was changed by someone else after you opened this page, so "
+                        "version %(n)s was not activated. Check the list (their version is "
+                        "kept) and activate again if you still want to.", n=number), 409)
+    rule_runs.start_for(svc, number)
     flash(_("Version %(n)s is now active.", n=number), "success")
     return redirect(url_for(".index"), 303)

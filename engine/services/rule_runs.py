@@ -33,7 +33,14 @@ from engine.services import audit, what_if
 from engine.services.apply import save
 from engine.stock import StockEvent
 from engine.storage import stock_state
-from engine.storage.tables import OPEN_ALERT_STATES, alerts, escalations, rule_runs
+from engine.storage.tables import (
+    OPEN_ALERT_STATES,
+    alerts,
+    escalations,
+    rule_runs,
+    skus,
+    warehouses,
+)
 from engine.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -104,6 +111,20 @@ def of_version(conn: Connection, version: int) -> list[dict[str, Any]]:
     """The runs of a version's activations, newest first."""
     return [dict(r._mapping) for r in conn.execute(
         select(rule_runs).where(rule_runs.c.version == version).order_by(rule_runs.c.id.desc()))]
+
+
+def alerts_of(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
+    """Alerts by id with their SKU and warehouse (a run's page lists those it opened)."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(alerts.c.id, alerts.c.rule, alerts.c.severity, alerts.c.state,
+               alerts.c.opened_at, skus.c.code.label("sku"), skus.c.name.label("sku_name"),
+               warehouses.c.code.label("warehouse"))
+        .join(skus, skus.c.id == alerts.c.sku_id)
+        .join(warehouses, warehouses.c.id == alerts.c.warehouse_id)
+        .where(alerts.c.id.in_(ids)).order_by(alerts.c.id))
+    return [dict(r._mapping) for r in rows]
 
 
 def restart_waiting(svc: Services) -> list[int]:
