@@ -105,6 +105,9 @@ def ruleset_load(file: str, author: str, comment: str) -> None:
     _report_run(svc, number)
 
 
+CLI_ACTOR = "cli"  # who the audit trail names for a change made on the command line
+
+
 def _evaluate(svc: Any, number: int) -> None:
     """The changed rules over the current stock (#17): here and now on the embedded default
     (this process is about to exit), by a worker with Redis."""
@@ -205,7 +208,8 @@ def users_create(name: str, admin: bool, password: str | None, no_password: bool
     svc = _svc()
     try:
         with svc.uow() as uow:
-            accounts.create_user(uow.conn, name, svc.clock.now(), password=password, is_admin=admin)
+            accounts.create_user(uow.conn, name, svc.clock.now(), password=password, is_admin=admin,
+                                 actor=CLI_ACTOR)
             uow.commit()
     except EngineError as exc:
         _fail(exc)
@@ -228,7 +232,8 @@ def users_password(name: str, password: str | None) -> None:
     """Give user NAME a new password; every session of NAME ends at once."""
     if password is None:
         password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
-    _change_user(lambda conn: accounts.set_password(conn, name, password),
+    _change_user(lambda conn, now: accounts.set_password(conn, name, password, actor=CLI_ACTOR,
+                                                         now=now),
                  f"new password for {name}; every session of {name} has ended")
 
 
@@ -236,7 +241,8 @@ def users_password(name: str, password: str | None) -> None:
 @click.argument("name")
 def users_disable(name: str) -> None:
     """Disable user NAME: every session ends at once, sign-in and API tokens are refused."""
-    _change_user(lambda conn: accounts.set_active(conn, name, False),
+    _change_user(lambda conn, now: accounts.set_active(conn, name, False, actor=CLI_ACTOR,
+                                                       now=now),
                  f"disabled {name}; every session of {name} has ended")
 
 
@@ -244,24 +250,36 @@ def users_disable(name: str) -> None:
 @click.argument("name")
 def users_enable(name: str) -> None:
     """Enable user NAME again (the sessions it had stay ended)."""
-    _change_user(lambda conn: accounts.set_active(conn, name, True), f"enabled {name}")
+    _change_user(lambda conn, now: accounts.set_active(conn, name, True, actor=CLI_ACTOR, now=now),
+                 f"enabled {name}")
+
+
+@users.command("admin")
+@click.argument("name")
+@click.option("--revoke", is_flag=True, help="take the admin right away instead")
+def users_admin(name: str, revoke: bool) -> None:
+    """Make user NAME an admin (or, with --revoke, no longer one); NAME's sessions end."""
+    _change_user(lambda conn, now: accounts.set_admin(conn, name, not revoke, actor=CLI_ACTOR,
+                                                      now=now),
+                 f"{name} is {'no longer ' if revoke else ''}an admin; every session of {name} "
+                 "has ended")
 
 
 @users.command("sign-out")
 @click.argument("name")
 def users_sign_out(name: str) -> None:
     """End every session of user NAME (a lost laptop, say); the password stays."""
-    def end(conn: Any) -> None:
+    def end(conn: Any, now: Any) -> None:
         accounts.end_sessions(conn, accounts.get_user(conn, name).id)
 
     _change_user(end, f"every session of {name} has ended")
 
 
-def _change_user(change: Callable[[Any], None], done: str) -> None:
+def _change_user(change: Callable[[Any, Any], None], done: str) -> None:
     svc = _svc()
     try:
         with svc.uow() as uow:
-            change(uow.conn)
+            change(uow.conn, svc.clock.now())
             uow.commit()
     except EngineError as exc:
         _fail(exc)
@@ -283,7 +301,8 @@ def tokens_create(name: str, label: str, scope: str) -> None:
     svc = _svc()
     try:
         with svc.uow() as uow:
-            token = accounts.create_token(uow.conn, name, label, svc.clock.now(), scope)
+            token = accounts.create_token(uow.conn, name, label, svc.clock.now(), scope,
+                                          actor=CLI_ACTOR)
             uow.commit()
     except EngineError as exc:
         _fail(exc)
@@ -297,7 +316,7 @@ def tokens_revoke(prefix: str) -> None:
     """Revoke the token(s) starting with PREFIX (the first 10 characters)."""
     svc = _svc()
     with svc.uow() as uow:
-        n = accounts.revoke_token(uow.conn, prefix, svc.clock.now())
+        n = accounts.revoke_token(uow.conn, prefix, svc.clock.now(), actor=CLI_ACTOR)
         uow.commit()
     click.echo(f"revoked {n} token(s)")
 

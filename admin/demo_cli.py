@@ -42,7 +42,8 @@ def demo(skus: int, ruleset_file: str) -> None:
     with svc.uow() as uow:
         for name, password, admin in DEMO_USERS:
             try:
-                accounts.create_user(uow.conn, name, now, password=password, is_admin=admin)
+                accounts.create_user(uow.conn, name, now, password=password, is_admin=admin,
+                                     actor="demo")
             except Conflict:
                 pass  # the demo can be loaded again
         for kind in ("warehouses", "suppliers", "skus"):

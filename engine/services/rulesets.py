@@ -105,6 +105,7 @@ def put(
     _set_active(conn, number, revision, now)
     audit.record(conn, now, author, "ruleset.put", f"version {number}", name=compiled.name,
                  comment=comment, previous=state.active_version)
+    _audit_roles(conn, _stored(conn, state.active_version), compiled, author, now)
     if evaluate:
         request_run(conn, number, state.active_version, author, now)
     return number
@@ -123,8 +124,36 @@ def activate(conn: Connection, number: int, actor: str, now: datetime,
     _set_active(conn, number, revision, now)
     audit.record(conn, now, actor, "ruleset.activate", f"version {number}",
                  previous=state.active_version)
+    if number != state.active_version:
+        _audit_roles(conn, _stored(conn, state.active_version), _stored(conn, number), actor, now)
     if evaluate and number != state.active_version:
         request_run(conn, number, state.active_version, actor, now)
+
+
+def _stored(conn: Connection, number: int | None) -> CompiledRuleset | None:
+    if number is None:
+        return None
+    text, fmt = version_text(conn, number)
+    return load_ruleset(text, fmt, stored=True)
+
+
+def _audit_roles(conn: Connection, old: CompiledRuleset | None, new: CompiledRuleset | None,
+                 actor: str, now: datetime) -> None:
+    """A user's business roles are the roles whose ``members`` list them: an activation that
+    changes them is a role change of each user concerned (one ``user.roles`` entry each)."""
+    def roles_of(ruleset: CompiledRuleset | None) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for role in (ruleset.roles.values() if ruleset is not None else ()):
+            for member in role.members:
+                out.setdefault(member, set()).add(role.id)
+        return out
+
+    before, after = roles_of(old), roles_of(new)
+    for user in sorted(set(before) | set(after)):
+        added = sorted(after.get(user, set()) - before.get(user, set()))
+        removed = sorted(before.get(user, set()) - after.get(user, set()))
+        if added or removed:
+            audit.record(conn, now, actor, "user.roles", user, added=added, removed=removed)
 
 
 def request_run(conn: Connection, version: int, previous: int | None, actor: str,

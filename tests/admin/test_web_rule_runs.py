@@ -91,8 +91,12 @@ def test_a_tighter_condition_resolves_what_no_longer_holds(admin, services) -> N
 
 
 def test_activating_from_a_page_loaded_before_another_save_is_a_409(admin, client, services,
-                                                                     admin_headers) -> None:
-    page = admin.get("/admin/versions")
+                                                                     runner) -> None:
+    token = runner.invoke(args=["tokens", "create", "root"]).output.strip().splitlines()[-1]
+    admin_headers = {"Authorization": f"Bearer {token}"}
+    assert client.put("/api/v1/ruleset", data=RULESET.replace("20]", "30]"),
+                      content_type="application/yaml", headers=admin_headers).status_code == 200
+    page = admin.get("/admin/versions")  # version 2 active; version 1 may be activated
     assert page.status_code == 200
     form = form_of(page)
     # another admin saves a new version meanwhile (through the API here)
