@@ -157,3 +157,50 @@ def test_a_run_nobody_took_is_started_by_the_periodic_sweep(client, admin_header
     with services.uow() as uow:
         assert rule_runs.of_version(uow.conn, version)[0]["state"] == "done"
 
+
+
+GROUP_OWNED = """\
+ruleset: group-owned
+roles:
+  - {id: buyer, name: 采购员, members: [alice], escalate_to: manager}
+  - {id: manager, name: 经理, members: [carol]}
+workflows:
+  - {id: review, name: 复核, states: [open, done], transitions: [{id: close, from: [open], to: done, roles: [buyer]}]}
+sku_groups:
+  - {id: everything, name: 全部, owner: buyer}
+rules:
+  - id: low
+    group: everything
+    when: {"<": [{"var": "stock.available"}, 10]}
+    actions:
+      - create_task: {title: "低库存 {{ sku.code }}", workflow: review, due: 1h}
+"""
+
+
+def test_a_group_owner_gets_the_task_and_an_overdue_task_escalates_to_its_escalate_to(
+        client, admin_headers, clock, services) -> None:
+    from datetime import timedelta
+
+    from engine.services import periodic
+
+    for path, body in (("/api/v1/warehouses", [{"code": "WH", "name": "上海仓"}]),
+                       ("/api/v1/skus", [{"code": "A", "name": "A"}])):
+        assert client.put(path, json=body, headers=admin_headers).status_code == 200
+    _put(client, admin_headers, GROUP_OWNED)
+    answer = client.post("/api/v1/events", json=[{"id": "c-A", "type": "count", "sku": "A",
+                                                  "warehouse": "WH", "qty": 5,
+                                                  "at": clock.now().isoformat()}],
+                         headers=admin_headers)
+    assert answer.json["accepted"] == 1
+    with services.uow() as uow:
+        [task] = uow.conn.execute(select(tasks)).all()
+        [alert] = uow.conn.execute(select(alerts)).all()
+    assert task.role == "buyer" and alert.owner == "buyer"  # the group's owner, inherited
+    clock.advance(timedelta(hours=2))
+    assert periodic.run_once(services, "web-1")["escalated"] == 1
+    with services.uow() as uow:
+        assert uow.conn.execute(select(tasks.c.role)).scalar_one() == "manager"
+        told = uow.conn.execute(select(notifications.c.recipients).where(
+            notifications.c.alert_id == alert.id, notifications.c.subject.like("overdue:%"))
+        ).scalars().all()
+    assert told == [["manager"]]  # the new role is told
