@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin.auth import services
 from admin.web.pages import web_blueprint
-from admin.web.session import login_required
+from admin.web.session import active_ruleset, login_required
 from engine.policy import Right
 from engine.services import rule_runs
 
@@ -34,7 +34,10 @@ def show(run_id: int) -> Any:
     with services().uow() as uow:
         run = rule_runs.get(uow.conn, run_id)
         opened = rule_runs.alerts_of(uow.conn, (run["counts"] or {}).get("alerts") or [])
-    return render_template("rules/run.html", run=run, opened=opened, **labels())
+    active = active_ruleset()
+    names = {r.id: r.name for r in active.compiled.rules} if active else {}
+    return render_template("rules/run.html", run=run, opened=opened, rule_names=names,
+                           on_run_page=True, **labels())
 
 
 @bp.get("/<int:run_id>/progress")
