@@ -20,7 +20,8 @@ from engine.worker import use_services
 
 
 @click.command("worker")
-@click.option("--queues", default=",".join([*sorted(set(QUEUES.values())), IMPORT_QUEUE, RULES_QUEUE]),
+@click.option("--queues",
+              default=",".join([*sorted(set(QUEUES.values())), IMPORT_QUEUE, RULES_QUEUE]),
               show_default=True, help="comma-separated queue names, by purpose, first first "
               "(import runs are long: a worker of its own for them keeps events moving)")
 @click.option("--burst", is_flag=True, help="exit when the queues are empty (tests, cron)")

@@ -27,7 +27,8 @@ rules:
     when: {"<": [{"var": "stock.available"}, 1]}
     actions: [{create_task: {title: x, workflow: review}}, {notify: {to: owner}}]
   - {id: own, group: drinks, owner: manager, when: {"<": [{"var": "stock.available"}, 1]}}
-  - {id: first-with-one, groups: [snacks, fresh, drinks], when: {"<": [{"var": "stock.available"}, 1]}}
+  - {id: first-with-one, groups: [snacks, fresh, drinks],
+     when: {"<": [{"var": "stock.available"}, 1]}}
   - {id: none, group: snacks, when: {"<": [{"var": "stock.available"}, 1]}}
 """
 
@@ -85,11 +86,13 @@ def test_a_first_version_changes_every_enabled_rule() -> None:
 def test_only_the_rules_whose_item_or_groups_differ_changed() -> None:
     old = load_ruleset(BASE)
     assert changed_rules(old, load_ruleset(BASE)) == []
-    assert changed_rules(old, load_ruleset(BASE.replace("stock.available\"}, 1]", "stock.available\"}, 3]"))) == ["b"]
+    tighter = BASE.replace('stock.available"}, 1]', 'stock.available"}, 3]')
+    assert changed_rules(old, load_ruleset(tighter)) == ["b"]
     # a group's definition moves the rules of that group only
     assert changed_rules(old, load_ruleset(BASE.replace('"A"]}}', '"B"]}}'))) == ["a"]
     # roles change no condition
-    assert changed_rules(old, load_ruleset(BASE.replace("[{id: buyer}]", "[{id: buyer, name: 采购}]"))) == []
+    renamed = BASE.replace("[{id: buyer}]", "[{id: buyer, name: 采购}]")
+    assert changed_rules(old, load_ruleset(renamed)) == []
     # a rule enabled again, or a new one, is evaluated
     assert changed_rules(old, load_ruleset(BASE.replace(", enabled: false", ""))) == ["c"]
 

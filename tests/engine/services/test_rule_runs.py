@@ -17,7 +17,8 @@ roles:
   - {id: buyer, name: 采购员, members: [alice], escalate_to: manager}
   - {id: manager, name: 经理, members: [carol]}
 workflows:
-  - {id: review, name: 复核, states: [open, done], transitions: [{id: close, from: [open], to: done, roles: [buyer]}]}
+  - {id: review, name: 复核, states: [open, done],
+     transitions: [{id: close, from: [open], to: done, roles: [buyer]}]}
 rules:
   - id: low
     name: 低库存
@@ -96,8 +97,8 @@ def test_a_new_rule_raises_its_alerts_at_once_with_their_tasks(client, admin_hea
         # the notice and the escalation, as an event's alert would have them
         assert uow.conn.execute(select(notifications.c.id)
                                 .where(notifications.c.alert_id == alert.id)).all()
-        assert uow.conn.execute(select(escalations.c.to_role)
-                                .where(escalations.c.alert_id == alert.id)).scalars().all() == ["manager"]
+        assert uow.conn.execute(select(escalations.c.to_role).where(
+            escalations.c.alert_id == alert.id)).scalars().all() == ["manager"]
         # the unchanged rule was not evaluated again: its alerts did not count a hit
         assert {i: h for i, h in uow.conn.execute(select(alerts.c.id, alerts.c.hits))
                 if i in hits_before} == hits_before
@@ -165,7 +166,8 @@ roles:
   - {id: buyer, name: 采购员, members: [alice], escalate_to: manager}
   - {id: manager, name: 经理, members: [carol]}
 workflows:
-  - {id: review, name: 复核, states: [open, done], transitions: [{id: close, from: [open], to: done, roles: [buyer]}]}
+  - {id: review, name: 复核, states: [open, done],
+     transitions: [{id: close, from: [open], to: done, roles: [buyer]}]}
 sku_groups:
   - {id: everything, name: 全部, owner: buyer}
 rules:
