@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from flask import render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from admin.auth import services
@@ -28,6 +29,8 @@ ACTIONS = {  # action: what it says to a reader
     "suppliers.put": _l("imported or changed suppliers"),
     "abc.recompute": _l("recomputed ABC classes"),
     "ruleset.evaluate": _l("checked the changed rules against the current stock"),
+    "daily.run": _l("ran the daily rules"),
+    "forecast.recompute": _l("refitted the demand forecasts"),
     "user.create": _l("created a user"),
     "user.password": _l("set a new password"),
     "user.disable": _l("disabled a user"),
@@ -50,7 +53,23 @@ DETAILS = {  # a detail's key as the reader sees it
     "options": _l("options"), "every_minutes": _l("every (minutes)"),
     "opened": _l("alerts raised"), "resolved": _l("resolved"), "rules": _l("rules"),
     "comment": _l("comment"), "previous": _l("previous version"), "name": _l("name"),
+    "pairs": _l("SKU × warehouse"), "candidates": _l("candidates"), "tasks": _l("tasks"),
+    "requisitions": _l("requisitions"), "run": _l("run"),
+    "created": _l("created"), "updated": _l("updated"), "password": _l("password"),
 }
+
+
+def _value(value: Any) -> str:
+    """A detail's value in plain words: lists joined, yes/no, nothing as a dash."""
+    if value is None or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, str | int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 @bp.get("")
@@ -66,9 +85,7 @@ def index() -> Any:
     for item in items:
         item["said"] = ACTIONS.get(item["action"], item["action"])
         detail = item.get("detail") or {}
-        item["details"] = ", ".join(
-            f"{DETAILS.get(k, k)}: {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
-            for k, v in detail.items())
+        item["details"] = "; ".join(f"{DETAILS.get(k, k)}: {_value(v)}" for k, v in detail.items())
     return render_template("audit/index.html", items=items, total=total, page=page,
                            pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), actor=actor or "",
                            area=area or "",

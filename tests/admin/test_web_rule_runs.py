@@ -53,7 +53,7 @@ def test_a_rule_saved_in_the_editor_raises_its_alerts_at_once(admin, services) -
     html = page.get_data(as_text=True)
     for alert in raised:
         assert f'href="/alerts/{alert.id}"' in html
-    assert "SKU-3" in html and "under-60" in html
+    assert "SKU-3" in html and "六十以下" in html  # the rule by its name
     # the progress fragment the page polls while a run is under way
     assert admin.get(f"{run_url}/progress").status_code == 200
 
