@@ -117,7 +117,10 @@ def _evaluate(svc: Any, number: int) -> None:
     with svc.uow() as uow:
         run_id = rule_runs.queued_of(uow.conn, number)
     if run_id is not None:
-        rule_runs.run(svc, run_id)
+        try:
+            rule_runs.run(svc, run_id)
+        except Exception as exc:  # noqa: BLE001 - recorded on the run; the version stays active
+            click.echo(f"the evaluation of the changed rules failed: {exc}", err=True)
 
 
 def _report_run(svc: Any, number: int) -> None:

@@ -127,3 +127,32 @@ def test_a_save_from_the_editor_loaded_before_an_activation_is_a_409(admin, serv
     html = answer.get_data(as_text=True)
     assert "六十以下" in html  # the form comes back with what was typed: nothing lost
     assert versions(services) == before
+
+
+def test_a_group_names_an_owner_role_in_its_form_and_its_rules_show_it(admin, services) -> None:
+    from tests.admin.test_web_rules import document, field_block
+
+    page = admin.get("/admin/groups/new")
+    html = page.get_data(as_text=True)
+    assert 'id="owner"' in html and '<option value="sales">销售</option>' in html
+    data = {**form_of(page), "name": "销售品", "id": "", "mode": "form", "owner": "sales"}
+    assert admin.post("/admin/groups/new", data=data).status_code == 303
+    assert document(services)["sku_groups"][-1]["owner"] == "sales"
+    assert "负责角色: 销售" in admin.get("/admin/groups").get_data(as_text=True)
+    edit = admin.get("/admin/groups/xiao-shou-pin/edit").get_data(as_text=True)
+    assert '<option value="sales" selected>' in edit
+    # a role that does not exist (a hand-made post) is refused next to the field
+    bad = {**form_of(admin.get("/admin/groups/xiao-shou-pin/edit")), "name": "销售品",
+           "id": "xiao-shou-pin", "mode": "form", "owner": "saless"}
+    refused = admin.post("/admin/groups/xiao-shou-pin/edit", data=bad)
+    assert refused.status_code == 200
+    assert "sales" in field_block(refused.get_data(as_text=True), "owner")
+    # a rule of the group with no owner of its own shows the group's
+    page = admin.get("/admin/rules/new")
+    answer = admin.post("/admin/rules/new", data=rule_form(
+        page, name="销售品缺货", id="sold-out", when=json.dumps(UNDER_60), owner="",
+        group_mode="pick", groups="xiao-shou-pin", **{"a-5-kind": ""}))
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:3000]
+    listing = admin.get("/admin").get_data(as_text=True)
+    row = listing[listing.index('data-rule="sold-out"'):]
+    assert "销售 <span" in row[:row.index("</tr>")] and "（来自分组）" in row[:row.index("</tr>")]

@@ -206,3 +206,45 @@ def test_a_group_owner_gets_the_task_and_an_overdue_task_escalates_to_its_escala
             notifications.c.alert_id == alert.id, notifications.c.subject.like("overdue:%"))
         ).scalars().all()
     assert told == [["manager"]]  # the new role is told
+
+
+def test_an_activation_while_another_admin_saves_is_refused_and_loses_nothing(
+        client, admin_headers, clock, services) -> None:
+    """Two transactions at once: the save holds the ruleset's revision row; the activation,
+    read at the same revision, waits for it, then finds the revision moved: Conflict (409)."""
+    import threading
+
+    import pytest
+
+    from engine.errors import Conflict
+    from engine.services import rulesets
+
+    _setup(client, admin_headers, clock)  # version 1
+    _put(client, admin_headers, HEAD.replace("LOW", "4"))  # version 2, revision 2
+    with services.uow() as uow:
+        revision = services.rulesets.active(uow.conn).revision
+    outcome: list[BaseException | None] = []
+
+    def activate_one() -> None:
+        try:
+            with services.uow() as uow:
+                rulesets.activate(uow.conn, 1, "bob", clock.now(), expected_revision=revision)
+                uow.commit()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - looked at below
+            outcome.append(exc)
+
+    with services.uow() as saving:
+        number = rulesets.put(saving.conn, HEAD.replace("LOW", "6") + VERY_LOW, "yaml", "alice",
+                              clock.now(), expected_revision=revision)
+        other = threading.Thread(target=activate_one)
+        other.start()  # waits for the save's lock (SQLite's database, PostgreSQL's row)
+        saving.commit()
+    other.join()
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict)
+    with services.uow() as uow:
+        assert services.rulesets.active(uow.conn).version == number == 3  # the save stands
+        assert rule_runs.of_version(uow.conn, 1)[0]["previous"] is None  # no second run of v1
+    with pytest.raises(Conflict):  # and the same stale revision is refused afterwards too
+        with services.uow() as uow:
+            rulesets.activate(uow.conn, 1, "bob", clock.now(), expected_revision=revision)
