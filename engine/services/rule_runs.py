@@ -54,7 +54,7 @@ RULE_CHANGED, RULE_REMOVED = "rule_changed", "rule_removed"  # alerts.resolution
 CHUNK = 500  # pairs per transaction
 SHOWN = 200  # alert ids kept on the run for its page
 ACTIVE = ("queued", "running")
-WAITING_AFTER = timedelta(seconds=30)  # a queued run nobody took is started by the sweep
+WAITING_AFTER = timedelta(minutes=1)  # a queued run nobody took is started by the sweep
 STALLED_AFTER = timedelta(minutes=10)  # a running run without progress this long is restarted
 
 
@@ -136,6 +136,11 @@ def restart_waiting(svc: Services) -> list[int]:
             (rule_runs.c.state == "queued") & (rule_runs.c.updated_at <= now - WAITING_AFTER),
             (rule_runs.c.state == "running") & (rule_runs.c.updated_at <= now - STALLED_AFTER),
         )).order_by(rule_runs.c.id)).scalars())
+        if ids:  # handed over once a minute at most, whatever the queue does with it
+            uow.conn.execute(update(rule_runs).where(rule_runs.c.id.in_(ids),
+                                                     rule_runs.c.state == "queued")
+                             .values(updated_at=now))
+            uow.commit()
     return [i for i in ids if start(svc, i)]
 
 
