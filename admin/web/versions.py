@@ -1,7 +1,10 @@
 """Ruleset versions (admins only): history with author and time, a version's diff, roll back.
 
-Activating an earlier version is the undo of a bad change: the rule engine picks it up at its
-next event. The ruleset's ``revision`` guards against two admins changing it at once.
+Activating an earlier version is the undo of a bad change: the rules it changes are checked
+against the current stock at once (``engine.services.rule_runs``, #17), whose progress the list
+and the version's page show. The ruleset's ``revision`` guards against two admins changing it at
+once: the form carries it, and an activation from a page older than another admin's save is
+refused (409) with nothing changed.
 """
 
 from __future__ import annotations
@@ -56,10 +59,11 @@ def show(number: int) -> Any:
         cache = services().rulesets
         changes = describe(cache.get(uow.conn, against).document if against is not None else None,
                            cache.get(uow.conn, number).document, language())
+        runs = rule_runs.of_version(uow.conn, number)
     version = next(v for v in versions if v["number"] == number)
     return render_template("versions/show.html", version=version, text=text, fmt=fmt,
                            diff_lines=_diff_lines(diff), against=against, numbers=numbers,
-                           changes=changes)
+                           changes=changes, run=runs[0] if runs else None, **run_labels())
 
 
 def _diff_lines(diff: str) -> list[tuple[str, str]]:

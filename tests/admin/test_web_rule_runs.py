@@ -56,6 +56,10 @@ def test_a_rule_saved_in_the_editor_raises_its_alerts_at_once(admin, services) -
     assert "SKU-3" in html and "六十以下" in html  # the rule by its name
     # the progress fragment the page polls while a run is under way
     assert admin.get(f"{run_url}/progress").status_code == 200
+    # the version's page says what its activation raised too
+    version = max(v["number"] for v in versions(services))
+    shown = admin.get(f"/admin/versions/{version}").get_data(as_text=True)
+    assert 'id="rule-run"' in shown and "3 条预警已产生" in shown
 
 
 def test_a_deleted_rule_resolves_its_alerts_with_that_reason(admin, services) -> None:
