@@ -119,7 +119,7 @@ def _evaluate(svc: Any, number: int) -> None:
     if run_id is not None:
         try:
             rule_runs.run(svc, run_id)
-        except Exception as exc:  # noqa: BLE001 - recorded on the run; the version stays active
+        except Exception as exc:  # recorded on the run; the version stays active
             click.echo(f"the evaluation of the changed rules failed: {exc}", err=True)
 
 

@@ -15,9 +15,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin.auth import services
+from admin.web.editor import posted_revision
 from admin.web.i18n import language
 from admin.web.pages import web_blueprint
-from admin.web.editor import posted_revision
 from admin.web.rule_runs import labels as run_labels
 from admin.web.session import current_user, login_required
 from engine.errors import Conflict, NotFound

@@ -14,8 +14,8 @@ from typing import Any
 
 from engine.errors import InputInvalid
 from engine.imports import secrets, store
-from engine.services import audit
 from engine.imports.plugin import Importer
+from engine.services import audit
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 MAX_EVERY_MINUTES = 7 * 24 * 60

@@ -121,7 +121,8 @@ class _Applier:
         snap = self.snap
         index = snap.rule_index
         assert index is not None and snap.ruleset is not None
-        groups, rules = snap.select(pair.sku_id, wh_id, event.type)  # evaluated unit by unit
+        groups, candidates = snap.select(pair.sku_id, wh_id, event.type)  # evaluated unit by unit
+        rules: Sequence[Rule] = candidates
         open_alerts = pair.open_alerts
         only = self.only
         if only is not None:  # these rules on the pairs of their groups, raising whatever ``on``

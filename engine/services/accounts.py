@@ -72,6 +72,8 @@ def create_user(
     if password is not None:
         check_password_rules(password)
         password_hash = _hasher.hash(password)
+    audit.record(conn, now, actor, "user.create", username, admin=is_admin,
+                 password=password is not None)
     new_id = conn.execute(
         insert(users).values(
             username=username,
@@ -82,8 +84,6 @@ def create_user(
             created_at=now,
         )
     ).inserted_primary_key[0]
-    audit.record(conn, now, actor, "user.create", username, admin=is_admin,
-                 password=password is not None)
     return User(new_id, username, display_name or username, is_admin)
 
 

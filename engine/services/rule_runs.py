@@ -90,7 +90,7 @@ def start(svc: Services, run_id: int | None) -> bool:
         return False
     try:
         return bool(svc.jobs.run_rules(run_id))
-    except Exception:  # noqa: BLE001 - the activation is committed; the sweep starts the run
+    except Exception:  # the activation is committed; the sweep starts the run
         log.warning("could not start rule run %s; the periodic work will", run_id, exc_info=True)
         return False
 
@@ -208,8 +208,9 @@ def _evaluate(svc: Services, run_id: int, now: datetime) -> dict[str, Any]:
             return counts
         pairs = what_if.read_pairs(conn)
         makers = what_if.makers_for(conn, snap, compiled)
-        keys = set(conn.execute(select(alerts.c.sku_id, alerts.c.warehouse_id).where(
-            alerts.c.rule.in_(ids), alerts.c.state.in_(OPEN_ALERT_STATES))))
+        keys: set[tuple[int, int]] = {(s, w) for s, w in conn.execute(
+            select(alerts.c.sku_id, alerts.c.warehouse_id).where(
+                alerts.c.rule.in_(ids), alerts.c.state.in_(OPEN_ALERT_STATES)))}
     # the conditions over every pair at once, outside any transaction
     rows, totals = what_if.build_rows(pairs, snap, compiled)
     counts["pairs"] = len(rows)

@@ -162,7 +162,7 @@ def request_run(conn: Connection, version: int, previous: int | None, actor: str
     in the activation's transaction; ``rule_runs`` runs it. Its id."""
     return int(conn.execute(insert(rule_runs).values(
         version=version, previous=previous, actor=actor, state="queued", rules=[],
-        counts={}, created_at=now, updated_at=now)).inserted_primary_key[0])
+        counts={}, created_at=now, updated_at=now).returning(rule_runs.c.id)).scalar_one())
 
 
 def _set_active(conn: Connection, number: int, revision: int, now: datetime) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.services import rule_runs
-from engine.storage.tables import alerts, escalations, notifications, rule_runs as runs_table, tasks
+from engine.storage.tables import alerts, escalations, notifications, tasks
+from engine.storage.tables import rule_runs as runs_table
 
 HEAD = """\
 ruleset: act-now
@@ -231,7 +232,7 @@ def test_an_activation_while_another_admin_saves_is_refused_and_loses_nothing(
                 rulesets.activate(uow.conn, 1, "bob", clock.now(), expected_revision=revision)
                 uow.commit()
             outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 - looked at below
+        except BaseException as exc:  # looked at below
             outcome.append(exc)
 
     with services.uow() as saving:
@@ -245,6 +246,6 @@ def test_an_activation_while_another_admin_saves_is_refused_and_loses_nothing(
     with services.uow() as uow:
         assert services.rulesets.active(uow.conn).version == number == 3  # the save stands
         assert rule_runs.of_version(uow.conn, 1)[0]["previous"] is None  # no second run of v1
-    with pytest.raises(Conflict):  # and the same stale revision is refused afterwards too
-        with services.uow() as uow:
-            rulesets.activate(uow.conn, 1, "bob", clock.now(), expected_revision=revision)
+    # and the same stale revision is refused afterwards too
+    with pytest.raises(Conflict), services.uow() as uow:
+        rulesets.activate(uow.conn, 1, "bob", clock.now(), expected_revision=revision)
