@@ -17,7 +17,7 @@ from engine.policy import Scope
 from engine.rules import load_ruleset, validate_ruleset
 from engine.rules.advice import advice
 from engine.rules.problems import RulesetInvalid
-from engine.services import accounts, rulesets
+from engine.services import accounts, rule_runs, rulesets
 from engine.storage import database
 
 
@@ -95,12 +95,47 @@ def ruleset_load(file: str, author: str, comment: str) -> None:
         with svc.uow() as uow:
             number = rulesets.put(uow.conn, text, fmt, author, svc.clock.now(), comment=comment)
             uow.commit()
+        _evaluate(svc, number)
     except RulesetInvalid as exc:
         for p in exc.problems:
             click.echo(f"{file}:{p.line if p.line is not None else '-'}: {p.path}: {p.message}")
         click.echo(f"{len(exc.problems)} problem(s); nothing was changed", err=True)
         sys.exit(1)
     click.echo(f"loaded {file} as version {number}")
+    _report_run(svc, number)
+
+
+CLI_ACTOR = "cli"  # who the audit trail names for a change made on the command line
+
+
+def _evaluate(svc: Any, number: int) -> None:
+    """The changed rules over the current stock (#17): here and now on the embedded default
+    (this process is about to exit), by a worker with Redis."""
+    if not svc.jobs.inline:
+        rule_runs.start_for(svc, number)
+        return
+    with svc.uow() as uow:
+        run_id = rule_runs.queued_of(uow.conn, number)
+    if run_id is not None:
+        try:
+            rule_runs.run(svc, run_id)
+        except Exception as exc:  # recorded on the run; the version stays active
+            click.echo(f"the evaluation of the changed rules failed: {exc}", err=True)
+
+
+def _report_run(svc: Any, number: int) -> None:
+    with svc.uow() as uow:
+        runs = rule_runs.of_version(uow.conn, number)
+    if not runs:
+        return
+    run = runs[0]
+    c = run["counts"] or {}
+    if run["state"] == "done":
+        click.echo(f"evaluated {len(run['rules'])} changed rule(s) over {c.get('pairs', 0)} pairs: "
+                   f"{c.get('opened', 0)} alert(s) opened, {c.get('resolved', 0)} resolved, "
+                   f"{c.get('removed', 0)} of removed rules resolved")
+    else:
+        click.echo(f"evaluation of the changed rules: run {run['id']} {run['state']}")
 
 
 @ruleset.command("show")
@@ -141,9 +176,11 @@ def ruleset_activate(number: int, author: str) -> None:
         with svc.uow() as uow:
             rulesets.activate(uow.conn, number, author, svc.clock.now())
             uow.commit()
+        _evaluate(svc, number)
     except EngineError as exc:
         _fail(exc)
     click.echo(f"version {number} is active")
+    _report_run(svc, number)
 
 
 @ruleset.command("diff")
@@ -174,7 +211,8 @@ def users_create(name: str, admin: bool, password: str | None, no_password: bool
     svc = _svc()
     try:
         with svc.uow() as uow:
-            accounts.create_user(uow.conn, name, svc.clock.now(), password=password, is_admin=admin)
+            accounts.create_user(uow.conn, name, svc.clock.now(), password=password, is_admin=admin,
+                                 actor=CLI_ACTOR)
             uow.commit()
     except EngineError as exc:
         _fail(exc)
@@ -197,7 +235,8 @@ def users_password(name: str, password: str | None) -> None:
     """Give user NAME a new password; every session of NAME ends at once."""
     if password is None:
         password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
-    _change_user(lambda conn: accounts.set_password(conn, name, password),
+    _change_user(lambda conn, now: accounts.set_password(conn, name, password, actor=CLI_ACTOR,
+                                                         now=now),
                  f"new password for {name}; every session of {name} has ended")
 
 
@@ -205,7 +244,8 @@ def users_password(name: str, password: str | None) -> None:
 @click.argument("name")
 def users_disable(name: str) -> None:
     """Disable user NAME: every session ends at once, sign-in and API tokens are refused."""
-    _change_user(lambda conn: accounts.set_active(conn, name, False),
+    _change_user(lambda conn, now: accounts.set_active(conn, name, False, actor=CLI_ACTOR,
+                                                       now=now),
                  f"disabled {name}; every session of {name} has ended")
 
 
@@ -213,24 +253,36 @@ def users_disable(name: str) -> None:
 @click.argument("name")
 def users_enable(name: str) -> None:
     """Enable user NAME again (the sessions it had stay ended)."""
-    _change_user(lambda conn: accounts.set_active(conn, name, True), f"enabled {name}")
+    _change_user(lambda conn, now: accounts.set_active(conn, name, True, actor=CLI_ACTOR, now=now),
+                 f"enabled {name}")
+
+
+@users.command("admin")
+@click.argument("name")
+@click.option("--revoke", is_flag=True, help="take the admin right away instead")
+def users_admin(name: str, revoke: bool) -> None:
+    """Make user NAME an admin (or, with --revoke, no longer one); NAME's sessions end."""
+    _change_user(lambda conn, now: accounts.set_admin(conn, name, not revoke, actor=CLI_ACTOR,
+                                                      now=now),
+                 f"{name} is {'no longer ' if revoke else ''}an admin; every session of {name} "
+                 "has ended")
 
 
 @users.command("sign-out")
 @click.argument("name")
 def users_sign_out(name: str) -> None:
     """End every session of user NAME (a lost laptop, say); the password stays."""
-    def end(conn: Any) -> None:
+    def end(conn: Any, now: Any) -> None:
         accounts.end_sessions(conn, accounts.get_user(conn, name).id)
 
     _change_user(end, f"every session of {name} has ended")
 
 
-def _change_user(change: Callable[[Any], None], done: str) -> None:
+def _change_user(change: Callable[[Any, Any], None], done: str) -> None:
     svc = _svc()
     try:
         with svc.uow() as uow:
-            change(uow.conn)
+            change(uow.conn, svc.clock.now())
             uow.commit()
     except EngineError as exc:
         _fail(exc)
@@ -252,7 +304,8 @@ def tokens_create(name: str, label: str, scope: str) -> None:
     svc = _svc()
     try:
         with svc.uow() as uow:
-            token = accounts.create_token(uow.conn, name, label, svc.clock.now(), scope)
+            token = accounts.create_token(uow.conn, name, label, svc.clock.now(), scope,
+                                          actor=CLI_ACTOR)
             uow.commit()
     except EngineError as exc:
         _fail(exc)
@@ -266,7 +319,7 @@ def tokens_revoke(prefix: str) -> None:
     """Revoke the token(s) starting with PREFIX (the first 10 characters)."""
     svc = _svc()
     with svc.uow() as uow:
-        n = accounts.revoke_token(uow.conn, prefix, svc.clock.now())
+        n = accounts.revoke_token(uow.conn, prefix, svc.clock.now(), actor=CLI_ACTOR)
         uow.commit()
     click.echo(f"revoked {n} token(s)")
 

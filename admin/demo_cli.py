@@ -42,7 +42,8 @@ def demo(skus: int, ruleset_file: str) -> None:
     with svc.uow() as uow:
         for name, password, admin in DEMO_USERS:
             try:
-                accounts.create_user(uow.conn, name, now, password=password, is_admin=admin)
+                accounts.create_user(uow.conn, name, now, password=password, is_admin=admin,
+                                     actor="demo")
             except Conflict:
                 pass  # the demo can be loaded again
         for kind in ("warehouses", "suppliers", "skus"):
@@ -51,7 +52,8 @@ def demo(skus: int, ruleset_file: str) -> None:
         active = svc.rulesets.active(uow.conn)
         current = rulesets.version_text(uow.conn, active.version)[0] if active else None
         if current != text:
-            rulesets.put(uow.conn, text, "yaml", "demo", now, comment="demo ruleset")
+            rulesets.put(uow.conn, text, "yaml", "demo", now, comment="demo ruleset",
+                         evaluate=False)  # before any stock: nothing to evaluate
         uow.commit()
     end = demo_end(now)
     history = build_history(data["skus"], end)

@@ -230,7 +230,7 @@ def sources_add(ctx: click.Context, name: str, plugin: str, every: int | None,
         if option.required and option.name not in config:
             config[option.name] = click.prompt(option.name, hide_input=option.secret)
     try:
-        svc.imports.add_source(name, plugin, config, every, replace=replace)
+        svc.imports.add_source(name, plugin, config, every, replace=replace, actor="cli")
     except EngineError as exc:
         _fail(_engine_message(exc))
     click.echo(f"source {name} ({plugin}) {'changed' if replace else 'added'}; "

@@ -13,14 +13,15 @@ from flask.cli import with_appcontext
 
 from engine.bootstrap import Services
 from engine.forked_children import end_with_parent
-from engine.jobs import IMPORT_QUEUE, QUEUES, RqJobs
+from engine.jobs import IMPORT_QUEUE, QUEUES, RULES_QUEUE, RqJobs
 from engine.services.runner import Relay
 from engine.storage.database import drop_sockets_in_forked_children
 from engine.worker import use_services
 
 
 @click.command("worker")
-@click.option("--queues", default=",".join([*sorted(set(QUEUES.values())), IMPORT_QUEUE]),
+@click.option("--queues",
+              default=",".join([*sorted(set(QUEUES.values())), IMPORT_QUEUE, RULES_QUEUE]),
               show_default=True, help="comma-separated queue names, by purpose, first first "
               "(import runs are long: a worker of its own for them keeps events moving)")
 @click.option("--burst", is_flag=True, help="exit when the queues are empty (tests, cron)")

@@ -97,7 +97,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None, jobs: Jobs | None 
     svc = Services(settings=settings, db=make_engine(settings.database_url), clock=clock or SystemClock())
     if jobs is None:
         jobs = RqJobs(settings.redis_url) if settings.redis_url else InlineJobs(
-            _inline_runner(svc), _inline_import_runner(svc))
+            _inline_runner(svc), _inline_import_runner(svc), _inline_rules_runner(svc),
+            background=not settings.testing)
     svc.jobs = jobs
     return svc
 
@@ -118,5 +119,17 @@ def _inline_import_runner(svc: Services) -> Any:
             svc.imports.run(run_id)
         except Exception:  # the run records its own failure; this is the thread's last word
             log.exception("import run %s failed", run_id)
+
+    return run
+
+
+def _inline_rules_runner(svc: Services) -> Any:
+    def run(run_id: int) -> None:
+        from engine.services import rule_runs
+
+        try:
+            rule_runs.run(svc, run_id)
+        except Exception:  # recorded on the run as failed; the page shows it
+            log.exception("rule run %s failed", run_id)
 
     return run

@@ -27,6 +27,9 @@ BATCH = 500  # apply_events rows per job (a relay pass claims up to 500): one jo
 IMPORT_QUEUE = "imports"  # import runs: long jobs, on a queue of their own
 IMPORT_FUNCTION = "engine.worker.run_import_job"
 IMPORT_TIMEOUT = 6 * 3600  # a run commits page by page; one cut short resumes where it stopped
+RULES_QUEUE = "rules"  # an activation's evaluation of its changed rules (#17)
+RULES_FUNCTION = "engine.worker.run_rules_job"
+RULES_TIMEOUT = 3600
 
 
 class Jobs(Protocol):
@@ -42,6 +45,10 @@ class Jobs(Protocol):
         """Start import run ``run_id`` (engine.imports.service); False when it could not be
         handed over (the run stays queued: start or resume it again)."""
 
+    def run_rules(self, run_id: int) -> bool:
+        """Start rule run ``run_id`` (engine.services.rule_runs); False when it could not be
+        handed over (the periodic sweep starts it later)."""
+
     def dispatch_partitions(self, groups: list[tuple[list[int], list[int]]]) -> list[int]:
         """One apply job per group of SKU partitions, each with the ``apply_events`` rows that
         asked for it; the row ids NOT handed over."""
@@ -53,17 +60,35 @@ class Jobs(Protocol):
 class InlineJobs:
     """Runs each job immediately, in-process, after the transaction that wrote its row.
 
-    Import runs are long: each runs in a thread of this process (the embedded default), so
-    the request that started it answers at once; ``wait_imports`` joins them (tests, exit).
+    Import runs and rule runs are long: each runs in a thread of this process (the embedded
+    default), so the request that started it answers at once; ``wait_imports`` joins them
+    (tests, exit). ``background=False`` runs rule runs at once instead (the tests: an
+    activation's alerts are there when the request answers).
     """
 
     inline = True
 
     def __init__(self, runner: Callable[[int], Any],
-                 import_runner: Callable[[int], Any] | None = None) -> None:
+                 import_runner: Callable[[int], Any] | None = None,
+                 rules_runner: Callable[[int], Any] | None = None,
+                 background: bool = True) -> None:
         self.runner = runner
         self.import_runner = import_runner
+        self.rules_runner = rules_runner
+        self.background = background
         self._threads: list[threading.Thread] = []
+
+    def run_rules(self, run_id: int) -> bool:
+        if self.rules_runner is None:
+            return False
+        if not self.background:
+            self.rules_runner(run_id)
+            return True
+        thread = threading.Thread(target=self.rules_runner, args=(run_id,),
+                                  name=f"rule-run-{run_id}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+        return True
 
     def run_import(self, run_id: int) -> bool:
         if self.import_runner is None:
@@ -162,6 +187,18 @@ class RqJobs:
             log.warning("could not enqueue import run %s: %s", run_id, exc)
             return False
 
+    def run_rules(self, run_id: int) -> bool:
+        from redis.exceptions import RedisError
+
+        try:
+            self.queue(RULES_QUEUE).enqueue(
+                RULES_FUNCTION, run_id, job_id=f"rules-{run_id}", job_timeout=RULES_TIMEOUT,
+                result_ttl=300, failure_ttl=7 * 86400)
+            return True
+        except RedisError as exc:
+            log.warning("could not enqueue rule run %s: %s", run_id, exc)
+            return False
+
     def dispatch_partitions(self, groups: list[tuple[list[int], list[int]]]) -> list[int]:
         from redis.exceptions import RedisError
         from rq import Retry
@@ -198,7 +235,8 @@ class RqJobs:
         return self._appliers
 
     def depths(self) -> dict[str, int]:
-        return {name: len(self.queue(name)) for name in sorted({*QUEUES.values(), IMPORT_QUEUE})}
+        return {name: len(self.queue(name))
+                for name in sorted({*QUEUES.values(), IMPORT_QUEUE, RULES_QUEUE})}
 
     def check_safe(self) -> list[str]:
         """Problems that make this Redis unsafe for jobs (RELIABILITY D6); empty when fine."""

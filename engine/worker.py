@@ -48,6 +48,14 @@ def run_import_job(run_id: int) -> str:
     return f"import run {run_id}: {run['state']}"
 
 
+def run_rules_job(run_id: int) -> str:
+    """Evaluate the rules an activation changed over the current stock (#17)."""
+    from engine.services import rule_runs
+
+    run = rule_runs.run(current_services(), int(run_id))
+    return f"rule run {run_id}: {run['state']}"
+
+
 def run_partitions_job(partitions: list[int], outbox_ids: list[int]) -> str:
     """Apply the waiting events of a group of SKU partitions (see run_partitions)."""
     return run_partitions(current_services(), [int(p) for p in partitions],

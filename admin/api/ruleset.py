@@ -17,7 +17,7 @@ from engine.policy import Right
 from engine.rules import load_ruleset
 from engine.rules.problems import RulesetInvalid
 from engine.rules.advice import advice
-from engine.services import rulesets, what_if
+from engine.services import rule_runs, rulesets, what_if
 from engine.services.master_data import all_skus, all_warehouses
 
 blp = Blueprint("ruleset", __name__, url_prefix="/api/v1/ruleset",
@@ -79,6 +79,7 @@ class Ruleset(MethodView):
                                   expected_revision=_expected_revision())
             uow.commit()
             active = svc.rulesets.active(uow.conn)
+        rule_runs.start_for(svc, number)
         return {"version": number, "revision": active.revision if active else 0}
 
 
@@ -155,4 +156,5 @@ class Activate(MethodView):
                               expected_revision=_expected_revision())
             uow.commit()
             active = svc.rulesets.active(uow.conn)
+        rule_runs.start_for(svc, number)
         return {"version": number, "revision": active.revision if active else 0}

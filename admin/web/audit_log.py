@@ -1,6 +1,8 @@
 """The audit trail (/admin/audit, admins): who changed what and when — ruleset versions and
-activations, master data, users, tokens, import sources — newest first, filtered by person and
-area. Written by the use cases in the transaction of each change (``engine.services.audit``)."""
+activations, master data, users (created, roles, admin right, disabled, password set), API tokens
+(created, revoked) and ERP import sources (added, changed, secret changed — never the secret —,
+removed) — newest first, filtered by person and area. Written by the use cases in the
+transaction of each change (``engine.services.audit``)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import json
 from typing import Any
 
 from flask import render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from admin.auth import services
@@ -25,10 +28,48 @@ ACTIONS = {  # action: what it says to a reader
     "warehouses.put": _l("imported or changed warehouses"),
     "suppliers.put": _l("imported or changed suppliers"),
     "abc.recompute": _l("recomputed ABC classes"),
+    "ruleset.evaluate": _l("checked the changed rules against the current stock"),
+    "daily.run": _l("ran the daily rules"),
+    "forecast.recompute": _l("refitted the demand forecasts"),
+    "user.create": _l("created a user"),
+    "user.password": _l("set a new password"),
+    "user.disable": _l("disabled a user"),
+    "user.enable": _l("enabled a user"),
+    "user.admin": _l("changed whether a user is an admin"),
+    "user.roles": _l("changed a user's roles (role members in the rules)"),
+    "token.create": _l("created an API token"),
+    "token.revoke": _l("revoked an API token"),
+    "source.create": _l("added an ERP import source"),
+    "source.change": _l("changed an ERP import source"),
+    "source.secret": _l("changed a secret of an ERP import source (the value is never recorded)"),
+    "source.delete": _l("removed an ERP import source"),
 }
 AREAS = {"ruleset": _l("Rules"), "skus": _l("SKUs"), "warehouses": _l("Warehouses"),
          "suppliers": _l("Suppliers"), "user": _l("Users"), "token": _l("API tokens"),
-         "import": _l("Imports"), "abc": _l("ABC classes")}
+         "source": _l("ERP import sources"), "import": _l("Imports"), "abc": _l("ABC classes")}
+DETAILS = {  # a detail's key as the reader sees it
+    "admin": _l("admin"), "added": _l("added"), "removed": _l("removed"),
+    "label": _l("label"), "scope": _l("scope"), "plugin": _l("importer"),
+    "options": _l("options"), "every_minutes": _l("every (minutes)"),
+    "opened": _l("alerts raised"), "resolved": _l("resolved"), "rules": _l("rules"),
+    "comment": _l("comment"), "previous": _l("previous version"), "name": _l("name"),
+    "pairs": _l("SKU × warehouse"), "candidates": _l("candidates"), "tasks": _l("tasks"),
+    "requisitions": _l("requisitions"), "run": _l("run"),
+    "created": _l("created"), "updated": _l("updated"), "password": _l("password"),
+}
+
+
+def _value(value: Any) -> str:
+    """A detail's value in plain words: lists joined, yes/no, nothing as a dash."""
+    if value is None or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, str | int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 @bp.get("")
@@ -44,8 +85,8 @@ def index() -> Any:
     for item in items:
         item["said"] = ACTIONS.get(item["action"], item["action"])
         detail = item.get("detail") or {}
-        item["details"] = ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v}"
-                                    for k, v in detail.items())
+        item["details"] = "; ".join(f"{DETAILS.get(k, k)}: {_value(v)}" for k, v in detail.items())
     return render_template("audit/index.html", items=items, total=total, page=page,
                            pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), actor=actor or "",
-                           area=area or "", areas=[(a, AREAS.get(a, a)) for a in present])
+                           area=area or "",
+                           areas=[(a, AREAS.get(a, a)) for a in sorted({*AREAS, *present})])

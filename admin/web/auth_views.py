@@ -92,7 +92,8 @@ def change_password() -> Any:
     with svc.uow() as uow:
         if accounts.authenticate_password(uow.conn, user.username, current) is None:
             return _password_form(_("The current password is wrong."), 401)
-        accounts.set_password(uow.conn, user.username, new)
+        accounts.set_password(uow.conn, user.username, new, actor=user.username,
+                              now=svc.clock.now())
         changed = accounts.get_user(uow.conn, user.username)
         uow.commit()
     limits.succeeded(keys)

@@ -17,7 +17,7 @@ from admin.auth import services
 from admin.web.pages import web_blueprint
 from admin.web.session import current_user, login_required
 from engine.errors import EngineError, InputInvalid
-from engine.services import backtests, rulesets
+from engine.services import backtests, rule_runs, rulesets
 
 bp = web_blueprint("backtest", __name__, url_prefix="/admin/backtest")
 
@@ -90,5 +90,6 @@ def save_tuned() -> Any:
                                _groups())
         number = backtests.write_tuned(uow.conn, tuned, current_user().username, svc.clock.now())
         uow.commit()
+    rule_runs.start_for(svc, number)
     flash(_("Tuned fill-rate targets saved: version %(n)s is now active.", n=number), "success")
     return redirect(url_for("backtest.page"), 303)

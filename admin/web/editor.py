@@ -30,7 +30,7 @@ from engine.rules.codes import unique_code
 from engine.rules.editing import SECTIONS, base_document, dump_yaml, fact_label
 from engine.rules.problems import Problem, RulesetInvalid, Segments
 from engine.rules.round_trip import update_text
-from engine.services import rulesets
+from engine.services import rule_runs, rulesets
 from engine.services.preview import current_revision
 
 bp = web_blueprint("rules", __name__, url_prefix="/admin")
@@ -98,6 +98,7 @@ def save_text(text: str, comment: str, revision: int | None) -> Saved:
         return Saved(problems=list(exc.problems))
     except Conflict:
         return Saved(conflict=True)
+    rule_runs.start_for(svc, number)  # the changed rules over the current stock (#17)
     return Saved(version=number)
 
 

@@ -74,7 +74,7 @@ FORECASTS = {
     "holt": _l("Holt (with trend)"),
     "seasonal": _l("Seasonal (weekday × yearly)"),
 }
-KEYS = {"id", "name", "description", "where", "params", *(f"params.{k}" for k in PARAMS)}
+KEYS = {"id", "name", "description", "where", "owner", "params", *(f"params.{k}" for k in PARAMS)}
 
 
 @bp.get("/groups")
@@ -87,6 +87,7 @@ def group_list() -> Any:
     index = snap.group_index
     lang = language()
     rules = dict(options(ed.document, "rules"))
+    roles = dict(options(ed.document, "roles"))
     rows = []
     for group in ed.document.get("sku_groups") or []:
         if not isinstance(group, Mapping):
@@ -100,6 +101,8 @@ def group_list() -> Any:
             and gid in snap.ruleset.compiled.groups else None,
             "used_by": [rules.get(u, u) for u in usages(ed.document, "group", gid)],
             "params": group.get("params") or {},
+            "owner": roles.get(group.get("owner"), group.get("owner")) if group.get("owner")
+            else None,
         })
     return render_template("groups/index.html", rows=rows, revision=ed.revision,
                            total=len(snap.sku_facts))
@@ -125,6 +128,7 @@ def _model(group: Mapping[str, Any] | None) -> dict[str, Any]:
     model = {
         "id": str(group.get("id") or ""), "name": str(group.get("name") or ""),
         "description": str(group.get("description") or ""),
+        "owner": str(group.get("owner") or ""),
         "mode": "form" if selection is not None else "keep",
         "raw": json.dumps(where, ensure_ascii=False) if selection is None else "",
         "params": {k: _text(params.get(k)) for k in PARAMS},
@@ -148,6 +152,7 @@ def _model_from_form(existing: Mapping[str, Any] | None) -> dict[str, Any]:
     model.update(
         id=form.get("id", "").strip(), name=form.get("name", "").strip(),
         description=form.get("description", "").strip(),
+        owner=form.get("owner", "").strip(),
         mode="keep" if form.get("mode") == "keep" and model["raw"] else "form",
         params={k: form.get(f"p_{k}", "").strip() for k in PARAMS},
     )
@@ -166,6 +171,8 @@ def _group(model: Mapping[str, Any], doc: Mapping[str, Any],
     where = json.loads(model["raw"]) if model["mode"] == "keep" else group_where_from_model(model)
     if where is not None:
         group["where"] = where
+    if model.get("owner"):
+        group["owner"] = model["owner"]
     params = {k: number_or_text(v) for k, v in model["params"].items() if v}
     params.update(model["extra"])
     if params:
@@ -221,7 +228,9 @@ def _render(model: dict[str, Any], revision: int | None, group_id: str | None,
     raw_sentence = ""
     if model["raw"]:
         raw_sentence = condition_sentence(json.loads(model["raw"]), language())
+    ed = editing()
     return render_template("groups/edit.html", model=model, group_id=group_id,
+                           roles=options(ed.document, "roles"),
                            revision=revision, errors=errors or {}, top_errors=top or [],
                            conflict=conflict, master=master_choices(snap), params=PARAMS,
                            param_help=HELP, forecasts=FORECASTS,

@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
         requisition_state_label=requisition_state_label,
         requisition_transition_label=requisition_transition_label,
         task_event_label=task_event_label, alert_state_label=alert_state_label,
+        resolution_label=resolution_label,
         po_state_label=lambda v: str(PO_STATE_LABELS.get(v, v)),
         po_layout_label=lambda v: str(PO_LAYOUT_LABELS.get(v, v)),
     )
@@ -116,6 +117,17 @@ ALERT_STATE_LABELS = {"open": _l("open"), "acknowledged": _l("acknowledged"),
 
 def alert_state_label(value: str) -> str:
     return str(ALERT_STATE_LABELS.get(value, value))
+
+
+RESOLUTION_LABELS = {  # alerts.resolution: why it was resolved
+    "auto": _l("its condition no longer held on a stock event"),
+    "rule_changed": _l("its rule was changed and its condition no longer holds"),
+    "rule_removed": _l("its rule is no longer in the active version"),
+}
+
+
+def resolution_label(value: str) -> str:
+    return str(RESOLUTION_LABELS.get(value, value))
 
 
 def task_event_label(value: str) -> str:

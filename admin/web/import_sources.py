@@ -73,7 +73,8 @@ def new() -> Any:
         name = request.form.get("name", "").strip()
         try:
             source_config.save(imports, name=name, plugin=plugin, values=request.form,
-                               every=request.form.get("every"), existing=False)
+                               every=request.form.get("every"), existing=False,
+                               actor=_actor())
         except InputInvalid as exc:
             errors = _errors(exc)
         except Conflict:
@@ -106,7 +107,8 @@ def edit(name: str) -> Any:
     if request.method == "POST":
         try:
             source_config.save(imports, name=name, plugin=found["plugin"], values=request.form,
-                               every=request.form.get("every"), existing=True)
+                               every=request.form.get("every"), existing=True,
+                               actor=_actor())
         except InputInvalid as exc:
             errors = _errors(exc)
         else:
@@ -152,7 +154,7 @@ def run(name: str) -> Any:
 @bp.post("/<name>/delete")
 @login_required(Right.ADMIN)
 def delete(name: str) -> Any:
-    source_config.delete(_imports(), name)
+    source_config.delete(_imports(), name, actor=_actor())
     flash(_("Source %(name)s removed; the history of its runs stays.", name=name), "success")
     return redirect(url_for(".index"), 303)
 

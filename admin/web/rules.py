@@ -45,6 +45,7 @@ from admin.web.rule_form import (
     model_from_rule,
     rule_from_model,
 )
+from admin.web.rule_runs import labels as run_labels
 from admin.web.session import active_ruleset, login_required
 from engine.policy import Right
 from engine.rules import load_ruleset
@@ -68,6 +69,7 @@ from engine.services.preview import (
     preview_rule,
     read_levels,
 )
+from engine.services import rule_runs
 from engine.services.rule_failures import failures_of
 from engine.services.title_example import example
 
@@ -114,6 +116,8 @@ def index() -> Any:
     with services().uow() as uow:
         counts = fired_counts(uow.conn)
         failures = failures_of(uow.conn, ed.version)
+        run = rule_runs.latest(uow.conn)
+    inherited = {r.id: r.owner for r in ed.compiled.rules} if ed.compiled else {}
     group_names = dict(options(ed.document, "sku_groups"))
     role_names = dict(options(ed.document, "roles"))
     lang = language()
@@ -130,6 +134,8 @@ def index() -> Any:
             "severity": rule.get("severity", "medium"),
             "owner": role_names.get(rule.get("owner"), rule.get("owner")) if rule.get("owner")
             else None,
+            "group_owner": role_names.get(inherited.get(str(rule.get("id"))))
+            if not rule.get("owner") and inherited.get(str(rule.get("id"))) else None,
             "enabled": rule.get("enabled", True) is not False,
             "fired": total, "open": still_open, "failure": failures.get(str(rule.get("id"))),
             "actions": [next(iter(a)) for a in rule.get("actions") or []
@@ -137,7 +143,8 @@ def index() -> Any:
         })
     return render_template("rules/index.html", rows=rows, revision=ed.revision,
                            version=ed.version, action_labels=ACTION_LABELS,
-                           failing=[r for r in rows if r["failure"]])
+                           failing=[r for r in rows if r["failure"]], run=run,
+                           **run_labels())
 
 
 # --- the rule form ------------------------------------------------------------------------------

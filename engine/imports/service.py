@@ -27,7 +27,7 @@ from engine.imports.dedupe import Naming
 from engine.imports.records import BadRow, Page, SalesColumns
 from engine.imports.validate import Checked, Validator
 from engine.rules.compiled import RulesetSettings
-from engine.services import catalog, events
+from engine.services import audit, catalog, events
 from engine.services.engine_cache import DEFAULT_TZ
 
 if TYPE_CHECKING:
@@ -134,7 +134,10 @@ class ImportService:
 
     # -- sources ---------------------------------------------------------------------------
     def add_source(self, name: str, plugin: str, config: Mapping[str, Any],
-                   every_minutes: int | None = None, replace: bool = False) -> None:
+                   every_minutes: int | None = None, replace: bool = False,
+                   actor: str = "system") -> None:
+        """Add (``replace``: change) a source; the audit trail says who did what and which
+        options changed, and that a secret changed, never its value (#17)."""
         importer = self.importer(plugin)
         known = {o.name for o in importer.options}
         unknown = sorted(set(config) - known)
@@ -145,12 +148,25 @@ class ImportService:
         if problems:
             raise InputInvalid(problems)
         sealed = secrets.seal(config, importer.options, self.svc.settings.secret_key)
+        secret = {o.name for o in importer.options if o.secret}
         with self.svc.uow() as uow:
             now = self.svc.clock.now()
             if replace:
+                before = store.get_source(uow.conn, name)
                 store.update_source(uow.conn, name, sealed, every_minutes, now)
+                old = before["config"] or {}
+                changed = sorted(k for k in set(old) | set(sealed) if old.get(k) != sealed.get(k))
+                plain = [k for k in changed if k not in secret]
+                if plain or before["every_minutes"] != every_minutes:
+                    audit.record(uow.conn, now, actor, "source.change", name, plugin=plugin,
+                                 options=plain, every_minutes=every_minutes)
+                if any(k in secret for k in changed):
+                    audit.record(uow.conn, now, actor, "source.secret", name, plugin=plugin,
+                                 options=[k for k in changed if k in secret])
             else:
                 store.add_source(uow.conn, name, plugin, sealed, every_minutes, now)
+                audit.record(uow.conn, now, actor, "source.create", name, plugin=plugin,
+                             options=sorted(sealed), every_minutes=every_minutes)
             uow.commit()
 
     def sources(self) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import Any
 from engine.errors import InputInvalid
 from engine.imports import secrets, store
 from engine.imports.plugin import Importer
+from engine.services import audit
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 MAX_EVERY_MINUTES = 7 * 24 * 60
@@ -28,7 +29,7 @@ def network_importers(importers: Mapping[str, Importer]) -> dict[str, Importer]:
 
 
 def save(service: Any, *, name: str, plugin: str, values: Mapping[str, str],
-         every: str | None, existing: bool) -> None:
+         every: str | None, existing: bool, actor: str = "system") -> None:
     """Add (or, ``existing``, update) source ``name`` of ``plugin`` from a form's values."""
     importer = service.importer(plugin)
     problems: list[dict[str, object]] = []
@@ -51,7 +52,8 @@ def save(service: Any, *, name: str, plugin: str, values: Mapping[str, str],
             problems.append({"field": option.name, "message": "is required"})
     if problems:
         raise InputInvalid(problems)
-    service.add_source(name, plugin, config, every_minutes=every_minutes, replace=existing)
+    service.add_source(name, plugin, config, every_minutes=every_minutes, replace=existing,
+                       actor=actor)
 
 
 def _every(text: str | None, problems: list[dict[str, object]]) -> int | None:
@@ -107,8 +109,9 @@ def overview(service: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def delete(service: Any, name: str) -> None:
+def delete(service: Any, name: str, actor: str = "system") -> None:
     """Remove a source and its cursors (its runs stay in the history)."""
     with service.svc.uow() as uow:
         store.delete_source(uow.conn, name)
+        audit.record(uow.conn, service.svc.clock.now(), actor, "source.delete", name)
         uow.commit()

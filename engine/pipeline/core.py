@@ -38,11 +38,16 @@ def apply(state: StockState, events: Sequence[StockEvent], snap: Snapshot,
 
 
 def evaluate_only(state: StockState, snap: Snapshot,
-                  checks: Iterable[tuple[StockEvent, int, int, date]]) -> Changes:
+                  checks: Iterable[tuple[StockEvent, int, int, date]],
+                  only: Sequence[Rule] | None = None, reason: str | None = None) -> Changes:
     """The rules evaluated on pairs whose stock does not change (the daily run: a synthetic
     ``daily`` event per pair, each ``(event, sku id, warehouse id, local day)``): alerts
-    opened, hit and resolved as on any event."""
-    applier = _Applier(state, snap)
+    opened, hit and resolved as on any event.
+
+    ``only``: just these rules, on the pairs in their groups, whatever their ``on`` says (an
+    activation evaluating the rules it changed, #17); an alert they resolve is resolved with
+    ``reason`` (default ``auto``)."""
+    applier = _Applier(state, snap, only, reason)
     for event, sku_id, wh_id, day in checks:
         applier._evaluate_pair(event, applier.pairs[(sku_id, wh_id)], wh_id, day)
     return applier.changes
@@ -71,9 +76,11 @@ def touched(events: Iterable[StockEvent], snap: Snapshot,
 class _Applier:
     """One batch's walk over its events: stock, demand, then the rules and their decisions."""
 
-    def __init__(self, state: StockState, snap: Snapshot) -> None:
+    def __init__(self, state: StockState, snap: Snapshot, only: Sequence[Rule] | None = None,
+                 reason: str | None = None) -> None:
         self.state = state
         self.snap = snap
+        self.only, self.reason = only, reason
         self.pairs = state.pairs
         self.ordered = state.ordered
         self.changes = Changes(state.pairs, state.ordered)
@@ -114,9 +121,16 @@ class _Applier:
         snap = self.snap
         index = snap.rule_index
         assert index is not None and snap.ruleset is not None
-        groups, rules = snap.select(pair.sku_id, wh_id, event.type)  # evaluated unit by unit
+        groups, candidates = snap.select(pair.sku_id, wh_id, event.type)  # evaluated unit by unit
+        rules: Sequence[Rule] = candidates
         open_alerts = pair.open_alerts
-        extra = index.resolvers(rules, open_alerts) if open_alerts else []
+        only = self.only
+        if only is not None:  # these rules on the pairs of their groups, raising whatever ``on``
+            rules = [r for r in only if not r.groups or not set(r.groups).isdisjoint(groups)]
+            open_alerts = {k: a for k, a in open_alerts.items() if any(r.id == k for r in rules)}
+            extra: list[Rule] = []
+        else:
+            extra = index.resolvers(rules, open_alerts) if open_alerts else []
         if not rules and not extra:
             return
         sku = snap.sku_facts[pair.sku_id]
@@ -144,7 +158,7 @@ class _Applier:
             open_alert = open_alerts.get(rule.id)
             if not hit and open_alert is None:
                 continue  # decide() says NOTHING
-            raising = event.type in rule.on
+            raising = only is not None or event.type in rule.on
             decision = decide(rule, hit, open_alert, pair.last_resolved.get(rule.id), event.at)
             if decision in (OPEN, COOLDOWN) and not raising:
                 continue
@@ -200,6 +214,8 @@ class _Applier:
             self.changes.new_alerts[-open_alert.id - 1].resolved_at = at
         else:
             self.changes.resolved[open_alert.id] = at
+            if self.reason is not None:
+                self.changes.reasons[open_alert.id] = self.reason
         del pair.open_alerts[rule.id]
         pair.last_resolved[rule.id] = at
 

@@ -76,6 +76,7 @@ class Changes:
     new_alerts: list[NewAlert] = field(default_factory=list)
     hits: dict[int, tuple[int, datetime]] = field(default_factory=dict)
     resolved: dict[int, datetime] = field(default_factory=dict)
+    reasons: dict[int, str] = field(default_factory=dict)  # of ``resolved`` not ``auto`` (#17)
     failures: RuleFailures = field(default_factory=RuleFailures)  # rules skipped on an event
     events: int = 0
 

@@ -93,6 +93,7 @@ class SkuGroup:
     where: Any  # raw JsonLogic over sku.* and warehouse.*, None = every SKU
     matches: Condition  # compiled ``where``
     params: Mapping[str, Any] = field(default_factory=dict)
+    owner: str | None = None  # the role of its rules that name no owner (#17)
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,8 @@ def usages(doc: Mapping[str, Any], kind: str, item_id: str) -> list[str]:
     if kind == "role":
         out += [f"role:{r.get('id')}" for r in _dicts(doc.get("roles"))
                 if r.get("escalate_to") == item_id]
+        out += [f"group:{g.get('id')}" for g in _dicts(doc.get("sku_groups"))
+                if g.get("owner") == item_id]
         out += [f"workflow:{w.get('id')}" for w in _dicts(doc.get("workflows"))
                 if any(item_id in _as_list(t.get("roles")) for t in _dicts(w.get("transitions")))]
     return out
@@ -189,6 +191,9 @@ def _rename(doc: Doc, kind: str, old: str, new: str) -> None:
         for role in _dicts(doc.get("roles")):
             if role.get("escalate_to") == old:
                 role["escalate_to"] = new
+        for group in _dicts(doc.get("sku_groups")):
+            if group.get("owner") == old:
+                group["owner"] = new
         for workflow in _dicts(doc.get("workflows")):
             for transition in _dicts(workflow.get("transitions")):
                 roles = transition.get("roles")

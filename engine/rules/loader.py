@@ -26,7 +26,7 @@ from engine.rules.compiled import (
     Workflow,
 )
 from engine.rules.problems import Problem, RulesetInvalid, Segments
-from engine.rules.references import check_references
+from engine.rules.references import check_references, inherited_owner
 from engine.rules.schema import validate_document
 from engine.rules.source import parse_source
 from engine.rules.template_check import check_templates
@@ -155,13 +155,14 @@ def _flat(params: Doc) -> dict[str, Any]:
 
 def build(doc: Doc, source: Any) -> CompiledRuleset:
     """The frozen ruleset from a document that passed every check."""
+    owners = _group_owners(doc)
     return CompiledRuleset(
         name=doc["ruleset"],
         settings=_settings(doc.get("settings") or {}),
         groups=MappingProxyType({g["id"]: _group(g) for _, g in _items(doc, "sku_groups")}),
         roles=MappingProxyType({r["id"]: _role(r) for _, r in _items(doc, "roles")}),
         workflows=MappingProxyType({w["id"]: _workflow(w) for _, w in _items(doc, "workflows")}),
-        rules=tuple(_rule(r) for _, r in _items(doc, "rules")),
+        rules=tuple(_rule(r, owners) for _, r in _items(doc, "rules")),
         document=_plain(source),
         calendars=tuple(_calendar(c) for _, c in _items(doc, "calendars")),
     )
@@ -217,6 +218,7 @@ def _group(group: Doc) -> SkuGroup:
         where=where,
         matches=_every if where is None else jsonlogic.compile(where),
         params=MappingProxyType(_flat(group.get("params") or {})),
+        owner=group.get("owner"),
     )
 
 
@@ -292,7 +294,11 @@ def _group_ids(rule: Doc) -> tuple[str, ...]:
     return (rule["group"],) if rule.get("group") else ()
 
 
-def _rule(rule: Doc) -> Rule:
+def _group_owners(doc: Doc) -> dict[str, str]:
+    return {g["id"]: g["owner"] for _, g in _items(doc, "sku_groups") if g.get("owner")}
+
+
+def _rule(rule: Doc, owners: Mapping[str, str]) -> Rule:
     return Rule(
         id=rule["id"],
         name=rule.get("name") or rule["id"],
@@ -301,7 +307,7 @@ def _rule(rule: Doc) -> Rule:
         when=rule["when"],
         condition=jsonlogic.compile(rule["when"]),
         severity=rule.get("severity", "medium"),
-        owner=rule.get("owner"),
+        owner=inherited_owner(rule, owners),
         cooldown=rule.get("cooldown", timedelta(0)),
         auto_resolve=rule.get("auto_resolve", True),
         actions=tuple(_action(a) for a in rule.get("actions") or ()),

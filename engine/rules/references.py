@@ -20,8 +20,14 @@ def check_references(doc: Doc) -> list[Problem]:
     refs = _Refs(groups, roles, workflows, problems)
     _check_roles(doc, refs)
     _check_workflows(doc, refs)
+    owners: dict[str, str] = {}
+    for index, group in _items(doc, "sku_groups"):
+        owner = group.get("owner")
+        refs.need(("sku_groups", index, "owner"), "role", owner, refs.roles)
+        if isinstance(group.get("id"), str) and isinstance(owner, str):
+            owners.setdefault(group["id"], owner)
     for index, rule in _items(doc, "rules"):
-        _check_rule(rule, ("rules", index), refs)
+        _check_rule(rule, ("rules", index), refs, owners)
     _ids(doc, "calendars", problems)
     for index, cal in _items(doc, "calendars"):
         for g_index, group in enumerate(cal.get("groups") or []):
@@ -164,12 +170,21 @@ def _check_transition(
     _unique(fields, (*at, "form"), "name", refs.out)
 
 
-def _check_rule(rule: Mapping[str, Any], at: Segments, refs: _Refs) -> None:
+def inherited_owner(rule: Mapping[str, Any], owners: Mapping[str, str]) -> str | None:
+    """The rule's ``owner``, else that of the first of its groups that names one (#17)."""
+    if rule.get("owner") is not None:
+        return rule.get("owner")
+    groups = rule.get("groups") or ([rule["group"]] if rule.get("group") else [])
+    return next((owners[g] for g in groups if isinstance(g, str) and g in owners), None)
+
+
+def _check_rule(rule: Mapping[str, Any], at: Segments, refs: _Refs,
+                owners: Mapping[str, str] | None = None) -> None:
     refs.need((*at, "group"), "group", rule.get("group"), refs.groups)
     for index, group in enumerate(rule.get("groups") or []):
         refs.need((*at, "groups", index), "group", group, refs.groups)
-    owner = rule.get("owner")
-    refs.need((*at, "owner"), "role", owner, refs.roles)
+    refs.need((*at, "owner"), "role", rule.get("owner"), refs.roles)
+    owner = inherited_owner(rule, owners or {})
     for index, action in enumerate(rule.get("actions") or []):
         if isinstance(action, Mapping) and isinstance(action.get("kind"), str):
             where = (*at, "actions", index, action["kind"])

@@ -137,6 +137,7 @@ class GroupSchema(DocSchema):
     description = Text(max_length=2000, allow_empty=True)
     where = Logic(allow_none=True)
     params = Section(SettingsSchema)
+    owner = Id()  # the role its rules answer to when they name no owner (#17)
 
 
 class RoleSchema(DocSchema):

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, insert, literal_column, select, up
 
 from engine.errors import Conflict, InputInvalid, NotFound
 from engine.policy import Scope
+from engine.services import audit
 from engine.storage.tables import api_tokens, ruleset_state, users
 
 TOKEN_PREFIX = "sw_"
@@ -60,6 +61,7 @@ def create_user(
     password: str | None = None,
     is_admin: bool = False,
     display_name: str = "",
+    actor: str = "system",
 ) -> User:
     if not USERNAME.match(username):
         raise InputInvalid([{"field": "username", "message":
@@ -70,6 +72,8 @@ def create_user(
     if password is not None:
         check_password_rules(password)
         password_hash = _hasher.hash(password)
+    audit.record(conn, now, actor, "user.create", username, admin=is_admin,
+                 password=password is not None)
     new_id = conn.execute(
         insert(users).values(
             username=username,
@@ -110,8 +114,10 @@ def authenticate_password(conn: Connection, username: str, password: str) -> Use
     return _user(row)
 
 
-def set_password(conn: Connection, username: str, password: str) -> None:
-    """A new password; every page session of the user ends (API tokens stay: revoke them)."""
+def set_password(conn: Connection, username: str, password: str, *, actor: str,
+                 now: datetime) -> None:
+    """A new password; every page session of the user ends (API tokens stay: revoke them).
+    The audit trail says who changed it and when, never the password."""
     check_password_rules(password)
     done = conn.execute(
         update(users).where(users.c.username == username)
@@ -119,9 +125,11 @@ def set_password(conn: Connection, username: str, password: str) -> None:
     )
     if done.rowcount == 0:
         raise NotFound("user", username)
+    audit.record(conn, now, actor, "user.password", username)
 
 
-def set_active(conn: Connection, username: str, active: bool) -> None:
+def set_active(conn: Connection, username: str, active: bool, *, actor: str,
+               now: datetime) -> None:
     """Enable or disable a user. A disabled user's sessions end at once and its API tokens
     are refused; enabling it again revives neither the sessions nor anything signed before."""
     done = conn.execute(
@@ -130,6 +138,19 @@ def set_active(conn: Connection, username: str, active: bool) -> None:
     )
     if done.rowcount == 0:
         raise NotFound("user", username)
+    audit.record(conn, now, actor, "user.enable" if active else "user.disable", username)
+
+
+def set_admin(conn: Connection, username: str, is_admin: bool, *, actor: str,
+              now: datetime) -> None:
+    """Make a user an admin or take it back; their sessions end (their rights changed)."""
+    done = conn.execute(
+        update(users).where(users.c.username == username)
+        .values(is_admin=is_admin, session_epoch=users.c.session_epoch + 1)
+    )
+    if done.rowcount == 0:
+        raise NotFound("user", username)
+    audit.record(conn, now, actor, "user.admin", username, admin=is_admin)
 
 
 def end_sessions(conn: Connection, user_id: int) -> None:
@@ -153,7 +174,7 @@ def hash_token(token: str) -> str:
 
 
 def create_token(conn: Connection, username: str, name: str, now: datetime,
-                 scope: str = Scope.FULL) -> str:
+                 scope: str = Scope.FULL, actor: str = "system") -> str:
     """A new API token for ``username``; the plain token is returned once and never stored.
 
     ``scope`` (engine/policy.py): ``full`` (the user's own rights), ``read`` or ``ingest``.
@@ -173,6 +194,8 @@ def create_token(conn: Connection, username: str, name: str, now: datetime,
             scope=Scope(scope).value,
         )
     )
+    audit.record(conn, now, actor, "token.create", f"{token[:10]}… ({username})", label=name,
+                 scope=Scope(scope).value)
     return token
 
 
@@ -243,12 +266,17 @@ def authenticate_token(conn: Connection, token: str, now: datetime) -> User | No
     return found.user
 
 
-def revoke_token(conn: Connection, prefix: str, now: datetime) -> int:
+def revoke_token(conn: Connection, prefix: str, now: datetime, actor: str = "system") -> int:
+    owners = list(conn.execute(
+        select(api_tokens.c.name, users.c.username).join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None))))
     done = conn.execute(
         update(api_tokens)
         .where(api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    for name, username in owners:
+        audit.record(conn, now, actor, "token.revoke", f"{prefix}… ({username})", label=name)
     return done.rowcount
 
 

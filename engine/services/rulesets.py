@@ -20,7 +20,7 @@ from engine.rules import CompiledRuleset, load_ruleset
 from engine.rules.versions import diff as text_diff
 from engine.services import audit
 from engine.snapshot import ActiveRuleset
-from engine.storage.tables import ruleset_state, ruleset_versions
+from engine.storage.tables import rule_runs, ruleset_state, ruleset_versions
 
 
 class RulesetCache:
@@ -78,8 +78,11 @@ def put(
     now: datetime,
     comment: str = "",
     expected_revision: int | None = None,
+    evaluate: bool = True,
 ) -> int:
-    """Validate ``text`` and make it the new active version; return its number."""
+    """Validate ``text`` and make it the new active version; return its number. ``evaluate``:
+    record the run that evaluates the rules it changed over the current stock (#17; start it
+    after the commit with ``rule_runs.start_for``)."""
     compiled = load_ruleset(text, fmt)  # raises RulesetInvalid: nothing written
     state = conn.execute(select(ruleset_state).where(ruleset_state.c.id == 1)).one()
     revision = state.revision if expected_revision is None else expected_revision
@@ -102,12 +105,15 @@ def put(
     _set_active(conn, number, revision, now)
     audit.record(conn, now, author, "ruleset.put", f"version {number}", name=compiled.name,
                  comment=comment, previous=state.active_version)
+    _audit_roles(conn, _stored(conn, state.active_version), compiled, author, now)
+    if evaluate:
+        request_run(conn, number, state.active_version, author, now)
     return number
 
 
 def activate(conn: Connection, number: int, actor: str, now: datetime,
-             expected_revision: int | None = None) -> None:
-    """Make an earlier (or any) version the active one again."""
+             expected_revision: int | None = None, evaluate: bool = True) -> None:
+    """Make an earlier (or any) version the active one again (``evaluate``: as ``put``)."""
     exists = conn.execute(
         select(ruleset_versions.c.number).where(ruleset_versions.c.number == number)
     ).first()
@@ -118,6 +124,45 @@ def activate(conn: Connection, number: int, actor: str, now: datetime,
     _set_active(conn, number, revision, now)
     audit.record(conn, now, actor, "ruleset.activate", f"version {number}",
                  previous=state.active_version)
+    if number != state.active_version:
+        _audit_roles(conn, _stored(conn, state.active_version), _stored(conn, number), actor, now)
+    if evaluate and number != state.active_version:
+        request_run(conn, number, state.active_version, actor, now)
+
+
+def _stored(conn: Connection, number: int | None) -> CompiledRuleset | None:
+    if number is None:
+        return None
+    text, fmt = version_text(conn, number)
+    return load_ruleset(text, fmt, stored=True)
+
+
+def _audit_roles(conn: Connection, old: CompiledRuleset | None, new: CompiledRuleset | None,
+                 actor: str, now: datetime) -> None:
+    """A user's business roles are the roles whose ``members`` list them: an activation that
+    changes them is a role change of each user concerned (one ``user.roles`` entry each)."""
+    def roles_of(ruleset: CompiledRuleset | None) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for role in (ruleset.roles.values() if ruleset is not None else ()):
+            for member in role.members:
+                out.setdefault(member, set()).add(role.id)
+        return out
+
+    before, after = roles_of(old), roles_of(new)
+    for user in sorted(set(before) | set(after)):
+        added = sorted(after.get(user, set()) - before.get(user, set()))
+        removed = sorted(before.get(user, set()) - after.get(user, set()))
+        if added or removed:
+            audit.record(conn, now, actor, "user.roles", user, added=added, removed=removed)
+
+
+def request_run(conn: Connection, version: int, previous: int | None, actor: str,
+                now: datetime) -> int:
+    """Record the run that evaluates what an activation changed over the current stock (#17),
+    in the activation's transaction; ``rule_runs`` runs it. Its id."""
+    return int(conn.execute(insert(rule_runs).values(
+        version=version, previous=previous, actor=actor, state="queued", rules=[],
+        counts={}, created_at=now, updated_at=now).returning(rule_runs.c.id)).scalar_one())
 
 
 def _set_active(conn: Connection, number: int, revision: int, now: datetime) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from engine.clock import Clock
 from engine.config import Settings
 from engine.jobs import Jobs
-from engine.services import abc, escalations, outbox
+from engine.services import abc, escalations, outbox, rule_runs
 from engine.services.apply import Applied, Group, apply_pending, finish_announced, route
 from engine.services.engine_cache import EngineCache
 from engine.services.rulesets import RulesetCache
@@ -199,6 +199,7 @@ def sweep_once(svc: Services) -> int:
             uow.commit()
     run_daily_jobs(svc, now)
     svc.imports.start_due()  # import sources configured to sync every N minutes
+    rule_runs.restart_waiting(svc)  # an activation whose evaluation nobody took (#17)
     return len(fired)
 
 

@@ -99,9 +99,14 @@ def _write_alert_changes(conn: Connection, changes: Changes, now: datetime) -> N
         bulk.update_many(conn, alerts, ("hits", "last_hit_at"), ("id",),
                          [(h, at, i) for i, (h, at) in changes.hits.items()])
     if changes.resolved:
+        reasons = changes.reasons
         bulk.update_many(conn, alerts, ("resolved_at",), ("id",),
-                         [(at, i) for i, at in changes.resolved.items()],
+                         [(at, i) for i, at in changes.resolved.items() if i not in reasons],
                          also="state = 'resolved', resolution = 'auto'")
+        if reasons:
+            bulk.update_many(conn, alerts, ("resolved_at", "resolution"), ("id",),
+                             [(at, reasons[i], i) for i, at in changes.resolved.items()
+                              if i in reasons], also="state = 'resolved'")
         conn.execute(
             update(escalations)
             .where(escalations.c.alert_id.in_(list(changes.resolved)),

@@ -478,6 +478,29 @@ outbox = Table(
     Index("ix_outbox_status_available", "status", "available_at"),
 )
 
+# A ruleset activation's evaluation of its changed rules over the current stock (#17): one row
+# per activation, a job with its progress; alerts of removed rules are resolved by it too.
+rule_runs = Table(
+    "rule_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("previous", Integer, nullable=True),
+    Column("actor", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # queued | running | done | failed
+    Column("phase", String(16), nullable=True),  # checking | applying
+    Column("rules", Json, nullable=False),  # the ids of the rules the activation changed
+    Column("progress_done", Float, nullable=False, server_default="0"),
+    Column("progress_total", Float, nullable=False, server_default="0"),
+    Column("counts", Json, nullable=False),
+    Column("message", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_rule_runs_state", "state"),
+)
+
 # Leases: which process runs a piece of periodic work now (the embedded default has no RQ
 # scheduler; several web processes on one database must not all sweep at once).
 leases = Table(

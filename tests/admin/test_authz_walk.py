@@ -149,6 +149,10 @@ PAGES: dict[tuple[str, str], Route] = {
     ("GET", "/admin/versions"): Route("page-admin"),
     ("GET", "/admin/versions/<int:number>"): Route("page-admin"),
     ("POST", "/admin/versions/<int:number>/activate"): Route("page-admin", params=POST_NOPE),
+    # the evaluation the seed's ruleset activation started (#17): run 1
+    ("GET", "/admin/rule-runs/<int:run_id>"): Route("page-admin", params={"run_id": "1"}),
+    ("GET", "/admin/rule-runs/<int:run_id>/progress"): Route("page-admin",
+                                                             params={"run_id": "1"}),
     ("GET", "/admin/advanced"): Route("page-admin"),
     ("POST", "/admin/advanced"): Route("page-admin"),
     ("POST", "/admin/rules/preview"): Route("page-admin"),

@@ -31,3 +31,71 @@ def test_admins_read_who_changed_what_newest_first_and_filter_it(seeded) -> None
 def test_others_may_not_read_it(seeded) -> None:
     login(seeded, "alice")
     assert seeded.get("/admin/audit").status_code == 403
+
+
+def _trail(client: Any, **query: str) -> str:
+    html = client.get("/admin/audit", query_string=query).get_data(as_text=True)
+    return html[html.index('id="audit-filters"'):]
+
+
+def test_users_and_tokens_changes_are_in_the_trail_with_who_and_when(seeded, runner) -> None:
+    for args in (["users", "create", "erin", "--password", "erin-password-1"],
+                 ["users", "password", "erin", "--password", "erin-password-2"],
+                 ["users", "admin", "erin"], ["users", "admin", "erin", "--revoke"],
+                 ["users", "disable", "erin"], ["users", "enable", "erin"]):
+        assert runner.invoke(args=args).exit_code == 0, args
+    made = runner.invoke(args=["tokens", "create", "erin", "--label", "erp"])
+    token = made.output.strip().splitlines()[-1]
+    assert runner.invoke(args=["tokens", "revoke", token[:10]]).exit_code == 0
+    login(seeded, "root")
+    users = _trail(seeded, area="user")
+    for action in ("user.create", "user.password", "user.admin", "user.disable", "user.enable"):
+        assert f'data-action="{action}"' in users, action
+    assert "token.create" not in users and "erin-password" not in users
+    assert "设置了新密码" in users and "停用了用户" in users and ">cli<" in users
+    tokens = _trail(seeded, area="token")
+    assert 'data-action="token.create"' in tokens and 'data-action="token.revoke"' in tokens
+    assert f"{token[:10]}… (erin)" in tokens and token not in tokens  # the prefix, never the token
+    assert 'data-action="user.create"' not in tokens
+    # the seeded users were created on the command line too; the areas are offered as filters
+    assert '<option value="source"' in users and '<option value="token"' in users
+
+
+def test_business_role_changes_are_a_users_role_change(seeded, client, runner) -> None:
+    from tests.admin.web_seed import RULESET
+
+    token = runner.invoke(args=["tokens", "create", "root"]).output.strip().splitlines()[-1]
+    admin_headers = {"Authorization": f"Bearer {token}"}
+    changed = RULESET.replace("members: [carol]", "members: [carol, dave]")
+    answer = client.put("/api/v1/ruleset", data=changed, content_type="application/yaml",
+                        headers=admin_headers)
+    assert answer.status_code == 200
+    login(seeded, "root")
+    users = _trail(seeded, area="user")
+    row = users[users.index('data-action="user.roles"'):]
+    row = row[:row.index("</tr>")]
+    assert "dave" in row and "purchasing-manager" in row and "root" in row
+
+
+def test_import_source_changes_never_record_the_secret(seeded, services) -> None:
+    imports = services.imports
+    config = {"url": "http://127.0.0.1:9", "db": "prod", "login": "bot", "api_key": "s3cret-one"}
+    imports.add_source("odoo-main", "odoo", config, actor="root")
+    imports.add_source("odoo-main", "odoo", {**config, "db": "prod2"}, replace=True, actor="root")
+    imports.add_source("odoo-main", "odoo", {**config, "db": "prod2", "api_key": "s3cret-two"},
+                       replace=True, actor="carol")
+    from engine.imports import source_config
+
+    source_config.delete(imports, "odoo-main", actor="root")
+    login(seeded, "root")
+    sources = _trail(seeded, area="source")
+    for action in ("source.create", "source.change", "source.secret", "source.delete"):
+        assert f'data-action="{action}"' in sources, action
+    assert "s3cret" not in sources and "fernet:" not in sources  # neither plain nor sealed
+    secret_row = sources[sources.index('data-action="source.secret"'):]
+    secret_row = secret_row[:secret_row.index("</tr>")]
+    assert "carol" in secret_row and "api_key" in secret_row
+    change_row = sources[sources.index('data-action="source.change"'):]
+    assert "db" in change_row[:change_row.index("</tr>")]
+    assert "carol" in _trail(seeded, area="source", actor="carol")
+    assert 'data-action="source.create"' not in _trail(seeded, area="source", actor="carol")
