@@ -14,9 +14,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from engine.bootstrap import Services
+from engine.pipeline.validate import Unparsed
 from engine.services import escalations as escalation_service
 from engine.services import events as event_service
-from engine.pipeline.validate import Unparsed
 from engine.strict_json import JsonInvalid, loads
 
 PROGRESS_EVERY_S = 10.0

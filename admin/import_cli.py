@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 
 from engine.bootstrap import Services
 from engine.errors import EngineError, InputInvalid
-from engine.imports.plugin import KINDS, MODES, ImportFailed, Importer, Option, load_importers
+from engine.imports.plugin import KINDS, MODES, Importer, ImportFailed, Option, load_importers
 from engine.imports.service import parse_mapping
 
 PROGRESS_EVERY_S = 2.0

@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select
 
-from engine.config import Settings  # noqa: E402
-from engine.services import catalog  # noqa: E402
-from engine.storage.database import upgrade  # noqa: E402
-from engine.storage.tables import skus, stock_levels, warehouses  # noqa: E402
+from engine.config import Settings
+from engine.services import catalog
+from engine.storage.database import upgrade
+from engine.storage.tables import skus, stock_levels, warehouses
 
 
 def build(svc, n: int) -> None:  # type: ignore[no-untyped-def]

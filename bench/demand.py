@@ -161,6 +161,8 @@ RULE = {"and": [{"<": [{"var": "stock.available"}, {"var": "metrics.reorder_poin
 
 
 def bench_preview(args: argparse.Namespace) -> None:
+    from sqlalchemy import update
+
     from engine.bootstrap import bootstrap
     from engine.config import Settings
     from engine.metrics import DemandWindow
@@ -169,7 +171,6 @@ def bench_preview(args: argparse.Namespace) -> None:
     from engine.services import rulesets, what_if
     from engine.storage import bulk, database
     from engine.storage.tables import ruleset_state, skus, stock_levels, warehouses
-    from sqlalchemy import update
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-demand-"))
     url = f"sqlite:///{tmp / 'b.db'}"

@@ -18,7 +18,6 @@ for the app's connections: a parallel worker's CPU time cannot be read after it 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import random

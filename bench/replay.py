@@ -40,7 +40,7 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -446,7 +446,7 @@ def prepare_database(url: str, cat: wl.Catalogue, text: str) -> dict[str, float]
     upgrade(url)
     times["upgrade_s"] = time.perf_counter() - t
     db = make_engine(url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     t = time.perf_counter()
     with UnitOfWork(db) as uow:
         put_rows(uow.conn, "suppliers", cat.suppliers, "bench", now)
@@ -609,7 +609,7 @@ def record_only_floor(db_file: Path, path: Path, batch: int = 5000) -> dict[str,
     conn.execute("PRAGMA synchronous=NORMAL")
     skus = dict(conn.execute("SELECT code, id FROM skus"))
     whs = dict(conn.execute("SELECT code, id FROM warehouses"))
-    received = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    received = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     n = 0
     start, cpu = time.perf_counter(), time.process_time()
 
@@ -824,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": {k: v for k, v in vars(args).items()},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count()},
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_average_start": os.getloadavg(),
     }
     say(f"bench/replay.py: {args.skus:,} SKUs × {args.warehouses} warehouses, "
@@ -834,10 +834,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
 
-    import engine.evaluation  # noqa: F401 - imports before the baseline RSS reading
-    import engine.facts  # noqa: F401
-    import engine.services.engine_cache  # noqa: F401
     import json_logic  # noqa: F401
+
+    import engine.evaluation
+    import engine.facts
+    import engine.services.engine_cache  # noqa: F401
     from engine.collector import pace_collector
     from engine.rules import load_ruleset  # noqa: F401
 

@@ -139,7 +139,7 @@ def make_catalogue(rng: random.Random, n_skus: int, n_wh: int, n_suppliers: int 
 # --- rule document -----------------------------------------------------------------------------
 
 
-def V(path: str, default: Any = None) -> dict[str, Any]:  # noqa: N802 - reads like JsonLogic
+def V(path: str, default: Any = None) -> dict[str, Any]:
     return {"var": [path, default]} if default is not None else {"var": path}
 
 

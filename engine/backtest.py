@@ -90,8 +90,18 @@ class Result:
 
 
 class _Pair:
-    __slots__ = ("series", "maker", "level", "window", "pipeline", "open", "resolved", "tally",
-                 "started", "unit_cost")
+    __slots__ = (
+        "level",
+        "maker",
+        "open",
+        "pipeline",
+        "resolved",
+        "series",
+        "started",
+        "tally",
+        "unit_cost",
+        "window",
+    )
 
     def __init__(self, series: Series, maker: FactMaker) -> None:
         self.series, self.maker = series, maker

@@ -42,7 +42,7 @@ class CalendarView:
     ``calendar.promotion`` true on its days, with no multiplier.
     """
 
-    __slots__ = ("calendars", "promotion_days", "_days", "_facts")
+    __slots__ = ("_days", "_facts", "calendars", "promotion_days")
 
     def __init__(self, calendars: Iterable[Calendar], groups: Iterable[str] = (),
                  promotion_days: frozenset[str] = frozenset()) -> None:

@@ -188,4 +188,4 @@ def _sentence(field: str | None, message: str) -> str:
     return f"'{field}' {message}" if field else message
 
 
-__all__ = ["EXCLUDE", "SCHEMAS", "validate_rows", "flatten_errors", "MAX_ROWS"]
+__all__ = ["EXCLUDE", "MAX_ROWS", "SCHEMAS", "flatten_errors", "validate_rows"]

@@ -207,7 +207,7 @@ def _read_yaml(path: Path) -> dict[Any, Any]:
         text = raw.decode("utf-8-sig")
         if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader)):
             raise ChannelConfigInvalid(str(path), ["YAML aliases (*name) are not allowed"])
-        data = yaml.load(text, Loader=_NoDuplicatesLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_NoDuplicatesLoader)
     except UnicodeDecodeError as exc:
         raise ChannelConfigInvalid(str(path), [f"file must be UTF-8 (byte {exc.start})"]) from None
     except ChannelConfigInvalid as exc:

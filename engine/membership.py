@@ -121,7 +121,7 @@ class _Batch:
     batches without a key, evaluated for every SKU.
     """
 
-    __slots__ = ("groups", "positions", "fields", "_answers")
+    __slots__ = ("_answers", "fields", "groups", "positions")
 
     def __init__(self, fields: tuple[tuple[str, str], ...] | None) -> None:
         self.groups: list[SkuGroup] = []

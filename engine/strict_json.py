@@ -98,7 +98,7 @@ def _plain_object(text: str) -> Any:
         return _NOT_PLAIN
     try:
         found, end = _SCAN(text, 0)
-    except Exception:  # noqa: BLE001 - explained by _decode
+    except Exception:
         return _NOT_PLAIN
     return found if end == len(text) or text[end:] == "\n" else _NOT_PLAIN
 

@@ -23,11 +23,11 @@ from admin.api.body import json_body
 from admin.auth import require, services
 from admin.errors import BadRequest
 from engine.errors import InputInvalid
-from engine.policy import Right
 from engine.imports import store
 from engine.imports.plugin import ImportFailed
 from engine.imports.records import BadRow
 from engine.imports.service import parse_mapping
+from engine.policy import Right
 
 blp = Blueprint("imports", __name__, url_prefix="/api/v1/imports",
                 description="Importers: files and ERPs (SPEC §6–§7)")

@@ -4,7 +4,6 @@ SKUs out of stock — the figures someone opening the product in the morning ask
 from __future__ import annotations
 
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 from flask import render_template, url_for
@@ -13,8 +12,8 @@ from flask_babel import gettext as _
 from admin.auth import services
 from admin.web.pages import web_blueprint
 from admin.web.session import active_ruleset, current_roles, login_required
-from engine.rules.compiled import SEVERITIES
 from admin.web.svg_charts import daily_bars
+from engine.rules.compiled import SEVERITIES
 from engine.services import kpis, reports
 
 bp = web_blueprint("dashboard", __name__)

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from flask import abort, g, redirect, request, session, url_for
 
 from admin.auth import services
-from engine.errors import NotFound
 from engine.policy import Identity, Right, may
 from engine.services import accounts
 from engine.services.rulesets import ActiveRuleset

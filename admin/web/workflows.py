@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from admin.web.editor import (
+    as_list,
     bp,
     editing,
     flash_saved,
@@ -28,7 +29,6 @@ from admin.web.editor import (
     posted_revision,
     save,
     split_list,
-    as_list,
 )
 from admin.web.session import login_required
 from engine.policy import Right

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from engine.imports import master
+from engine.imports.dedupe import Naming
 from engine.imports.plugin import ImportRequest
 from engine.imports.records import BadRow, Record
-from engine.imports.dedupe import Naming
 from engine.imports.validate import Validator
 from engine.services.engine_cache import DEFAULT_TZ
 

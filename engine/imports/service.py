@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from engine.errors import Conflict, InputInvalid, NotFound
 from engine.imports import apply as applying
 from engine.imports import master, secrets, store
-from engine.imports.plugin import KINDS, MODES, Importer, ImportFailed, ImportRequest
 from engine.imports.dedupe import Naming
+from engine.imports.plugin import KINDS, MODES, Importer, ImportFailed, ImportRequest
 from engine.imports.records import BadRow, Page, SalesColumns
 from engine.imports.validate import Checked, Validator
 from engine.rules.compiled import RulesetSettings

@@ -57,7 +57,7 @@ def _compile_text(text: str) -> Compiled:
     return build(json.loads(text))
 
 
-def compile(logic: Any) -> Compiled:  # noqa: A001 - the name the rules pipeline calls
+def compile(logic: Any) -> Compiled:
     """Compile a JsonLogic expression once into a function of the data.
 
     Equal expressions share one compiled function (cached by their canonical JSON). Raises

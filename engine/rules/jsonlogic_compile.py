@@ -742,7 +742,7 @@ def build_many(conditions: list[Any], result_truthy: Callable[[Any], bool],
     """
     source, consts = generate_many(conditions, known)
     namespace = dict(RUNTIME, **CHARGED, RESULT_TRUTHY=result_truthy, EXCEPTION=Exception)
-    exec(builtins.compile(source, "<jsonlogic-fused>", "exec"), namespace)  # noqa: S102
+    exec(builtins.compile(source, "<jsonlogic-fused>", "exec"), namespace)
     function: Fused = namespace["_make"](consts)
     return function
 
@@ -751,6 +751,6 @@ def build(logic: Any) -> Callable[[Any], Any]:
     """Compile an expression into a function of the data (no cache; see ``jsonlogic.compile``)."""
     source, consts = generate(logic)
     namespace = dict(RUNTIME, **CHARGED)
-    exec(builtins.compile(source, "<jsonlogic>", "exec"), namespace)  # noqa: S102 - see docstring
+    exec(builtins.compile(source, "<jsonlogic>", "exec"), namespace)
     function: Callable[[Any], Any] = namespace["_make"](consts)
     return function

@@ -212,7 +212,7 @@ def export(connect: Callable[[], Any], kind: str, filters: Filters,
 def _links(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Each SKU's supplier codes, the preferred one first."""
     by_sku: dict[int, list[str]] = {}
-    for sku_id, code, preferred in conn.execute(
+    for sku_id, code, _preferred in conn.execute(
             select(sku_suppliers.c.sku_id, suppliers.c.code, sku_suppliers.c.preferred)
             .join(suppliers, suppliers.c.id == sku_suppliers.c.supplier_id)
             .where(sku_suppliers.c.sku_id.in_([r["id"] for r in rows]))

@@ -21,7 +21,7 @@ from engine.forecast import DEFAULT_ALPHA, DEFAULT_BETA, fit
 from engine.services import audit
 from engine.services.engine_cache import Snapshot
 from engine.storage import bulk
-from engine.storage.tables import audit_log, demand_days, forecasts, ruleset_state, stock_levels
+from engine.storage.tables import audit_log, forecasts, ruleset_state, stock_levels
 
 log = logging.getLogger(__name__)
 PAGE = 50_000

@@ -13,8 +13,18 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, Integer, and_, bindparam, false, func, or_
-from sqlalchemy import select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+)
 
 Members = Mapping[int, Sequence[int]]  # SKU ids per warehouse id
 

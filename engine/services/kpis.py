@@ -17,8 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Float, and_, case, cast, func, or_, select
-from sqlalchemy import type_coerce
+from sqlalchemy import Connection, DateTime, Float, and_, case, cast, func, or_, select, type_coerce
 
 from engine.storage.tables import alerts, requisitions, tasks
 

@@ -17,7 +17,6 @@ from sqlalchemy import Connection, func, insert, select, update
 from engine.errors import Conflict, EngineError, NotFound
 from engine.services.requisitions import transition_requisition
 from engine.storage import requisition_store
-from engine.workflows.tasks import HistoryEntry
 from engine.storage.tables import (
     notifications,
     outbox,
@@ -27,6 +26,7 @@ from engine.storage.tables import (
     suppliers,
     warehouses,
 )
+from engine.workflows.tasks import HistoryEntry
 
 STATES = ("draft", "sent", "ordered", "cancelled")
 
@@ -56,7 +56,7 @@ def merge(conn: Connection, req_ids: Sequence[int], actor: str, now: datetime) -
             reasons[req_id] = "it has no supplier"
     found = {r.supplier_id for r in rows.values() if r.supplier_id is not None}
     if not reasons and len(found) > 1:
-        reasons = {i: "the requisitions are of different suppliers" for i in ids}
+        reasons = dict.fromkeys(ids, "the requisitions are of different suppliers")
     if reasons or not ids:
         raise MergeRefused(reasons or {0: "no requisition chosen"})
     po_id = conn.execute(insert(purchase_orders).values(

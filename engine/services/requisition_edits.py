@@ -28,8 +28,8 @@ from engine.storage.tables import (
     skus,
     suppliers,
 )
-from engine.workflows.tasks import HistoryEntry
 from engine.workflows.errors import FormInvalid, RoleNotAllowed, TransitionNotAllowed
+from engine.workflows.tasks import HistoryEntry
 
 EDITABLE = ("draft", "pending_approval")
 MAX_QUANTITY = 1e9

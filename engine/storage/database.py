@@ -101,7 +101,7 @@ def _server_hung_up(dbapi_conn: Any) -> bool:
         return True
     try:
         fd = dbapi_conn.fileno()
-    except Exception:  # noqa: BLE001 - closed already
+    except Exception:
         return True
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
@@ -162,7 +162,7 @@ def drop_inherited_sockets(engine: Engine) -> None:
         for conn in sockets:
             try:
                 fd = conn.fileno()
-            except Exception:  # noqa: BLE001 - closed already, or no socket (SQLite)
+            except Exception:
                 continue
             if fd >= 0:
                 os.dup2(null, fd)

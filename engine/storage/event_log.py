@@ -20,7 +20,8 @@ from engine.pipeline.validate import ItemResult, Unparsed
 from engine.snapshot import Snapshot
 from engine.stock import StockEvent, recorded_event
 from engine.storage import bulk
-from engine.storage.tables import outbox as outbox_table, rejected_events, stock_events
+from engine.storage.tables import outbox as outbox_table
+from engine.storage.tables import rejected_events, stock_events
 
 log = logging.getLogger(__name__)
 EVENT_COLUMNS = ("event_id", "type", "sku_id", "warehouse_id", "qty", "at", "ref", "payload",

@@ -22,9 +22,9 @@ from engine.imports.records import (
     PurchaseOrderLine,
     Record,
     SkuRecord,
-    SupplierLink,
     StockMove,
     StockSnapshot,
+    SupplierLink,
     SupplierRecord,
     WarehouseRecord,
 )

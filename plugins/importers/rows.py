@@ -292,7 +292,7 @@ class RowReader:
             raise RowInvalid("qty_ordered" if "qty_ordered" in self.index else "qty_open",
                              "is empty")
         word = self.text(row, "status")
-        status = PO_STATUS.get(word.lower(), None) if word else "open"
+        status = PO_STATUS.get(word.lower()) if word else "open"
         if status is None:
             raise RowInvalid("status", f"'{word}' is not a status (open/执行中, done/已完成, "
                              "cancelled/作废)")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Iterator, Sequence
-from itertools import islice
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 

@@ -297,7 +297,7 @@ class _Db:
             q = sa.select(*d.c, h.c.cPOID, h.c.cVenCode, h.c.cVerifier, h.c.cCloser).select_from(
                 d.join(h, d.c.POID == h.c.POID))
             if last is not None:
-                q = q.where(d.c.ID > last)
+                q = q.where(last < d.c.ID)
             rows = self.rows(q.order_by(d.c.ID).limit(self.page_size), where)
             out: list[Record] = []
             for r in rows:

@@ -112,7 +112,7 @@ def test_a_task_outside_the_callers_scope_answers_404_as_on_the_page(
         headers = bearer(runner, name)
         assert seeded.get(path, headers=headers).status_code == 404
         assert seeded.get("/api/v1/tasks", headers=headers).json == {"total": 0, "items": []}
-        assert seeded.get(f"/api/v1/tasks?role=buyer", headers=headers).json["total"] == 0
+        assert seeded.get("/api/v1/tasks?role=buyer", headers=headers).json["total"] == 0
     for name in ("alice", "carol", "root"):  # the buyer, the manager who may cancel, an admin
         headers = bearer(runner, name)
         assert seeded.get(path, headers=headers).status_code == 200

@@ -58,7 +58,7 @@ def test_a_huge_revision_is_refused_not_crashed(client, admin_headers) -> None:
     assert answer.status_code in (404, 422)
 
 
-def test_the_advanced_page_shows_the_line(admin) -> None:  # noqa: F811
+def test_the_advanced_page_shows_the_line(admin) -> None:
     page = admin.get("/admin/advanced")
     answer = admin.post("/admin/advanced", data={**form_of(page), "text": YAML_DOC})
     assert answer.status_code == 200

@@ -43,7 +43,7 @@ def test_the_report_shows_handling_times_overdue_share_and_outcomes(seeded, serv
 def test_the_period_is_chosen_and_exported_to_excel(seeded, clock) -> None:
     login(seeded, "carol")
     today = clock.now().date()
-    empty = seeded.get(f"/reports?from=2020-01-01&to=2020-01-31").get_data(as_text=True)
+    empty = seeded.get("/reports?from=2020-01-01&to=2020-01-31").get_data(as_text=True)
     assert re.search(r'id="kpi-alerts".*?<span class="stat-value">0</span>', empty, re.S)
     assert "结束日期不是有效日期" in seeded.get("/reports?to=soon").get_data(as_text=True)
     book = load_workbook(io.BytesIO(seeded.get(

@@ -51,7 +51,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         sink = self.server.sink
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         sink.requests.append(Received(self.path, dict(self.headers.items()), body))

@@ -170,7 +170,7 @@ def test_a_refused_connection_is_retryable():
 
 
 def fake_resolver(*addresses: str):
-    def resolve(host, port, family=0, type=0):  # noqa: A002 - getaddrinfo's signature
+    def resolve(host, port, family=0, type=0):
         return [
             (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
             for a in addresses

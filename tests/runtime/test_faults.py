@@ -92,7 +92,7 @@ class Workers:
         self.kills = 0
 
     def _start(self, i: int) -> subprocess.Popen[bytes]:
-        log = open(self.logdir / f"worker-{i}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
+        log = open(self.logdir / f"worker-{i}-{time.monotonic_ns()}.log", "wb")
         return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--lease", "2"],
                                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -358,7 +358,7 @@ def test_a_worker_killed_mid_partition_loses_nothing_while_the_others_go_on(sett
     for name in names:  # each worker's connections carry its name: pg_locks says who holds what
         sep = "&" if "?" in settings.database_url else "?"
         worker_env = dict(env, DATABASE_URL=f"{settings.database_url}{sep}application_name={name}")
-        log = open(tmp_path / f"worker-{name}.log", "wb")  # noqa: SIM115
+        log = open(tmp_path / f"worker-{name}.log", "wb")
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--lease", "2"],
             cwd=REPO, env=worker_env, stdout=log, stderr=subprocess.STDOUT))

@@ -12,8 +12,15 @@ from sqlalchemy import event, func, select
 
 from engine.services import outbox as outbox_service
 from engine.services.runner import relay_once, run_outbox
-from engine.storage.tables import (alerts, notifications, outbox, rejected_events, requisitions, stock_events,
-                                   tasks)
+from engine.storage.tables import (
+    alerts,
+    notifications,
+    outbox,
+    rejected_events,
+    requisitions,
+    stock_events,
+    tasks,
+)
 from tests.engine.services.test_replenishment_scenario import history, setup
 
 

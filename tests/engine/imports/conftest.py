@@ -14,8 +14,8 @@ from engine.imports.service import ImportService
 from engine.services import catalog
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fake_erp import importer as fake_erp  # noqa: E402
-from imports_support import levels, run_file  # noqa: E402,F401  (for the tests)
+from fake_erp import importer as fake_erp
+from imports_support import levels, run_file  # noqa: F401  (for the tests)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine.storage.tables import escalations, task_history, tasks
-
 from tests.engine.services.test_replenishment_scenario import history, setup
 
 

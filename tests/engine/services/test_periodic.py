@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from engine.services import leases, periodic
 from engine.storage.tables import escalations, notifications, task_history, tasks
-
 from tests.engine.services import test_replenishment_scenario as scenario
 
 # The scenario's ruleset with the buyer escalating to the manager and no rule-level escalate:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from engine.imports.plugin import ImportFailed, ImportRequest
-from engine.imports.records import BadRow, PurchaseOrderLine, SkuRecord, StockMove, StockSnapshot
+from engine.imports.records import BadRow, PurchaseOrderLine, StockMove, StockSnapshot
 from plugins.importers import cells
 from plugins.importers.csv_file import importer as csv_importer
 from plugins.importers.excel_file import importer as excel_importer

@@ -65,7 +65,7 @@ class HttpFake:
                 self.end_headers()
                 self.wfile.write(raw)
 
-            do_GET = do_POST = _serve  # noqa: N815
+            do_GET = do_POST = _serve
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -272,7 +272,7 @@ class _Handler(SimpleXMLRPCRequestHandler):
     rpc_paths = ("/xmlrpc/2/common", "/xmlrpc/2/object")
     server: _Server
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         fake = self.server.fake
         if self.path == "/web/version" and fake.version >= 16:
             self._json(200, {"version_info": [fake.version, 0, 0, "final", 0, ""],
@@ -280,7 +280,7 @@ class _Handler(SimpleXMLRPCRequestHandler):
         else:
             self._json(404, {"name": "werkzeug.exceptions.NotFound", "message": "Not Found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if not self.path.startswith("/json/2/"):
             return super().do_POST()
         fake = self.server.fake
