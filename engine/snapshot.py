@@ -17,7 +17,7 @@ from engine.facts import FactMaker
 from engine.forecast import Model
 from engine.membership import GroupIndex
 from engine.metrics import SupplierLink
-from engine.rules.compiled import CompiledRuleset, RulesetSettings
+from engine.rules.compiled import CompiledRuleset, Rule, RulesetSettings
 
 MAX_FACT_MAKERS = 16_384
 MAX_SELECTIONS = 50_000  # per warehouse, when SKU profiles are per SKU: then started afresh
@@ -59,6 +59,24 @@ class Snapshot:
     _selections: dict[int, dict[int, tuple[tuple[str, ...], dict[str, Candidates]]]] = field(
         default_factory=dict)
     _selections_bounded: bool = False
+    # issue #19: the rules alerting per group×warehouse, whether a rule suggests transfers, and
+    # each such group's members by warehouse id (SKU ids), worked out once
+    group_rules: tuple[Rule, ...] = ()
+    suggests_transfers: bool = False
+    _members: dict[str, dict[int, tuple[int, ...]]] = field(default_factory=dict)
+
+    def group_members(self, group_id: str) -> dict[int, tuple[int, ...]]:
+        """The SKU ids of a group in each warehouse (by id): a group rule's aggregates."""
+        found = self._members.get(group_id)
+        if found is None:
+            by_wh: dict[int, list[int]] = {}
+            codes = {f["code"]: w for w, f in self.warehouse_facts.items()}
+            if self.group_index is not None:
+                for sku, wh in self.group_index.members(group_id):
+                    if sku in self.sku_ids and wh in codes:
+                        by_wh.setdefault(codes[wh], []).append(self.sku_ids[sku])
+            found = self._members[group_id] = {w: tuple(sorted(s)) for w, s in by_wh.items()}
+        return found
 
     def params(self, groups: tuple[str, ...]) -> Mapping[str, Any]:
         found = self._params.get(groups)
@@ -145,6 +163,10 @@ class Snapshot:
         self.index_profiles()
         self.tz = ZoneInfo(compiled.settings.timezone)
         self.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)
+        self.group_rules = tuple(r for r in compiled.rules
+                                 if r.enabled and r.per == "group_warehouse")
+        self.suggests_transfers = any(a.kind == "suggest_transfer" for r in compiled.rules
+                                      if r.enabled for a in r.actions)
         self.promotion_days = frozenset(str(d) for d in compiled.settings.extra.get("promotion_days", []))
         # the stored forecasts, when some group uses them, are loaded by the caller (storage)
 

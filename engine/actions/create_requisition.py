@@ -11,9 +11,12 @@ from __future__ import annotations
 from engine.actions.context import ActionContext, Draft, RequisitionDraft, Skipped
 from engine.metrics import approval_chain, choose_supplier, requisition_quantity
 from engine.rules.compiled import CreateRequisition
+from engine.actions.transfer_cover import TRANSFER_NOTE, with_transfers
 
 
 def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draft]:
+    if ctx.transfer_cover:  # issue #19: what open transfers bring is not ordered again
+        ctx, action = with_transfers(ctx, action)
     position = ctx.facts["stock"]["inventory_position"]
     if ctx.open_requisitions and position >= ctx.metrics.reorder_point:
         return [Skipped(key, f"open requisitions already cover the shortage (inventory position "
@@ -31,7 +34,8 @@ def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draf
     chain = approval_chain(amount, action.approval)
     role = chain[0] if chain else None
     reason = (f"{action.policy}: asked {qty.raw:.2f}, rounded to {qty.quantity:g}"
-              + (f" (MOQ {supplier.moq:g}, pack {supplier.pack_size:g})" if supplier else ""))
+              + (f" (MOQ {supplier.moq:g}, pack {supplier.pack_size:g})" if supplier else "")
+              + (TRANSFER_NOTE.format(ctx.transfer_cover) if ctx.transfer_cover else ""))
     return [RequisitionDraft(
         action_key=key,
         supplier=supplier.code if supplier else None,

@@ -12,14 +12,21 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.actions import run_actions
-from engine.actions.context import ActionContext, RequisitionDraft, Skipped
+from engine.actions.context import (
+    ActionContext,
+    RequisitionDraft,
+    Skipped,
+    SourceStock,
+    TransferDraft,
+)
 from engine.alerts import COOLDOWN, HIT, OPEN, RESOLVE, OpenAlert, decide
 from engine.evaluation import evaluate
-from engine.metrics import Metrics
+from engine.metrics import DemandWindow, Metrics
+from engine.pipeline.groups import Member, Tally, group_facts, member, reads_all
 from engine.pipeline.state import Changes, NewAlert, Pair, StockState
 from engine.rules.compiled import Rule
 from engine.snapshot import DEFAULT_TZ, Snapshot
-from engine.stock import DEMAND_TYPES, StockEvent, apply as apply_to_level
+from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply as apply_to_level
 
 
 def apply(state: StockState, events: Sequence[StockEvent], snap: Snapshot,
@@ -44,7 +51,10 @@ def evaluate_only(state: StockState, snap: Snapshot,
     opened, hit and resolved as on any event."""
     applier = _Applier(state, snap)
     for event, sku_id, wh_id, day in checks:
-        applier._evaluate_pair(event, applier.pairs[(sku_id, wh_id)], wh_id, day)
+        pair = applier.pairs[(sku_id, wh_id)]
+        applier._evaluate_pair(event, pair, wh_id, day)
+        if snap.group_rules:
+            applier._evaluate_groups(event, pair, wh_id, day)
     return applier.changes
 
 
@@ -78,6 +88,8 @@ class _Applier:
         self.ordered = state.ordered
         self.changes = Changes(state.pairs, state.ordered)
         self._by_sku: dict[int, list[Pair]] | None = None
+        self._tallies: dict[tuple[str, int], Tally] = {}  # group rules' sums, by (group, wh)
+        self._reads_all = {r.id for r in snap.group_rules if reads_all(r)}
 
     def apply_event(self, event: StockEvent) -> None:
         snap = self.snap
@@ -109,6 +121,8 @@ class _Applier:
             pair.last_event_at = event.at
         if self.snap.ruleset is not None:
             self._evaluate_pair(event, pair, wh_id, day)
+            if self.snap.group_rules:
+                self._evaluate_groups(event, pair, wh_id, day)
 
     def _evaluate_pair(self, event: StockEvent, pair: Pair, wh_id: int, day: date) -> None:
         snap = self.snap
@@ -171,9 +185,18 @@ class _Applier:
     def _open(self, rule: Rule, pair: Pair, event: StockEvent, facts: dict[str, Any],
               metrics: Metrics, links: Any) -> None:
         assert self.snap.ruleset is not None
+        key = (pair.sku_id, pair.wh_id)
+        sources = (self._sources(pair, event) if any(a.kind == "suggest_transfer"
+                                                     for a in rule.actions) else ())
         ctx = ActionContext(self.snap.ruleset.compiled, rule, facts, metrics, links, event.at,
-                            pair.open_requisitions, self.snap.supplier_contacts)
+                            pair.open_requisitions, self.snap.supplier_contacts, sources,
+                            self.state.inbound.get(key, 0.0))
         drafts = run_actions(rule.actions, ctx)
+        for d in drafts:  # the next alert of this batch sees the transfer proposed
+            if isinstance(d, TransferDraft):
+                self.state.inbound[key] = self.state.inbound.get(key, 0.0) + d.quantity
+                source = (pair.sku_id, self.snap.warehouse_ids[d.from_warehouse])
+                self.state.outgoing[source] = self.state.outgoing.get(source, 0.0) + d.quantity
         explained = dict(facts, actions=[{"action": d.action_key, "skipped": d.reason}
                                          for d in drafts if isinstance(d, Skipped)])
         ordered = sum(d.quantity for d in drafts if isinstance(d, RequisitionDraft))
@@ -187,6 +210,110 @@ class _Applier:
         new_alerts = self.changes.new_alerts
         new_alerts.append(NewAlert(rule, pair, event.at, explained, drafts, last_hit_at=event.at))
         pair.open_alerts[rule.id] = OpenAlert(-len(new_alerts), rule.id, 1)  # negative: new
+
+    # -- issue #19: the SKU's other warehouses, and group rules --------------------------------
+    def _stock_of(self, sku_id: int, wh_id: int) -> tuple[StockLevel, DemandWindow]:
+        pair = self.pairs.get((sku_id, wh_id))
+        if pair is not None:
+            return pair.level, pair.window
+        return self.state.elsewhere.get((sku_id, wh_id)) or (StockLevel(), DemandWindow())
+
+    def _pair_facts(self, sku_id: int, wh_id: int, level: StockLevel, window: DemandWindow,
+                    event: StockEvent) -> dict[str, Any]:
+        snap = self.snap
+        groups = snap.select(sku_id, wh_id, event.type)[0]
+        return snap.fact_maker(sku_id, groups).facts(
+            event, snap.sku_facts[sku_id], snap.warehouse_facts[wh_id], level, window)
+
+    def _sources(self, pair: Pair, event: StockEvent) -> tuple[SourceStock, ...]:
+        """The SKU's stock in its other warehouses, with their own metrics; what open
+        transfers not yet shipped will take from each is not available to give."""
+        out = []
+        for wh_id, wh in self.snap.warehouse_facts.items():
+            key = (pair.sku_id, wh_id)
+            if wh_id == pair.wh_id or (key not in self.pairs and key not in self.state.elsewhere):
+                continue
+            level, window = self._stock_of(*key)
+            metrics = self._pair_facts(pair.sku_id, wh_id, level, window, event)["metrics"]
+            out.append(SourceStock(wh["code"], wh.get("region"),
+                                   level.available - self.state.outgoing.get(key, 0.0),
+                                   metrics["reorder_point"], metrics["max_stock"],
+                                   metrics["avg_daily_demand"]))
+        return tuple(out)
+
+    def _member(self, sku_id: int, wh_id: int, event: StockEvent,
+                ) -> tuple[Member, dict[str, Any]]:
+        level, window = self._stock_of(sku_id, wh_id)
+        facts = self._pair_facts(sku_id, wh_id, level, window, event)
+        m = facts["metrics"]
+        return member(level.on_hand, level.available, level.inventory_position,
+                      m["reorder_point"], m["avg_daily_demand"]), facts
+
+    def _tally(self, group_id: str, wh_id: int, event: StockEvent) -> Tally:
+        found = self._tallies.get((group_id, wh_id))
+        if found is None:
+            found = self._tallies[(group_id, wh_id)] = Tally()
+            for sku_id in self.snap.group_members(group_id).get(wh_id, ()):
+                found.put(sku_id, self._member(sku_id, wh_id, event)[0])
+        return found
+
+    def _evaluate_groups(self, event: StockEvent, pair: Pair, wh_id: int, day: date) -> None:
+        """The group rules of the pair's groups, over the group in this warehouse (and in
+        every warehouse when a rule reads ``group.all``): one alert per group×warehouse."""
+        snap = self.snap
+        groups = snap.select(pair.sku_id, wh_id, event.type)[0]
+        wanted = [(r, g) for r in snap.group_rules for g in r.groups if g in groups]
+        if not wanted:
+            return
+        mine, facts = self._member(pair.sku_id, wh_id, event)
+        for group_id in dict.fromkeys(g for _, g in wanted):  # the pair's share, up to date
+            for (gid, w), tally in self._tallies.items():
+                if gid == group_id and pair.sku_id in tally.members and w == wh_id:
+                    tally.put(pair.sku_id, mine)
+        alerts = self.state.group_alerts
+        for rule, group_id in wanted:
+            key = (rule.id, group_id, wh_id)
+            open_alert = alerts.get(key)
+            raising = event.type in rule.on
+            if not raising and open_alert is None:
+                continue
+            here = self._tally(group_id, wh_id, event)
+            here.put(pair.sku_id, mine)
+            everywhere = ([self._tally(group_id, w, event) for w in snap.group_members(group_id)]
+                          if rule.id in self._reads_all else [here])
+            seen = dict(facts, group=group_facts(group_id, here, everywhere), scope="group_warehouse")
+            outcomes = evaluate([rule], seen)
+            hit = bool(outcomes)
+            if hit and outcomes[0].error is not None:
+                self.changes.failures.note(rule.id, outcomes[0].error, pair.sku_id, wh_id,
+                                           event.id, event.at)
+                continue
+            decision = decide(rule, hit, open_alert, self.state.group_resolved.get(key), event.at)
+            if decision == OPEN and raising:
+                self._open_group(rule, group_id, pair, event, seen)
+            elif decision == HIT and open_alert is not None:
+                open_alert.hits += 1
+                self._hit(open_alert, event.at)
+            elif decision == RESOLVE and open_alert is not None:
+                if open_alert.id < 0:
+                    self.changes.new_alerts[-open_alert.id - 1].resolved_at = event.at
+                else:
+                    self.changes.resolved[open_alert.id] = event.at
+                del alerts[key]
+                self.state.group_resolved[key] = event.at
+
+    def _open_group(self, rule: Rule, group_id: str, pair: Pair, event: StockEvent,
+                    facts: dict[str, Any]) -> None:
+        assert self.snap.ruleset is not None
+        ctx = ActionContext(self.snap.ruleset.compiled, rule, facts,
+                            Metrics.from_facts(facts["metrics"]), (), event.at,
+                            supplier_contacts=self.snap.supplier_contacts)
+        drafts = run_actions(rule.actions, ctx)
+        new_alerts = self.changes.new_alerts
+        new_alerts.append(NewAlert(rule, pair, event.at, facts, drafts, last_hit_at=event.at,
+                                   scope_key=group_id))
+        self.state.group_alerts[(rule.id, group_id, pair.wh_id)] = OpenAlert(
+            -len(new_alerts), rule.id, 1)
 
     def _hit(self, open_alert: OpenAlert, at: datetime) -> None:
         if open_alert.id < 0:

@@ -194,6 +194,13 @@ def _check_action(action: Mapping[str, Any], at: Segments, has_owner: bool, refs
             refs.need((*at, "to"), "role", to, refs.roles)
     elif kind == "escalate":
         refs.need((*at, "to"), "role", action.get("to"), refs.roles)
+    elif kind == "suggest_transfer":
+        for step in ("ship", "receive"):
+            refs.need((*at, step), "role", action.get(step), refs.roles)
+            if action.get(step) is None and not has_owner:
+                refs.out.append(Problem((*at, step), f"who takes the '{step}' step? give this "
+                                        f"suggest_transfer a '{step}' role or the rule an "
+                                        "'owner'", code="no_owner"))
 
 
 def _check_task(action: Mapping[str, Any], at: Segments, has_owner: bool, refs: _Refs) -> None:
