@@ -118,6 +118,7 @@ def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str |
     facts = (alert or {}).get("facts") or {}
     explanation = {
         "sections": explain.fact_sections(facts),
+        "group": explain.group_summary(facts),
         "formulas": explain.formulas(facts),
         "legend": explain.legend(),
         "condition": explain.condition(rule.when, facts) if rule else None,
@@ -162,7 +163,8 @@ def alert_page(alert_id: int) -> Any:
         origin = reports.alert_origin(uow.conn, alert_id)
         rule = _rule(uow.conn, origin, active_ruleset().compiled if active_ruleset() else None)
     return render_template("tasks/alert.html", alert=alert, rule=rule,
-                           sections=explain.fact_sections(alert["facts"] or {}))
+                           sections=explain.fact_sections(alert["facts"] or {}),
+                           group=explain.group_summary(alert["facts"] or {}))
 
 
 def _linked_taking(compiled: CompiledRuleset | None, linked: list[dict[str, Any]],

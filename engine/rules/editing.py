@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from engine.rules.variables import FACTS
+from engine.rules.variables import FACTS, GROUP_FACTS
 
 Doc = dict[str, Any]
 
@@ -362,7 +362,7 @@ _WORDS = {
 
 def fact_label(path: str, lang: str = "zh") -> str:
     """A fact's plain name in ``lang``; an admin's own ``params.x`` as ``x``; else the path."""
-    fact = FACTS.get(path)
+    fact = FACTS.get(path) or GROUP_FACTS.get(path)
     if fact is not None:
         return (fact.label_zh if lang == "zh" else fact.label_en) or path
     if path.startswith("params."):
