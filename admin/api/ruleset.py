@@ -17,6 +17,7 @@ from engine.policy import Right
 from engine.rules import load_ruleset
 from engine.rules.problems import RulesetInvalid
 from engine.rules.advice import advice
+from engine.rules.group_advice import empty_group_rules
 from engine.services import rulesets, what_if
 from engine.services.master_data import all_skus, all_warehouses
 
@@ -108,7 +109,8 @@ class Validate(MethodView):
         groups = {gid: _match(index.skus_in((gid,))) for gid in compiled.groups}
         rules = {r.id: dict(_match(index.skus_in(r.groups)), **evaluated[r.id])
                  for r in compiled.rules}
-        return {"valid": True, "errors": [], "warnings": [p.as_dict() for p in advice(compiled)],
+        warnings = advice(compiled) + empty_group_rules(compiled, index)
+        return {"valid": True, "errors": [], "warnings": [p.as_dict() for p in warnings],
                 "groups": groups, "rules": rules}
 
 

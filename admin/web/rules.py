@@ -57,6 +57,7 @@ from engine.rules.editing import (
     upsert,
     upsert_rule,
 )
+from engine.rules.group_advice import empty_group_rules
 from engine.rules.problems import RulesetInvalid
 from engine.rules.schema import CHANNELS
 from engine.rules.variables import FACTS, GROUP_FACTS
@@ -183,7 +184,20 @@ def _edit(rule_id: str | None) -> Any:
         return _render(model, ed.document, revision, rule_id, errors, top)
     flash(_("Rule “%(name)s” saved: version %(n)s is now active.", name=name, n=saved.version),
           "success")
+    _flash_empty_groups()
     return redirect(url_for("rules.index"), 303)
+
+
+def _flash_empty_groups() -> None:
+    """A group rule whose group holds no SKU now: a warning (issue #19)."""
+    svc = services()
+    with svc.uow() as uow:
+        snap = svc.cache.current(uow.conn)
+    if snap.ruleset is None or snap.group_index is None or not snap.group_rules:
+        return
+    for warning in empty_group_rules(snap.ruleset.compiled, snap.group_index):
+        flash(_("Warning: %(path)s: %(message)s", path=warning.path, message=warning.message),
+              "warning")
 
 
 def _edited(doc: dict[str, Any], model: dict[str, Any], rule_id: str | None,
