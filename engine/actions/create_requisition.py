@@ -9,9 +9,9 @@ reorder point.
 from __future__ import annotations
 
 from engine.actions.context import ActionContext, Draft, RequisitionDraft, Skipped
+from engine.actions.transfer_cover import TRANSFER_NOTE, with_transfers
 from engine.metrics import approval_chain, choose_supplier, requisition_quantity
 from engine.rules.compiled import CreateRequisition
-from engine.actions.transfer_cover import TRANSFER_NOTE, with_transfers
 
 
 def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draft]:
@@ -26,7 +26,8 @@ def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draf
         return [Skipped(key, f"no supplier '{action.supplier}' is linked to this SKU")]
     qty = requisition_quantity(action, ctx.facts, ctx.metrics, supplier)
     if not qty.quantity > 0:
-        return [Skipped(key, qty.reason or "nothing to order")]
+        return [Skipped(key, (qty.reason or "nothing to order")
+                        + (TRANSFER_NOTE.format(ctx.transfer_cover) if ctx.transfer_cover else ""))]
     price = supplier.price if supplier and supplier.price is not None else ctx.facts["sku"].get("unit_cost")
     amount = round(qty.quantity * price, 2) if price is not None else None
     # The first level of the approval chain approves first (issue #18); an unknown amount

@@ -41,7 +41,7 @@ def test_retail_default_is_the_spec_example() -> None:
 
 def test_demo_exercises_every_feature() -> None:
     ruleset = load("demo-ruleset.yaml")
-    assert (len(ruleset.rules), len(ruleset.groups), len(ruleset.workflows)) == (7, 4, 2)
+    assert (len(ruleset.rules), len(ruleset.groups), len(ruleset.workflows)) == (8, 4, 2)
     assert {m for r in ruleset.roles.values() for m in r.members} == {
         "alice",
         "bob",
