@@ -147,7 +147,7 @@ def _write_new_alerts(conn: Connection, new_alerts: list[NewAlert], snap: Snapsh
             f"ON CONFLICT (rule, sku_id, warehouse_id) WHERE {OPEN_ALERT_PREDICATE} DO NOTHING")
         ids = {(rule, sku, wh): i for i, rule, sku, wh in returned}
         for a in new_alerts:
-            if not a.resolved_at:
+            if not a.resolved_at and a.scope_key is None:
                 a.id = ids.get((a.rule.id, a.pair.sku_id, a.pair.wh_id))
     _write_closed_alerts(conn, closed)
     written = [a for a in new_alerts if a.id is not None]

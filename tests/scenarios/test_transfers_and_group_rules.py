@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine.storage.tables import alerts, requisitions, stock_levels, transfers
+from engine.storage.tables import alerts, requisitions, stock_levels, tasks, transfers
 from tests.conftest import _token
 
 RULESET = """
@@ -127,9 +127,11 @@ def test_a_surplus_is_transferred_before_buying_and_a_group_rule_fires_once(
     assert count(services, alerts) == 0  # nothing breached while the history filled
 
     # -- transfers before buying --------------------------------------------------------------
-    r = client.post("/api/v1/events", headers=h,
-                    json=[ev("trigger", "sale", "S1", "WH-SH", TODAY, 10, hour=7)])
-    assert r.json["accepted"] == 1, r.json
+    # one batch opens a SKU's alert (S1) and a group's (F6 is the sixth fast mover below)
+    r = client.post("/api/v1/events", headers=h, json=[
+        ev("trigger", "sale", "S1", "WH-SH", TODAY, 10, hour=7),
+        ev("f6-today", "sale", "F6", "WH-SH", TODAY, 10, hour=7)])
+    assert r.json["accepted"] == 2, r.json
     listed = client.get("/api/v1/transfers", headers=h).json
     assert listed["total"] == 1
     [t] = listed["items"]
@@ -170,8 +172,6 @@ def test_a_surplus_is_transferred_before_buying_and_a_group_rule_fires_once(
     assert count(services, transfers) == 1
 
     # -- a group rule alerts once per group×warehouse -----------------------------------------
-    client.post("/api/v1/events", headers=h, json=[
-        ev("f6-today", "sale", "F6", "WH-SH", TODAY, 10, hour=7)])
     group_alerts = alerts.c.rule == "many-fast-low"
     assert count(services, alerts, group_alerts) == 1
     client.post("/api/v1/events", headers=h, json=[
@@ -182,3 +182,31 @@ def test_a_surplus_is_transferred_before_buying_and_a_group_rule_fires_once(
     assert (alert.scope_key, alert.hits, alert.state) == ("fast", 2, "open")
     assert alert.facts["group"]["below_reorder_point"] == 6
     assert alert.facts["group"]["skus"] == 7
+    with services.db.connect() as conn:
+        [task] = conn.execute(select(tasks).where(tasks.c.alert_id == alert.id)).all()
+    assert task.title == "6 fast movers low"
+
+
+def test_validation_warns_of_a_group_rule_whose_group_holds_no_sku(client, admin_headers):
+    setup(client, admin_headers)
+    text = RULESET.replace('"A"]}', '"Z"]}')  # no SKU is of class Z
+    r = client.post("/api/v1/ruleset/validate", data=text, content_type="application/yaml",
+                    headers=admin_headers)
+    assert r.status_code == 200 and r.json["valid"], r.json
+    [warning] = [w for w in r.json["warnings"] if w["code"] == "empty_group"]
+    assert warning["path"] == "rules[1].per" and "holds no SKU" in warning["message"]
+    r = client.post("/api/v1/ruleset/validate", data=RULESET, content_type="application/yaml",
+                    headers=admin_headers)
+    assert r.status_code == 200 and not [w for w in r.json["warnings"]
+                                         if w["code"] == "empty_group"]
+
+
+def test_a_group_rule_with_a_requisition_is_refused_with_its_place(client, admin_headers):
+    setup(client, admin_headers)
+    text = RULESET.replace("      - create_task: {title: \"{{ group.below_reorder_point }} fast",
+                           "      - create_requisition: {}\n      - create_task: {title: \"{{ "
+                           "group.below_reorder_point }} fast")
+    r = client.put("/api/v1/ruleset", data=text, content_type="application/yaml",
+                   headers=admin_headers)
+    assert r.status_code == 422
+    assert [e["path"] for e in r.json["errors"]] == ["rules[1].actions[0].create_requisition"]
