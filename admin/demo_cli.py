@@ -146,8 +146,9 @@ def _open_work(svc: Services) -> str:
                                .where(tasks.c.closed.is_(False))).scalar_one()
         n_reqs = conn.execute(select(func.count()).select_from(requisitions)
                               .where(requisitions.c.state.in_(("pending_approval", "approved")))).scalar_one()
-        n_transfers = conn.execute(select(func.count()).select_from(transfers)
-                                   .where(transfers.c.state.in_(("requested", "shipped")))).scalar_one()
+        n_transfers = conn.execute(
+            select(func.count()).select_from(transfers)
+            .where(transfers.c.state.in_(("requested", "shipped")))).scalar_one()
     return (f"{n_alerts} alerts, {n_tasks} tasks, {n_reqs} requisitions to approve or order, "
             f"{n_transfers} transfers to ship or receive")
 

@@ -67,7 +67,8 @@ class TransferHistorySchema(Schema):
 
 class TransferDetailSchema(TransferSchema):
     history = fields.List(fields.Nested(TransferHistorySchema))
-    transitions = fields.List(fields.String(), metadata={"description": "steps the caller may take"})
+    transitions = fields.List(fields.String(),
+                              metadata={"description": "steps the caller may take"})
 
 
 class TransferRequestSchema(Schema):

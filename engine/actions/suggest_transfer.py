@@ -53,7 +53,8 @@ def handle(action: SuggestTransfer, key: str, ctx: ActionContext) -> list[Draft]
     quantity = min(float(math.ceil(need - 1e-9)), best)
     explanation = {
         "from": source.warehouse, "to": here, "need": round(need, 3), "quantity": quantity,
-        "source_available": source.available, "source_reorder_point": round(source.reorder_point, 3),
+        "source_available": source.available,
+        "source_reorder_point": round(source.reorder_point, 3),
         "source_max_stock": round(source.max_stock, 3),
         "source_days_of_cover": (round(source.days_of_cover, 1)
                                  if source.days_of_cover is not None else None),

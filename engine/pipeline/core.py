@@ -281,7 +281,8 @@ class _Applier:
             here.put(pair.sku_id, mine)
             everywhere = ([self._tally(group_id, w, event) for w in snap.group_members(group_id)]
                           if rule.id in self._reads_all else [here])
-            seen = dict(facts, group=group_facts(group_id, here, everywhere), scope="group_warehouse")
+            seen = dict(facts, group=group_facts(group_id, here, everywhere),
+                        scope="group_warehouse")
             outcomes = evaluate([rule], seen)
             hit = bool(outcomes)
             if hit and outcomes[0].error is not None:

@@ -64,7 +64,8 @@ def save_moved(conn: Connection, row: Any, state: str, entry: HistoryEntry, now:
 
 
 def history(conn: Connection, transfer_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(select(transfer_history).where(transfer_history.c.transfer_id == transfer_id)
+    rows = conn.execute(select(transfer_history)
+                        .where(transfer_history.c.transfer_id == transfer_id)
                         .order_by(transfer_history.c.id))
     return [{"at": r.at.isoformat(), "actor": r.actor, "transition": r.transition,
              "from": r.from_state, "to": r.to_state, "data": r.data} for r in rows]

@@ -23,6 +23,7 @@ branch_labels = None
 depends_on = None
 
 OPEN = "state IN ('open', 'acknowledged')"
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
 
 
 def upgrade() -> None:
@@ -42,7 +43,7 @@ def upgrade() -> None:
         sa.Column('state', sa.String(length=16), nullable=False),
         sa.Column('ship_role', sa.String(length=64), nullable=True),
         sa.Column('receive_role', sa.String(length=64), nullable=True),
-        sa.Column('explanation', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+        sa.Column('explanation', JSON, nullable=False),
         sa.Column('created_by', sa.String(length=64), nullable=False),
         sa.Column('created_at', engine.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column('updated_at', engine.storage.types.UtcDateTime(timezone=True), nullable=False),
@@ -65,7 +66,7 @@ def upgrade() -> None:
         sa.Column('transition', sa.String(length=32), nullable=False),
         sa.Column('from_state', sa.String(length=16), nullable=True),
         sa.Column('to_state', sa.String(length=16), nullable=False),
-        sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+        sa.Column('data', JSON, nullable=False),
         sa.ForeignKeyConstraint(['transfer_id'], ['transfers.id']),
         sa.PrimaryKeyConstraint('id'),
     )
