@@ -210,3 +210,52 @@ def test_a_group_rule_with_a_requisition_is_refused_with_its_place(client, admin
                    headers=admin_headers)
     assert r.status_code == 422
     assert [e["path"] for e in r.json["errors"]] == ["rules[1].actions[0].create_requisition"]
+
+
+def test_the_daily_run_evaluates_a_group_rule_once_per_group_and_warehouse(
+        client, admin_headers, services):
+    from engine.services import daily
+
+    setup(client, admin_headers)
+    low = '{"var": "group.below_reorder_point"}, 5]}'
+    text = RULESET.replace('on: [sale]\n    when: {">": [' + low,
+                           'on: [daily]\n    when: {">=": [' + low)
+    assert "on: [daily]" in text
+    r = client.put("/api/v1/ruleset", data=text, content_type="application/yaml",
+                   headers=admin_headers)
+    assert r.status_code == 200, r.json
+    assert client.post("/api/v1/events", json=history(), headers=admin_headers).json[
+        "rejected"] == 0
+    group_alerts = alerts.c.rule == "many-fast-low"
+    assert count(services, alerts, group_alerts) == 0  # on: [daily] only
+    for _ in range(2):  # F1–F5 below (30 < 48.2): five, once for WH-SH; again: a hit
+        with services.uow() as uow:
+            uow.transaction()
+            daily.run(uow.conn, services.cache.current(uow.conn), services.clock.now())
+            uow.commit()
+    with services.db.connect() as conn:
+        [alert] = conn.execute(select(alerts).where(group_alerts)).all()
+    assert (alert.scope_key, alert.hits, alert.facts["group"]["below_reorder_point"]) == (
+        "fast", 2, 5)
+
+
+def test_the_database_keeps_one_open_alert_per_group_rule_and_warehouse(services):
+    from datetime import UTC, datetime
+
+    import pytest
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from engine.storage.tables import skus, warehouses
+
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+    row = dict(rule="g", rule_version=1, warehouse_id=1, severity="high", state="open",
+               opened_at=at, last_hit_at=at, facts={}, scope_key="fast")
+    with services.db.begin() as conn:
+        conn.execute(insert(warehouses), {"code": "W", "name": "w", "updated_at": at})
+        conn.execute(insert(skus), [{"code": f"S{i}", "name": "s", "tags": [], "attributes": {},
+                                     "updated_at": at} for i in (1, 2)])
+        conn.execute(insert(alerts), dict(row, sku_id=1))
+        conn.execute(insert(alerts), dict(row, sku_id=2, scope_key="other"))  # another group
+    with pytest.raises(IntegrityError), services.db.begin() as conn:
+        conn.execute(insert(alerts), dict(row, sku_id=2))  # the same group, another SKU
