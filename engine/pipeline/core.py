@@ -265,12 +265,15 @@ class _Applier:
         wanted = [(r, g) for r in snap.group_rules for g in r.groups if g in groups]
         if not wanted:
             return
-        mine, facts = self._member(pair.sku_id, wh_id, event)
-        for group_id in dict.fromkeys(g for _, g in wanted):  # the pair's share, up to date
-            for (gid, w), tally in self._tallies.items():
-                if gid == group_id and pair.sku_id in tally.members and w == wh_id:
-                    tally.put(pair.sku_id, mine)
         alerts = self.state.group_alerts
+        kept = [t for g in dict.fromkeys(g for _, g in wanted)
+                if (t := self._tallies.get((g, wh_id))) is not None]
+        if not kept and not any(event.type in r.on or (r.id, g, wh_id) in alerts
+                                for r, g in wanted):
+            return  # nothing to decide, no sum to keep up to date: no facts built
+        mine, facts = self._member(pair.sku_id, wh_id, event)
+        for tally in kept:  # the pair's share, up to date
+            tally.put(pair.sku_id, mine)
         for rule, group_id in wanted:
             key = (rule.id, group_id, wh_id)
             open_alert = alerts.get(key)
