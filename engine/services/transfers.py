@@ -50,7 +50,8 @@ def _row(r: Any) -> dict[str, Any]:
 
 def list_transfers(conn: Connection, filters: Mapping[str, Any], limit: int = 50,
                    offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-    """Transfers, newest first; ``filters``: state, open (bool), sku, warehouse (either end)."""
+    """Transfers, newest first; ``filters``: state, open (bool), sku, warehouse (either end),
+    alert (the alert that proposed them)."""
     where = []
     if filters.get("state"):
         where.append(transfers.c.state == filters["state"])
@@ -59,6 +60,8 @@ def list_transfers(conn: Connection, filters: Mapping[str, Any], limit: int = 50
         where.append(is_open if filters["open"] else ~is_open)
     if filters.get("sku"):
         where.append(skus.c.code == filters["sku"])
+    if filters.get("alert"):
+        where.append(transfers.c.alert_id == filters["alert"])
     if filters.get("warehouse"):
         where.append((_from.c.code == filters["warehouse"]) | (_to.c.code == filters["warehouse"]))
     query = _select().where(*where)

@@ -143,6 +143,12 @@ def test_a_surplus_is_transferred_before_buying_and_a_group_rule_fires_once(
     assert req.quantity == 26  # 120 − (45 + 49), not 75
     assert req.reason.endswith("; less 49 coming by open transfers")
 
+    from tests.admin.web_seed import login
+    login(client, "root")  # "root" is the admin_headers' user; its password is the seed's
+    page = client.get(f"/alerts/{t['alert']}").get_data(as_text=True)
+    assert f"/transfers/{t['id']}" in page
+    page = client.get(f"/requisitions/{req.id}").get_data(as_text=True)
+    assert "在途调拨将带来 49，不再重复订购。" in page
     alice = {"Authorization": f"Bearer {_token(runner, 'alice', False)}"}
     bob = {"Authorization": f"Bearer {_token(runner, 'bob', False)}"}
     path = f"/api/v1/transfers/{t['id']}"
