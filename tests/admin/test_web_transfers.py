@@ -89,3 +89,28 @@ def test_the_pages_speak_english_too(client, seeded) -> None:
     client.get("/lang/en")
     html = client.get(f"/transfers/{seeded}").get_data(as_text=True)
     assert "Why this transfer" in html and "Requested by hand" in html and "Ship" in html
+
+
+def test_a_ship_the_source_can_no_longer_cover_is_refused_and_nothing_moves(
+        client, runner, seeded, services, clock) -> None:
+    from datetime import timedelta
+
+    from tests.conftest import _token
+    h = {"Authorization": f"Bearer {_token(runner, 'ops2', True)}"}
+    r = client.post("/api/v1/events", headers=h, json=[
+        {"id": "wh2-sale", "type": "sale", "sku": "SKU-3", "warehouse": "WH-2", "qty": 30,
+         "at": (clock.now() - timedelta(minutes=1)).isoformat()}])
+    assert r.json["accepted"] == 1, r.json  # WH-2 has 10 left; the transfer is of 15
+    login(client, "dave")
+    page = f"/transfers/{seeded}"
+    r = post_form(client, page, f"{page}/transitions/ship", {"next": page})
+    assert r.status_code == 303
+    html = client.get(page).get_data(as_text=True)
+    assert "15 of SKU-3 would take WH-2 below zero: it has 10 available" in html
+    assert state(services, seeded) == "requested"
+    with services.db.connect() as conn:
+        reserved = conn.execute(select(stock_levels.c.reserved)
+                                .where(stock_levels.c.warehouse_id == 2)).scalar_one()
+        history = conn.execute(select(transfers.c.version)
+                               .where(transfers.c.id == seeded)).scalar_one()
+    assert (reserved, history) == (0, 1)
