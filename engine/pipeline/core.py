@@ -90,6 +90,8 @@ class _Applier:
         self._by_sku: dict[int, list[Pair]] | None = None
         self._tallies: dict[tuple[str, int], Tally] = {}  # group rules' sums, by (group, wh)
         self._reads_all = {r.id for r in snap.group_rules if reads_all(r)}
+        self._last_facts: tuple[StockEvent, Pair, dict[str, Any]] | None = None
+        self._group_skus: dict[str, int] = {}
 
     def apply_event(self, event: StockEvent) -> None:
         snap = self.snap
@@ -138,6 +140,7 @@ class _Applier:
         total = self._total_available(pair) if snap.needs_total else None
         facts = snap.fact_maker(pair.sku_id, groups).facts(
             event, sku, wh, pair.level, pair.window, total, day)
+        self._last_facts = (event, pair, facts)  # a group rule's evaluation reads them too
         outcomes = evaluate(rules, facts)  # hits and failures only
         if extra:
             outcomes += evaluate(extra, facts)
@@ -249,12 +252,20 @@ class _Applier:
         return member(level.on_hand, level.available, level.inventory_position,
                       m["reorder_point"], m["avg_daily_demand"]), facts
 
-    def _tally(self, group_id: str, wh_id: int, event: StockEvent) -> Tally:
+    def _tally(self, group_id: str, wh_id: int, event: StockEvent, day: date) -> Tally:
         found = self._tallies.get((group_id, wh_id))
         if found is None:
             found = self._tallies[(group_id, wh_id)] = Tally()
-            for sku_id in self.snap.group_members(group_id).get(wh_id, ()):
-                found.put(sku_id, self._member(sku_id, wh_id, event)[0])
+            snap = self.snap
+            for sku_id in snap.group_members(group_id).get(wh_id, ()):
+                level, window = self._stock_of(sku_id, wh_id)
+                groups = snap.select(sku_id, wh_id, event.type)[0]
+                quick = snap.fact_maker(sku_id, groups).reorder_point(window, day)
+                if quick is None:
+                    found.put(sku_id, self._member(sku_id, wh_id, event)[0])
+                else:
+                    found.put(sku_id, member(level.on_hand, level.available,
+                                             level.inventory_position, quick[1], quick[0]))
         return found
 
     def _evaluate_groups(self, event: StockEvent, pair: Pair, wh_id: int, day: date) -> None:
@@ -271,7 +282,14 @@ class _Applier:
         if not kept and not any(event.type in r.on or (r.id, g, wh_id) in alerts
                                 for r, g in wanted):
             return  # nothing to decide, no sum to keep up to date: no facts built
-        mine, facts = self._member(pair.sku_id, wh_id, event)
+        last = self._last_facts
+        if last is not None and last[0] is event and last[1] is pair:
+            facts = last[2]  # the pair's own rules just saw these
+            m, level = facts["metrics"], pair.level
+            mine = member(level.on_hand, level.available, level.inventory_position,
+                          m["reorder_point"], m["avg_daily_demand"])
+        else:
+            mine, facts = self._member(pair.sku_id, wh_id, event)
         for tally in kept:  # the pair's share, up to date
             tally.put(pair.sku_id, mine)
         for rule, group_id in wanted:
@@ -280,11 +298,18 @@ class _Applier:
             raising = event.type in rule.on
             if not raising and open_alert is None:
                 continue
-            here = self._tally(group_id, wh_id, event)
+            here = self._tally(group_id, wh_id, event, day)
             here.put(pair.sku_id, mine)
-            everywhere = ([self._tally(group_id, w, event) for w in snap.group_members(group_id)]
-                          if rule.id in self._reads_all else [here])
-            seen = dict(facts, group=group_facts(group_id, here, everywhere),
+            members = snap.group_members(group_id)
+            everywhere = ([self._tally(group_id, w, event, day) for w in members]
+                          if rule.id in self._reads_all else None)
+            skus = 0
+            if everywhere is not None:
+                skus = self._group_skus.get(group_id, -1)
+                if skus < 0:
+                    skus = self._group_skus[group_id] = len(
+                        {s for found in members.values() for s in found})
+            seen = dict(facts, group=group_facts(group_id, here, everywhere, skus),
                         scope="group_warehouse")
             outcomes = evaluate([rule], seen)
             hit = bool(outcomes)

@@ -64,13 +64,15 @@ class Tally:
         return out
 
 
-def group_facts(group_id: str, here: Tally, everywhere: list[Tally]) -> dict[str, Any]:
-    """The ``group`` facts: this warehouse's tally, and ``all`` over every warehouse's
-    (``all.skus``: SKUs in the group in at least one warehouse)."""
-    total = Tally()
-    skus: set[int] = set()
-    for tally in everywhere:
-        for name in SUMS:
-            total.sums[name] += tally.sums[name]
-        skus.update(tally.members)
-    return {"id": group_id, **here.facts(), "all": dict(total.facts(), skus=len(skus))}
+def group_facts(group_id: str, here: Tally, everywhere: list[Tally] | None = None,
+                skus: int = 0) -> dict[str, Any]:
+    """The ``group`` facts: this warehouse's tally, and — for a rule that reads them — ``all``
+    over every warehouse's tallies (``skus``: the group's SKUs in at least one warehouse)."""
+    out = {"id": group_id, **here.facts()}
+    if everywhere is not None:
+        total = Tally()
+        for tally in everywhere:
+            for name in SUMS:
+                total.sums[name] += tally.sums[name]
+        out["all"] = dict(total.facts(), skus=skus)
+    return out

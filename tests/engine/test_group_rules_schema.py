@@ -98,6 +98,7 @@ def test_the_group_sums_follow_each_members_changes() -> None:
     assert here.facts()["below_reorder_point"] == 3 and here.facts()["on_hand"] == 75
     there = Tally()
     there.put(1, member(10, 10, 10, 5, 0))
-    both = group_facts("fast", here, [here, there])
+    both = group_facts("fast", here, [here, there], skus=3)
     assert both["all"]["skus"] == 3 and both["all"]["on_hand"] == 85 and both["id"] == "fast"
     assert "days_of_cover" not in Tally().facts()  # no demand: null, left out
+    assert "all" not in group_facts("fast", here)  # only for a rule that reads group.all

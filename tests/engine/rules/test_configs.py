@@ -60,7 +60,8 @@ def test_demo_exercises_every_feature() -> None:
     }
     assert policies == {"order_up_to", "eoq", "fixed", "expression"}
     kinds = {a.kind for r in ruleset.rules for a in r.actions}
-    assert kinds == {"create_task", "create_requisition", "notify", "escalate"}
+    assert kinds == {"create_task", "create_requisition", "notify", "escalate", "suggest_transfer"}
+    assert ruleset.rule("many-a-low").per == "group_warehouse"
     assert ruleset.rule("supplier-late").on == {"supplier_delay"}
 
 
