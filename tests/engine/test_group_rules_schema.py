@@ -102,3 +102,25 @@ def test_the_group_sums_follow_each_members_changes() -> None:
     assert both["all"]["skus"] == 3 and both["all"]["on_hand"] == 85 and both["id"] == "fast"
     assert "days_of_cover" not in Tally().facts()  # no demand: null, left out
     assert "all" not in group_facts("fast", here)  # only for a rule that reads group.all
+
+
+def test_a_members_reorder_point_is_the_facts_own() -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from engine.facts import FactMaker
+    from engine.metrics import DemandWindow, SupplierLink
+    from engine.stock import StockEvent, StockLevel
+
+    link = SupplierLink(code="P", lead_time_days=4.5, lead_time_std_days=1.3, price=1.0,
+                        preferred=True, backup=False, moq=1, pack_size=1)
+    window = DemandWindow()
+    today = date(2026, 11, 20)
+    for back, qty in enumerate((3.0, 0.0, 7.5, 2.25, 11.0, 4.0)):
+        window.add(today - timedelta(days=back), qty)
+    maker = FactMaker((link,), {"service_level": 0.97, "demand_window_days": 14}, UTC)
+    event = StockEvent("e", "sale", "S", "W", datetime(2026, 11, 20, 9, tzinfo=UTC))
+    metrics = maker.facts(event, {"code": "S"}, {"code": "W"}, StockLevel(), window)["metrics"]
+    assert maker.reorder_point(window, today) == (metrics["avg_daily_demand"],
+                                                   metrics["reorder_point"])
+    seasonal = FactMaker((link,), {"forecast_method": "ses"}, UTC)
+    assert seasonal.reorder_point(window, today) is None  # forecast-driven: the full facts
