@@ -12,21 +12,15 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.actions import run_actions
-from engine.actions.context import (
-    ActionContext,
-    RequisitionDraft,
-    Skipped,
-    SourceStock,
-    TransferDraft,
-)
+from engine.actions.context import ActionContext, RequisitionDraft, Skipped
 from engine.alerts import COOLDOWN, HIT, OPEN, RESOLVE, OpenAlert, decide
 from engine.evaluation import evaluate
-from engine.metrics import DemandWindow, Metrics
-from engine.pipeline.groups import Member, Tally, group_facts, member, reads_all
+from engine.metrics import Metrics
+from engine.pipeline.elsewhere import Elsewhere
 from engine.pipeline.state import Changes, NewAlert, Pair, StockState
 from engine.rules.compiled import Rule
 from engine.snapshot import DEFAULT_TZ, Snapshot
-from engine.stock import DEMAND_TYPES, StockEvent, StockLevel, apply as apply_to_level
+from engine.stock import DEMAND_TYPES, StockEvent, apply as apply_to_level
 
 
 def apply(state: StockState, events: Sequence[StockEvent], snap: Snapshot,
@@ -78,7 +72,7 @@ def touched(events: Iterable[StockEvent], snap: Snapshot,
     return keys, requisition_keys
 
 
-class _Applier:
+class _Applier(Elsewhere):
     """One batch's walk over its events: stock, demand, then the rules and their decisions."""
 
     def __init__(self, state: StockState, snap: Snapshot) -> None:
@@ -88,10 +82,7 @@ class _Applier:
         self.ordered = state.ordered
         self.changes = Changes(state.pairs, state.ordered)
         self._by_sku: dict[int, list[Pair]] | None = None
-        self._tallies: dict[tuple[str, int], Tally] = {}  # group rules' sums, by (group, wh)
-        self._reads_all = {r.id for r in snap.group_rules if reads_all(r)}
-        self._last_facts: tuple[StockEvent, Pair, dict[str, Any]] | None = None
-        self._group_skus: dict[str, int] = {}
+        self._init_elsewhere(snap)  # issue #19: other warehouses, group rules
 
     def apply_event(self, event: StockEvent) -> None:
         snap = self.snap
@@ -188,18 +179,11 @@ class _Applier:
     def _open(self, rule: Rule, pair: Pair, event: StockEvent, facts: dict[str, Any],
               metrics: Metrics, links: Any) -> None:
         assert self.snap.ruleset is not None
-        key = (pair.sku_id, pair.wh_id)
-        sources = (self._sources(pair, event) if any(a.kind == "suggest_transfer"
-                                                     for a in rule.actions) else ())
         ctx = ActionContext(self.snap.ruleset.compiled, rule, facts, metrics, links, event.at,
-                            pair.open_requisitions, self.snap.supplier_contacts, sources,
-                            self.state.inbound.get(key, 0.0))
+                            pair.open_requisitions, self.snap.supplier_contacts,
+                            *self._transfer_context(rule, pair, event))
         drafts = run_actions(rule.actions, ctx)
-        for d in drafts:  # the next alert of this batch sees the transfer proposed
-            if isinstance(d, TransferDraft):
-                self.state.inbound[key] = self.state.inbound.get(key, 0.0) + d.quantity
-                source = (pair.sku_id, self.snap.warehouse_ids[d.from_warehouse])
-                self.state.outgoing[source] = self.state.outgoing.get(source, 0.0) + d.quantity
+        self._note_transfers(pair, drafts)
         explained = dict(facts, actions=[{"action": d.action_key, "skipped": d.reason}
                                          for d in drafts if isinstance(d, Skipped)])
         ordered = sum(d.quantity for d in drafts if isinstance(d, RequisitionDraft))
@@ -213,136 +197,6 @@ class _Applier:
         new_alerts = self.changes.new_alerts
         new_alerts.append(NewAlert(rule, pair, event.at, explained, drafts, last_hit_at=event.at))
         pair.open_alerts[rule.id] = OpenAlert(-len(new_alerts), rule.id, 1)  # negative: new
-
-    # -- issue #19: the SKU's other warehouses, and group rules --------------------------------
-    def _stock_of(self, sku_id: int, wh_id: int) -> tuple[StockLevel, DemandWindow]:
-        pair = self.pairs.get((sku_id, wh_id))
-        if pair is not None:
-            return pair.level, pair.window
-        return self.state.elsewhere.get((sku_id, wh_id)) or (StockLevel(), DemandWindow())
-
-    def _pair_facts(self, sku_id: int, wh_id: int, level: StockLevel, window: DemandWindow,
-                    event: StockEvent) -> dict[str, Any]:
-        snap = self.snap
-        groups = snap.select(sku_id, wh_id, event.type)[0]
-        return snap.fact_maker(sku_id, groups).facts(
-            event, snap.sku_facts[sku_id], snap.warehouse_facts[wh_id], level, window)
-
-    def _sources(self, pair: Pair, event: StockEvent) -> tuple[SourceStock, ...]:
-        """The SKU's stock in its other warehouses, with their own metrics; what open
-        transfers not yet shipped will take from each is not available to give."""
-        out = []
-        for wh_id, wh in self.snap.warehouse_facts.items():
-            key = (pair.sku_id, wh_id)
-            if wh_id == pair.wh_id or (key not in self.pairs and key not in self.state.elsewhere):
-                continue
-            level, window = self._stock_of(*key)
-            metrics = self._pair_facts(pair.sku_id, wh_id, level, window, event)["metrics"]
-            out.append(SourceStock(wh["code"], wh.get("region"),
-                                   level.available - self.state.outgoing.get(key, 0.0),
-                                   metrics["reorder_point"], metrics["max_stock"],
-                                   metrics["avg_daily_demand"]))
-        return tuple(out)
-
-    def _member(self, sku_id: int, wh_id: int, event: StockEvent,
-                ) -> tuple[Member, dict[str, Any]]:
-        level, window = self._stock_of(sku_id, wh_id)
-        facts = self._pair_facts(sku_id, wh_id, level, window, event)
-        m = facts["metrics"]
-        return member(level.on_hand, level.available, level.inventory_position,
-                      m["reorder_point"], m["avg_daily_demand"]), facts
-
-    def _tally(self, group_id: str, wh_id: int, event: StockEvent, day: date) -> Tally:
-        found = self._tallies.get((group_id, wh_id))
-        if found is None:
-            found = self._tallies[(group_id, wh_id)] = Tally()
-            snap = self.snap
-            for sku_id in snap.group_members(group_id).get(wh_id, ()):
-                level, window = self._stock_of(sku_id, wh_id)
-                groups = snap.select(sku_id, wh_id, event.type)[0]
-                quick = snap.fact_maker(sku_id, groups).reorder_point(window, day)
-                if quick is None:
-                    found.put(sku_id, self._member(sku_id, wh_id, event)[0])
-                else:
-                    found.put(sku_id, member(level.on_hand, level.available,
-                                             level.inventory_position, quick[1], quick[0]))
-        return found
-
-    def _evaluate_groups(self, event: StockEvent, pair: Pair, wh_id: int, day: date) -> None:
-        """The group rules of the pair's groups, over the group in this warehouse (and in
-        every warehouse when a rule reads ``group.all``): one alert per group×warehouse."""
-        snap = self.snap
-        groups = snap.select(pair.sku_id, wh_id, event.type)[0]
-        wanted = [(r, g) for r in snap.group_rules for g in r.groups if g in groups]
-        if not wanted:
-            return
-        alerts = self.state.group_alerts
-        kept = [t for g in dict.fromkeys(g for _, g in wanted)
-                if (t := self._tallies.get((g, wh_id))) is not None]
-        if not kept and not any(event.type in r.on or (r.id, g, wh_id) in alerts
-                                for r, g in wanted):
-            return  # nothing to decide, no sum to keep up to date: no facts built
-        last = self._last_facts
-        if last is not None and last[0] is event and last[1] is pair:
-            facts = last[2]  # the pair's own rules just saw these
-            m, level = facts["metrics"], pair.level
-            mine = member(level.on_hand, level.available, level.inventory_position,
-                          m["reorder_point"], m["avg_daily_demand"])
-        else:
-            mine, facts = self._member(pair.sku_id, wh_id, event)
-        for tally in kept:  # the pair's share, up to date
-            tally.put(pair.sku_id, mine)
-        for rule, group_id in wanted:
-            key = (rule.id, group_id, wh_id)
-            open_alert = alerts.get(key)
-            raising = event.type in rule.on
-            if not raising and open_alert is None:
-                continue
-            here = self._tally(group_id, wh_id, event, day)
-            here.put(pair.sku_id, mine)
-            members = snap.group_members(group_id)
-            everywhere = ([self._tally(group_id, w, event, day) for w in members]
-                          if rule.id in self._reads_all else None)
-            skus = 0
-            if everywhere is not None:
-                skus = self._group_skus.get(group_id, -1)
-                if skus < 0:
-                    skus = self._group_skus[group_id] = len(
-                        {s for found in members.values() for s in found})
-            seen = dict(facts, group=group_facts(group_id, here, everywhere, skus),
-                        scope="group_warehouse")
-            outcomes = evaluate([rule], seen)
-            hit = bool(outcomes)
-            if hit and outcomes[0].error is not None:
-                self.changes.failures.note(rule.id, outcomes[0].error, pair.sku_id, wh_id,
-                                           event.id, event.at)
-                continue
-            decision = decide(rule, hit, open_alert, self.state.group_resolved.get(key), event.at)
-            if decision == OPEN and raising:
-                self._open_group(rule, group_id, pair, event, seen)
-            elif decision == HIT and open_alert is not None:
-                open_alert.hits += 1
-                self._hit(open_alert, event.at)
-            elif decision == RESOLVE and open_alert is not None:
-                if open_alert.id < 0:
-                    self.changes.new_alerts[-open_alert.id - 1].resolved_at = event.at
-                else:
-                    self.changes.resolved[open_alert.id] = event.at
-                del alerts[key]
-                self.state.group_resolved[key] = event.at
-
-    def _open_group(self, rule: Rule, group_id: str, pair: Pair, event: StockEvent,
-                    facts: dict[str, Any]) -> None:
-        assert self.snap.ruleset is not None
-        ctx = ActionContext(self.snap.ruleset.compiled, rule, facts,
-                            Metrics.from_facts(facts["metrics"]), (), event.at,
-                            supplier_contacts=self.snap.supplier_contacts)
-        drafts = run_actions(rule.actions, ctx)
-        new_alerts = self.changes.new_alerts
-        new_alerts.append(NewAlert(rule, pair, event.at, facts, drafts, last_hit_at=event.at,
-                                   scope_key=group_id))
-        self.state.group_alerts[(rule.id, group_id, pair.wh_id)] = OpenAlert(
-            -len(new_alerts), rule.id, 1)
 
     def _hit(self, open_alert: OpenAlert, at: datetime) -> None:
         if open_alert.id < 0:
