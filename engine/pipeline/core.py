@@ -181,7 +181,7 @@ class _Applier(Elsewhere):
         assert self.snap.ruleset is not None
         ctx = ActionContext(self.snap.ruleset.compiled, rule, facts, metrics, links, event.at,
                             pair.open_requisitions, self.snap.supplier_contacts,
-                            *self._transfer_context(rule, pair, event))
+                            **self._transfer_context(rule, pair, event))
         drafts = run_actions(rule.actions, ctx)
         self._note_transfers(pair, drafts)
         explained = dict(facts, actions=[{"action": d.action_key, "skipped": d.reason}

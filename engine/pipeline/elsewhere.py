@@ -43,12 +43,12 @@ class Elsewhere:
     def _hit(self, open_alert: OpenAlert, at: datetime) -> None:
         raise NotImplementedError  # the core's
 
-    def _transfer_context(self, rule: Rule, pair: Pair, event: StockEvent,
-                          ) -> tuple[tuple[SourceStock, ...], float]:
+    def _transfer_context(self, rule: Rule, pair: Pair, event: StockEvent) -> dict[str, Any]:
         """``ActionContext``'s ``sources`` and ``transfer_cover`` for an alert opening."""
         sources = (self._sources(pair, event) if any(a.kind == "suggest_transfer"
                                                      for a in rule.actions) else ())
-        return sources, self.state.inbound.get((pair.sku_id, pair.wh_id), 0.0)
+        return {"sources": sources,
+                "transfer_cover": self.state.inbound.get((pair.sku_id, pair.wh_id), 0.0)}
 
     def _note_transfers(self, pair: Pair, drafts: Sequence[Draft]) -> None:
         """The next alert of this batch sees the transfers just proposed."""
