@@ -157,6 +157,9 @@ def _rule_refers(rule: Mapping[str, Any], kind: str, item_id: str) -> bool:
             if action == "create_requisition" and any(
                     s.get("role") == item_id for s in _dicts(params.get("approval"))):
                 return True
+            if action == "suggest_transfer" and item_id in (params.get("ship"),
+                                                            params.get("receive")):
+                return True
     return False
 
 
@@ -185,6 +188,10 @@ def _rename(doc: Doc, kind: str, old: str, new: str) -> None:
                 for step in _dicts(params.get("approval")):
                     if step.get("role") == old:
                         step["role"] = new
+            if action == "suggest_transfer":
+                for name in ("ship", "receive"):
+                    if params.get(name) == old:
+                        params[name] = new
     if kind == "role":
         for role in _dicts(doc.get("roles")):
             if role.get("escalate_to") == old:
