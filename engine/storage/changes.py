@@ -42,8 +42,8 @@ from engine.workflows.tasks import open_task
 LEVEL_COLUMNS = ("on_hand", "reserved", "on_order_erp", "on_order_local", "erp_on_order_at",
                  "last_event_at", "last_sale_day", "demand_window")
 ALERT_COLUMNS = ("rule", "rule_version", "sku_id", "warehouse_id", "severity", "owner", "state",
-                 "opened_at", "last_hit_at", "resolved_at", "resolution", "hits", "facts",
-                 "scope_key")
+                 "opened_at", "last_hit_at", "resolved_at", "resolution", "hits", "facts")
+GROUP_ALERT_COLUMNS = (*ALERT_COLUMNS, "scope_key")  # a group rule's alert names its group
 # What tells apart two alerts opened and resolved in one batch (see _write_closed_alerts)
 CLOSED_KEY = ("rule", "sku_id", "warehouse_id", "opened_at", "last_hit_at", "resolved_at", "hits")
 _closed_key = itemgetter(*(ALERT_COLUMNS.index(c) for c in CLOSED_KEY))
@@ -122,24 +122,30 @@ def _write_new_alerts(conn: Connection, new_alerts: list[NewAlert], snap: Snapsh
     version = snap.ruleset.version
     rows = [(a.rule.id, version, a.pair.sku_id, a.pair.wh_id, a.rule.severity, a.rule.owner,
              "resolved" if a.resolved_at else "open", a.at, a.last_hit_at or a.at, a.resolved_at,
-             "auto" if a.resolved_at else None, a.hits, a.facts, a.scope_key)
+             "auto" if a.resolved_at else None, a.hits, a.facts)
             for a in new_alerts]
     # Open ones may meet an alert another process opened first (the partial unique index);
     # an alert opened and resolved within the batch cannot conflict with anything.
     open_rows = [r for a, r in zip(new_alerts, rows, strict=True)
                  if not a.resolved_at and a.scope_key is None]
-    group_rows = [r for a, r in zip(new_alerts, rows, strict=True)
+    group_rows = [(*r, a.scope_key) for a, r in zip(new_alerts, rows, strict=True)
                   if not a.resolved_at and a.scope_key is not None]
     if group_rows:  # a group rule's: one open per rule+warehouse+group (issue #19)
         returned = bulk.insert_returning(
-            conn, alerts, ALERT_COLUMNS, group_rows, ("id", "rule", "scope_key", "warehouse_id"),
+            conn, alerts, GROUP_ALERT_COLUMNS, group_rows,
+            ("id", "rule", "scope_key", "warehouse_id"),
             "ON CONFLICT (rule, warehouse_id, scope_key) "
             f"WHERE {OPEN_ALERT_PREDICATE} DO NOTHING")
         group_ids = {(rule, key, wh): i for i, rule, key, wh in returned}
         for a in new_alerts:
             if not a.resolved_at and a.scope_key is not None:
                 a.id = group_ids.get((a.rule.id, a.scope_key, a.pair.wh_id))
-    closed = [(a, r) for a, r in zip(new_alerts, rows, strict=True) if a.resolved_at]
+    closed = [(a, r) for a, r in zip(new_alerts, rows, strict=True)
+              if a.resolved_at and a.scope_key is None]
+    for a, r in zip(new_alerts, rows, strict=True):  # a group's, opened and resolved: rare
+        if a.resolved_at and a.scope_key is not None:
+            a.id = conn.execute(insert(alerts).returning(alerts.c.id), dict(
+                zip(GROUP_ALERT_COLUMNS, (*r, a.scope_key), strict=True))).scalar_one()
     if open_rows:
         # The predicate is literal SQL: see OPEN_ALERT_PREDICATE.
         returned = bulk.insert_returning(

@@ -265,3 +265,19 @@ def test_the_database_keeps_one_open_alert_per_group_rule_and_warehouse(services
         conn.execute(insert(alerts), dict(row, sku_id=2, scope_key="other"))  # another group
     with pytest.raises(IntegrityError), services.db.begin() as conn:
         conn.execute(insert(alerts), dict(row, sku_id=2))  # the same group, another SKU
+
+
+def test_a_group_alert_opened_and_resolved_in_one_batch_keeps_its_group(
+        client, admin_headers, services):
+    setup(client, admin_headers)
+    assert client.post("/api/v1/events", json=history(), headers=admin_headers).json[
+        "rejected"] == 0
+    r = client.post("/api/v1/events", headers=admin_headers, json=[
+        ev("f6-today", "sale", "F6", "WH-SH", TODAY, 10, hour=7),  # the sixth below: opens
+        ev("f1-receipt", "receipt", "F1", "WH-SH", TODAY, 100, hour=7, ref="PO-F1")])  # five
+    assert r.json["accepted"] == 2, r.json
+    with services.db.connect() as conn:
+        [alert] = conn.execute(select(alerts).where(alerts.c.rule == "many-fast-low")).all()
+        [task] = conn.execute(select(tasks).where(tasks.c.alert_id == alert.id)).all()
+    assert (alert.state, alert.scope_key, alert.resolution) == ("resolved", "fast", "auto")
+    assert task.title == "6 fast movers low"
