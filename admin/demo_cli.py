@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from engine.bootstrap import Services
 from engine.services.runner import run_daily_jobs
 from engine.config import PROJECT_ROOT
-from engine.demo import build_catalog, build_history, demo_end
+from engine.demo import build_catalog, build_history, demo_end, transfer_scenario
 from engine.errors import Conflict
 from engine.services import abc, accounts, catalog, demo_work, rulesets
 from engine.services import events as event_service
@@ -65,6 +65,8 @@ def demo(skus: int, ruleset_file: str) -> None:
         uow.commit()
     later = _ingest(svc, [e for e in history if e["at"] >= cutoff])
     counts = {k: counts[k] + later[k] for k in counts}
+    scenario = _ingest(svc, _transfer_events(svc))  # a transfer before buying (issue #19)
+    counts = {k: counts[k] + scenario[k] for k in counts}
     nightly = run_daily_jobs(svc, svc.clock.now(), force=True)  # forecasts, then daily rules
     with svc.uow() as uow:  # colleagues worked the history: close what has resolved
         active = svc.rulesets.active(uow.conn)
@@ -83,6 +85,39 @@ def demo(skus: int, ruleset_file: str) -> None:
                (f"; daily rules opened {report.opened} alert(s)" if report is not None else ""))
     click.echo(f"now open: {_open_work(svc)}")
     click.echo("sign in as: " + ", ".join(f"{u} / {p}" for u, p, _ in DEMO_USERS))
+
+
+def _transfer_events(svc: Services) -> list[dict[str, object]]:
+    """The events of ``transfer_scenario`` for the first A-class SKU that WH-SH holds above its
+    reorder point with no alert of ``a-below-rop`` there in the last day (else none)."""
+    from sqlalchemy import select
+
+    from engine.services.pair_now import facts_now
+    from engine.storage.tables import alerts
+
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        snap = svc.cache.current(uow.conn)
+        sh, bj = snap.warehouse_ids.get("WH-SH"), snap.warehouse_ids.get("WH-BJ")
+        if sh is None or bj is None:
+            return []
+        recent = {row.sku_id for row in uow.conn.execute(
+            select(alerts.c.sku_id).where(alerts.c.rule == "a-below-rop",
+                                          alerts.c.warehouse_id == sh,
+                                          alerts.c.last_hit_at >= now - timedelta(days=1)))}
+        for sku_id, sku in sorted(snap.sku_facts.items(), key=lambda kv: kv[1]["code"]):
+            if sku.get("abc_class") != "A" or sku_id in recent:
+                continue
+            here, there = facts_now(uow.conn, snap, sku_id, sh, now), facts_now(
+                uow.conn, snap, sku_id, bj, now)
+            if here is None or there is None:
+                continue
+            available, rop = here["stock"]["available"], here["metrics"]["reorder_point"]
+            if available > rop + 1 and here["stock"]["on_order"] == 0:
+                return transfer_scenario(sku["code"], available, rop,
+                                         there["metrics"]["avg_daily_demand"],
+                                         (now - timedelta(minutes=1)).isoformat())
+    return []
 
 
 def _ingest(svc: Services, events: list[dict[str, object]], batch: int = 5000) -> dict[str, int]:
@@ -104,7 +139,7 @@ def _ingest(svc: Services, events: list[dict[str, object]], batch: int = 5000) -
 def _open_work(svc: Services) -> str:
     from sqlalchemy import func, select
 
-    from engine.storage.tables import alerts, requisitions, tasks
+    from engine.storage.tables import alerts, requisitions, tasks, transfers
 
     with svc.db.connect() as conn:
         n_alerts = conn.execute(select(func.count()).select_from(alerts)
@@ -113,7 +148,11 @@ def _open_work(svc: Services) -> str:
                                .where(tasks.c.closed.is_(False))).scalar_one()
         n_reqs = conn.execute(select(func.count()).select_from(requisitions)
                               .where(requisitions.c.state.in_(("pending_approval", "approved")))).scalar_one()
-    return f"{n_alerts} alerts, {n_tasks} tasks, {n_reqs} requisitions to approve or order"
+        n_transfers = conn.execute(
+            select(func.count()).select_from(transfers)
+            .where(transfers.c.state.in_(("requested", "shipped")))).scalar_one()
+    return (f"{n_alerts} alerts, {n_tasks} tasks, {n_reqs} requisitions to approve or order, "
+            f"{n_transfers} transfers to ship or receive")
 
 
 def init_app(app: Flask) -> None:

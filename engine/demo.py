@@ -143,3 +143,19 @@ def _pair_history(rng: random.Random, sku: str, wh: str, base: float, start: dat
 def demo_end(now: datetime) -> date:
     """The last day of demo history: yesterday in China, so no event is in the future."""
     return (now.astimezone(timezone(timedelta(hours=8))) - timedelta(days=1)).date()
+
+
+def transfer_scenario(sku: str, available_here: float, reorder_point: float,
+                      demand_there: float, at: str) -> list[dict[str, Any]]:
+    """Two events that end the demo with a transfer to look at (issue #19): a stocktake at
+    WH-BJ finds 90 days of ``sku``'s demand there (a misplaced pallet), then a sale at WH-SH
+    takes it just below its reorder point. The rule's ``suggest_transfer`` proposes part of
+    the surplus before its requisition buys the rest. Stable ids: loading twice adds nothing."""
+    found = round(max(demand_there, 1.0) * 90)
+    sold = max(1, int(available_here - reorder_point) + 1)
+    return [
+        {"id": f"demo-transfer-count-{sku}", "type": "count", "sku": sku, "warehouse": "WH-BJ",
+         "qty": found, "at": at, "ref": "STOCKTAKE-DEMO"},
+        {"id": f"demo-transfer-sale-{sku}", "type": "sale", "sku": sku, "warehouse": "WH-SH",
+         "qty": sold, "at": at, "ref": "POS-DEMO"},
+    ]

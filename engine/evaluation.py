@@ -112,7 +112,9 @@ class RuleIndex:
 
     def __init__(self, ruleset: CompiledRuleset) -> None:
         self.ruleset = ruleset
-        self._enabled = [r for r in ruleset.rules if r.enabled]
+        # a group rule (issue #19) is evaluated per group×warehouse (engine/pipeline/groups.py)
+        self._enabled = [r for r in ruleset.rules
+                         if r.enabled and getattr(r, "per", "pair") == "pair"]
         self._by_id = {r.id: r for r in self._enabled}
         self._cache: dict[tuple[str, tuple[str, ...]], Candidates] = {}
         # per event type: the unit of every SKU (or None), and the unit of each group

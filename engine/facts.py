@@ -175,6 +175,16 @@ class FactMaker:
         return facts
 
 
+    def reorder_point(self, window: DemandWindow, today: date) -> tuple[float, float] | None:
+        """Daily demand and reorder point as ``facts`` computes them (the same operations, so
+        the same floats), without the rest of the facts: a group rule's sums over many SKUs
+        (issue #19). None when they come from a forecast or a calendar: then ``facts``."""
+        if not self.plain or self.z is None:
+            return None
+        d, sigma_d = window.stats(today, self.window_days)
+        ss = self.z * math.sqrt(self.lead_time * sigma_d**2 + d**2 * self.sigma_lt2)
+        return d, d * self.lead_time + ss
+
     def forecast_metrics(self, today: date, d: float, sigma_d: float, z: float,
                           sku: Any, warehouse: Any
                           ) -> tuple[float, float, float, float, dict[str, Any]]:

@@ -147,3 +147,28 @@ def may_take_requisition_step(identity: Identity, transition: str, state: str,
                               approval_role: str | None, owner_role: str | None) -> bool:
     roles, admins = requisition_step_roles(transition, state, approval_role, owner_role)
     return (admins and identity.is_admin) or not roles.isdisjoint(identity.roles)
+
+
+# -- transfers (issue #19) --------------------------------------------------------------------
+def transfer_step_roles(transition: str, ship_role: str | None,
+                        receive_role: str | None) -> tuple[frozenset[str], bool]:
+    """Who may take a transfer's step: (roles, admins too).
+
+    - ship: the source's role (``ship``), who sends the goods;
+    - receive: the destination's role (``receive``), who takes them in;
+    - cancel (before shipping): either of them;
+    - request (a transfer asked for by hand): the receiving role. Admins may take every step.
+    """
+    if transition == "ship":
+        roles = {ship_role}
+    elif transition in ("receive", "request"):
+        roles = {receive_role}
+    else:
+        roles = {ship_role, receive_role}
+    return frozenset(r for r in roles if r), True
+
+
+def may_take_transfer_step(identity: Identity, transition: str, ship_role: str | None,
+                           receive_role: str | None) -> bool:
+    roles, admins = transfer_step_roles(transition, ship_role, receive_role)
+    return (admins and identity.is_admin) or not roles.isdisjoint(identity.roles)

@@ -17,7 +17,7 @@ from engine.facts import FactMaker
 from engine.forecast import Model
 from engine.membership import GroupIndex
 from engine.metrics import SupplierLink
-from engine.rules.compiled import CompiledRuleset, RulesetSettings
+from engine.rules.compiled import CompiledRuleset, Rule, RulesetSettings
 
 MAX_FACT_MAKERS = 16_384
 MAX_SELECTIONS = 50_000  # per warehouse, when SKU profiles are per SKU: then started afresh
@@ -61,6 +61,9 @@ class Snapshot:
     _selections_bounded: bool = False
     _pair_groups: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
     _members: dict[str, dict[int, list[int]]] = field(default_factory=dict)
+    # issue #19: the rules alerting per group×warehouse, and whether a rule suggests transfers
+    group_rules: tuple[Rule, ...] = ()
+    suggests_transfers: bool = False
 
     def params(self, groups: tuple[str, ...]) -> Mapping[str, Any]:
         found = self._params.get(groups)
@@ -161,8 +164,10 @@ class Snapshot:
                                       []).append(sku_id)
             found = {}
             for wh_id in self.warehouse_facts:
-                found[wh_id] = sorted(i for ids in by_profile.values()
-                                      if group in self.pair_groups(ids[0], wh_id) for i in ids)
+                ids_here = sorted(i for ids in by_profile.values()
+                                  if group in self.pair_groups(ids[0], wh_id) for i in ids)
+                if ids_here:  # a warehouse where the group holds no SKU is left out
+                    found[wh_id] = ids_here
             self._members[group] = found
         return found
 
@@ -193,6 +198,10 @@ class Snapshot:
         self.index_profiles()
         self.tz = ZoneInfo(compiled.settings.timezone)
         self.needs_total = any("stock.total_available" in repr(r.when) for r in compiled.rules)
+        self.group_rules = tuple(r for r in compiled.rules
+                                 if r.enabled and r.per == "group_warehouse")
+        self.suggests_transfers = any(a.kind == "suggest_transfer" for r in compiled.rules
+                                      if r.enabled for a in r.actions)
         self.promotion_days = frozenset(str(d) for d in compiled.settings.extra.get("promotion_days", []))
         # the stored forecasts, when some group uses them, are loaded by the caller (storage)
 

@@ -23,7 +23,7 @@ API_SPEC = {
 def init_app(app: Flask) -> Api:
     from admin.api import (
         alerts, catalog, contacts, events, imports, notifications, requisitions, ruleset, stock,
-        tasks,
+        tasks, transfers,
     )
 
     for key, value in API_SPEC.items():
@@ -31,6 +31,6 @@ def init_app(app: Flask) -> Api:
     api = Api(app)
     events.register_schemas(api)
     for module in (ruleset, catalog, events, alerts, tasks, requisitions, stock, notifications,
-                   imports, contacts):
+                   imports, contacts, transfers):
         api.register_blueprint(module.blp)
     return api

@@ -12,11 +12,12 @@ from admin.api import schemas
 from admin.api.body import text_body
 from admin.auth import require, services
 from engine.errors import InputInvalid
+from engine.group_advice import empty_group_rules
 from engine.membership import GroupIndex
 from engine.policy import Right
 from engine.rules import load_ruleset
-from engine.rules.problems import RulesetInvalid
 from engine.rules.advice import advice
+from engine.rules.problems import RulesetInvalid
 from engine.services import rule_runs, rulesets, what_if
 from engine.services.master_data import all_skus, all_warehouses
 
@@ -109,7 +110,8 @@ class Validate(MethodView):
         groups = {gid: _match(index.skus_in((gid,))) for gid in compiled.groups}
         rules = {r.id: dict(_match(index.skus_in(r.groups)), **evaluated[r.id])
                  for r in compiled.rules}
-        return {"valid": True, "errors": [], "warnings": [p.as_dict() for p in advice(compiled)],
+        warnings = advice(compiled) + empty_group_rules(compiled, index)
+        return {"valid": True, "errors": [], "warnings": [p.as_dict() for p in warnings],
                 "groups": groups, "rules": rules}
 
 

@@ -18,7 +18,7 @@ from admin.web.i18n import language
 from admin.web.pages import number
 from engine.facts import fact_at
 from engine.metrics import z_for
-from engine.rules.variables import FACTS
+from engine.rules.variables import FACTS, GROUP_FACTS
 
 SECTIONS = (
     ("stock", _l("Stock")),
@@ -34,7 +34,7 @@ ARITHMETIC = {"+": "+", "-": "−", "*": "×", "/": "÷", "%": "mod"}
 
 
 def fact_label(path: str) -> str:
-    fact = FACTS.get(path)
+    fact = FACTS.get(path) or GROUP_FACTS.get(path)
     if fact is None:
         return path.split(".", 1)[-1]  # an admin's own params.* name, as written
     return fact.label_zh if language() == "zh" else fact.label_en
@@ -52,9 +52,40 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def fact_sections(facts: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The facts as titled tables of (label, value), catalogue order first, then the rest."""
+GROUP_SECTIONS = (("group", _l("The group in this warehouse")),
+                  ("group.all", _l("The group in all warehouses")))
+
+
+def group_summary(facts: Mapping[str, Any]) -> str | None:
+    """What a group rule's alert is about (issue #19), as a sentence; None for a SKU's."""
+    group = facts.get("group")
+    if not isinstance(group, Mapping):
+        return None
+    sku = (facts.get("sku") or {}).get("code", "")
+    return _("This alert is about the group %(group)s in this warehouse as a whole: %(below)s "
+             "of its %(skus)s SKUs are below their reorder point and %(out)s are out of stock. "
+             "It is raised once for the group and warehouse, not per SKU; %(sku)s is the SKU "
+             "whose stock movement was evaluated last.", group=group.get("id", ""),
+             below=show(group.get("below_reorder_point")), skus=show(group.get("skus")),
+             out=show(group.get("out_of_stock")), sku=sku)
+
+
+def _group_sections(facts: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
+    for path, title in GROUP_SECTIONS:
+        values = fact_at(facts, path)
+        if not isinstance(values, Mapping):
+            continue
+        rows = [(fact_label(p), show(values.get(p.rsplit(".", 1)[1])))
+                for p in GROUP_FACTS if p.rsplit(".", 1)[0] == path and p != "group.id"]
+        out.append({"title": str(title), "rows": rows})
+    return out
+
+
+def fact_sections(facts: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The facts as titled tables of (label, value), catalogue order first, then the rest; a
+    group rule's aggregates first."""
+    out = _group_sections(facts)
     for root, title in SECTIONS:
         values = facts.get(root)
         if not isinstance(values, Mapping) or not values:

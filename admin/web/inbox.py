@@ -32,6 +32,7 @@ from engine.rules.compiled import CompiledRuleset, Rule
 from engine.services import alert_view, inbox, pair_now, queries, reports, task_batches
 from engine.services.task_batches import BatchRefused
 from engine.services import tasks as task_service
+from engine.services import transfers as transfer_service
 from engine.workflows.definition import allowed_transitions, may_take
 from engine.workflows.errors import FormInvalid, TransitionNotAllowed
 
@@ -112,12 +113,15 @@ def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str |
         rule = _rule(uow.conn, origin, compiled)
         linked = inbox.linked_open_tasks(uow.conn, task_id)
         raised = alert_view.requisitions_of_alert(uow.conn, alert["id"]) if alert else []
+        moved = (transfer_service.list_transfers(uow.conn, {"alert": alert["id"]})[1]
+                 if alert else [])
         now_facts = _facts_now(uow.conn, alert["id"]) if alert else None
     inbox_qs = request.values.get("inbox", "")
     linked_ids = [t["id"] for t in linked]
     facts = (alert or {}).get("facts") or {}
     explanation = {
         "sections": explain.fact_sections(facts),
+        "group": explain.group_summary(facts),
         "formulas": explain.formulas(facts),
         "legend": explain.legend(),
         "condition": explain.condition(rule.when, facts) if rule else None,
@@ -132,7 +136,7 @@ def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str |
         "tasks/show.html", task=task, alert=alert, origin=origin, rule=rule,
         explanation=explanation, workflow=workflow, errors=errors or {}, opened=opened,
         values=values or {}, linked=linked, linked_ids=linked_ids, inbox_qs=inbox_qs,
-        raised=raised,
+        raised=raised, moved=moved,
         members=role.members if role else (), holds_role=task["role"] in current_roles(),
         linked_for={t["id"]: _linked_taking(compiled, linked, t["id"])
                     for t in task["transitions"]}), status
@@ -160,9 +164,11 @@ def alert_page(alert_id: int) -> Any:
         else:
             _visible(queries.load_task(uow.conn, alert["tasks"][0]["id"]))
         origin = reports.alert_origin(uow.conn, alert_id)
+        alert["transfers"] = transfer_service.list_transfers(uow.conn, {"alert": alert_id})[1]
         rule = _rule(uow.conn, origin, active_ruleset().compiled if active_ruleset() else None)
     return render_template("tasks/alert.html", alert=alert, rule=rule,
-                           sections=explain.fact_sections(alert["facts"] or {}))
+                           sections=explain.fact_sections(alert["facts"] or {}),
+                           group=explain.group_summary(alert["facts"] or {}))
 
 
 def _linked_taking(compiled: CompiledRuleset | None, linked: list[dict[str, Any]],

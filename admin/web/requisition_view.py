@@ -27,10 +27,19 @@ _REASON = re.compile(r"^(?P<policy>\w+): asked (?P<raw>-?[\d.]+), rounded to (?P
                      r"(?: \(MOQ (?P<moq>[\d.e+]+), pack (?P<pack>[\d.e+]+)\))?$")
 
 
+_TRANSFERS = re.compile(r"; less (?P<qty>[\d.e+]+) coming by open transfers$")
+
+
 def reasoning(reason: str | None) -> str:
-    """The rule's reasoning line as a sentence in the viewer's language."""
+    """The rule's reasoning line as a sentence in the viewer's language; what open transfers
+    bring (issue #19: engine/actions/transfer_cover.py) as a sentence of its own."""
     if not reason:
         return ""
+    transfers = _TRANSFERS.search(reason.strip())
+    if transfers is not None:
+        main = reasoning(reason.strip()[:transfers.start()])
+        return main + " " + _("Open transfers bring %(qty)s, which it does not order again.",
+                              qty=number(float(transfers["qty"])))
     found = _REASON.match(reason.strip())
     if found is None:
         return reason

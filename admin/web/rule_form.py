@@ -20,15 +20,16 @@ from admin.web.editor import listed, new_id, number_or_text, split_list
 from engine.rules.compiled import STOCK_CHANGING
 from engine.rules.editing import describe_where, group_where, join_duration, split_duration
 
-ACTION_KINDS = ("create_task", "create_requisition", "notify", "escalate")
+ACTION_KINDS = ("create_task", "create_requisition", "notify", "escalate", "suggest_transfer")
 ACTION_PARAMS = {
+    "suggest_transfer": ("sources", "regions", "min_cover_days", "ship", "receive"),
     "create_task": ("title", "workflow", "due", "role"),
     "create_requisition": ("quantity", "supplier", "approval"),
     "notify": ("to", "channels", "message"),
     "escalate": ("after", "to"),
 }
 RULE_KEYS = ("id", "name", "description", "enabled", "group", "on", "when", "severity", "owner",
-             "cooldown", "auto_resolve", "actions")
+             "cooldown", "auto_resolve", "actions", "per")
 GROUP_FIELDS = ("categories", "tags", "abc_classes", "regions", "warehouses")
 
 
@@ -37,7 +38,7 @@ def blank_model() -> dict[str, Any]:
         "id": "", "name": "", "description": "", "enabled": True, "severity": "medium",
         "owner": "", "auto_resolve": True, "cooldown_n": "", "cooldown_u": "h",
         "on_mode": "all", "on": sorted(STOCK_CHANGING), "group_mode": "all", "groups": [],
-        "ng": _blank_group(), "when": "", "actions": [],
+        "ng": _blank_group(), "when": "", "actions": [], "per": "pair",
     }
 
 
@@ -62,6 +63,7 @@ def model_from_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
         group_mode="pick" if groups else "all", groups=[str(g) for g in groups],
         when=json.dumps(rule["when"], ensure_ascii=False) if "when" in rule else "",
         actions=[_action_model(a) for a in rule.get("actions") or [] if isinstance(a, Mapping)],
+        per="group_warehouse" if rule.get("per") == "group_warehouse" else "pair",
     )
     return model
 
@@ -93,11 +95,20 @@ def _action_model(action: Mapping[str, Any]) -> dict[str, Any]:
         return {"kind": kind, "to": str(params.get("to") or "owner"),
                 "channels": list(channels if isinstance(channels, list) else [channels]),
                 "message": str(params.get("message") or "")}
+    if kind == "suggest_transfer":
+        return {"kind": kind, "sources": ", ".join(_strings(params.get("sources"))),
+                "regions": _strings(params.get("regions")),
+                "min_cover_days": _text(params.get("min_cover_days")),
+                "ship": str(params.get("ship") or ""), "receive": str(params.get("receive") or "")}
     if kind == "escalate":
         after_n, after_u = split_duration(params.get("after"))
         return {"kind": kind, "after_n": after_n if params.get("after") is not None else "",
                 "after_u": after_u, "to": str(params.get("to") or "")}
     return {"kind": str(kind), "raw": json.dumps(dict(action), ensure_ascii=False)}
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
 
 
 def _text(value: Any) -> str:
@@ -129,6 +140,7 @@ def model_from_form(form: MultiDict[str, str]) -> dict[str, Any]:
         groups=listed(form.getlist("groups")),
         ng=group_model_from_form(form, "ng_"),
         when=form.get("when", "").strip(),
+        per="group_warehouse" if form.get("per") == "group_warehouse" else "pair",
     )
     indexes = sorted({int(m[1]) for k in form for m in [_ACTION_KEY.match(k)] if m})
     model["actions"] = [_action_from_form(form, i) for i in indexes]
@@ -186,6 +198,11 @@ def _action_from_form(form: MultiDict[str, str], i: int) -> dict[str, Any]:
     if kind == "escalate":
         return {"kind": kind, "after_n": get("after_n"), "after_u": get("after_u", "h"),
                 "to": get("to")}
+    if kind == "suggest_transfer":
+        return {"kind": kind, "sources": get("sources"),
+                "regions": listed(form.getlist(f"a-{i}-regions")),
+                "min_cover_days": get("min_cover_days"), "ship": get("ship"),
+                "receive": get("receive")}
     return {"kind": kind, "raw": get("raw")}
 
 
@@ -239,6 +256,8 @@ def rule_from_model(model: Mapping[str, Any], doc: Mapping[str, Any],
         rule["cooldown"] = cooldown
     if not model["auto_resolve"]:
         rule["auto_resolve"] = False
+    if model["per"] == "group_warehouse":
+        rule["per"] = "group_warehouse"
     actions = []
     for index, action in enumerate(model["actions"]):
         built = _action(action, index, errors)
@@ -287,6 +306,16 @@ def _action(action: Mapping[str, Any], index: int,
         after = join_duration(action["after_n"], action["after_u"])
         params["after"] = after if after is not None else ""
         params["to"] = action["to"]
+    elif kind == "suggest_transfer":
+        if split_list(action["sources"]):
+            params["sources"] = split_list(action["sources"])
+        if action["regions"]:
+            params["regions"] = list(action["regions"])
+        if action["min_cover_days"]:
+            params["min_cover_days"] = number_or_text(action["min_cover_days"])
+        for step in ("ship", "receive"):
+            if action[step]:
+                params[step] = action[step]
     else:
         try:
             raw = json.loads(action.get("raw") or "null")

@@ -58,9 +58,10 @@ from engine.rules.editing import (
     upsert,
     upsert_rule,
 )
+from engine.group_advice import empty_group_rules
 from engine.rules.problems import RulesetInvalid
 from engine.rules.schema import CHANNELS
-from engine.rules.variables import FACTS
+from engine.rules.variables import FACTS, GROUP_FACTS
 from engine.services.preview import (
     count_group,
     empty_ruleset,
@@ -84,6 +85,7 @@ EVENT_LABELS = {
 ACTION_LABELS = {
     "create_task": _l("Create a task"), "create_requisition": _l("Raise a purchase requisition"),
     "notify": _l("Send a notice"), "escalate": _l("Escalate"),
+    "suggest_transfer": _l("Suggest a transfer from another warehouse"),
 }
 SUPPLIER_LABELS = {
     "preferred": _l("the preferred supplier"), "backup": _l("the backup supplier"),
@@ -98,6 +100,7 @@ ROOT_LABELS = {
     "stock": _l("Stock"), "metrics": _l("Demand and replenishment"), "params": _l("Parameters"),
     "sku": _l("SKU"), "warehouse": _l("Warehouse"), "supplier": _l("Supplier"),
     "calendar": _l("Calendar"), "event": _l("Event"),
+    "group": _l("Group totals (rules alerting per group)"),
 }
 HIDDEN_FACTS = frozenset({"event.id", "event.at", "event.sku", "event.warehouse", "event.eta",
                           "sku.attributes", "calendar.date"})
@@ -188,7 +191,20 @@ def _edit(rule_id: str | None) -> Any:
         return _render(model, ed.document, revision, rule_id, errors, top)
     flash(_("Rule “%(name)s” saved: version %(n)s is now active.", name=name, n=saved.version),
           "success")
+    _flash_empty_groups()
     return redirect(url_for("rules.index"), 303)
+
+
+def _flash_empty_groups() -> None:
+    """A group rule whose group holds no SKU now: a warning (issue #19)."""
+    svc = services()
+    with svc.uow() as uow:
+        snap = svc.cache.current(uow.conn)
+    if snap.ruleset is None or snap.group_index is None or not snap.group_rules:
+        return
+    for warning in empty_group_rules(snap.ruleset.compiled, snap.group_index):
+        flash(_("Warning: %(path)s: %(message)s", path=warning.path, message=warning.message),
+              "warning")
 
 
 def _edited(doc: dict[str, Any], model: dict[str, Any], rule_id: str | None,
@@ -279,6 +295,8 @@ def _new_actions(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "notify": {"kind": "notify", "to": "owner", "channels": [], "message": ""},
         "escalate": {"kind": "escalate", "after_n": "8", "after_u": "h",
                      "to": role_ids[0] if len(role_ids) == 1 else ""},
+        "suggest_transfer": {"kind": "suggest_transfer", "sources": "", "regions": [],
+                             "min_cover_days": "", "ship": "", "receive": ""},
     }
 
 
@@ -292,6 +310,11 @@ def builder_data(doc: Mapping[str, Any], when: Any, lang: str) -> dict[str, Any]
         facts.append({"path": path, "label": fact_label(path, lang), "type": fact.type,
                       "nullable": fact.nullable, "root": path.split(".")[0],
                       "default": NULL_DEFAULTS.get(path, 0)})
+    for path, fact in GROUP_FACTS.items():  # issue #19: read by rules alerting per group
+        if fact.type == "number":
+            facts.append({"path": path, "label": fact_label(path, lang), "type": fact.type,
+                          "nullable": fact.nullable, "root": "group",
+                          "default": 9999 if fact.nullable else 0})
     facts += _custom_params(doc, {f["path"] for f in facts})
     order = list(ROOT_LABELS)
     facts.sort(key=lambda f: order.index(f["root"]) if f["root"] in order else 99)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.actions import create_requisition, create_task, escalate, notify
-from engine.actions.context import ActionContext, Draft
+from dataclasses import replace
+
+from engine.actions import create_requisition, create_task, escalate, notify, suggest_transfer
+from engine.actions.context import ActionContext, Draft, TransferDraft
 from engine.rules.compiled import Action, Escalate
 
 Handler = Callable[[Any, str, ActionContext], list[Draft]]
@@ -16,6 +18,7 @@ ACTIONS: dict[str, Handler] = {
     "create_requisition": create_requisition.handle,
     "notify": notify.handle,
     "escalate": escalate.handle,
+    "suggest_transfer": suggest_transfer.handle,
 }
 
 
@@ -29,5 +32,9 @@ def run_actions(actions: tuple[Action, ...], ctx: ActionContext) -> list[Draft]:
             level += 1
             drafts.extend(escalate.handle(action, key, ctx, level))
         else:
-            drafts.extend(ACTIONS[action.kind](action, key, ctx))
+            made = ACTIONS[action.kind](action, key, ctx)
+            drafts.extend(made)
+            moved = sum(d.quantity for d in made if isinstance(d, TransferDraft))
+            if moved:  # a requisition after it orders what the transfer does not bring
+                ctx = replace(ctx, transfer_cover=ctx.transfer_cover + moved)
     return drafts

@@ -25,11 +25,33 @@ class ActionContext:
     at: datetime
     open_requisitions: int = 0  # open local requisitions for this SKU×warehouse
     supplier_contacts: Mapping[str, Any] = field(default_factory=dict)
+    # issue #19: the SKU's other warehouses (``suggest_transfer``), and what open transfers
+    # to this SKU×warehouse (and the ones this alert proposes) will bring: a requisition
+    # raised for the same need orders that much less
+    sources: tuple[SourceStock, ...] = ()
+    transfer_cover: float = 0.0
 
     def template_context(self) -> dict[str, Any]:
         ctx = dict(self.facts)
         ctx["rule"] = {"id": self.rule.id, "name": self.rule.name, "severity": self.rule.severity}
         return ctx
+
+
+@dataclass(frozen=True)
+class SourceStock:
+    """Another warehouse's stock of the SKU, as ``suggest_transfer`` weighs it: its available
+    stock less what open transfers not yet shipped will take, and its own metrics."""
+
+    warehouse: str
+    region: str | None
+    available: float
+    reorder_point: float
+    max_stock: float
+    avg_daily_demand: float
+
+    @property
+    def days_of_cover(self) -> float | None:
+        return self.available / self.avg_daily_demand if self.avg_daily_demand > 0 else None
 
 
 @dataclass(frozen=True)
@@ -72,6 +94,19 @@ class EscalationDraft:
 
 
 @dataclass(frozen=True)
+class TransferDraft:
+    """A transfer ``suggest_transfer`` proposes: from ``from_warehouse`` to the alert's; the
+    figures it was decided on are kept as ``explanation`` (shown in both languages)."""
+
+    action_key: str
+    from_warehouse: str
+    quantity: float
+    ship_role: str | None
+    receive_role: str | None
+    explanation: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Skipped:
     """An action that decided to do nothing, and why (kept in the alert's explanation)."""
 
@@ -79,4 +114,5 @@ class Skipped:
     reason: str
 
 
-Draft = TaskDraft | RequisitionDraft | NotificationDraft | EscalationDraft | Skipped
+Draft = (TaskDraft | RequisitionDraft | NotificationDraft | EscalationDraft | TransferDraft
+         | Skipped)

@@ -16,6 +16,7 @@ from engine.actions.context import ActionContext, RequisitionDraft, Skipped
 from engine.alerts import COOLDOWN, HIT, OPEN, RESOLVE, OpenAlert, decide
 from engine.evaluation import evaluate
 from engine.metrics import Metrics
+from engine.pipeline.elsewhere import Elsewhere
 from engine.pipeline.state import Changes, NewAlert, Pair, StockState
 from engine.rules.compiled import Rule
 from engine.snapshot import DEFAULT_TZ, Snapshot
@@ -49,7 +50,10 @@ def evaluate_only(state: StockState, snap: Snapshot,
     ``reason`` (default ``auto``)."""
     applier = _Applier(state, snap, only, reason)
     for event, sku_id, wh_id, day in checks:
-        applier._evaluate_pair(event, applier.pairs[(sku_id, wh_id)], wh_id, day)
+        pair = applier.pairs[(sku_id, wh_id)]
+        applier._evaluate_pair(event, pair, wh_id, day)
+        if snap.group_rules:
+            applier._evaluate_groups(event, pair, wh_id, day)
     return applier.changes
 
 
@@ -73,7 +77,7 @@ def touched(events: Iterable[StockEvent], snap: Snapshot,
     return keys, requisition_keys
 
 
-class _Applier:
+class _Applier(Elsewhere):
     """One batch's walk over its events: stock, demand, then the rules and their decisions."""
 
     def __init__(self, state: StockState, snap: Snapshot, only: Sequence[Rule] | None = None,
@@ -85,6 +89,7 @@ class _Applier:
         self.ordered = state.ordered
         self.changes = Changes(state.pairs, state.ordered)
         self._by_sku: dict[int, list[Pair]] | None = None
+        self._init_elsewhere(snap)  # issue #19: other warehouses, group rules
 
     def apply_event(self, event: StockEvent) -> None:
         snap = self.snap
@@ -116,6 +121,8 @@ class _Applier:
             pair.last_event_at = event.at
         if self.snap.ruleset is not None:
             self._evaluate_pair(event, pair, wh_id, day)
+            if self.snap.group_rules:
+                self._evaluate_groups(event, pair, wh_id, day)
 
     def _evaluate_pair(self, event: StockEvent, pair: Pair, wh_id: int, day: date) -> None:
         snap = self.snap
@@ -138,6 +145,7 @@ class _Applier:
         total = self._total_available(pair) if snap.needs_total else None
         facts = snap.fact_maker(pair.sku_id, groups).facts(
             event, sku, wh, pair.level, pair.window, total, day)
+        self._last_facts = (event, pair, facts)  # a group rule's evaluation reads them too
         outcomes = evaluate(rules, facts)  # hits and failures only
         if extra:
             outcomes += evaluate(extra, facts)
@@ -186,8 +194,10 @@ class _Applier:
               metrics: Metrics, links: Any) -> None:
         assert self.snap.ruleset is not None
         ctx = ActionContext(self.snap.ruleset.compiled, rule, facts, metrics, links, event.at,
-                            pair.open_requisitions, self.snap.supplier_contacts)
+                            pair.open_requisitions, self.snap.supplier_contacts,
+                            **self._transfer_context(rule, pair, event))
         drafts = run_actions(rule.actions, ctx)
+        self._note_transfers(pair, drafts)
         explained = dict(facts, actions=[{"action": d.action_key, "skipped": d.reason}
                                          for d in drafts if isinstance(d, Skipped)])
         ordered = sum(d.quantity for d in drafts if isinstance(d, RequisitionDraft))

@@ -46,6 +46,15 @@ class StockState:
     pairs: dict[tuple[int, int], Pair] = field(default_factory=dict)
     ordered: OrderedRequisitions = field(default_factory=OrderedRequisitions)
     others_available: dict[int, float] = field(default_factory=dict)
+    # issue #19, loaded when a rule suggests transfers or alerts per group: the levels and
+    # demand of pairs the batch does not touch (the SKU's other warehouses, a group's other
+    # members), open transfers' quantities into (``inbound``) and not yet shipped out of
+    # (``outgoing``) each pair, and the group alerts open by (rule, group, warehouse id)
+    elsewhere: dict[tuple[int, int], tuple[StockLevel, DemandWindow]] = field(default_factory=dict)
+    inbound: dict[tuple[int, int], float] = field(default_factory=dict)
+    outgoing: dict[tuple[int, int], float] = field(default_factory=dict)
+    group_alerts: dict[tuple[str, str, int], OpenAlert] = field(default_factory=dict)
+    group_resolved: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +70,7 @@ class NewAlert:
     last_hit_at: datetime | None = None
     resolved_at: datetime | None = None
     id: int | None = None  # set when stored
+    scope_key: str | None = None  # a group rule's alert: its group (issue #19)
 
 
 @dataclass

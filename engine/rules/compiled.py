@@ -38,6 +38,9 @@ FORECAST_METHODS = ("mean", "ses", "holt", "seasonal")
 CALENDAR_KINDS = ("promotion", "season", "closure")
 QUANTITY_POLICIES = ("order_up_to", "eoq", "fixed", "expression")
 SUPPLIER_CHOICES = ("preferred", "backup", "fastest", "cheapest")
+# What one alert of a rule is about (issue #19): a SKU×warehouse, or a group×warehouse (the
+# rule's condition then reads the ``group.*`` aggregates: engine/group_facts.py)
+RULE_SCOPES = ("pair", "group_warehouse")
 
 Condition = Callable[[Mapping[str, Any]], Any]
 
@@ -169,7 +172,23 @@ class Escalate:
     kind: str = "escalate"
 
 
-Action = CreateTask | CreateRequisition | Notify | Escalate
+@dataclass(frozen=True)
+class SuggestTransfer:
+    """Propose moving stock from a warehouse with a surplus of the SKU (issue #19): sources
+    above their own max stock, or with more than ``min_cover_days`` of cover; only the
+    ``sources`` warehouses or ``regions`` when given. The quantity leaves the source at or
+    above its reorder point. ``ship``/``receive``: the roles that take those steps (None: the
+    rule's owner)."""
+
+    sources: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    min_cover_days: float | None = None
+    ship: str | None = None
+    receive: str | None = None
+    kind: str = "suggest_transfer"
+
+
+Action = CreateTask | CreateRequisition | Notify | Escalate | SuggestTransfer
 
 
 @dataclass(frozen=True)
@@ -187,6 +206,7 @@ class Rule:
     actions: tuple[Action, ...] = ()
     enabled: bool = True
     description: str = ""
+    per: str = "pair"  # RULE_SCOPES: "group_warehouse" alerts once per group×warehouse
 
 
 @dataclass(frozen=True)

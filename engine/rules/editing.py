@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from engine.rules.variables import FACTS
+from engine.rules.variables import FACTS, GROUP_FACTS
 
 Doc = dict[str, Any]
 
@@ -159,6 +159,9 @@ def _rule_refers(rule: Mapping[str, Any], kind: str, item_id: str) -> bool:
             if action == "create_requisition" and any(
                     s.get("role") == item_id for s in _dicts(params.get("approval"))):
                 return True
+            if action == "suggest_transfer" and item_id in (params.get("ship"),
+                                                            params.get("receive")):
+                return True
     return False
 
 
@@ -187,6 +190,10 @@ def _rename(doc: Doc, kind: str, old: str, new: str) -> None:
                 for step in _dicts(params.get("approval")):
                     if step.get("role") == old:
                         step["role"] = new
+            if action == "suggest_transfer":
+                for name in ("ship", "receive"):
+                    if params.get(name) == old:
+                        params[name] = new
     if kind == "role":
         for role in _dicts(doc.get("roles")):
             if role.get("escalate_to") == old:
@@ -367,7 +374,7 @@ _WORDS = {
 
 def fact_label(path: str, lang: str = "zh") -> str:
     """A fact's plain name in ``lang``; an admin's own ``params.x`` as ``x``; else the path."""
-    fact = FACTS.get(path)
+    fact = FACTS.get(path) or GROUP_FACTS.get(path)
     if fact is not None:
         return (fact.label_zh if lang == "zh" else fact.label_en) or path
     if path.startswith("params."):

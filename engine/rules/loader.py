@@ -22,6 +22,7 @@ from engine.rules.compiled import (
     Rule,
     RulesetSettings,
     SkuGroup,
+    SuggestTransfer,
     Transition,
     Workflow,
 )
@@ -30,7 +31,17 @@ from engine.rules.references import check_references, inherited_owner
 from engine.rules.schema import validate_document
 from engine.rules.source import parse_source
 from engine.rules.template_check import check_templates
-from engine.rules.variables import ANY, ARRAY, BOOLEAN, GROUP_CATALOG, NUMBER, STRING, Catalog, Fact
+from engine.rules.variables import (
+    ANY,
+    ARRAY,
+    BOOLEAN,
+    GROUP_CATALOG,
+    GROUP_FACTS,
+    NUMBER,
+    STRING,
+    Catalog,
+    Fact,
+)
 from forms.fields import Choice, FieldSpec
 
 Doc = Mapping[str, Any]
@@ -126,6 +137,8 @@ def params_catalog(doc: Doc, rule: Doc) -> Catalog:
         for key, value in _flat(group.get("params") or {}).items():
             defined.setdefault(key, value)
     facts = [Fact(f"params.{k}", _type_of(v)) for k, v in always.items()]
+    if rule.get("per") == "group_warehouse":  # a group rule reads the group's aggregates
+        facts += GROUP_FACTS.values()
     for key, value in defined.items():
         if key not in always:
             everywhere = bool(rule_groups) and all(
@@ -313,6 +326,7 @@ def _rule(rule: Doc, owners: Mapping[str, str]) -> Rule:
         actions=tuple(_action(a) for a in rule.get("actions") or ()),
         enabled=rule.get("enabled", True),
         description=rule.get("description", ""),
+        per=rule.get("per", "pair"),
     )
 
 
@@ -327,6 +341,14 @@ def _action(action: Doc) -> Action:
         )
     if kind == "create_requisition":
         return _requisition(action)
+    if kind == "suggest_transfer":
+        return SuggestTransfer(
+            sources=tuple(action.get("sources") or ()),
+            regions=tuple(action.get("regions") or ()),
+            min_cover_days=action.get("min_cover_days"),
+            ship=action.get("ship"),
+            receive=action.get("receive"),
+        )
     if kind == "notify":
         return Notify(
             to=action.get("to", "owner"),

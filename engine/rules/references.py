@@ -209,6 +209,14 @@ def _check_action(action: Mapping[str, Any], at: Segments, has_owner: bool, refs
             refs.need((*at, "to"), "role", to, refs.roles)
     elif kind == "escalate":
         refs.need((*at, "to"), "role", action.get("to"), refs.roles)
+    elif kind == "suggest_transfer":
+        for step_name in ("ship", "receive"):
+            refs.need((*at, step_name), "role", action.get(step_name), refs.roles)
+            if action.get(step_name) is None and not has_owner:
+                refs.out.append(Problem((*at, step_name), f"who takes the '{step_name}' step? "
+                                        f"give this suggest_transfer a '{step_name}' role or the "
+                                        "rule an "
+                                        "'owner'", code="no_owner"))
 
 
 def _check_task(action: Mapping[str, Any], at: Segments, has_owner: bool, refs: _Refs) -> None:

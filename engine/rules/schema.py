@@ -9,7 +9,13 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, post_load, validates_schema
 
-from engine.rules.compiled import CALENDAR_KINDS, FORECAST_METHODS, RULE_TRIGGERS, SEVERITIES
+from engine.rules.compiled import (
+    CALENDAR_KINDS,
+    FORECAST_METHODS,
+    RULE_SCOPES,
+    RULE_TRIGGERS,
+    SEVERITIES,
+)
 from engine.rules.problems import Problem, Segments, did_you_mean, format_path
 from engine.rules.schema_fields import (
     CODE_SEP,
@@ -36,7 +42,9 @@ from engine.rules.schema_fields import (
 from forms.fields import FIELD_TYPES
 
 CHANNELS = ("email", "sms", "wechat", "wecom", "dingtalk", "feishu", "webhook")
-ACTION_KINDS = ("create_task", "create_requisition", "notify", "escalate")
+ACTION_KINDS = ("create_task", "create_requisition", "notify", "escalate", "suggest_transfer")
+# Actions about one SKU×warehouse: a group rule (``per: group_warehouse``) cannot take them
+PAIR_ACTIONS = ("create_requisition", "suggest_transfer")
 
 
 class DocSchema(Schema):
@@ -275,11 +283,23 @@ class EscalateSchema(DocSchema):
     to = Id(required=True)
 
 
+class SuggestTransferSchema(DocSchema):
+    """``suggest_transfer`` (issue #19): where a surplus may come from, and who ships and
+    receives it."""
+
+    sources = ListOf(Text(max_length=64), single=True)
+    regions = ListOf(Text(max_length=64), single=True)
+    min_cover_days = Number(above=0, high=3650)
+    ship = Id()
+    receive = Id()
+
+
 ACTION_SCHEMAS: dict[str, type[DocSchema]] = {
     "create_task": CreateTaskSchema,
     "create_requisition": CreateRequisitionSchema,
     "notify": NotifySchema,
     "escalate": EscalateSchema,
+    "suggest_transfer": SuggestTransferSchema,
 }
 
 
@@ -330,12 +350,32 @@ class RuleSchema(DocSchema):
     auto_resolve = Bool()
     enabled = Bool()
     actions = ListOf(Action())
+    per = Choice(RULE_SCOPES)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _group_or_groups(self, data: Any, original_data: Any, **kw: Any) -> None:
         if isinstance(original_data, Mapping) and {"group", "groups"} <= original_data.keys():
             text = "give either 'group' or 'groups', not both"
             raise ValidationError({"groups": [msg("conflict", text)]})
+
+    @validates_schema(skip_on_field_errors=True)
+    def _group_scope(self, data: Any, **kw: Any) -> None:
+        """A group rule (issue #19) needs a group to add up, and alerts about the group: an
+        action that needs one SKU×warehouse has nothing to act on."""
+        if data.get("per") != "group_warehouse":
+            return
+        errors: dict[str, Any] = {}
+        if not data.get("group") and not data.get("groups"):
+            errors["per"] = [msg("required", "a rule with 'per: group_warehouse' adds up a "
+                                             "group: give it 'group' (or 'groups')")]
+        for index, action in enumerate(data.get("actions") or ()):
+            kind = action.get("kind") if isinstance(action, Mapping) else None
+            if kind in PAIR_ACTIONS:
+                errors.setdefault("actions", {})[index] = {kind: [msg(
+                    "invalid", f"{kind} acts on one SKU in one warehouse, but this rule alerts "
+                               "once per group and warehouse; use create_task or notify")]}
+        if errors:
+            raise ValidationError(errors)
 
 
 class CalendarSchema(DocSchema):

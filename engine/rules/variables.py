@@ -121,6 +121,31 @@ FACTS: dict[str, Fact] = {
     ]
 }
 
+# The aggregates a group rule (``per: group_warehouse``, issue #19) reads: its group's member
+# SKUs in the event's warehouse (``group.*``) and in every warehouse (``group.all.*``).
+GROUP_FACTS: dict[str, Fact] = {
+    f.path: f
+    for scope, en_scope, zh_scope in (("group", "in this warehouse", "本仓"),
+                                      ("group.all", "in all warehouses", "全部仓库"))
+    for f in [
+        _f(f"{scope}.skus", NUMBER, f"SKUs of the group {en_scope}", f"{zh_scope}组内SKU数"),
+        _f(f"{scope}.on_hand", NUMBER, f"group on hand {en_scope}", f"{zh_scope}组现有库存合计"),
+        _f(f"{scope}.available", NUMBER, f"group available {en_scope}",
+           f"{zh_scope}组可用库存合计"),
+        _f(f"{scope}.inventory_position", NUMBER, f"group inventory position {en_scope}",
+           f"{zh_scope}组库存头寸合计"),
+        _f(f"{scope}.below_reorder_point", NUMBER,
+           f"SKUs below their reorder point {en_scope}", f"{zh_scope}低于再订货点的SKU数"),
+        _f(f"{scope}.out_of_stock", NUMBER, f"SKUs out of stock {en_scope}",
+           f"{zh_scope}缺货SKU数"),
+        _f(f"{scope}.avg_daily_demand", NUMBER, f"group daily demand {en_scope}",
+           f"{zh_scope}组日均需求合计"),
+        _f(f"{scope}.days_of_cover", NUMBER, f"group days of cover {en_scope}",
+           f"{zh_scope}组可售天数", nullable=True),
+    ]
+}
+GROUP_FACTS["group.id"] = _f("group.id", STRING, "group", "商品组")
+
 # Below these prefixes any name is accepted, with type ``any``: free-form SKU attributes and the
 # group params an admin may add to a ruleset (``params.min_cover``).
 OPEN_PREFIXES: tuple[str, ...] = ("sku.attributes.", "params.")

@@ -59,6 +59,9 @@ def run(conn: Connection, snap: Snapshot, now: datetime,
     report.rules = len(rules)
     if not rules:
         return report
+    # a group rule (issue #19) is evaluated once per group×warehouse, through one member pair
+    group_rules = [r for r in rules if r.per == "group_warehouse"]
+    rules = [r for r in rules if r.per != "group_warehouse"]
     rows, totals = what_if.load_rows(conn, snap, compiled)
     report.pairs = len(rows)
     makers = what_if.Makers(snap, compiled, snap.forecasts)
@@ -68,7 +71,11 @@ def run(conn: Connection, snap: Snapshot, now: datetime,
         mine = [r for r in rows if not wanted or wanted.intersection(r.groups)]
         answer = what_if.evaluate_rows(rule, mine, makers, now, DAILY, totals)
         keys.update((mine[i].sku_id, mine[i].wh_id) for i in answer.hits.nonzero()[0])
-    ids = [r.id for r in rules]
+    for rule in group_rules:
+        for group_id in rule.groups:
+            keys.update((skus[0], wh_id) for wh_id, skus in snap.group_members(group_id).items()
+                        if skus)
+    ids = [r.id for r in (*rules, *group_rules)]
     keys.update((s, w) for s, w in conn.execute(select(alerts.c.sku_id, alerts.c.warehouse_id).where(
         alerts.c.rule.in_(ids), alerts.c.state.in_(OPEN_ALERT_STATES))))
     report.candidates = len(keys)

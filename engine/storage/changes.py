@@ -14,10 +14,16 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
-from engine.actions.context import EscalationDraft, NotificationDraft, RequisitionDraft, TaskDraft
+from engine.actions.context import (
+    EscalationDraft,
+    NotificationDraft,
+    RequisitionDraft,
+    TaskDraft,
+    TransferDraft,
+)
 from engine.pipeline.state import Changes, NewAlert
 from engine.snapshot import Snapshot
-from engine.storage import bulk, requisition_store, task_store
+from engine.storage import bulk, requisition_store, task_store, transfer_store
 from engine.storage.requisition_store import NewRequisition
 from engine.storage.stock_state import LEVEL_KEY
 from engine.storage.tables import (
@@ -37,6 +43,7 @@ LEVEL_COLUMNS = ("on_hand", "reserved", "on_order_erp", "on_order_local", "erp_o
                  "last_event_at", "last_sale_day", "demand_window", "demand_packed")
 ALERT_COLUMNS = ("rule", "rule_version", "sku_id", "warehouse_id", "severity", "owner", "state",
                  "opened_at", "last_hit_at", "resolved_at", "resolution", "hits", "facts")
+GROUP_ALERT_COLUMNS = (*ALERT_COLUMNS, "scope_key")  # a group rule's alert names its group
 # What tells apart two alerts opened and resolved in one batch (see _write_closed_alerts)
 CLOSED_KEY = ("rule", "sku_id", "warehouse_id", "opened_at", "last_hit_at", "resolved_at", "hits")
 _closed_key = itemgetter(*(ALERT_COLUMNS.index(c) for c in CLOSED_KEY))
@@ -125,8 +132,26 @@ def _write_new_alerts(conn: Connection, new_alerts: list[NewAlert], snap: Snapsh
             for a in new_alerts]
     # Open ones may meet an alert another process opened first (the partial unique index);
     # an alert opened and resolved within the batch cannot conflict with anything.
-    open_rows = [r for a, r in zip(new_alerts, rows, strict=True) if not a.resolved_at]
-    closed = [(a, r) for a, r in zip(new_alerts, rows, strict=True) if a.resolved_at]
+    open_rows = [r for a, r in zip(new_alerts, rows, strict=True)
+                 if not a.resolved_at and a.scope_key is None]
+    group_rows = [(*r, a.scope_key) for a, r in zip(new_alerts, rows, strict=True)
+                  if not a.resolved_at and a.scope_key is not None]
+    if group_rows:  # a group rule's: one open per rule+warehouse+group (issue #19)
+        returned = bulk.insert_returning(
+            conn, alerts, GROUP_ALERT_COLUMNS, group_rows,
+            ("id", "rule", "scope_key", "warehouse_id"),
+            "ON CONFLICT (rule, warehouse_id, scope_key) "
+            f"WHERE {OPEN_ALERT_PREDICATE} DO NOTHING")
+        group_ids = {(rule, key, wh): i for i, rule, key, wh in returned}
+        for a in new_alerts:
+            if not a.resolved_at and a.scope_key is not None:
+                a.id = group_ids.get((a.rule.id, a.scope_key, a.pair.wh_id))
+    closed = [(a, r) for a, r in zip(new_alerts, rows, strict=True)
+              if a.resolved_at and a.scope_key is None]
+    for a, r in zip(new_alerts, rows, strict=True):  # a group's, opened and resolved: rare
+        if a.resolved_at and a.scope_key is not None:
+            a.id = conn.execute(insert(alerts).returning(alerts.c.id), dict(
+                zip(GROUP_ALERT_COLUMNS, (*r, a.scope_key), strict=True))).scalar_one()
     if open_rows:
         # The predicate is literal SQL: see OPEN_ALERT_PREDICATE.
         returned = bulk.insert_returning(
@@ -134,7 +159,7 @@ def _write_new_alerts(conn: Connection, new_alerts: list[NewAlert], snap: Snapsh
             f"ON CONFLICT (rule, sku_id, warehouse_id) WHERE {OPEN_ALERT_PREDICATE} DO NOTHING")
         ids = {(rule, sku, wh): i for i, rule, sku, wh in returned}
         for a in new_alerts:
-            if not a.resolved_at:
+            if not a.resolved_at and a.scope_key is None:
                 a.id = ids.get((a.rule.id, a.pair.sku_id, a.pair.wh_id))
     _write_closed_alerts(conn, closed)
     written = [a for a in new_alerts if a.id is not None]
@@ -150,6 +175,7 @@ def _write_new_alerts(conn: Connection, new_alerts: list[NewAlert], snap: Snapsh
                        d.state, d.approval_role, d.reason,
                        requisition_flow.raised(a.id, d.state, d.reason, now))
         for a, d in _drafts(written, RequisitionDraft) if a.id is not None], now))
+    transfer_store.add_new(conn, _drafts(written, TransferDraft), snap, now)
     _write_notifications(conn, written, now, deliverable, saved)
     _write_escalations(conn, [a for a in written if not a.resolved_at])
 

@@ -14,7 +14,7 @@ from engine.metrics import DemandWindow
 from engine.pipeline.state import Pair, StockState
 from engine.snapshot import Snapshot
 from engine.stock import StockLevel
-from engine.storage import bulk
+from engine.storage import bulk, transfer_state
 from engine.storage.requisition_store import load_ordered
 from engine.storage.tables import OPEN_ALERT_PREDICATE, alerts, requisitions, stock_levels
 from engine.workflows.requisitions import CLOSED, STATES
@@ -49,7 +49,8 @@ def load(conn: Connection, snap: Snapshot, keys: Iterable[tuple[int, int]],
             open_requisitions=1 if on_order_local > 0 else 0, erp_on_order_at=erp_on_order_at,
             window_changed=not window)  # a new pair's empty window is written once
     open_alerts = bulk.select_by_pairs(conn, alerts, ("id", "rule", "sku_id", "warehouse_id", "hits"),
-                                       keys, where=f"t.{OPEN_ALERT_PREDICATE}")
+                                       keys,
+                                       where=f"t.{OPEN_ALERT_PREDICATE} AND t.scope_key IS NULL")
     open_alerts.sort(key=lambda a: a[1])  # each pair's open alerts in rule id order
     for alert_id, rule, sku_id, wh_id, hits in open_alerts:
         pairs[(sku_id, wh_id)].open_alerts[rule] = OpenAlert(alert_id, rule, hits)
@@ -57,13 +58,15 @@ def load(conn: Connection, snap: Snapshot, keys: Iterable[tuple[int, int]],
     if rs is not None and any(r.cooldown for r in rs.compiled.rules):
         for rule, sku_id, wh_id, at in bulk.select_by_pairs(
                 conn, alerts, ("rule", "sku_id", "warehouse_id"), keys,
-                where="t.resolved_at IS NOT NULL", max_of="resolved_at"):
+                where="t.resolved_at IS NOT NULL AND t.scope_key IS NULL", max_of="resolved_at"):
             pairs[(sku_id, wh_id)].last_resolved[rule] = at
     if snap.needs_total:
         state.others_available = _others_available(conn, snap, keys)
     if rs is not None and any(a.kind == "create_requisition" for r in rs.compiled.rules
                               for a in r.actions):
         _count_open_requisitions(conn, pairs)
+    if snap.suggests_transfers or snap.group_rules:  # issue #19
+        transfer_state.load(conn, snap, state, keys)
     state.ordered = load_ordered(conn, requisition_keys)  # after the levels are locked
     return state
 

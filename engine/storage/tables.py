@@ -294,6 +294,8 @@ alerts = Table(
     Column("resolution", String(64), nullable=True),
     Column("hits", Integer, nullable=False, server_default="1"),
     Column("facts", Json, nullable=False),
+    # A group rule's alert (issue #19): the group it adds up; None for a SKU×warehouse alert
+    Column("scope_key", String(64), nullable=True),
     Index("ix_alerts_key_resolved", "rule", "sku_id", "warehouse_id", "resolved_at"),
     # Ingest reads the alerts of a batch's SKU×warehouse pairs: without it, a scan per query.
     Index("ix_alerts_pair", "sku_id", "warehouse_id"),
@@ -309,6 +311,16 @@ alerts = Table(
         "rule",
         "sku_id",
         "warehouse_id",
+        unique=True,
+        sqlite_where=text(OPEN_ALERT_PREDICATE),
+        postgresql_where=text(OPEN_ALERT_PREDICATE),
+    ),
+    # At most one open alert per group rule+group+warehouse (issue #19)
+    Index(
+        "uq_alerts_one_open_group",
+        "rule",
+        "warehouse_id",
+        "scope_key",
         unique=True,
         sqlite_where=text(OPEN_ALERT_PREDICATE),
         postgresql_where=text(OPEN_ALERT_PREDICATE),
@@ -621,4 +633,45 @@ import_po_lines = Table(
     Column("run_id", Integer, nullable=True),  # the last run that saw it
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_import_po_lines_pair", "sku_id", "warehouse_id"),
+)
+
+
+# Stock moved between warehouses (issue #19): requested → shipped → received (or cancelled).
+# Shipping reserves the quantity at the source; receiving releases it and records a transfer
+# event (SPEC §4), so the stock moves through the one event pipeline.
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=True),
+    Column("action_key", String(64), nullable=True),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=False),
+    Column("from_warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("to_warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("quantity", Float, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("ship_role", String(64), nullable=True),
+    Column("receive_role", String(64), nullable=True),
+    Column("explanation", Json, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    UniqueConstraint("alert_id", "action_key", name="uq_transfers_alert_action"),
+    Index("ix_transfers_sku_state", "sku_id", "state"),
+    Index("ix_transfers_state_created", "state", "created_at"),
+)
+
+transfer_history = Table(
+    "transfer_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("transfer_id", Integer, ForeignKey("transfers.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("transition", String(32), nullable=False),
+    Column("from_state", String(16), nullable=True),
+    Column("to_state", String(16), nullable=False),
+    Column("data", Json, nullable=False),
+    Index("ix_transfer_history_transfer", "transfer_id"),
 )

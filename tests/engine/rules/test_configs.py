@@ -41,7 +41,7 @@ def test_retail_default_is_the_spec_example() -> None:
 
 def test_demo_exercises_every_feature() -> None:
     ruleset = load("demo-ruleset.yaml")
-    assert (len(ruleset.rules), len(ruleset.groups), len(ruleset.workflows)) == (7, 4, 2)
+    assert (len(ruleset.rules), len(ruleset.groups), len(ruleset.workflows)) == (8, 4, 2)
     assert {m for r in ruleset.roles.values() for m in r.members} == {
         "alice",
         "bob",
@@ -60,7 +60,8 @@ def test_demo_exercises_every_feature() -> None:
     }
     assert policies == {"order_up_to", "eoq", "fixed", "expression"}
     kinds = {a.kind for r in ruleset.rules for a in r.actions}
-    assert kinds == {"create_task", "create_requisition", "notify", "escalate"}
+    assert kinds == {"create_task", "create_requisition", "notify", "escalate", "suggest_transfer"}
+    assert ruleset.rule("many-a-low").per == "group_warehouse"
     assert ruleset.rule("supplier-late").on == {"supplier_delay"}
 
 

@@ -164,6 +164,11 @@ def test_renaming_a_group_role_or_workflow_renames_its_uses() -> None:
     text = dump_yaml(out)
     assert "purchasing-manager" not in text and "escalate_to: manager" in text
     load_ruleset(text)
+    lead = {**doc["roles"][2], "id": "store-lead"}
+    out = upsert_role(doc, lead, old_id="warehouse-lead")
+    rule = next(r for r in out["rules"] if r["id"] == "a-below-rop")
+    assert rule["actions"][1]["suggest_transfer"]["ship"] == "store-lead"
+    load_ruleset(dump_yaml(out))
     workflow = {**doc["workflows"][0], "id": "restock"}
     out = upsert_workflow(doc, workflow, old_id="replenishment")
     assert "workflow: replenishment" not in dump_yaml(out)
@@ -175,7 +180,8 @@ def test_delete_removes_one_item_and_reports_what_still_uses_it() -> None:
     out = delete_rule(doc, "stock-out")
     assert [r["id"] for r in out["rules"]] == [r["id"] for r in doc["rules"]
                                                if r["id"] != "stock-out"]
-    assert usages(doc, "group", "a-class") == ["a-below-rop", "slow-mover"]
+    assert usages(doc, "group", "a-class") == ["a-below-rop", "slow-mover", "many-a-low"]
+    assert "a-below-rop" in usages(doc, "role", "warehouse-lead")  # it ships the transfers
     manager = usages(doc, "role", "purchasing-manager")
     assert {"a-below-rop", "role:buyer", "workflow:replenishment"} <= set(manager)
     with pytest.raises(KeyError):
