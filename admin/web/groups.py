@@ -207,7 +207,7 @@ def flash_advice(doc: Mapping[str, Any]) -> None:
         compiled = load_ruleset(dump_yaml(dict(doc)))
     except RulesetInvalid:
         return
-    for warning in advice(compiled):
+    for warning in advice(compiled, services().deliverable_channels()):
         flash(_("Warning: %(path)s: %(message)s", path=warning.path, message=warning.message),
               "warning")
 

@@ -76,6 +76,7 @@ class _Applier:
         self.snap = snap
         self.pairs = state.pairs
         self.ordered = state.ordered
+        self.mutes = state.mutes
         self.changes = Changes(state.pairs, state.ordered)
         self._by_sku: dict[int, list[Pair]] | None = None
 
@@ -148,6 +149,9 @@ class _Applier:
             decision = decide(rule, hit, open_alert, pair.last_resolved.get(rule.id), event.at)
             if decision in (OPEN, COOLDOWN) and not raising:
                 continue
+            if decision == OPEN and self.mutes and self.mutes.covers(rule.id, pair.sku_id, wh_id,
+                                                                     event.at):
+                continue  # muted for this pair (issue #17): no alert, no action
             if decision == OPEN:
                 self._open(rule, pair, event, facts, Metrics.from_facts(facts["metrics"]), links)
             elif decision == HIT and open_alert is not None:

@@ -12,6 +12,7 @@ from typing import Any
 from engine.actions.context import Draft
 from engine.alerts import OpenAlert
 from engine.metrics import DemandWindow
+from engine.noise import NO_MUTES, Mutes
 from engine.pipeline.failures import RuleFailures
 from engine.pipeline.ordered import OrderedRequisitions
 from engine.rules.compiled import Rule
@@ -46,6 +47,7 @@ class StockState:
     pairs: dict[tuple[int, int], Pair] = field(default_factory=dict)
     ordered: OrderedRequisitions = field(default_factory=OrderedRequisitions)
     others_available: dict[int, float] = field(default_factory=dict)
+    mutes: Mutes = NO_MUTES  # rules muted for some pairs (issue #17): they open no alert there
 
 
 @dataclass

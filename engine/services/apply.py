@@ -22,7 +22,7 @@ from sqlalchemy import Connection, func, select, text, update
 
 from engine.pipeline import core
 from engine.pipeline.state import Changes
-from engine.services import rule_failures
+from engine.services import noise_control, rule_failures
 from engine.snapshot import Snapshot
 from engine.stock import StockEvent
 from engine.storage import changes as change_store, event_log, stock_state
@@ -43,8 +43,13 @@ def apply_events(conn: Connection, events: Sequence[StockEvent], snap: Snapshot,
     """
     keys, requisition_keys = core.touched(events, snap)
     state = stock_state.load(conn, snap, keys, requisition_keys)
+    if snap.ruleset is not None:
+        state.mutes = noise_control.active_mutes(conn, now)
     changes = core.apply(state, events, snap, keep_order)
-    return save(conn, changes, snap, now, deliverable)
+    saved = save(conn, changes, snap, now, deliverable)
+    # the next stock event of a pair ends its alerts' "until the stock changes" snoozes
+    saved.follow_ups += noise_control.end_on_stock_change(conn, keys, now)
+    return saved
 
 
 def save(conn: Connection, changes: Changes, snap: Snapshot, now: datetime,
