@@ -109,6 +109,24 @@ def check_snooze(until: datetime | None, until_stock_change: bool, reason: str,
     _check_reason(reason)
 
 
+def parse_instant(text: str | None, field: str, tz: tzinfo | None = None) -> datetime | None:
+    """An end time as written: ISO 8601 with an offset; without one it is local time in
+    ``tz`` (the pages' ``datetime-local`` input), refused when ``tz`` is None (the API)."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        found = datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        raise NoiseInvalid(field, f"'{text}' is not a date and time; write it as "
+                                  "2026-12-09T08:00:00+08:00") from None
+    if found.tzinfo is None:
+        if tz is None:
+            raise NoiseInvalid(field, "the end time needs a time zone (e.g. "
+                                      "2026-12-09T08:00:00+08:00)")
+        found = found.replace(tzinfo=tz)
+    return found
+
+
 def snooze_active(until: datetime | None, ended_at: datetime | None, now: datetime) -> bool:
     return ended_at is None and (until is None or now < until)
 

@@ -22,8 +22,8 @@ API_SPEC = {
 
 def init_app(app: Flask) -> Api:
     from admin.api import (
-        alerts, catalog, contacts, events, imports, notifications, requisitions, ruleset, stock,
-        tasks,
+        alerts, catalog, contacts, events, imports, noise, notifications, requisitions, ruleset,
+        stock, tasks,
     )
 
     for key, value in API_SPEC.items():
@@ -31,6 +31,6 @@ def init_app(app: Flask) -> Api:
     api = Api(app)
     events.register_schemas(api)
     for module in (ruleset, catalog, events, alerts, tasks, requisitions, stock, notifications,
-                   imports, contacts):
+                   imports, contacts, noise):
         api.register_blueprint(module.blp)
     return api

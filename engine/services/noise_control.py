@@ -34,6 +34,7 @@ from engine.storage.tables import (
     outbox,
     rule_mutes,
     skus,
+    tasks,
     warehouses,
 )
 
@@ -49,6 +50,15 @@ def _active(now: datetime) -> ColumnElement[bool]:
 def snoozed(alert_id: Any, now: datetime) -> ColumnElement[bool]:
     """SQL: the alert ``alert_id`` (a column) has a snooze in force at ``now``."""
     return exists().where(alert_snoozes.c.alert_id == alert_id, _active(now))
+
+
+def alert_tasks(conn: Connection, alert_id: int) -> list[tuple[str | None, str | None, str]]:
+    """The alert's tasks as (role, assignee, workflow), for ``policy.may_snooze_alert``;
+    NotFound when there is no such alert."""
+    if conn.execute(select(alerts.c.id).where(alerts.c.id == alert_id)).first() is None:
+        raise NotFound("alert", alert_id)
+    return [(r.role, r.assignee, r.workflow) for r in conn.execute(
+        select(tasks.c.role, tasks.c.assignee, tasks.c.workflow).where(tasks.c.alert_id == alert_id))]
 
 
 def snooze(conn: Connection, alert_id: int, *, until: datetime | None, until_stock_change: bool,
@@ -72,12 +82,12 @@ def snooze(conn: Connection, alert_id: int, *, until: datetime | None, until_sto
 
 
 def unsnooze(conn: Connection, alert_id: int, actor: str, now: datetime) -> FollowUps:
-    """End the alert's snooze now; NotFound when none is in force. The held notices go out."""
+    """End the alert's snooze now; Conflict when none is in force. The held notices go out."""
     done = conn.execute(update(alert_snoozes)
                         .where(alert_snoozes.c.alert_id == alert_id, _active(now))
                         .values(ended_at=now, ended_by=actor, end_reason="unsnoozed"))
     if done.rowcount == 0:
-        raise NotFound("snooze of alert", alert_id)
+        raise Conflict(f"alert {alert_id} is not snoozed")
     return release_held(conn, [alert_id], now)
 
 
