@@ -30,10 +30,10 @@ class NoiseInvalid(InputInvalid):
     """A snooze, mute or quiet-hours value that cannot be accepted; ``field`` names the input
     and ``message`` says why in a sentence (nothing is changed). The API answers 422."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__([{"field": field, "message": message}])
+    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
+        super().__init__([{"field": field, "message": message, "code": code}])
         self.args = (f"{field}: {message}",)
-        self.field, self.message = field, message
+        self.field, self.message, self.code = field, message, code
 
 
 # -- mutes -------------------------------------------------------------------------------------
@@ -81,13 +81,13 @@ def check_mute(rule: str, sku_id: int | None, warehouse_id: int | None, until: d
                reason: str, now: datetime) -> None:
     """Refuse a mute that names no pair, ends in the past or gives no reason."""
     if not rule:
-        raise NoiseInvalid("rule", "name the rule to mute")
+        raise NoiseInvalid("rule", "name the rule to mute", "no_rule")
     if sku_id is None and warehouse_id is None:
         raise NoiseInvalid("sku", "a mute names a SKU, a warehouse or both; to stop a rule for "
-                                  "every pair, disable it in the rule editor")
+                                  "every pair, disable it in the rule editor", "no_pair")
     if until is not None and until <= now:
         raise NoiseInvalid("until", f"the end {until.isoformat()} is not in the future "
-                                    f"(now {now.isoformat(timespec='minutes')})")
+                                    f"(now {now.isoformat(timespec='minutes')})", "past")
     _check_reason(reason)
 
 
@@ -96,16 +96,19 @@ def check_snooze(until: datetime | None, until_stock_change: bool, reason: str,
                  now: datetime) -> None:
     """Refuse a snooze that never ends, ends in the past or too far ahead, or has no reason."""
     if until is None and not until_stock_change:
-        raise NoiseInvalid("until", "give an end time, or choose 'until the stock changes'")
+        raise NoiseInvalid("until", "give an end time, or choose 'until the stock changes'",
+                           "no_end")
     if until is not None:
         if until.tzinfo is None:
             raise NoiseInvalid("until", "the end time needs a time zone (e.g. "
-                                        "2026-12-09T08:00:00+08:00)")
+                                        "2026-12-09T08:00:00+08:00)", "no_tz")
         if until <= now:
             raise NoiseInvalid("until", f"the snooze would end at {until.isoformat()}, which "
-                                        f"is in the past (now {now.isoformat(timespec='minutes')})")
+                                        f"is in the past (now {now.isoformat(timespec='minutes')})",
+                               "past")
         if until - now > MAX_SNOOZE:
-            raise NoiseInvalid("until", "a snooze lasts at most a year; mute the rule instead")
+            raise NoiseInvalid("until", "a snooze lasts at most a year; mute the rule instead",
+                               "too_long")
     _check_reason(reason)
 
 
@@ -118,11 +121,11 @@ def parse_instant(text: str | None, field: str, tz: tzinfo | None = None) -> dat
         found = datetime.fromisoformat(str(text).strip())
     except ValueError:
         raise NoiseInvalid(field, f"'{text}' is not a date and time; write it as "
-                                  "2026-12-09T08:00:00+08:00") from None
+                                  "2026-12-09T08:00:00+08:00", "bad_time") from None
     if found.tzinfo is None:
         if tz is None:
             raise NoiseInvalid(field, "the end time needs a time zone (e.g. "
-                                      "2026-12-09T08:00:00+08:00)")
+                                      "2026-12-09T08:00:00+08:00)", "no_tz")
         found = found.replace(tzinfo=tz)
     return found
 
@@ -133,9 +136,10 @@ def snooze_active(until: datetime | None, ended_at: datetime | None, now: dateti
 
 def _check_reason(reason: str) -> None:
     if not reason.strip():
-        raise NoiseInvalid("reason", "say why (it is shown to everyone who sees the alert)")
+        raise NoiseInvalid("reason", "say why (it is shown to everyone who sees the alert)",
+                           "no_reason")
     if len(reason) > 500:
-        raise NoiseInvalid("reason", "the reason is longer than 500 characters")
+        raise NoiseInvalid("reason", "the reason is longer than 500 characters", "reason_long")
 
 
 # -- quiet hours and rate limits ---------------------------------------------------------------

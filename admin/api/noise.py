@@ -17,7 +17,7 @@ from engine.noise import parse_instant
 from engine.policy import Right, may_snooze_alert
 from engine.services import noise_control
 
-blp = Blueprint("noise", __name__, url_prefix="/api/v1",
+blp = Blueprint("noise_api", __name__, url_prefix="/api/v1",
                 description="Noise control: snoozed alerts and muted rules")
 
 

@@ -21,7 +21,7 @@ SESSION_HOURS = 12
 def init_app(app: Flask) -> None:
     from admin.web import (
         approvals, audit_log, auth_views, backtest, catalog_edit, catalog_pages, contacts,
-        dashboard, i18n, import_labels, import_pages, import_sources, inbox, pages,
+        dashboard, i18n, import_labels, import_pages, import_sources, inbox, noise, pages,
         purchase_orders, rejected, reports, requisition_view, rules, task_actions, task_view,
         versions,
     )
@@ -44,7 +44,7 @@ def init_app(app: Flask) -> None:
     # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
     for module in (auth_views, dashboard, inbox, task_actions, approvals, purchase_orders,
                    contacts, reports, versions, rejected, rules, audit_log, backtest,
-                   import_pages, import_sources, catalog_pages):
+                   import_pages, import_sources, catalog_pages, noise):
         app.register_blueprint(module.bp)
     assert catalog_edit.new  # its routes are on the master data blueprint (per_kind)
     app.jinja_env.globals.update(import_labels.jinja_globals())

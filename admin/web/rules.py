@@ -181,6 +181,7 @@ def _edit(rule_id: str | None) -> Any:
         return _render(model, ed.document, revision, rule_id, errors, top)
     flash(_("Rule “%(name)s” saved: version %(n)s is now active.", name=name, n=saved.version),
           "success")
+    groups.flash_advice(doc)  # e.g. a daily digest on a channel nobody configured (issue #17)
     return redirect(url_for("rules.index"), 303)
 
 

@@ -176,7 +176,8 @@ def mute(conn: Connection, *, rule: str, sku: str | None, warehouse: str | None,
     field (unknown rule, SKU or warehouse, an end in the past), nothing written then."""
     if known_rules is not None and rule not in known_rules:
         hint = did_you_mean(rule, list(known_rules)) or ""
-        raise NoiseInvalid("rule", f"there is no rule '{rule}' in the active version{hint}")
+        raise NoiseInvalid("rule", f"there is no rule '{rule}' in the active version{hint}",
+                           "unknown_rule")
     sku_id = _id_of(conn, skus, "sku", sku)
     wh_id = _id_of(conn, warehouses, "warehouse", warehouse)
     check_mute(rule, sku_id, wh_id, until, reason, now)
@@ -191,7 +192,8 @@ def _id_of(conn: Connection, table: Any, field: str, code: str | None) -> int | 
         return None
     found = conn.execute(select(table.c.id).where(table.c.code == code.strip())).scalar()
     if found is None:
-        raise NoiseInvalid(field, f"there is no {field.replace('sku', 'SKU')} '{code}'")
+        raise NoiseInvalid(field, f"there is no {field.replace('sku', 'SKU')} '{code}'",
+                           f"unknown_{field}")
     return int(found)
 
 

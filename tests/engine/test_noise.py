@@ -57,7 +57,7 @@ def test_a_snooze_in_the_past_is_refused_with_its_field() -> None:
     with pytest.raises(NoiseInvalid) as exc:
         check_snooze(NOW - timedelta(hours=1), False, "waiting for the truck", NOW)
     assert exc.value.field == "until" and "in the past" in exc.value.message
-    assert exc.value.errors == [{"field": "until", "message": exc.value.message}]
+    assert exc.value.errors == [{"field": "until", "message": exc.value.message, "code": "past"}]
     with pytest.raises(NoiseInvalid):
         check_snooze(NOW, False, "x", NOW)  # now is not later
     with pytest.raises(NoiseInvalid) as exc:
