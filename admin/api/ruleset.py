@@ -108,8 +108,8 @@ class Validate(MethodView):
         groups = {gid: _match(index.skus_in((gid,))) for gid in compiled.groups}
         rules = {r.id: dict(_match(index.skus_in(r.groups)), **evaluated[r.id])
                  for r in compiled.rules}
-        return {"valid": True, "errors": [], "warnings": [p.as_dict() for p in
-                                                        advice(compiled, svc.deliverable_channels())],
+        warnings = advice(compiled, svc.deliverable_channels())  # e.g. a digest's channel
+        return {"valid": True, "errors": [], "warnings": [p.as_dict() for p in warnings],
                 "groups": groups, "rules": rules}
 
 

@@ -57,8 +57,9 @@ def alert_tasks(conn: Connection, alert_id: int) -> list[tuple[str | None, str |
     NotFound when there is no such alert."""
     if conn.execute(select(alerts.c.id).where(alerts.c.id == alert_id)).first() is None:
         raise NotFound("alert", alert_id)
-    return [(r.role, r.assignee, r.workflow) for r in conn.execute(
-        select(tasks.c.role, tasks.c.assignee, tasks.c.workflow).where(tasks.c.alert_id == alert_id))]
+    rows = conn.execute(select(tasks.c.role, tasks.c.assignee, tasks.c.workflow)
+                        .where(tasks.c.alert_id == alert_id))
+    return [(r.role, r.assignee, r.workflow) for r in rows]
 
 
 def snooze(conn: Connection, alert_id: int, *, until: datetime | None, until_stock_change: bool,
