@@ -123,3 +123,19 @@ def test_the_role_editor_sets_rate_limit_and_quiet_hours(client, world, services
     assert (role["rate_limit"], role["quiet_hours"]) == ({"email": 3, "wecom": 20}, "22:00-08:00")
     again = client.get("/admin/roles/buyer/edit").get_data(as_text=True)
     assert 'value="email=3, wecom=20"' in again and 'value="22:00-08:00"' in again
+
+
+def test_the_cli_warns_of_a_digest_on_a_channel_nobody_configured(runner, tmp_path):
+    from tests.engine.rules.test_noise_schema import doc
+
+    path = tmp_path / "digest.yaml"
+    path.write_text(doc(), encoding="utf-8")
+    result = runner.invoke(args=["ruleset", "validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (f"{path}: warning: rules[0].actions[0].notify.digest: the daily digest goes by "
+            "email, wecom, which nobody configured here") in result.output
+    path.write_text(doc(digest="digest: hourly"), encoding="utf-8")
+    result = runner.invoke(args=["ruleset", "validate", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:11: rules[0].actions[0].notify.digest: 'digest' must be one of daily" \
+        in result.output
