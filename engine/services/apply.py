@@ -43,13 +43,15 @@ def apply_events(conn: Connection, events: Sequence[StockEvent], snap: Snapshot,
     """
     keys, requisition_keys = core.touched(events, snap)
     state = stock_state.load(conn, snap, keys, requisition_keys)
-    if snap.ruleset is not None:
-        state.mutes = noise_control.active_mutes(conn, now)
     changes = core.apply(state, events, snap, keep_order)
-    saved = save(conn, changes, snap, now, deliverable)
-    # the next stock event of a pair ends its alerts' "until the stock changes" snoozes
-    saved.follow_ups += noise_control.end_on_stock_change(conn, keys, now)
-    return saved
+    if changes.new_alerts:  # muted rules (issue #17): read only when an alert would open
+        mutes = noise_control.active_mutes(conn, now, {a.pair.sku_id for a in changes.new_alerts})
+        if any(mutes.covers(a.rule.id, a.pair.sku_id, a.pair.wh_id, a.at)
+               for a in changes.new_alerts):  # apply again, from the stored state, muted
+            state = stock_state.load(conn, snap, keys, requisition_keys)
+            state.mutes = mutes
+            changes = core.apply(state, events, snap, keep_order)
+    return save(conn, changes, snap, now, deliverable)
 
 
 def save(conn: Connection, changes: Changes, snap: Snapshot, now: datetime,

@@ -73,7 +73,7 @@ def run(conn: Connection, snap: Snapshot, now: datetime,
         alerts.c.rule.in_(ids), alerts.c.state.in_(OPEN_ALERT_STATES))))
     report.candidates = len(keys)
     state = stock_state.load(conn, snap, keys)
-    state.mutes = noise_control.active_mutes(conn, now)  # muted pairs open nothing (issue #17)
+    state.mutes = noise_control.active_mutes(conn, now, {s for s, _ in keys})  # issue #17
     today = now.astimezone(makers.tz).date()
     changes = core.evaluate_only(state, snap, [
         (StockEvent(id=f"daily-{today.isoformat()}", type=DAILY, sku=snap.sku_facts[sku_id]["code"],

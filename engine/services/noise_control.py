@@ -1,14 +1,15 @@
 """Snoozes and mutes (issue #17 item 4): stored, listed, ended and removed.
 
 The rules of what they mean are in ``engine.noise`` (pure); this module keeps their rows, in
-the caller's transaction. A snooze ends by time (the periodic sweep), by the next stock event
-of its SKU×warehouse (``end_on_stock_change``, called by the apply step), or by hand; when it
-ends, the notifications it held go out (follow-up outbox rows for the caller to dispatch).
+the caller's transaction. A snooze ends by time, by the first stock event of its SKU×warehouse
+dated after it (both read where a snooze matters, and written down by the periodic sweep's
+``end_expired``), or by hand; when it ends, the notifications it held go out (follow-up outbox
+rows for the caller to dispatch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
 from engine.errors import Conflict, NotFound
 from engine.noise import Mute, Mutes, NoiseInvalid, check_mute, check_snooze
 from engine.rules.problems import did_you_mean
+from engine.storage.bulk import in_ids
 from engine.storage.tables import (
     OPEN_ALERT_STATES,
     alert_snoozes,
@@ -34,17 +36,31 @@ from engine.storage.tables import (
     outbox,
     rule_mutes,
     skus,
+    stock_levels,
     tasks,
     warehouses,
 )
 
 FollowUps = list[tuple[int, str]]
+MAX_FILTER_IDS = 5000  # a batch touching more SKUs reads every mute and snooze instead
 
 
 # -- snoozes -----------------------------------------------------------------------------------
+def _stock_changed() -> ColumnElement[bool]:
+    """SQL: the snooze's SKU×warehouse had a stock event dated after the snooze was made."""
+    return exists().where(stock_levels.c.sku_id == alert_snoozes.c.sku_id,
+                          stock_levels.c.warehouse_id == alert_snoozes.c.warehouse_id,
+                          stock_levels.c.last_event_at > alert_snoozes.c.created_at)
+
+
 def _active(now: datetime) -> ColumnElement[bool]:
+    """In force at ``now``: not ended, its time not up, and — "until the stock changes" — no
+    stock event of its pair dated after it. Read where it matters (escalations, deliveries,
+    the inbox, digests), so the apply step needs no query of its own; the periodic sweep
+    writes the end down (``end_expired``)."""
     return and_(alert_snoozes.c.ended_at.is_(None),
-                or_(alert_snoozes.c.until.is_(None), alert_snoozes.c.until > now))
+                or_(alert_snoozes.c.until.is_(None), alert_snoozes.c.until > now),
+                or_(alert_snoozes.c.until_stock_change.is_(False), ~_stock_changed()))
 
 
 def snoozed(alert_id: Any, now: datetime) -> ColumnElement[bool]:
@@ -66,7 +82,8 @@ def snooze(conn: Connection, alert_id: int, *, until: datetime | None, until_sto
            reason: str, actor: str, now: datetime) -> dict[str, Any]:
     """Snooze an open alert (a snooze in force is replaced); NoiseInvalid when the snooze
     cannot be, Conflict when the alert is resolved; nothing is written then."""
-    alert = conn.execute(select(alerts.c.id, alerts.c.state).where(alerts.c.id == alert_id)).first()
+    alert = conn.execute(select(alerts.c.id, alerts.c.state, alerts.c.sku_id,
+                                alerts.c.warehouse_id).where(alerts.c.id == alert_id)).first()
     if alert is None:
         raise NotFound("alert", alert_id)
     if alert.state not in OPEN_ALERT_STATES:
@@ -75,7 +92,8 @@ def snooze(conn: Connection, alert_id: int, *, until: datetime | None, until_sto
     conn.execute(update(alert_snoozes).where(alert_snoozes.c.alert_id == alert_id, _active(now))
                  .values(ended_at=now, ended_by=actor, end_reason="replaced"))
     conn.execute(insert(alert_snoozes).values(
-        alert_id=alert_id, until=until, until_stock_change=until_stock_change,
+        alert_id=alert_id, sku_id=alert.sku_id, warehouse_id=alert.warehouse_id, until=until,
+        until_stock_change=until_stock_change,
         reason=reason.strip(), created_by=actor, created_at=now))
     found = active_snooze(conn, alert_id, now)
     assert found is not None
@@ -118,34 +136,22 @@ def list_snoozes(conn: Connection, now: datetime, limit: int = 500) -> list[dict
 
 
 def end_expired(conn: Connection, now: datetime) -> FollowUps:
-    """End the snoozes whose time has come (the periodic sweep); their held notices go out."""
-    ids = list(conn.execute(
+    """Write down the end of the snoozes whose time is up or whose pair's stock changed (the
+    periodic sweep); their held notices go out."""
+    by_time = list(conn.execute(
         update(alert_snoozes)
         .where(alert_snoozes.c.ended_at.is_(None), alert_snoozes.c.until.is_not(None),
                alert_snoozes.c.until <= now)
         .values(ended_at=alert_snoozes.c.until, end_reason="time")
         .returning(alert_snoozes.c.alert_id)).scalars())
+    by_stock = list(conn.execute(
+        update(alert_snoozes)
+        .where(alert_snoozes.c.ended_at.is_(None), alert_snoozes.c.until_stock_change,
+               _stock_changed())
+        .values(ended_at=now, end_reason="stock")
+        .returning(alert_snoozes.c.alert_id)).scalars())
+    ids = by_time + by_stock
     return release_held(conn, ids, now) if ids else []
-
-
-def end_on_stock_change(conn: Connection, pairs: Iterable[tuple[int, int]],
-                        now: datetime) -> FollowUps:
-    """End the 'until the stock changes' snoozes of alerts on ``pairs`` (SKU id, warehouse id)
-    whose stock an applied event just changed. One small query when there are none."""
-    waiting = conn.execute(
-        select(alert_snoozes.c.id, alert_snoozes.c.alert_id, alerts.c.sku_id,
-               alerts.c.warehouse_id)
-        .join(alerts, alerts.c.id == alert_snoozes.c.alert_id)
-        .where(alert_snoozes.c.ended_at.is_(None), alert_snoozes.c.until_stock_change)).all()
-    if not waiting:
-        return []
-    touched = set(pairs)
-    hit = [(w.id, w.alert_id) for w in waiting if (w.sku_id, w.warehouse_id) in touched]
-    if not hit:
-        return []
-    conn.execute(update(alert_snoozes).where(alert_snoozes.c.id.in_([h[0] for h in hit]))
-                 .values(ended_at=now, end_reason="stock"))
-    return release_held(conn, [h[1] for h in hit], now)
 
 
 def release_held(conn: Connection, alert_ids: Sequence[int], now: datetime) -> FollowUps:
@@ -223,9 +229,15 @@ def list_mutes(conn: Connection, now: datetime) -> list[dict[str, Any]]:
             for r in conn.execute(query)]
 
 
-def active_mutes(conn: Connection, now: datetime) -> Mutes:
-    """The mutes in force, for the pipeline's core (one small query per applied batch)."""
-    rows = conn.execute(select(rule_mutes.c.id, rule_mutes.c.rule, rule_mutes.c.sku_id,
-                               rule_mutes.c.warehouse_id, rule_mutes.c.until)
-                        .where(_mutes_in_force(now)))
+def active_mutes(conn: Connection, now: datetime,
+                 sku_ids: Collection[int] | None = None) -> Mutes:
+    """The mutes in force, for the pipeline's core (one query per applied batch): those of
+    ``sku_ids`` and the warehouse-wide ones (all when ``sku_ids`` is None or very long)."""
+    query = (select(rule_mutes.c.id, rule_mutes.c.rule, rule_mutes.c.sku_id,
+                    rule_mutes.c.warehouse_id, rule_mutes.c.until)
+             .where(_mutes_in_force(now)))
+    if sku_ids is not None and len(sku_ids) <= MAX_FILTER_IDS:
+        query = query.where(or_(rule_mutes.c.sku_id.is_(None),
+                                in_ids(conn, rule_mutes.c.sku_id, sorted(sku_ids))))
+    rows = conn.execute(query)
     return Mutes.of(Mute(r.id, r.rule, r.sku_id, r.warehouse_id, r.until) for r in rows)

@@ -468,6 +468,9 @@ alert_snoozes = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    # the alert's pair, copied: each applied batch looks up its pairs' snoozes without a join
+    Column("sku_id", Integer, nullable=False),
+    Column("warehouse_id", Integer, nullable=False),
     Column("until", UtcDateTime, nullable=True),
     Column("until_stock_change", Boolean, nullable=False, server_default=text("false")),
     Column("reason", Text, nullable=False),
@@ -478,6 +481,7 @@ alert_snoozes = Table(
     Column("end_reason", String(16), nullable=True),  # time | stock | unsnoozed | replaced
     Index("ix_alert_snoozes_alert", "alert_id", "ended_at"),
     Index("ix_alert_snoozes_open", "ended_at"),
+    Index("ix_alert_snoozes_pair", "sku_id", "warehouse_id", "ended_at"),
 )
 
 rule_mutes = Table(
@@ -494,6 +498,7 @@ rule_mutes = Table(
     Column("removed_at", UtcDateTime, nullable=True),
     Column("removed_by", String(64), nullable=True),
     Index("ix_rule_mutes_open", "removed_at"),
+    Index("ix_rule_mutes_sku", "sku_id", "removed_at"),  # each applied batch reads its SKUs'
 )
 
 # Leases: which process runs a piece of periodic work now (the embedded default has no RQ

@@ -23,6 +23,8 @@ def upgrade() -> None:
         'alert_snoozes',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('alert_id', sa.Integer(), nullable=False),
+        sa.Column('sku_id', sa.Integer(), nullable=False),
+        sa.Column('warehouse_id', sa.Integer(), nullable=False),
         sa.Column('until', engine.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column('until_stock_change', sa.Boolean(), server_default=sa.text('false'),
                   nullable=False),
@@ -38,6 +40,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_alert_snoozes_alert', 'alert_snoozes', ['alert_id', 'ended_at'])
     op.create_index('ix_alert_snoozes_open', 'alert_snoozes', ['ended_at'])
+    op.create_index('ix_alert_snoozes_pair', 'alert_snoozes',
+                    ['sku_id', 'warehouse_id', 'ended_at'])
     op.create_table(
         'rule_mutes',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -56,6 +60,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_rule_mutes')),
     )
     op.create_index('ix_rule_mutes_open', 'rule_mutes', ['removed_at'])
+    op.create_index('ix_rule_mutes_sku', 'rule_mutes', ['sku_id', 'removed_at'])
     with op.batch_alter_table('notifications') as batch:
         batch.add_column(sa.Column('role', sa.String(length=64), nullable=True))
         batch.add_column(sa.Column('digest', sa.String(length=16), nullable=True))
@@ -70,8 +75,10 @@ def downgrade() -> None:
         batch.drop_column('held_until')
         batch.drop_column('digest')
         batch.drop_column('role')
+    op.drop_index('ix_rule_mutes_sku', table_name='rule_mutes')
     op.drop_index('ix_rule_mutes_open', table_name='rule_mutes')
     op.drop_table('rule_mutes')
+    op.drop_index('ix_alert_snoozes_pair', table_name='alert_snoozes')
     op.drop_index('ix_alert_snoozes_open', table_name='alert_snoozes')
     op.drop_index('ix_alert_snoozes_alert', table_name='alert_snoozes')
     op.drop_table('alert_snoozes')
