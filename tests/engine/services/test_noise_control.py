@@ -215,3 +215,20 @@ def test_rate_limit_folds_into_the_digest_and_quiet_hours_hold(client, admin_hea
         folded = conn.execute(select(notifications.c.digest, notifications.c.last_error)
                               .where(notifications.c.id == ids[1])).one()
     assert folded.digest == "folded" and "rate limit of 1 per hour" in folded.last_error
+
+
+def test_the_periodic_work_without_redis_sends_the_daily_digest_once(client, admin_headers, services, clock):
+    from engine.services import periodic
+
+    setup(client, admin_headers)
+    assert client.put("/api/v1/ruleset", data=DIGEST_RULESET, content_type="application/yaml",
+                      headers=admin_headers).status_code == 200
+    client.post("/api/v1/events", json=history(), headers=admin_headers)
+    periodic.run_once(services, "web-1")  # the sweep: 08:00 UTC, the scenario's time zone
+    clock.advance(timedelta(hours=3))
+    periodic.run_once(services, "web-1")  # a later pass the same day: nothing more
+    with services.db.connect() as conn:
+        digests_sent = conn.execute(select(notifications.c.dedupe_key, notifications.c.state)
+                                    .where(notifications.c.digest == "digest")).all()
+    # no channel is configured in the tests: the digest is kept, visibly undeliverable
+    assert digests_sent == [("digest:buyer:email:2026-11-20", "undeliverable")]
