@@ -423,8 +423,8 @@ notifications = Table(
     Column("role", String(64), nullable=True),
     Column("digest", String(16), nullable=True),
     Column("held_until", UtcDateTime, nullable=True),
-    # the digest queue and the rate limit's count read by role, channel and state
-    Index("ix_notifications_role_channel", "role", "channel", "state"),
+    # the digest queue (by state, every sweep) and the rate limit's count (state, role, channel)
+    Index("ix_notifications_state_role", "state", "role", "channel"),
 )
 
 escalations = Table(

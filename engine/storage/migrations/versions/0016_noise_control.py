@@ -66,11 +66,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column('digest', sa.String(length=16), nullable=True))
         batch.add_column(sa.Column('held_until', engine.storage.types.UtcDateTime(timezone=True),
                                    nullable=True))
-    op.create_index('ix_notifications_role_channel', 'notifications', ['role', 'channel', 'state'])
+    op.create_index('ix_notifications_state_role', 'notifications', ['state', 'role', 'channel'])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_notifications_role_channel', table_name='notifications')
+    op.drop_index('ix_notifications_state_role', table_name='notifications')
     with op.batch_alter_table('notifications') as batch:
         batch.drop_column('held_until')
         batch.drop_column('digest')
