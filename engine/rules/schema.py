@@ -158,9 +158,9 @@ class RateLimit(Friendly):
     @staticmethod
     def _limit(value: Any, name: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
-            raise fail("invalid", f"{name} must be a whole number of messages per hour from 1 "
-                                  f"to 10000, or one per channel as in '{{email: 10}}'; got "
-                                  f"{describe(value)}")
+            raise fail("bad_rate_limit", f"{name} must be a whole number of messages per hour "
+                                         f"from 1 to 10000, or one per channel as in "
+                                         f"'{{email: 10}}'; got {describe(value)}")
         return value
 
 
@@ -172,7 +172,7 @@ class QuietHoursText(Text):
         try:
             return str(QuietHours.parse(text))
         except NoiseInvalid as exc:
-            raise fail("invalid", f"'$field': {exc.message}") from None
+            raise fail("bad_quiet_hours", f"'$field': {exc.message}") from None
 
 
 class RoleSchema(DocSchema):
