@@ -78,7 +78,8 @@ def ruleset_validate(file: str) -> None:
     if problems:
         click.echo(f"{len(problems)} problem(s); nothing was changed", err=True)
         sys.exit(1)
-    for w in advice(load_ruleset(text, fmt)):
+    # the channels configured here: a daily digest on another would never arrive (issue #17)
+    for w in advice(load_ruleset(text, fmt), _svc().deliverable_channels()):
         click.echo(f"{file}: warning: {w.path}: {w.message}")
     click.echo(f"{file}: valid")
 
@@ -325,9 +326,7 @@ def tokens_revoke(prefix: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from admin import demo_cli, events_cli, import_cli, worker_cli, work_cli
-
-    from admin import demand_cli
+    from admin import demand_cli, demo_cli, events_cli, import_cli, work_cli, worker_cli
 
     for group in (db, ruleset, users, tokens):
         app.cli.add_command(group)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,12 +11,12 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from engine.bootstrap import Services
-from engine.services.runner import run_daily_jobs
 from engine.config import PROJECT_ROOT
 from engine.demo import build_catalog, build_history, demo_end, transfer_scenario
 from engine.errors import Conflict
 from engine.services import abc, accounts, catalog, demo_work, rulesets
 from engine.services import events as event_service
+from engine.services.runner import run_daily_jobs
 from engine.storage import database
 
 DEMO_USERS = [
@@ -41,11 +42,9 @@ def demo(skus: int, ruleset_file: str) -> None:
     data = build_catalog(skus)
     with svc.uow() as uow:
         for name, password, admin in DEMO_USERS:
-            try:
+            with contextlib.suppress(Conflict):  # the demo can be loaded again
                 accounts.create_user(uow.conn, name, now, password=password, is_admin=admin,
                                      actor="demo")
-            except Conflict:
-                pass  # the demo can be loaded again
         for kind in ("warehouses", "suppliers", "skus"):
             catalog.put_rows(uow.conn, kind, data[kind], "demo", now)
         text = Path(ruleset_file).read_text(encoding="utf-8")

@@ -55,7 +55,7 @@ def snapshot(text: str, n: int) -> Snapshot:
                         preferred=True, backup=False, moq=1, pack_size=1)
     skus = {i: {"code": f"S{i}", "name": f"s{i}", "abc_class": "A"} for i in range(1, n + 1)}
     whs = {i: {"code": c, "region": "r"} for i, c in enumerate(WAREHOUSES, 1)}
-    return Snapshot.in_memory(load_ruleset(text), skus, whs, {i: (link,) for i in skus},
+    return Snapshot.in_memory(load_ruleset(text), skus, whs, dict.fromkeys(skus, (link,)),
                               {"P": 1})
 
 

@@ -58,7 +58,7 @@ class _Unit:
     units of event types or groups never seen cost no compilation.
     """
 
-    __slots__ = ("rules", "positions", "run")
+    __slots__ = ("positions", "rules", "run")
 
     def __init__(self, rules: tuple[Rule, ...], positions: tuple[int, ...]) -> None:
         self.rules = rules
@@ -69,7 +69,7 @@ class _Unit:
         if self.run is None:
             try:
                 self.run = build_many([r.when for r in self.rules], truthy, FACT_KINDS)
-            except Exception as exc:  # noqa: BLE001 - e.g. nesting too deep for one function
+            except Exception as exc:
                 log.info("rules %s evaluated one by one: %s", [r.id for r in self.rules], exc)
                 self.run = self.each
 
@@ -81,7 +81,7 @@ class _Unit:
             try:
                 if truthy(rule.condition(facts)):
                     hits |= 1 << i
-            except Exception as exc:  # noqa: BLE001 - reported by evaluate()
+            except Exception as exc:
                 errors = (errors or []) + [(i, exc)]
         return hits if errors is None else (hits, errors)
 
@@ -216,7 +216,7 @@ def evaluate(rules: Iterable[Rule], facts: Mapping[str, Any]) -> list[Outcome]:
                 found += [(unit.positions[i], Outcome(unit.rules[i], True)) for i in hits]
                 if errors is not None:
                     found += [(unit.positions[i], _failed(unit.rules[i], exc)) for i, exc in errors]
-    except Exception:  # noqa: BLE001 - a fused read failed (facts of an odd type): one by one
+    except Exception:
         return _evaluate_each(rules, facts)
     if found is None:
         return []

@@ -75,9 +75,24 @@ class FactMaker:
     ``build_facts`` goes through this class too: one definition of the facts.
     """
 
-    __slots__ = ("tz", "promotion_days", "params", "window_days", "review", "lead_time",
-                 "sigma_lt", "sigma_lt2", "z", "service_level", "supplier", "calendar",
-                 "forecasts", "method", "fill_rate", "plain")
+    __slots__ = (
+        "calendar",
+        "fill_rate",
+        "forecasts",
+        "lead_time",
+        "method",
+        "params",
+        "plain",
+        "promotion_days",
+        "review",
+        "service_level",
+        "sigma_lt",
+        "sigma_lt2",
+        "supplier",
+        "tz",
+        "window_days",
+        "z",
+    )
 
     def __init__(self, links: tuple[SupplierLink, ...], params: Mapping[str, Any], tz: tzinfo,
                  promotion_days: frozenset[str] = frozenset(),

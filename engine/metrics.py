@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import sys
-from bisect import bisect_left
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -37,16 +37,16 @@ class DemandWindow:
     """
 
     __slots__ = (
-        "_qty",
+        "_end",
         "_keep",
         "_last",
         "_latest",
-        "_end",
-        "_size",
-        "_sum",
-        "_sq",
         "_nonzero",
+        "_qty",
+        "_size",
         "_slides",
+        "_sq",
+        "_sum",
     )
 
     def __init__(self, keep_days: int = KEEP_DAYS) -> None:
@@ -529,7 +529,7 @@ def _policy_quantity(
     if policy.policy == "expression" and policy.quantity_fn is not None:
         try:
             result = policy.quantity_fn(facts)
-        except Exception as exc:  # noqa: BLE001 - over its budget, a division by zero: this
+        except Exception as exc:
             # requisition is skipped with the reason, the alert and the other rules go on (#13)
             return 0.0, f"the quantity expression failed: {type(exc).__name__}: {exc}"
         value = _number(result)

@@ -172,3 +172,15 @@ def may_take_transfer_step(identity: Identity, transition: str, ship_role: str |
                            receive_role: str | None) -> bool:
     roles, admins = transfer_step_roles(transition, ship_role, receive_role)
     return (admins and identity.is_admin) or not roles.isdisjoint(identity.roles)
+
+
+# -- noise control (issue #17) ----------------------------------------------------------------
+def may_snooze_alert(identity: Identity, tasks: Iterable[tuple[str | None, str | None, str]],
+                     workflows: Mapping[str, Workflow]) -> bool:
+    """Snoozing an alert quiets its work: admins may, and whoever may see one of its tasks
+    (``tasks``: each task's role, assignee and workflow); others are answered 404, as for the
+    task. Muting a rule changes what the rules do: that is ``Right.ADMIN``."""
+    if identity.is_admin:
+        return True
+    return any(may_see_task(identity, role, assignee, workflow, workflows)
+               for role, assignee, workflow in tasks)

@@ -22,8 +22,18 @@ API_SPEC = {
 
 def init_app(app: Flask) -> Api:
     from admin.api import (
-        alerts, catalog, contacts, events, imports, notifications, requisitions, ruleset, stock,
-        tasks, transfers,
+        alerts,
+        catalog,
+        contacts,
+        events,
+        imports,
+        noise,
+        notifications,
+        requisitions,
+        ruleset,
+        stock,
+        tasks,
+        transfers,
     )
 
     for key, value in API_SPEC.items():
@@ -31,6 +41,6 @@ def init_app(app: Flask) -> Api:
     api = Api(app)
     events.register_schemas(api)
     for module in (ruleset, catalog, events, alerts, tasks, requisitions, stock, notifications,
-                   imports, contacts, transfers):
+                   imports, contacts, transfers, noise):
         api.register_blueprint(module.blp)
     return api

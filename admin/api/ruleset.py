@@ -110,7 +110,8 @@ class Validate(MethodView):
         groups = {gid: _match(index.skus_in((gid,))) for gid in compiled.groups}
         rules = {r.id: dict(_match(index.skus_in(r.groups)), **evaluated[r.id])
                  for r in compiled.rules}
-        warnings = advice(compiled) + empty_group_rules(compiled, index)
+        warnings = (advice(compiled, svc.deliverable_channels())  # e.g. a digest's channel
+                    + empty_group_rules(compiled, index))
         return {"valid": True, "errors": [], "warnings": [p.as_dict() for p in warnings],
                 "groups": groups, "rules": rules}
 

@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         import_pages,
         import_sources,
         inbox,
+        noise,
         pages,
         purchase_orders,
         rejected,
@@ -65,7 +66,7 @@ def init_app(app: Flask) -> None:
     # One blueprint per area, each made by pages.web_blueprint (HTML error pages).
     for module in (auth_views, dashboard, inbox, task_actions, approvals, purchase_orders,
                    contacts, reports, versions, rejected, rules, audit_log, backtest,
-                   import_pages, import_sources, catalog_pages, rule_runs, transfers):
+                   import_pages, import_sources, catalog_pages, rule_runs, transfers, noise):
         app.register_blueprint(module.bp)
     assert catalog_edit.new  # its routes are on the master data blueprint (per_kind)
     app.jinja_env.globals.update(import_labels.jinja_globals())

@@ -25,8 +25,8 @@ from admin.web.i18n import language
 from admin.web.pages import web_blueprint
 from admin.web.session import active_ruleset, current_user
 from engine.errors import Conflict
-from engine.rules.compiled import CompiledRuleset
 from engine.rules.codes import unique_code
+from engine.rules.compiled import CompiledRuleset
 from engine.rules.editing import SECTIONS, base_document, dump_yaml, fact_label
 from engine.rules.problems import Problem, RulesetInvalid, Segments
 from engine.rules.round_trip import update_text
@@ -324,6 +324,11 @@ _BY_CODE: dict[str, Any] = {
     "missing_workflow": lambda p: _("Choose the workflow the task follows."),
     "invalid_choice": _choice,
     "nullable": _nullable,
+    # issue #17: a role's rate limit and quiet hours
+    "bad_rate_limit": lambda p: _("Enter a whole number of messages per hour from 1 to 10000, "
+                                  "or one per channel as in “email=3, wecom=20”."),
+    "bad_quiet_hours": lambda p: _("Write the quiet hours as a span of times of day, e.g. "
+                                   "“22:00-08:00”."),
     "escalation_cycle": lambda p: _(
         "Escalation goes round in a circle (%(chain)s); one role in the chain must not "
         "escalate further.", chain=(re.search(r"circle: ([^;]+)", p.message) or [0, ""])[1]),

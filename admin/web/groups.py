@@ -21,11 +21,11 @@ from admin.web.editor import (
     bp,
     editing,
     flash_saved,
-    options,
     index_of,
     item_of,
     new_id,
     number_or_text,
+    options,
     place_problems,
     posted_revision,
     save,
@@ -214,7 +214,7 @@ def flash_advice(doc: Mapping[str, Any]) -> None:
         compiled = load_ruleset(dump_yaml(dict(doc)))
     except RulesetInvalid:
         return
-    for warning in advice(compiled):
+    for warning in advice(compiled, services().deliverable_channels()):
         flash(_("Warning: %(path)s: %(message)s", path=warning.path, message=warning.message),
               "warning")
 

@@ -29,10 +29,18 @@ from admin.web.session import (
 from engine.errors import Conflict, NotFound
 from engine.policy import Right, may_see_task
 from engine.rules.compiled import CompiledRuleset, Rule
-from engine.services import alert_view, inbox, pair_now, queries, reports, task_batches
-from engine.services.task_batches import BatchRefused
+from engine.services import (
+    alert_view,
+    inbox,
+    noise_control,
+    pair_now,
+    queries,
+    reports,
+    task_batches,
+)
 from engine.services import tasks as task_service
 from engine.services import transfers as transfer_service
+from engine.services.task_batches import BatchRefused
 from engine.workflows.definition import allowed_transitions, may_take
 from engine.workflows.errors import FormInvalid, TransitionNotAllowed
 
@@ -116,6 +124,8 @@ def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str |
         moved = (transfer_service.list_transfers(uow.conn, {"alert": alert["id"]})[1]
                  if alert else [])
         now_facts = _facts_now(uow.conn, alert["id"]) if alert else None
+        snooze = noise_control.active_snooze(uow.conn, alert["id"], svc.clock.now()) \
+            if alert else None
     inbox_qs = request.values.get("inbox", "")
     linked_ids = [t["id"] for t in linked]
     facts = (alert or {}).get("facts") or {}
@@ -136,7 +146,7 @@ def _task_page(task_id: int, errors: dict[str, str] | None = None, opened: str |
         "tasks/show.html", task=task, alert=alert, origin=origin, rule=rule,
         explanation=explanation, workflow=workflow, errors=errors or {}, opened=opened,
         values=values or {}, linked=linked, linked_ids=linked_ids, inbox_qs=inbox_qs,
-        raised=raised, moved=moved,
+        raised=raised, moved=moved, snooze=snooze,
         members=role.members if role else (), holds_role=task["role"] in current_roles(),
         linked_for={t["id"]: _linked_taking(compiled, linked, t["id"])
                     for t in task["transitions"]}), status
@@ -166,7 +176,8 @@ def alert_page(alert_id: int) -> Any:
         origin = reports.alert_origin(uow.conn, alert_id)
         alert["transfers"] = transfer_service.list_transfers(uow.conn, {"alert": alert_id})[1]
         rule = _rule(uow.conn, origin, active_ruleset().compiled if active_ruleset() else None)
-    return render_template("tasks/alert.html", alert=alert, rule=rule,
+        snooze = noise_control.active_snooze(uow.conn, alert_id, svc.clock.now())
+    return render_template("tasks/alert.html", alert=alert, rule=rule, snooze=snooze,
                            sections=explain.fact_sections(alert["facts"] or {}),
                            group=explain.group_summary(alert["facts"] or {}))
 

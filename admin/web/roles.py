@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from admin.auth import services
 from admin.web.editor import (
     CHANNEL_LABELS,
+    as_list,
     bp,
     editing,
     flash_saved,
@@ -27,7 +28,6 @@ from admin.web.editor import (
     place_problems,
     posted_revision,
     save,
-    as_list,
 )
 from admin.web.session import login_required
 from engine.policy import Right
@@ -35,7 +35,8 @@ from engine.rules.editing import delete_role, upsert_role, usages
 from engine.rules.schema import CHANNELS
 from engine.services import accounts
 
-KEYS = {"id", "name", "description", "members", "channels", "escalate_to"}
+KEYS = {"id", "name", "description", "members", "channels", "escalate_to", "rate_limit",
+        "quiet_hours"}
 
 
 def _users() -> list[accounts.User]:
@@ -94,7 +95,30 @@ def _model(role: Mapping[str, Any] | None) -> dict[str, Any]:
         "members": [str(m) for m in as_list(role.get("members"))],
         "channels": [str(c) for c in as_list(role.get("channels"))],
         "escalate_to": str(role.get("escalate_to") or ""),
+        "rate_limit": limit_text(role.get("rate_limit")),
+        "quiet_hours": str(role.get("quiet_hours") or ""),
     }
+
+
+def limit_text(limit: Any) -> str:
+    """A role's rate limit as the form shows it: ``10``, or ``email=3, wecom=20``."""
+    if isinstance(limit, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in limit.items())
+    return "" if limit is None else str(limit)
+
+
+def limit_value(text: str) -> Any:
+    """The form's rate limit as the document holds it; what cannot be read is kept as written,
+    for the schema to refuse at ``rate_limit`` with its reason."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    pairs = [p.split("=", 1) for p in text.replace("，", ",").split(",") if p.strip()]
+    if all(len(p) == 2 and p[1].strip().isdigit() for p in pairs):
+        return {k.strip(): int(v) for k, v in pairs}
+    return text
 
 
 def _edit(role_id: str | None) -> Any:
@@ -110,6 +134,8 @@ def _edit(role_id: str | None) -> Any:
         "description": form.get("description", "").strip(),
         "members": listed(form.getlist("members")), "channels": listed(form.getlist("channels")),
         "escalate_to": form.get("escalate_to", "").strip(),
+        "rate_limit": form.get("rate_limit", "").strip(),
+        "quiet_hours": form.get("quiet_hours", "").strip(),
     }
     revision = posted_revision()
     local: dict[str, list[str]] = {}
@@ -124,6 +150,10 @@ def _edit(role_id: str | None) -> Any:
         role["channels"] = model["channels"]
     if model["escalate_to"]:
         role["escalate_to"] = model["escalate_to"]
+    if model["rate_limit"]:
+        role["rate_limit"] = limit_value(model["rate_limit"])
+    if model["quiet_hours"]:
+        role["quiet_hours"] = model["quiet_hours"]
     if local:
         return _render(model, ed.document, revision, role_id, local)
     doc = upsert_role(ed.document, role, old_id=role_id)
@@ -136,6 +166,9 @@ def _edit(role_id: str | None) -> Any:
         return _render(model, ed.document, revision, role_id, errors, top)
     flash(_("Role “%(name)s” saved: version %(n)s is now active.", name=model["name"],
             n=saved.version), "success")
+    from admin.web.groups import flash_advice
+
+    flash_advice(doc)
     return redirect(url_for("rules.role_list"), 303)
 
 

@@ -25,7 +25,7 @@ ACTION_PARAMS = {
     "suggest_transfer": ("sources", "regions", "min_cover_days", "ship", "receive"),
     "create_task": ("title", "workflow", "due", "role"),
     "create_requisition": ("quantity", "supplier", "approval"),
-    "notify": ("to", "channels", "message"),
+    "notify": ("to", "channels", "message", "digest"),
     "escalate": ("after", "to"),
 }
 RULE_KEYS = ("id", "name", "description", "enabled", "group", "on", "when", "severity", "owner",
@@ -94,7 +94,8 @@ def _action_model(action: Mapping[str, Any]) -> dict[str, Any]:
         channels = params.get("channels") or []
         return {"kind": kind, "to": str(params.get("to") or "owner"),
                 "channels": list(channels if isinstance(channels, list) else [channels]),
-                "message": str(params.get("message") or "")}
+                "message": str(params.get("message") or ""),
+                "digest": str(params.get("digest") or "")}
     if kind == "suggest_transfer":
         return {"kind": kind, "sources": ", ".join(_strings(params.get("sources"))),
                 "regions": _strings(params.get("regions")),
@@ -194,7 +195,8 @@ def _action_from_form(form: MultiDict[str, str], i: int) -> dict[str, Any]:
                 "approval": [a for a in approval if a["above"] or a["role"]]}
     if kind == "notify":
         return {"kind": kind, "to": get("to", "owner"),
-                "channels": listed(form.getlist(f"a-{i}-channels")), "message": get("message")}
+                "channels": listed(form.getlist(f"a-{i}-channels")), "message": get("message"),
+                "digest": get("digest")}
     if kind == "escalate":
         return {"kind": kind, "after_n": get("after_n"), "after_u": get("after_u", "h"),
                 "to": get("to")}
@@ -302,6 +304,8 @@ def _action(action: Mapping[str, Any], index: int,
             params["channels"] = list(action["channels"])
         if action["message"]:
             params["message"] = action["message"]
+        if action.get("digest"):
+            params["digest"] = action["digest"]
     elif kind == "escalate":
         after = join_duration(action["after_n"], action["after_u"])
         params["after"] = after if after is not None else ""

@@ -19,7 +19,12 @@ from flask_babel import ngettext
 
 from admin.auth import services
 from admin.web import (  # noqa: F401  (their routes)
-    advanced, calendars, groups, roles, settings_form, workflows,
+    advanced,
+    calendars,
+    groups,
+    roles,
+    settings_form,
+    workflows,
 )
 from admin.web.editor import (
     CHANNEL_LABELS,
@@ -47,6 +52,7 @@ from admin.web.rule_form import (
 )
 from admin.web.rule_runs import labels as run_labels
 from admin.web.session import active_ruleset, login_required
+from engine.group_advice import empty_group_rules
 from engine.policy import Right
 from engine.rules import load_ruleset
 from engine.rules.compiled import EVENT_TYPES, SEVERITIES, STOCK_CHANGING
@@ -58,10 +64,10 @@ from engine.rules.editing import (
     upsert,
     upsert_rule,
 )
-from engine.group_advice import empty_group_rules
 from engine.rules.problems import RulesetInvalid
 from engine.rules.schema import CHANNELS
 from engine.rules.variables import FACTS, GROUP_FACTS
+from engine.services import rule_runs
 from engine.services.preview import (
     count_group,
     empty_ruleset,
@@ -70,7 +76,6 @@ from engine.services.preview import (
     preview_rule,
     read_levels,
 )
-from engine.services import rule_runs
 from engine.services.rule_failures import failures_of
 from engine.services.title_example import example
 
@@ -192,6 +197,7 @@ def _edit(rule_id: str | None) -> Any:
     flash(_("Rule “%(name)s” saved: version %(n)s is now active.", name=name, n=saved.version),
           "success")
     _flash_empty_groups()
+    groups.flash_advice(doc)  # e.g. a daily digest on a channel nobody configured (issue #17)
     return redirect(url_for("rules.index"), 303)
 
 
@@ -282,13 +288,13 @@ def _json_ok(text: str | None) -> bool:
 
 def _new_actions(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """What a newly added action block starts with."""
-    workflows = options(doc, "workflows")
+    workflow_options = options(doc, "workflows")
     role_ids = [r for r, _ in options(doc, "roles")]
     return {
         "create_task": {"kind": "create_task",
                         "title": _("Restock {{ sku.code }} @ {{ warehouse.code }}: "
                                    "{{ stock.available }} available"),
-                        "workflow": workflows[0][0] if len(workflows) == 1 else "",
+                        "workflow": workflow_options[0][0] if len(workflow_options) == 1 else "",
                         "due_n": "4", "due_u": "h", "role": ""},
         "create_requisition": {"kind": "create_requisition", "qty": "order_up_to", "fixed": "",
                                "expression": "", "supplier": "preferred", "approval": []},

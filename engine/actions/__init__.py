@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
 from dataclasses import replace
+from typing import Any
 
 from engine.actions import create_requisition, create_task, escalate, notify, suggest_transfer
 from engine.actions.context import ActionContext, Draft, TransferDraft

@@ -84,6 +84,8 @@ class NotificationDraft:
     recipients: tuple[str, ...]
     subject: str
     message: str
+    role: str | None = None  # the role told (None: a supplier); rate limits count per role
+    digest: str | None = None  # "daily": waits for the role's digest instead of going now
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ DEFAULT_MESSAGE = (
 def handle(action: Notify, key: str, ctx: ActionContext) -> list[Draft]:
     role_id = ctx.rule.owner if action.to == "owner" else action.to
     if action.to == "supplier":
+        role_id = None
         supplier = ctx.facts.get("supplier", {}).get("code")
         contact = ctx.supplier_contacts.get(supplier) or {}
         recipients = tuple(str(v) for k, v in sorted(contact.items()) if k in ("email", "phone", "webhook"))
@@ -33,5 +34,6 @@ def handle(action: Notify, key: str, ctx: ActionContext) -> list[Draft]:
     except TemplateInvalid as exc:
         message = render(DEFAULT_MESSAGE, context) + f" (message template failed: {exc})"
     subject = render("{{ rule.name }}: {{ sku.code }} @ {{ warehouse.code }}", context)
-    return [NotificationDraft(f"{key}:{channel}", channel, tuple(recipients), subject, message)
+    return [NotificationDraft(f"{key}:{channel}", channel, tuple(recipients), subject, message,
+                              role_id, action.digest)
             for channel in channels]

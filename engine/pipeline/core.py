@@ -20,7 +20,8 @@ from engine.pipeline.elsewhere import Elsewhere
 from engine.pipeline.state import Changes, NewAlert, Pair, StockState
 from engine.rules.compiled import Rule
 from engine.snapshot import DEFAULT_TZ, Snapshot
-from engine.stock import DEMAND_TYPES, StockEvent, apply as apply_to_level
+from engine.stock import DEMAND_TYPES, StockEvent
+from engine.stock import apply as apply_to_level
 
 
 def apply(state: StockState, events: Sequence[StockEvent], snap: Snapshot,
@@ -87,6 +88,7 @@ class _Applier(Elsewhere):
         self.only, self.reason = only, reason
         self.pairs = state.pairs
         self.ordered = state.ordered
+        self.mutes = state.mutes
         self.changes = Changes(state.pairs, state.ordered)
         self._by_sku: dict[int, list[Pair]] | None = None
         self._init_elsewhere(snap)  # issue #19: other warehouses, group rules
@@ -170,6 +172,9 @@ class _Applier(Elsewhere):
             decision = decide(rule, hit, open_alert, pair.last_resolved.get(rule.id), event.at)
             if decision in (OPEN, COOLDOWN) and not raising:
                 continue
+            if decision == OPEN and self.mutes and self.mutes.covers(rule.id, pair.sku_id, wh_id,
+                                                                     event.at):
+                continue  # muted for this pair (issue #17): no alert, no action
             if decision == OPEN:
                 self._open(rule, pair, event, facts, Metrics.from_facts(facts["metrics"]), links)
             elif decision == HIT and open_alert is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+
 def reads_all(rule: Any) -> bool:
     """Whether a group rule reads ``group.all.*`` (then every warehouse's members count)."""
     return "group.all" in repr(rule.when)

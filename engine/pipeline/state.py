@@ -12,6 +12,7 @@ from typing import Any
 from engine.actions.context import Draft
 from engine.alerts import OpenAlert
 from engine.metrics import DemandWindow
+from engine.noise import NO_MUTES, Mutes
 from engine.pipeline.failures import RuleFailures
 from engine.pipeline.ordered import OrderedRequisitions
 from engine.rules.compiled import Rule
@@ -55,6 +56,7 @@ class StockState:
     outgoing: dict[tuple[int, int], float] = field(default_factory=dict)
     group_alerts: dict[tuple[str, str, int], OpenAlert] = field(default_factory=dict)
     group_resolved: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
+    mutes: Mutes = NO_MUTES  # rules muted for some pairs (issue #17): they open no alert there
 
 
 @dataclass

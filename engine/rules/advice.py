@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from engine.rules.compiled import CompiledRuleset
+from engine.rules.compiled import CompiledRuleset, Notify
 from engine.rules.problems import Problem, Segments
 
 OVERSTOCK_SERVICE_LEVEL = 0.99
@@ -17,8 +17,9 @@ every unit (fill rates above 99.9 % in the issue's reference simulation): likely
 OVERSTOCK_FILL_RATE = 0.995
 
 
-def advice(compiled: CompiledRuleset) -> list[Problem]:
-    """Every warning of a compiled (valid) document, located like problems."""
+def advice(compiled: CompiledRuleset, configured: frozenset[str] | None = None) -> list[Problem]:
+    """Every warning of a compiled (valid) document, located like problems. ``configured``:
+    the channels this installation can deliver on (None: not known, not checked)."""
     out: list[Problem] = []
     settings = compiled.document.get("settings") if isinstance(compiled.document, Mapping) else None
     if isinstance(settings, Mapping) and "promotion_days" in settings:
@@ -28,6 +29,32 @@ def advice(compiled: CompiledRuleset) -> list[Problem]:
                            "the lead time; move these days there", code="deprecated"))
     for at, params in _params(compiled):
         out += _service(at, params)
+    out += _digests(compiled, configured)
+    return out
+
+
+def _digests(compiled: CompiledRuleset, configured: frozenset[str] | None) -> list[Problem]:
+    """A daily digest on a channel nobody configured would never arrive: say so where it is
+    asked for (issue #17). The document stays valid: channels belong to the installation."""
+    out = []
+    for r_index, rule in enumerate(compiled.rules):
+        for a_index, action in enumerate(rule.actions):
+            if not isinstance(action, Notify) or action.digest is None or action.to == "supplier":
+                continue
+            at = ("rules", r_index, "actions", a_index, "notify", "digest")
+            role = compiled.roles.get((rule.owner or "") if action.to == "owner" else (action.to or ""))
+            channels = action.channels or (role.channels if role else ())
+            if not channels:
+                out.append(Problem(at, f"a {action.digest} digest needs a channel: give this "
+                                       "notify 'channels' or its role some", code="no_channel"))
+                continue
+            missing = [c for c in channels if configured is not None and c not in configured]
+            if missing:
+                known = ", ".join(sorted(configured or ())) or "none"
+                out.append(Problem(at, f"the {action.digest} digest goes by "
+                                       f"{', '.join(missing)}, which nobody configured here "
+                                       f"(configured channels: {known}); it would never "
+                                       "arrive", code="channel_not_configured"))
     return out
 
 

@@ -106,6 +106,15 @@ class Role:
     members: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     escalate_to: str | None = None
+    # issue #17: messages per hour, for each channel (``rate_limit``) or per channel
+    # (``rate_limits``); quiet hours as "HH:MM-HH:MM" in the settings' time zone
+    rate_limit: int | None = None
+    rate_limits: tuple[tuple[str, int], ...] = ()
+    quiet_hours: str | None = None
+
+    def limit_for(self, channel: str) -> int | None:
+        """The most messages per hour this role is sent on ``channel`` (None: no limit)."""
+        return dict(self.rate_limits).get(channel, self.rate_limit)
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,7 @@ class Notify:
     to: str = "owner"  # owner | supplier | a role id
     channels: tuple[str, ...] = ()  # empty: the role's own channels
     message: str | None = None  # sandboxed Jinja template; None: a default text
+    digest: str | None = None  # "daily": one message per role, channel and day (issue #17)
     kind: str = "notify"
 
 

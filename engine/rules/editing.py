@@ -644,9 +644,7 @@ def _dimension_of(var: Any) -> str | None:
         return None
     name = var["var"]
     if isinstance(name, list):
-        if len(name) == 2 and name[1] in ("", None):
-            name = name[0]
-        elif len(name) == 1:
+        if (len(name) == 2 and name[1] in ("", None)) or len(name) == 1:
             name = name[0]
         else:
             return None

@@ -242,6 +242,9 @@ def _role(role: Doc) -> Role:
         members=tuple(role.get("members") or ()),
         channels=tuple(role.get("channels") or ()),
         escalate_to=role.get("escalate_to"),
+        rate_limit=limit if isinstance(limit := role.get("rate_limit"), int) else None,
+        rate_limits=tuple(sorted(limit.items())) if isinstance(limit, dict) else (),
+        quiet_hours=role.get("quiet_hours"),
     )
 
 
@@ -354,6 +357,7 @@ def _action(action: Doc) -> Action:
             to=action.get("to", "owner"),
             channels=tuple(action.get("channels") or ()),
             message=action.get("message"),
+            digest=action.get("digest"),
         )
     return Escalate(after=action["after"], to=action["to"])
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, post_load, validates_schema
 
+from engine.noise import DIGEST_KINDS, NoiseInvalid, QuietHours
 from engine.rules.compiled import (
     CALENDAR_KINDS,
     FORECAST_METHODS,
@@ -148,6 +149,41 @@ class GroupSchema(DocSchema):
     owner = Id()  # the role its rules answer to when they name no owner (#17)
 
 
+class RateLimit(Friendly):
+    """A role's rate limit: one whole number for each channel, or one per channel."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Any:
+        if isinstance(value, Mapping):
+            out = {}
+            for channel, limit in value.items():
+                if channel not in CHANNELS:
+                    raise fail("invalid_choice", f"'{channel}' is not a channel; the channels "
+                                                 f"are {', '.join(CHANNELS)}"
+                                                 f"{did_you_mean(str(channel), CHANNELS)}")
+                out[channel] = self._limit(limit, f"'$field.{channel}'")
+            return out
+        return self._limit(value, "'$field'")
+
+    @staticmethod
+    def _limit(value: Any, name: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
+            raise fail("bad_rate_limit", f"{name} must be a whole number of messages per hour "
+                                         f"from 1 to 10000, or one per channel as in "
+                                         f"'{{email: 10}}'; got {describe(value)}")
+        return value
+
+
+class QuietHoursText(Text):
+    """Daily quiet hours in the settings' time zone: ``22:00-08:00``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kw)
+        try:
+            return str(QuietHours.parse(text))
+        except NoiseInvalid as exc:
+            raise fail("bad_quiet_hours", f"'$field': {exc.message}") from None
+
+
 class RoleSchema(DocSchema):
     id = Id(required=True)
     name = Text()
@@ -155,6 +191,9 @@ class RoleSchema(DocSchema):
     members = ListOf(Text(max_length=64))
     channels = ListOf(Choice(CHANNELS), single=True)
     escalate_to = Id()
+    # issue #17 (noise control): messages per hour on each channel; daily quiet hours
+    rate_limit = RateLimit()
+    quiet_hours = QuietHoursText()
 
 
 LABEL_LANGUAGES = ("zh", "en")
@@ -276,6 +315,7 @@ class NotifySchema(DocSchema):
     to = Text(max_length=64)
     channels = ListOf(Choice(CHANNELS), single=True)
     message = Text(max_length=2000)
+    digest = Choice(DIGEST_KINDS)  # issue #17: one message per role, channel and day
 
 
 class EscalateSchema(DocSchema):

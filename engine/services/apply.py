@@ -22,12 +22,14 @@ from sqlalchemy import Connection, func, select, text, update
 
 from engine.pipeline import core
 from engine.pipeline.state import Changes
-from engine.services import rule_failures
+from engine.services import noise_control, rule_failures
 from engine.snapshot import Snapshot
 from engine.stock import StockEvent
-from engine.storage import changes as change_store, event_log, stock_state
+from engine.storage import changes as change_store
+from engine.storage import event_log, stock_state
 from engine.storage.changes import Saved
-from engine.storage.tables import outbox as outbox_table, stock_events
+from engine.storage.tables import outbox as outbox_table
+from engine.storage.tables import stock_events
 
 APPLIER_LOCK = 7_151_001  # first key of pg_advisory_xact_lock(key, partition)
 APPLY_CHUNK = 5000
@@ -44,6 +46,13 @@ def apply_events(conn: Connection, events: Sequence[StockEvent], snap: Snapshot,
     keys, requisition_keys = core.touched(events, snap)
     state = stock_state.load(conn, snap, keys, requisition_keys)
     changes = core.apply(state, events, snap, keep_order)
+    if changes.new_alerts:  # muted rules (issue #17): read only when an alert would open
+        mutes = noise_control.active_mutes(conn, now, {a.pair.sku_id for a in changes.new_alerts})
+        if any(mutes.covers(a.rule.id, a.pair.sku_id, a.pair.wh_id, a.at)
+               for a in changes.new_alerts):  # apply again, from the stored state, muted
+            state = stock_state.load(conn, snap, keys, requisition_keys)
+            state.mutes = mutes
+            changes = core.apply(state, events, snap, keep_order)
     return save(conn, changes, snap, now, deliverable)
 
 

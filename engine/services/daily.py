@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from engine.pipeline import core
 from engine.rules.compiled import DAILY
-from engine.services import audit, what_if
+from engine.services import audit, noise_control, what_if
 from engine.services.apply import save
 from engine.snapshot import Snapshot
 from engine.stock import StockEvent
@@ -80,6 +80,7 @@ def run(conn: Connection, snap: Snapshot, now: datetime,
         alerts.c.rule.in_(ids), alerts.c.state.in_(OPEN_ALERT_STATES))))
     report.candidates = len(keys)
     state = stock_state.load(conn, snap, keys)
+    state.mutes = noise_control.active_mutes(conn, now, {s for s, _ in keys})  # issue #17
     today = now.astimezone(makers.tz).date()
     changes = core.evaluate_only(state, snap, [
         (StockEvent(id=f"daily-{today.isoformat()}", type=DAILY, sku=snap.sku_facts[sku_id]["code"],

@@ -25,12 +25,13 @@ from engine.channels import (
     address_kind,
     requires_address,
 )
+from engine.services import digests
 from engine.storage.tables import notifications, users
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-SENDABLE = ("pending", "retrying")
+SENDABLE = ("pending", "retrying", "held")  # held: quiet hours over (issue #17)
 RETRYABLE_STATES = ("failed", "undeliverable")
 _WANTED = {"email": "email address", "phone": "phone number"}
 # The address kinds a user's contacts answer (issue #18: chat ids for robots' @-mentions).
@@ -45,14 +46,20 @@ def deliver(
     channels: Mapping[str, Channel],
     config: Mapping[str, dict[str, Any]],
     now: datetime,
+    policy: digests.Policy | None = None,
 ) -> list[tuple[int, str]]:
     """Send one notification inside the caller's transaction; returns no follow-up outbox rows.
+
+    ``policy`` (the active ruleset's roles): a snoozed alert's notice, one in its role's quiet
+    hours or past its rate limit is not sent now (``digests.hold_or_fold`` says where it went).
 
     A retryable failure is raised as ``DeliveryFailed`` (this transaction then rolls back and the
     caller records it with ``mark_failed`` in its own); every other outcome is written here.
     """
     note = _locked(conn, notification_id)
     if note is None or note.state not in SENDABLE:
+        return []
+    if digests.hold_or_fold(conn, note, policy, now):
         return []
     channel = channels.get(note.channel)
     if channel is None:

@@ -29,7 +29,6 @@ from engine.storage.tables import (
     warehouses,
 )
 
-
 FREEZE_FROM_SKUS = 5_000  # a snapshot of this many SKUs is kept out of the collector's passes
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from engine.services.noise_control import snoozed
 from engine.storage import task_store
 from engine.storage.tables import alerts, escalations, notifications, tasks
 from engine.storage.upsert import insert_ignore
@@ -30,7 +31,8 @@ def run_due(conn: Connection, now: datetime, limit: int = 500) -> list[dict[str,
     query = (select(escalations, alerts.c.state.label("alert_state"), alerts.c.rule)
              .join(alerts, alerts.c.id == escalations.c.alert_id)
              .where(escalations.c.fired_at.is_(None), escalations.c.cancelled_at.is_(None),
-                    escalations.c.due_at <= now)
+                    escalations.c.due_at <= now,
+                    ~snoozed(escalations.c.alert_id, now))  # fires after the snooze ends
              .order_by(escalations.c.due_at).limit(limit))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=escalations)
@@ -78,7 +80,8 @@ def run_overdue(conn: Connection, now: datetime, escalate_to: Mapping[str, str],
         select(tasks.c.id, tasks.c.alert_id, tasks.c.role, tasks.c.state, tasks.c.due_at,
                tasks.c.title)
         .where(tasks.c.closed.is_(False), tasks.c.due_at <= now, tasks.c.alert_id.is_not(None),
-               tasks.c.role.in_(sorted(escalate_to)))
+               tasks.c.role.in_(sorted(escalate_to)),
+               ~snoozed(tasks.c.alert_id, now))  # a snoozed alert's task waits (issue #17)
         .order_by(tasks.c.due_at, tasks.c.id).limit(limit)))
     fired = []
     for t in due:

@@ -19,11 +19,12 @@ from sqlalchemy import ColumnElement, Connection, and_, case, false, func, or_, 
 
 from engine.rules.compiled import SEVERITIES
 from engine.services import group_sql
+from engine.services.noise_control import snoozed
 from engine.services.queries import SEVERITY_RANK, task_row
 from engine.storage.tables import alerts, skus, tasks, warehouses
 
 SORTS = ("urgency", "due", "newest", "sku")
-SHOWS = ("open", "closed", "all")
+SHOWS = ("open", "closed", "all", "snoozed")  # open: not snoozed (issue #17)
 MAX_GROUP_SCAN = 200_000  # rows the group filter reads at most (then it says so)
 UNASSIGNED = "-"  # the assignee filter's value for "nobody yet"
 
@@ -69,8 +70,12 @@ def _where(query: InboxQuery, now: datetime) -> list[ColumnElement[bool]]:
         where.append(or_(mine, tasks.c.assignee == query.viewer) if query.viewer else mine)
     if query.role:
         where.append(tasks.c.role == query.role)
-    if query.show != "all":
+    if query.show == "snoozed":  # the open tasks of snoozed alerts, left out of "open"
+        where += [tasks.c.closed.is_(False), snoozed(tasks.c.alert_id, now)]
+    elif query.show != "all":
         where.append(tasks.c.closed.is_(query.show == "closed"))
+        if query.show == "open":
+            where.append(~snoozed(tasks.c.alert_id, now))
     if query.q.strip():
         text = query.q.strip()
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

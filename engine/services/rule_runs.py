@@ -29,7 +29,7 @@ from engine.errors import NotFound
 from engine.pipeline import core
 from engine.rules.compiled import CompiledRuleset, Rule
 from engine.rules.impact import changed_rules, live_rules
-from engine.services import audit, what_if
+from engine.services import audit, noise_control, what_if
 from engine.services.apply import save
 from engine.stock import StockEvent
 from engine.storage import stock_state
@@ -265,6 +265,7 @@ def _apply_chunk(svc: Services, run_id: int, keys: list[tuple[int, int]], ids: s
         rules: list[Rule] = [r for r in snap.ruleset.compiled.rules if r.enabled and r.id in ids]
         keys = [k for k in keys if k[0] in snap.sku_facts and k[1] in snap.warehouse_facts]
         state = stock_state.load(conn, snap, keys)
+        state.mutes = noise_control.active_mutes(conn, now, {s for s, _ in keys})  # issue #17
         tz = snap.tz
         day = now.astimezone(tz).date() if tz is not None else now.date()
         changes = core.evaluate_only(state, snap, [

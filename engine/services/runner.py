@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from engine.clock import Clock
 from engine.config import Settings
 from engine.jobs import Jobs
-from engine.services import abc, escalations, outbox, rule_runs
+from engine.services import abc, digests, escalations, noise_control, outbox, rule_runs
 from engine.services.apply import Applied, Group, apply_pending, finish_announced, route
 from engine.services.engine_cache import EngineCache
 from engine.services.rulesets import RulesetCache
@@ -55,9 +55,12 @@ def _handlers(svc: Services) -> dict[str, outbox.Handler]:
 
     def deliver(conn: Connection, payload: dict[str, Any], now: datetime) -> list[tuple[int, str]]:
         from engine.services import deliveries
+        from engine.services.digests import Policy
 
+        active = svc.rulesets.active(conn)
         return deliveries.deliver(conn, int(payload["notification"]), svc.channels(),
-                                  svc.channel_config(), now) or []
+                                  svc.channel_config(), now,
+                                  Policy.of(active.compiled if active else None)) or []
 
     return {"apply_events": apply, "deliver": deliver}
 
@@ -185,14 +188,24 @@ def relay_once(svc: Services, limit: int = 500, lease: timedelta = outbox.LEASE)
 
 
 def sweep_once(svc: Services) -> int:
-    """Fire due escalations (a database sweep: a lost scheduler never loses one) and move tasks
+    """End snoozes whose time is up, fire due escalations (a database sweep: a lost scheduler
+    never loses one), send the day's digests (issue #17) and move tasks
     past their due time to their role's ``escalate_to``; once a day, recompute ABC classes from
     revenue share, then the demand forecasts, then run the daily rules (issue #16)."""
     now = svc.clock.now()
+    with svc.uow() as uow:  # snoozes whose time is up end first: their escalations fire now
+        follow = noise_control.end_expired(uow.conn, now)
+        uow.commit()
     with svc.uow() as uow:
         active = svc.rulesets.active(uow.conn)
         fired = escalations.fire_all(uow.conn, now, active.compiled if active else None)
         uow.commit()
+    with svc.uow() as uow:  # today's digests, once per role and channel (issue #17)
+        follow += digests.run(uow.conn, active.compiled if active else None, now,
+                              svc.deliverable_channels())
+        uow.commit()
+    for row_id, kind in follow:
+        svc.jobs.dispatch(row_id, kind)
     with svc.uow() as uow:
         if abc.due(uow.conn, now):
             abc.recompute(uow.conn, now.date(), now=now)

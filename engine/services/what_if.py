@@ -186,7 +186,7 @@ def evaluate_rows(rule: Rule, rows: Sequence[PairRow], makers: Makers, now: date
         facts = exact_facts(makers, rows[i], now, event_type, totals)
         try:
             answer.hits[i] = truthy(rule.condition(facts))
-        except Exception as exc:  # noqa: BLE001 - shown on its row, as the engine logs it
+        except Exception as exc:
             answer.hits[i] = False
             answer.errors[int(i)] = f"{type(exc).__name__}: {exc}"
     answer.one_by_one = len(todo)

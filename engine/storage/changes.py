@@ -32,8 +32,10 @@ from engine.storage.tables import (
     demand_days,
     escalations,
     notifications,
-    outbox as outbox_table,
     stock_levels,
+)
+from engine.storage.tables import (
+    outbox as outbox_table,
 )
 from engine.storage.upsert import insert_for
 from engine.workflows import requisitions as requisition_flow
@@ -214,13 +216,15 @@ def _write_notifications(conn: Connection, alerts_: list[NewAlert], now: datetim
             .returning(notifications.c.id, notifications.c.state))
     # A channel nobody configured cannot deliver: the message is kept, visibly undeliverable,
     # and `outbox retry` sends it once the channel is set up — no job is spent on it now.
+    # A notice for a daily digest waits for it ("queued", no job); see engine.services.digests.
     made = conn.execute(stmt, [
         dict(alert_id=a.id, dedupe_key=f"alert:{a.id}:{d.action_key}", channel=d.channel,
              recipients=list(d.recipients), subject=d.subject, message=d.message,
-             state="pending" if ok is None or d.channel in ok else "undeliverable",
-             last_error=None if ok is None or d.channel in ok
+             state="queued" if d.digest else "pending" if ok is None or d.channel in ok
+             else "undeliverable",
+             last_error=None if d.digest or ok is None or d.channel in ok
              else f"channel '{d.channel}' is not configured",
-             created_at=now) for a, d in drafts]).all()
+             role=d.role, digest=d.digest, created_at=now) for a, d in drafts]).all()
     pending = [row.id for row in made if row.state == "pending"]
     if pending:
         rows = conn.execute(insert(outbox_table).returning(outbox_table.c.id), [

@@ -93,7 +93,7 @@ def _others_available(conn: Connection, snap: Snapshot,
     skus = sorted({s for s, _ in keys})
     others = [(s, w) for s in skus for w in snap.warehouse_facts if (s, w) not in loaded]
     out: dict[int, float] = {}
-    for sku_id, wh_id, on_hand, reserved in bulk.select_by_pairs(
+    for sku_id, _wh_id, on_hand, reserved in bulk.select_by_pairs(
             conn, stock_levels, ("sku_id", "warehouse_id", "on_hand", "reserved"), others):
         out[sku_id] = out.get(sku_id, 0.0) + StockLevel(on_hand, reserved).available
     return out

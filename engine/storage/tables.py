@@ -454,6 +454,14 @@ notifications = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
+    # issue #17: the role a rule's notice was for (rate limits, quiet hours, digests count per
+    # role and channel); "daily" for a notice waiting for its digest, "digest" for a digest
+    # itself; when a held notice may go (quiet hours)
+    Column("role", String(64), nullable=True),
+    Column("digest", String(16), nullable=True),
+    Column("held_until", UtcDateTime, nullable=True),
+    # the digest queue (by state, every sweep) and the rate limit's count (state, role, channel)
+    Index("ix_notifications_state_role", "state", "role", "channel"),
 )
 
 escalations = Table(
@@ -511,6 +519,46 @@ rule_runs = Table(
     Column("finished_at", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_rule_runs_state", "state"),
+)
+
+# Noise control (issue #17): an alert snoozed until a time or until its pair's stock changes,
+# and a rule muted for a SKU, a warehouse or both. Ended and removed rows stay, as history.
+alert_snoozes = Table(
+    "alert_snoozes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    # the alert's pair, copied: each applied batch looks up its pairs' snoozes without a join
+    Column("sku_id", Integer, nullable=False),
+    Column("warehouse_id", Integer, nullable=False),
+    Column("until", UtcDateTime, nullable=True),
+    Column("until_stock_change", Boolean, nullable=False, server_default=text("false")),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("ended_by", String(64), nullable=True),
+    Column("end_reason", String(16), nullable=True),  # time | stock | unsnoozed | replaced
+    Index("ix_alert_snoozes_alert", "alert_id", "ended_at"),
+    Index("ix_alert_snoozes_open", "ended_at"),
+    Index("ix_alert_snoozes_pair", "sku_id", "warehouse_id", "ended_at"),
+)
+
+rule_mutes = Table(
+    "rule_mutes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=True),
+    Column("until", UtcDateTime, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime, nullable=True),
+    Column("removed_by", String(64), nullable=True),
+    Index("ix_rule_mutes_open", "removed_at"),
+    Index("ix_rule_mutes_sku", "sku_id", "removed_at"),  # each applied batch reads its SKUs'
 )
 
 # Leases: which process runs a piece of periodic work now (the embedded default has no RQ

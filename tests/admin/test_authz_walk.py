@@ -105,6 +105,14 @@ API: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/transfers/{transfer_id}"): Route("read", params={"transfer_id": "999999"}),
     ("POST", "/api/v1/transfers/{transfer_id}/transitions"): Route(
         "act", json=NOPE, params={"transfer_id": "999999"}),
+    # noise control (issue #17): a snooze acts on the alert's task (422: no end given; 409:
+    # not snoozed), mutes are the admins' (422: no rule; 404: no such mute)
+    ("POST", "/api/v1/alerts/{alert_id}/snooze"): Route("task-act", json={}),
+    ("DELETE", "/api/v1/alerts/{alert_id}/snooze"): Route("task-act"),
+    ("GET", "/api/v1/snoozes"): Route("read"),
+    ("GET", "/api/v1/mutes"): Route("read"),
+    ("POST", "/api/v1/mutes"): Route("admin", json={}),
+    ("DELETE", "/api/v1/mutes/{mute_id}"): Route("admin"),
 }
 # The same path with a body that needs another right: a stocktake sets stock outright.
 SET_STOCK = Route("set-stock")
@@ -135,6 +143,12 @@ PAGES: dict[tuple[str, str], Route] = {
     ("POST", "/tasks/bulk"): Route("page"),
     ("POST", "/tasks/<int:task_id>/assignee"): Route("page-task"),
     ("GET", "/alerts/<int:alert_id>"): Route("page-task"),
+    ("POST", "/alerts/<int:alert_id>/snooze"): Route("page-task"),  # no reason: refused
+    ("POST", "/alerts/<int:alert_id>/unsnooze"): Route("page-task"),  # not snoozed: a notice
+    ("GET", "/noise"): Route("page"),
+    ("POST", "/admin/mutes"): Route("page-admin"),  # no rule: refused, nothing muted
+    ("POST", "/admin/mutes/<int:mute_id>/delete"): Route("page-admin-absent",
+                                                         params={"mute_id": "999999"}),
     ("GET", "/purchase-orders"): Route("page"),
     ("GET", "/purchase-orders/<int:po_id>"): Route("page", params={"po_id": "999999"}),
     ("GET", "/purchase-orders/<int:po_id>/export.<fmt>"): Route(
@@ -260,7 +274,7 @@ def world(app: Any, client: Any, runner: Any, clock: Any, services: Any) -> dict
              "calendar_id": "nope", "plugin": "csv",
              "run_id": str(services.imports.start_file_run(
                  "csv", str(Path(__file__)), kind="stock", actor="root", dry_run=True)),
-             "username": "alice", "name": "nope"}
+             "username": "alice", "name": "nope", "mute_id": "999999"}
     seeds["alert_id"] = str(client.get(f"/api/v1/tasks/{seeds['task_id']}", headers={
         "Authorization": f"Bearer {callers['admin'].token}"}).json["alert"])
     return {"callers": callers, "seeds": seeds}

@@ -193,7 +193,7 @@ def _other_process(settings: Any, tmp_path: Path, redis_url: str | None) -> tupl
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
-    log = open(tmp_path / "other.log", "wb")  # noqa: SIM115
+    log = open(tmp_path / "other.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "run", "--port",
                              str(port), "--no-reload", "--no-debugger"],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)

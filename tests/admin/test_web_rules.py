@@ -452,7 +452,7 @@ def test_advanced_shows_the_yaml_and_its_errors_at_their_lines(admin, services) 
     assert answer.status_code == 200
     html = answer.get_data(as_text=True)
     assert f'data-goto-line="{line}"' in html and f"第 {line} 行" in html
-    assert "rules[1].severity" in html and "“urgent”" in html or "urgent" in html
+    assert ("rules[1].severity" in html and "“urgent”" in html) or "urgent" in html
     assert f'<span class="bad-line" data-line="{line}">' in html
     assert "severity: urgent</textarea>" in html or "severity: urgent\n" in html
     assert len(versions(services)) == before

@@ -4,7 +4,6 @@ group and warehouse (with a warning when its group holds no SKU)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from tests.admin.test_web_rules import LOW_STOCK_WHEN, admin, document, field_block, rule_form
 

@@ -126,3 +126,19 @@ def test_the_ledger_applies_a_history_in_memory_and_skips_ids_seen_before():
     assert [r.status for r in again] == ["duplicate", "accepted"]
     [low] = [a for a in ledger.open_alerts() if a.opened.rule.id == "low"]
     assert (low.hits, ledger.state.pairs[(1, 1)].level.on_hand) == (2, 4)
+
+
+def test_a_muted_rule_opens_nothing_for_its_pair_and_orders_nothing():
+    from engine.noise import Mute, Mutes
+
+    snap = snapshot()
+    state = state_of(w1=12, w2=5)
+    state.mutes = Mutes.of([Mute(1, "low", None, 1)])  # "low" muted in warehouse W1
+    changes = apply(state, [event(1, "sale", 5), event(2, "sale", 1, wh="W2")], snap)
+    opened = [(a.rule.id, a.pair.wh_id) for a in changes.new_alerts]
+    assert ("low", 1) not in opened and ("low", 2) in opened
+    assert ("short-everywhere", 1) in opened  # another rule is not muted
+    assert state.pairs[(1, 1)].level.on_order_local == 0  # no requisition for the muted pair
+    state = state_of(w1=12)
+    state.mutes = Mutes.of([Mute(1, "low", None, 1, until=T0)])  # ended before the sale
+    assert "low" in [a.rule.id for a in apply(state, [event(1, "sale", 5)], snap).new_alerts]

@@ -123,7 +123,7 @@ def group_snapshot() -> Snapshot:
     skus[8] = {"code": "C8", "name": "slow", "abc_class": "C"}
     return Snapshot.in_memory(load_ruleset(GROUP_RULES), skus,
                               {1: {"code": "WH-SH"}, 2: {"code": "WH-BJ"}},
-                              links={i: (link,) for i in skus}, suppliers={"P": 1})
+                              links=dict.fromkeys(skus, (link,)), suppliers={"P": 1})
 
 
 def group_state() -> StockState:

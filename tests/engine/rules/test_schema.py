@@ -55,7 +55,8 @@ def test_unknown_field_without_a_close_match_lists_the_fields() -> None:
     problem = one("ruleset: x\nroles: [{id: a, phone: 123}]\n")
     assert problem.path == "roles[0].phone"
     assert problem.message.endswith(
-        "the fields here are id, name, description, members, channels, escalate_to"
+        "the fields here are id, name, description, members, channels, escalate_to, rate_limit, "
+        "quiet_hours"
     )
 
 

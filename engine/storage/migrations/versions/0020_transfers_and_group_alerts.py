@@ -16,7 +16,6 @@ from sqlalchemy.dialects import postgresql
 
 import engine.storage.types
 
-
 revision = '0020'
 down_revision = '0017'
 branch_labels = None
