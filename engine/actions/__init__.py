@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from engine.actions import create_requisition, create_task, escalate, notify
-from engine.actions.context import ActionContext, Draft
+from engine.actions.context import ActionContext, Draft, RequisitionDraft
 from engine.rules.compiled import Action, Escalate
 
 Handler = Callable[[Any, str, ActionContext], list[Draft]]
@@ -29,5 +30,9 @@ def run_actions(actions: tuple[Action, ...], ctx: ActionContext) -> list[Draft]:
             level += 1
             drafts.extend(escalate.handle(action, key, ctx, level))
         else:
-            drafts.extend(ACTIONS[action.kind](action, key, ctx))
+            made = ACTIONS[action.kind](action, key, ctx)
+            drafts.extend(made)
+            for draft in made:  # a supplier notice after it goes to this one (issue #19)
+                if isinstance(draft, RequisitionDraft) and draft.supplier is not None:
+                    ctx = replace(ctx, requisition_supplier=draft.supplier)
     return drafts

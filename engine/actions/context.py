@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.metrics import Metrics, SupplierLink
 from engine.rules.compiled import CompiledRuleset, Rule
+from engine.supply import OpenOrder
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class ActionContext:
     at: datetime
     open_requisitions: int = 0  # open local requisitions for this SKU×warehouse
     supplier_contacts: Mapping[str, Any] = field(default_factory=dict)
+    # issue #19: the pair's open orders with their arrival, and the supplier of the
+    # requisition an earlier action of this rule raised (a supplier notice goes there)
+    open_orders: tuple[OpenOrder, ...] = ()
+    requisition_supplier: str | None = None
 
     def template_context(self) -> dict[str, Any]:
         ctx = dict(self.facts)

@@ -16,6 +16,7 @@ from engine.snapshot import Snapshot
 from engine.stock import StockLevel
 from engine.storage import bulk
 from engine.storage.requisition_store import load_ordered
+from engine.storage.supply_store import load_open_orders
 from engine.storage.tables import OPEN_ALERT_PREDICATE, alerts, requisitions, stock_levels
 from engine.workflows.requisitions import CLOSED, STATES
 
@@ -64,6 +65,9 @@ def load(conn: Connection, snap: Snapshot, keys: Iterable[tuple[int, int]],
     if rs is not None and any(a.kind == "create_requisition" for r in rs.compiled.rules
                               for a in r.actions):
         _count_open_requisitions(conn, pairs)
+        found = load_open_orders(conn, pairs, rs.compiled.settings.default_lead_time_days)
+        for key, orders in found.items():
+            pairs[key].open_orders = orders
     state.ordered = load_ordered(conn, requisition_keys)  # after the levels are locked
     return state
 
