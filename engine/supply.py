@@ -165,6 +165,18 @@ def split_by_arrival(orders: Iterable[OpenOrder], stockout: datetime | None,
 # --- failover -------------------------------------------------------------------------------
 
 
+def with_pair_delay(link: SupplierLink | None, orders: Iterable[OpenOrder],
+                    ) -> SupplierLink | None:
+    """``link`` with the largest delay announced on this pair's open orders from it, when that
+    is more than the supplier's open delay the snapshot knows (a delay of this very batch)."""
+    if link is None:
+        return None
+    delays = [o.delay_days for o in orders if o.supplier == link.code and o.delay_days]
+    if not delays or max(delays) <= (link.open_delay_days or 0.0):
+        return link
+    return replace(link, open_delay_days=max(delays))
+
+
 def failover(primary: SupplierLink | None, fallback: SupplierLink | None, at: datetime,
              stockout: datetime | None, late_after_days: float = FALLBACK_AFTER_LATE_DAYS,
              ) -> tuple[SupplierLink | None, str | None]:

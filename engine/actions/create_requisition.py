@@ -19,7 +19,13 @@ from engine.actions.context import ActionContext, Draft, RequisitionDraft, Skipp
 from engine.evaluation import truthy
 from engine.metrics import approval_chain, choose_supplier, requisition_quantity
 from engine.rules.compiled import CreateRequisition
-from engine.supply import failover, late_note, projected_stockout, split_by_arrival
+from engine.supply import (
+    failover,
+    late_note,
+    projected_stockout,
+    split_by_arrival,
+    with_pair_delay,
+)
 
 
 def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draft]:
@@ -32,7 +38,8 @@ def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draf
     if supplier is None and action.supplier not in ("preferred", "fastest", "cheapest"):
         return [Skipped(key, f"no supplier '{action.supplier}' is linked to this SKU")]
     if action.fallback is not None:
-        supplier, why = failover(supplier, choose_supplier(action.fallback, ctx.links), ctx.at,
+        supplier, why = failover(with_pair_delay(supplier, ctx.open_orders),
+                                 choose_supplier(action.fallback, ctx.links), ctx.at,
                                  stockout, action.fallback_after_late_days)
         if why:
             notes.append(why)
