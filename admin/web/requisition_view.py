@@ -8,6 +8,7 @@ Chinese or English with the policy's name. A line of another shape is shown as i
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from admin.web.pages import money, number
+from admin.web.pages import money, number, when
 
 POLICY_LABELS = {
     "order_up_to": _l("order up to the maximum stock (maximum stock − inventory position)"),
@@ -27,10 +28,48 @@ _REASON = re.compile(r"^(?P<policy>\w+): asked (?P<raw>-?[\d.]+), rounded to (?P
                      r"(?: \(MOQ (?P<moq>[\d.e+]+), pack (?P<pack>[\d.e+]+)\))?$")
 
 
+# Clauses a requisition's reasoning may carry after "; " (issue #19): why it went to another
+# supplier, and which open orders it did not count on.
+_CLAUSES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"^fallback (?P<to>\S+) for (?P<of>\S+): unavailable$"),
+     lambda m: _("Ordered from %(to)s instead of %(of)s, which is marked unavailable.",
+                 to=m["to"], of=m["of"])),
+    (re.compile(r"^fallback (?P<to>\S+) for (?P<of>\S+): late (?P<days>[\d.]+) days "
+                r"\(threshold (?P<limit>[\d.]+)\)$"),
+     lambda m: _("Ordered from %(to)s instead of %(of)s, which is %(days)s days late on an open "
+                 "order (more than %(limit)s).", to=m["to"], of=m["of"],
+                 days=number(float(m["days"])), limit=number(float(m["limit"])))),
+    (re.compile(r"^fallback (?P<to>\S+) for (?P<of>\S+): lands (?P<lands>[\d-]+) after "
+                r"stock-out (?P<out>[\d-]+)$"),
+     lambda m: _("Ordered from %(to)s instead of %(of)s, whose delivery (%(lands)s) would come "
+                 "after the projected stock-out (%(out)s).", to=m["to"], of=m["of"],
+                 lands=m["lands"], out=m["out"])),
+    (re.compile(r"^not counted: (?P<qty>[\d.e+]+) on order landing after the stock-out on "
+                r"(?P<out>[\d-]+)$"),
+     lambda m: _("%(qty)s already on order were not counted: they arrive after the projected "
+                 "stock-out on %(out)s.", qty=number(float(m["qty"])), out=m["out"])),
+]
+
+
+def clause(text: str) -> str:
+    """One "; " clause of a reasoning line in the viewer's language (as it is when unknown)."""
+    for pattern, say in _CLAUSES:
+        found = pattern.match(text.strip())
+        if found is not None:
+            return str(say(found))
+    return text
+
+
 def reasoning(reason: str | None) -> str:
     """The rule's reasoning line as a sentence in the viewer's language."""
     if not reason:
         return ""
+    head, *clauses = reason.strip().split("; ")
+    said = _quantity(head)
+    return " ".join([said, *(clause(c) for c in clauses)])
+
+
+def _quantity(reason: str) -> str:
     found = _REASON.match(reason.strip())
     if found is None:
         return reason
@@ -55,6 +94,7 @@ HISTORY_KEYS = {
     "supplier": _l("Supplier"), "amount": _l("Amount"), "asked": _l("Asked"),
     "moq": _l("MOQ"), "pack": _l("Pack size"), "level": _l("Approval level"),
     "of": _l("Levels"), "next": _l("Next approver"), "purchase_order": _l("Purchase order"),
+    "eta": _l("Expected arrival"), "delay_days": _l("Days late"),
 }
 
 
@@ -70,6 +110,8 @@ def history_rows(entry: Mapping[str, Any], role_names: Mapping[str, str]) -> lis
             text = reasoning(str(value))
         elif key == "next":
             text = role_names.get(str(value), str(value))
+        elif key == "eta" and isinstance(value, list) and len(value) == 2:
+            text = " → ".join(when(datetime.fromisoformat(v)) for v in value)
         elif isinstance(value, list) and len(value) == 2:
             show = money if key == "amount" else (lambda v: number(v) if isinstance(
                 v, int | float) else (v or "—"))
