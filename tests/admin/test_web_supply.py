@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.storage.tables import audit_log, requisitions
+from engine.storage.tables import alerts, audit_log, requisitions
+from admin.web import explain
 from tests.admin.web_seed import csrf_token, login
 from tests.engine.services.test_replenishment_scenario import token
 from tests.engine.services.test_supply_scenario import SKUS, T, ev, history, order_all, setup
@@ -32,7 +33,7 @@ def text(html: str) -> str:
 
 
 def test_the_delay_and_the_failover_show_on_the_requisitions_in_both_languages(
-        client, admin_headers, services, runner, clock) -> None:
+        app, client, admin_headers, services, runner, clock) -> None:
     delayed_world(client, admin_headers, services, runner, clock)
     with services.db.connect() as conn:
         ids = list(conn.execute(select(requisitions.c.id).order_by(requisitions.c.id)).scalars())
@@ -46,6 +47,19 @@ def test_the_delay_and_the_failover_show_on_the_requisitions_in_both_languages(
             in follow)
     assert ("77 already on order were not counted: they arrive after the projected stock-out on "
             "2026-11-10." in follow)
+    # the explanation of the alert's metrics says where their lead time comes from
+    with services.db.connect() as conn:
+        facts = conn.execute(select(alerts.c.facts).where(alerts.c.rule == "supplier-late")
+                             ).scalar_one()
+    assert facts["supplier"]["lead_time_source"] == "master"
+    learned = {**facts, "supplier": {**facts["supplier"], "lead_time_source": "learned"}}
+    for language, says in (("en", "Lead time 4 days ± 1: from the master data"),
+                           ("zh", "提前期 4 天 ± 1：取自主数据")):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            assert says in explain.formulas(facts)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert "Lead time 4 days ± 1: learned from the supplier's receipts" in explain.formulas(
+            learned)
     client.get("/lang/zh?next=/")
     follow_zh = text(client.get(f"/requisitions/{ids[-1]}").get_data(as_text=True))
     assert "改向 SB 订购" in follow_zh and "预计断货" in follow_zh
