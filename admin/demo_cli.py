@@ -16,7 +16,7 @@ from engine.demo import build_catalog, build_history, demo_end
 from engine.errors import Conflict
 from engine.services import abc, accounts, catalog, demo_supply, demo_work, rulesets
 from engine.services import events as event_service
-from engine.storage import database
+from engine.storage import database, supply_store
 
 DEMO_USERS = [
     # (username, password, admin) — demo only; the README says to change them.
@@ -112,6 +112,9 @@ def _supply_story(svc: Services) -> str:
         return "supply story: no supplier with four approved requisitions (skipped)"
     evs = demo_supply.events(story, now)
     received = _ingest(svc, evs[:-1])
+    with svc.uow() as uow:  # what the periodic pass does: the snapshot learns the receipts
+        supply_store.publish_learning(uow.conn)
+        uow.commit()
     delayed = _ingest(svc, evs[-1:])
     return (f"supply story: {story['supplier']} order {story['ref']} (purchase order "
             f"{story['po']}): {received['accepted']} lines received, lead time learned; "

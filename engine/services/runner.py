@@ -16,6 +16,7 @@ from engine.clock import Clock
 from engine.config import Settings
 from engine.jobs import Jobs
 from engine.services import abc, escalations, outbox
+from engine.storage import supply_store
 from engine.services.apply import Applied, Group, apply_pending, finish_announced, route
 from engine.services.engine_cache import EngineCache
 from engine.services.rulesets import RulesetCache
@@ -191,6 +192,9 @@ def sweep_once(svc: Services) -> int:
         active = svc.rulesets.active(uow.conn)
         fired = escalations.fire_all(uow.conn, now, active.compiled if active else None)
         uow.commit()
+    with svc.uow() as uow:  # receipts observed since the last pass: learned lead times (#19)
+        if supply_store.publish_learning(uow.conn):
+            uow.commit()
     with svc.uow() as uow:
         if abc.due(uow.conn, now):
             abc.recompute(uow.conn, now.date(), now=now)

@@ -49,7 +49,8 @@ def bump_catalog(conn: Connection) -> None:
 def record_observations(conn: Connection, received: Sequence[tuple[int, str, datetime]]) -> int:
     """One observation per received requisition ``(id, receipt event id, receipt time)`` that
     was ordered from a supplier: its lead time from ``ordered_at``, and whether it came by the
-    promised day (the supplier's master lead time). The number recorded."""
+    promised day (the supplier's master lead time). The number recorded; the snapshots learn
+    them at the next ``publish_learning``."""
     if not received:
         return 0
     by_id = {req_id: (event_id, at) for req_id, event_id, at in received}
@@ -71,9 +72,18 @@ def record_observations(conn: Connection, received: Sequence[tuple[int, str, dat
         values.append((r.supplier_id, r.sku_id, r.warehouse_id, r.id, r.ref, event_id,
                        r.ordered_at, at, o.lead_time_days, r.lead_time_days, o.on_time))
     bulk.insert_many(conn, lead_time_observations, OBSERVATION_COLUMNS, values)
-    if values:
-        bump_catalog(conn)
     return len(values)
+
+
+def publish_learning(conn: Connection) -> bool:
+    """Refresh every process's snapshot when receipts were observed since the last time: the
+    periodic sweep calls it, so a busy ingest reloads the snapshots at most once a pass, not
+    once per batch with a linked receipt. True when it did."""
+    latest = conn.execute(select(func.max(lead_time_observations.c.id))).scalar_one() or 0
+    done = conn.execute(update(ruleset_state).where(
+        ruleset_state.c.id == 1, ruleset_state.c.learned_through < latest).values(
+        learned_through=latest, catalog_revision=ruleset_state.c.catalog_revision + 1))
+    return bool(done.rowcount)
 
 
 def _open_delay_query() -> Any:

@@ -248,6 +248,8 @@ ruleset_state = Table(
     Column("updated_at", UtcDateTime, nullable=True),
     # Bumped by every master-data change so each process knows to refresh its caches.
     Column("catalog_revision", Integer, nullable=False, server_default="0"),
+    # issue #19: the last lead_time_observations id the snapshots' learned lead times include
+    Column("learned_through", Integer, nullable=False, server_default="0"),
 )
 
 audit_log = Table(

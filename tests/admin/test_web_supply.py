@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from engine.storage.tables import alerts, audit_log, requisitions
 from admin.web import explain
+from engine.storage.supply_store import publish_learning
 from tests.admin.web_seed import csrf_token, login
 from tests.engine.services.test_replenishment_scenario import token
 from tests.engine.services.test_supply_scenario import SKUS, T, ev, history, order_all, setup
@@ -79,6 +80,8 @@ def test_the_supplier_page_shows_its_record_and_switches_its_availability(
     receipts = [ev(f"rcv-{sku}", "receipt", sku, T + timedelta(days=days), 77, ref=f"PO-{sku[-1]}")
                 for sku, days in (("SKU-2", 4), ("SKU-3", 5), ("SKU-4", 7))]
     assert client.post("/api/v1/events", json=receipts, headers=admin_headers).json["accepted"] == 3
+    with services.db.begin() as conn:
+        publish_learning(conn)  # the periodic pass
     page = text(client.get("/admin/data/suppliers/item/SA").get_data(as_text=True))
     assert "5.33 ± 1.53 · learned from the last 3 receipts" in page
     assert "On-time rate from receipts 50% " in page

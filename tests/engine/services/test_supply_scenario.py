@@ -19,7 +19,7 @@ Learning: three more SKUs ordered from SA at Nov 5 11:00 arrive after 4, 5 and 7
   mean = 16/3 = 5.3333, σ (sample) = √(((4−5.3333)² + (5−5.3333)² + (7−5.3333)²)/2)
        = √(4.6667/2) = 1.5275;
 on time (by the promised 4 d + 1 d): 4 and 5 yes, 7 no; with PO-1 still open and delayed,
-the on-time rate is 2 / (3 + 1) = 0.5.
+the on-time rate is 2 / (3 + 1) = 0.5. The snapshots learn them at the next periodic pass.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from engine.storage.tables import (
     requisitions,
     supplier_delays,
 )
+from engine.services.runner import sweep_once
+from engine.storage.supply_store import publish_learning
 from tests.engine.services.test_replenishment_scenario import token
 
 RULESET = """
@@ -187,6 +189,11 @@ def test_a_delay_sends_the_next_requisition_to_the_backup_and_receipts_teach_lea
     with services.db.connect() as conn:
         observed = sorted(o.lead_time_days for o in conn.execute(select(lead_time_observations)))
     assert observed == [4, 5, 7]
+    # the snapshots learn them at the next periodic pass (runner.sweep_once), once
+    assert snapshot_link(services, "SKU-2", "SA").lead_time_source == "master"
+    assert sweep_once(services) == 0  # no escalation: its other work ran, this among it
+    with services.db.begin() as conn:
+        assert publish_learning(conn) is False  # nothing new since
     sa = snapshot_link(services, "SKU-2", "SA")
     mean = 16 / 3
     sigma = math.sqrt(((4 - mean) ** 2 + (5 - mean) ** 2 + (7 - mean) ** 2) / 2)

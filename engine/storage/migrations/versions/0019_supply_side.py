@@ -7,7 +7,8 @@ Create Date: 2026-12-08 02:00:00.000000
 ``supplier_delays`` keeps each ``supplier_delay`` event with the order it moved;
 ``lead_time_observations`` one row per receipt of an ordered requisition (its observed lead
 time and whether it came by the promised day); requisitions and purchase orders carry the ETA
-a delay set; a supplier may be marked unavailable (the requisitions' failover).
+a delay set; a supplier may be marked unavailable (the requisitions' failover); ``ruleset_state.
+learned_through`` is the last observation the snapshots were refreshed for.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('ruleset_state') as batch:
+        batch.add_column(sa.Column('learned_through', sa.Integer(), server_default='0',
+                                   nullable=False))
     with op.batch_alter_table('suppliers') as batch:
         batch.add_column(sa.Column('unavailable', sa.Boolean(), server_default=sa.text('false'),
                                    nullable=False))
@@ -89,3 +93,5 @@ def downgrade() -> None:
         batch.drop_column('eta')
     with op.batch_alter_table('suppliers') as batch:
         batch.drop_column('unavailable')
+    with op.batch_alter_table('ruleset_state') as batch:
+        batch.drop_column('learned_through')
