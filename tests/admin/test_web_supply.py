@@ -72,6 +72,10 @@ def test_the_supplier_page_shows_its_record_and_switches_its_availability(
         client, admin_headers, services, runner, clock) -> None:
     delayed_world(client, admin_headers, services, runner, clock)
     client.get("/lang/en?next=/")
+    settings = client.get("/admin/settings").get_data(as_text=True)
+    assert "Receipts before a lead time is learned" in settings
+    assert re.search(r'name="lead_time_min_observations"[^>]*value="3"', settings) or re.search(
+        r'value="3"[^>]*name="lead_time_min_observations"', settings)
     page = text(client.get("/admin/data/suppliers/item/SA").get_data(as_text=True))
     assert "Supply record" in page and "PO-1" in page
     assert "master data (0 of 3 receipts needed to learn it)" in page
