@@ -62,9 +62,12 @@ def load(conn: Connection, snap: Snapshot, keys: Iterable[tuple[int, int]],
             pairs[(sku_id, wh_id)].last_resolved[rule] = at
     if snap.needs_total:
         state.others_available = _others_available(conn, snap, keys)
-    if rs is not None and any(a.kind == "create_requisition" for r in rs.compiled.rules
-                              for a in r.actions):
+    raises = rs is not None and any(a.kind == "create_requisition" for r in rs.compiled.rules
+                                    for a in r.actions)
+    if raises:
         _count_open_requisitions(conn, pairs)
+    # issue #19: the open orders' arrival, for the coverage check and the ``order.*`` facts
+    if rs is not None and (raises or any("'order." in repr(r.when) for r in rs.compiled.rules)):
         found = load_open_orders(conn, pairs, rs.compiled.settings.default_lead_time_days)
         for key, orders in found.items():
             pairs[key].open_orders = orders

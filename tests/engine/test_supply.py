@@ -269,3 +269,12 @@ def test_a_fallback_policy_loads() -> None:
     action = ruleset.rules[0].actions[0]
     assert (action.supplier, action.fallback, action.fallback_after_late_days) == (
         "preferred", "backup", 5)
+
+
+def test_order_facts_name_the_first_arrival_and_the_largest_delay() -> None:
+    from engine.supply import order_facts
+    orders = [OpenOrder(5, T0 + timedelta(days=9), "A", delay_days=4),
+              OpenOrder(7, T0 + timedelta(days=2), "B"), OpenOrder(1, None)]
+    assert order_facts(orders) == {"eta": (T0 + timedelta(days=2)).isoformat(), "supplier": "B",
+                                   "delay_days": 4}
+    assert order_facts([OpenOrder(1, None)]) == {}

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.storage.tables import (
+    alerts,
     lead_time_observations,
     notifications,
     purchase_orders,
@@ -177,6 +178,12 @@ def test_a_delay_sends_the_next_requisition_to_the_backup_and_receipts_teach_lea
     with services.db.connect() as conn:
         sent = [n.recipients for n in conn.execute(select(notifications))]
     assert sent == [["sb@example.com"]]
+    # the alert saw the delayed order: order.* facts of the pair's open requisition
+    with services.db.connect() as conn:
+        facts = conn.execute(select(alerts.c.facts).where(alerts.c.rule == "supplier-late")
+                             ).scalar_one()
+    assert facts["order"] == {"eta": eta.isoformat(), "supplier": "SA", "delay_days": 10}
+    assert facts["event"]["sku"] == "SKU-1" and facts["event"]["id"] == "d-1:SKU-1@WH-1"
     # the snapshot's SA: open delay 10 d, on-time rate 0 / 1 (the open delay counts as late)
     sa = snapshot_link(services, "SKU-1", "SA")
     assert (sa.open_delay_days, sa.on_time_rate, sa.lead_time_source) == (10, 0.0, "master")
