@@ -323,6 +323,9 @@ _BY_CODE: dict[str, Any] = {
     "missing_workflow": lambda p: _("Choose the workflow the task follows."),
     "invalid_choice": _choice,
     "nullable": _nullable,
+    # issue #19: a requisition's fallback supplier
+    "same_fallback": lambda p: _("The fallback must be another supplier than the one chosen."),
+    "fallback_alone": lambda p: _("Choose a fallback supplier, or leave the days empty."),
     "escalation_cycle": lambda p: _(
         "Escalation goes round in a circle (%(chain)s); one role in the chain must not "
         "escalate further.", chain=(re.search(r"circle: ([^;]+)", p.message) or [0, ""])[1]),

@@ -272,12 +272,13 @@ class CreateRequisitionSchema(DocSchema):
     def _check_fallback(self, data: Any, **kw: Any) -> None:
         if "fallback_after_late_days" in data and "fallback" not in data:
             raise ValidationError({"fallback_after_late_days": [msg(
-                "invalid", "$path has no effect without 'fallback' (the supplier to go to)")]})
+                "fallback_alone", "$path has no effect without 'fallback' (the supplier to go "
+                                  "to)")]})
         if data.get("fallback") is not None and data.get("fallback") == data.get(
                 "supplier", "preferred"):
             raise ValidationError({"fallback": [msg(
-                "invalid", f"$path is '{data['fallback']}', the same as 'supplier': a fallback "
-                           "must be another supplier")]})
+                "same_fallback", f"$path is '{data['fallback']}', the same as 'supplier': a "
+                                 "fallback must be another supplier")]})
 
 
 class NotifySchema(DocSchema):
