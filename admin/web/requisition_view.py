@@ -51,6 +51,29 @@ _CLAUSES: list[tuple[re.Pattern[str], Any]] = [
 ]
 
 
+# Why a requisition action did nothing (the alert's explanation), in the viewer's language.
+_SKIPPED: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"^open requisitions already cover the shortage \(inventory position "
+                r"(?P<pos>-?[\d.e+]+) ≥ reorder point (?P<rop>-?[\d.e+]+)(?P<own>, and the "
+                r"rule's condition no longer holds once they arrive)?\)$"),
+     lambda m: _("Open requisitions already cover the shortage: the inventory position %(pos)s "
+                 "is at or above the reorder point %(rop)s, and the rule's condition no longer "
+                 "holds once they arrive.", pos=number(float(m["pos"])),
+                 rop=number(float(m["rop"])))),
+    (re.compile(r"^no supplier '(?P<s>[^']+)' is linked to this SKU$"),
+     lambda m: _("No supplier “%(s)s” is linked to this SKU.", s=m["s"])),
+]
+
+
+def skipped_reason(text: str) -> str:
+    """An action's reason for doing nothing in the viewer's language (as it is when unknown)."""
+    for pattern, say in _SKIPPED:
+        found = pattern.match(str(text).strip())
+        if found is not None:
+            return str(say(found))
+    return str(text)
+
+
 def clause(text: str) -> str:
     """One "; " clause of a reasoning line in the viewer's language (as it is when unknown)."""
     for pattern, say in _CLAUSES:
@@ -127,5 +150,5 @@ def history_rows(entry: Mapping[str, Any], role_names: Mapping[str, str]) -> lis
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(requisition_reasoning=reasoning,
+    app.jinja_env.globals.update(requisition_reasoning=reasoning, skipped_reason=skipped_reason,
                                  requisition_history_rows=history_rows)

@@ -107,3 +107,39 @@ def test_the_supplier_page_shows_its_record_and_switches_its_availability(
     missing = client.post("/admin/data/suppliers/item/NOPE/availability",
                           data={"csrf_token": csrf_token(form), "unavailable": "1"})
     assert missing.status_code == 404
+
+
+def test_a_covered_shortage_says_why_in_both_languages(app) -> None:
+    """The skip reason create_requisition writes, read on a task's page (issue #19)."""
+    from engine.actions.context import Skipped
+    from engine.pipeline.core import apply
+    from engine.rules.loader import load_ruleset
+    from engine.snapshot import Snapshot
+    from engine.supply import OpenOrder
+    from tests.engine.test_supply import T0, A, B, pair_with, sale
+    from admin.web.requisition_view import skipped_reason
+
+    rules = load_ruleset("""
+ruleset: covered
+settings: {timezone: UTC, demand_window_days: 7}
+roles: [{id: buyer, name: Buyer, members: [alice], channels: [email]}]
+rules:
+  - id: low
+    name: Low
+    on: [sale]
+    when: {"<": [{"var": "stock.available"}, {"var": "metrics.reorder_point"}]}
+    owner: buyer
+    actions: [{create_requisition: {quantity: order_up_to}}]
+""")
+    snap = Snapshot.in_memory(rules, {1: {"code": "S1", "name": "one"}}, {1: {"code": "W1"}},
+                              links={1: (A, B)}, suppliers={"A": 1, "B": 2})
+    state = pair_with(40, 100, [OpenOrder(100, T0 + timedelta(days=2), "A")])
+    [alert] = apply(state, [sale()], snap).new_alerts  # type: ignore[list-item]
+    [skip] = [d for d in alert.drafts if isinstance(d, Skipped)]
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert skipped_reason(skip.reason) == (
+            "Open requisitions already cover the shortage: the inventory position 130 is at or "
+            "above the reorder point 56.4, and the rule's condition no longer holds once they "
+            "arrive.")
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        assert skipped_reason(skip.reason).startswith("在途的采购申请已能覆盖缺口：库存头寸 130")
