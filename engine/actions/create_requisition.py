@@ -3,8 +3,9 @@
 Never a second requisition while open ones cover the shortage. Covered means: the inventory
 position of the open requisitions that land in time is at or above the reorder point, and once
 they have arrived the rule's own condition no longer holds (issue #19) — the reorder point
-alone stalled rules with a higher minimum of their own. Open orders landing after the stock-out (a supplier's delay) cover nothing: they are
-left out of the position the quantity is worked from. With a ``fallback``, the requisition goes
+alone stalled rules with a higher minimum of their own. Open orders landing after the
+stock-out (a supplier's delay) and after a new order would cover nothing: they are left out
+of the position the quantity is worked from. With a ``fallback``, the requisition goes
 to the fallback supplier when the chosen one is unavailable, late beyond the threshold, or
 cannot deliver before the stock-out (``engine.supply.failover``).
 """
