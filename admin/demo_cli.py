@@ -14,10 +14,10 @@ from engine.bootstrap import Services
 from engine.config import PROJECT_ROOT
 from engine.demo import build_catalog, build_history, demo_end, transfer_scenario
 from engine.errors import Conflict
-from engine.services import abc, accounts, catalog, demo_work, rulesets
+from engine.services import abc, accounts, catalog, demo_supply, demo_work, rulesets
 from engine.services import events as event_service
 from engine.services.runner import run_daily_jobs
-from engine.storage import database
+from engine.storage import database, supply_store
 
 DEMO_USERS = [
     # (username, password, admin) — demo only; the README says to change them.
@@ -71,6 +71,7 @@ def demo(skus: int, ruleset_file: str) -> None:
         active = svc.rulesets.active(uow.conn)
         worked = demo_work.work_resolved(uow.conn, active.compiled, svc.clock.now()) if active else {}
         uow.commit()
+    supply = _supply_story(svc)
     click.echo(f"demo loaded: {len(data['warehouses'])} warehouses, {len(data['suppliers'])} "
                f"suppliers, {len(data['skus'])} SKUs (ABC {classes}), ruleset {Path(ruleset_file).name}")
     click.echo(f"history: {counts['accepted']} events accepted, {counts['duplicate']} already there, "
@@ -82,6 +83,7 @@ def demo(skus: int, ruleset_file: str) -> None:
     click.echo("nightly jobs: forecasts " + (", ".join(f"{m} {n}" for m, n in sorted(fitted.items()))
                                              or "none") +
                (f"; daily rules opened {report.opened} alert(s)" if report is not None else ""))
+    click.echo(supply)
     click.echo(f"now open: {_open_work(svc)}")
     click.echo("sign in as: " + ", ".join(f"{u} / {p}" for u, p, _ in DEMO_USERS))
 
@@ -133,6 +135,26 @@ def _ingest(svc: Services, events: list[dict[str, object]], batch: int = 5000) -
         for r in results:
             counts[r.status] += 1
     return counts
+
+
+def _supply_story(svc: Services) -> str:
+    """One supplier's order: three lines received (its lead time learned), one delayed (a
+    failover requisition follows); see engine/services/demo_supply.py."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        story = demo_supply.prepare(uow.conn, now)
+        uow.commit()
+    if story is None:
+        return "supply story: no supplier with four approved requisitions (skipped)"
+    evs = demo_supply.events(story, now)
+    received = _ingest(svc, evs[:-1])
+    with svc.uow() as uow:  # what the periodic pass does: the snapshot learns the receipts
+        supply_store.publish_learning(uow.conn)
+        uow.commit()
+    delayed = _ingest(svc, evs[-1:])
+    return (f"supply story: {story['supplier']} order {story['ref']} (purchase order "
+            f"{story['po']}): {received['accepted']} lines received, lead time learned; "
+            f"{delayed['accepted']} delayed by the supplier")
 
 
 def _open_work(svc: Services) -> str:

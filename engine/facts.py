@@ -299,4 +299,9 @@ def _supplier_facts(link: SupplierLink) -> dict[str, Any]:
         out["name"] = link.name
     if link.on_time_rate is not None:
         out["on_time_rate"] = link.on_time_rate
+    # issue #19: which lead time the metrics use, and the supplier's announced delay
+    out["lead_time_source"] = link.lead_time_source
+    out["unavailable"] = link.unavailable
+    if link.open_delay_days is not None:
+        out["open_delay_days"] = link.open_delay_days
     return out

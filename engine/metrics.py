@@ -448,6 +448,12 @@ class SupplierLink:
     pack_size: float = 1.0
     name: str | None = None  # for supplier.* facts (SPEC §5); not a term of the order
     on_time_rate: float | None = None
+    # issue #19 (engine.supply): where the lead time comes from, receipts observed, the
+    # supplier's open announced delay (days past the promised arrival) and its unavailability
+    lead_time_source: str = "master"
+    observations: int = 0
+    open_delay_days: float | None = None
+    unavailable: bool = False
 
 
 def choose_supplier(choice: str, links: Iterable[SupplierLink]) -> SupplierLink | None:

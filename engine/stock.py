@@ -204,8 +204,10 @@ def _checked_event(raw: Any, now: datetime | None) -> StockEvent | Errors:
     if type_ not in EVENT_TYPES:
         errors.append({"field": "type", "message": f"'type' must be one of {', '.join(EVENT_TYPES)}; "
                                                    f"got {type_!r}"})
-    sku = _text(raw, "sku", errors, required=True, limit=MAX_CODE)
-    warehouse = _text(raw, "warehouse", errors, required=True, limit=MAX_CODE)
+    # a supplier_delay may cover a whole order: its SKU and warehouse are optional (issue #19)
+    delay = type_ == "supplier_delay"
+    sku = _text(raw, "sku", errors, required=not delay, limit=MAX_CODE)
+    warehouse = _text(raw, "warehouse", errors, required=not delay, limit=MAX_CODE)
     at = _time(raw, "at", errors, required=True)
     if at is not None and now is not None and at - now > MAX_FUTURE:
         errors.append({"field": "at", "message": f"'at' is {_ahead(at - now)} in the future"})
@@ -220,11 +222,36 @@ def _checked_event(raw: Any, now: datetime | None) -> StockEvent | Errors:
         errors.append({"field": "meta", "message": "'meta' must be an object"})
     if type_ in EVENT_TYPES:
         _check_type_rules(type_, raw, qty, warehouse, to_wh, supplier, reserved, on_order, errors)
+    if delay:
+        _check_delay(raw, sku, warehouse, at, eta, errors)
     if errors:
         return errors
-    assert event_id and sku and warehouse and at and isinstance(type_, str)
-    return StockEvent(event_id, type_, sku, warehouse, at, qty, ref, to_wh, supplier, eta,
-                      reserved, on_order, raw)
+    assert event_id and at and isinstance(type_, str)
+    # "" for the SKU or warehouse a whole-order supplier_delay leaves out
+    return StockEvent(event_id, type_, sku or "", warehouse or "", at, qty, ref, to_wh,
+                      supplier, eta, reserved, on_order, raw)
+
+
+def _check_delay(raw: Mapping[str, Any], sku: str | None, warehouse: str | None,
+                 at: datetime | None, eta: datetime | None, errors: Errors) -> None:
+    """A supplier_delay names the order (``ref``) and its new ``eta``, later than ``at``; a
+    SKU and a warehouse go together (one line of the order) or not at all (all of it)."""
+    if raw.get("ref") is None:
+        errors.append({"field": "ref", "message": "a supplier_delay needs 'ref', the order it "
+                                                  "delays"})
+    if raw.get("eta") is None:
+        errors.append({"field": "eta", "message": "a supplier_delay needs 'eta', the new arrival "
+                                                  "(ISO 8601 with a time zone)"})
+    elif eta is not None and at is not None and eta <= at:
+        errors.append({"field": "eta", "message": f"'eta' {eta.isoformat()} is not after the "
+                                                  f"event's time {at.isoformat()}: a new arrival "
+                                                  "cannot be in the past"})
+    if (sku is None) != (warehouse is None) and not any(
+            e["field"] in ("sku", "warehouse") for e in errors):
+        missing = "warehouse" if sku is not None else "sku"
+        errors.append({"field": missing, "message": "a supplier_delay of one line names both "
+                                                    "'sku' and 'warehouse' (or neither, for the "
+                                                    "whole order)"})
 
 
 def _check_type_rules(type_: str, raw: Mapping[str, Any], qty: float | None, warehouse: str | None,

@@ -22,14 +22,17 @@ blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="St
 class EventSchema(Schema):
     id = fields.String(required=True)
     type = fields.String(required=True)
-    sku = fields.String(required=True)
-    warehouse = fields.String(required=True)
+    sku = fields.String(metadata={"description": "required, except for a supplier_delay of a "
+                                                 "whole order (then neither sku nor warehouse)"})
+    warehouse = fields.String(metadata={"description": "required, except for a supplier_delay "
+                                                       "of a whole order"})
     qty = fields.Float()
     at = fields.String(required=True, metadata={"description": "ISO 8601 with a time zone"})
     ref = fields.String()
     to_warehouse = fields.String()
     supplier = fields.String()
-    eta = fields.String()
+    eta = fields.String(metadata={"description": "supplier_delay: the new arrival (ISO 8601 with "
+                                                 "a time zone), after 'at'"})
     reserved = fields.Float()
     on_order = fields.Float()
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from admin.auth import services
 from admin.web import xlsx
 from admin.web.pages import web_blueprint
-from admin.web.session import login_required
+from admin.web.session import current_user, login_required
 from engine.policy import Right
 from engine.services import catalog_browse as browse
 from engine.services.stock_view import stock_view
+from engine.services.supplier_record import set_unavailable, supplier_record
 
 bp = web_blueprint("catalog_pages", __name__, url_prefix="/admin/data")
 KINDS = ("skus", "warehouses", "suppliers")
@@ -110,11 +112,32 @@ def warehouse(code: str) -> Any:
 @login_required(Right.ADMIN)
 def supplier(code: str) -> Any:
     page = _page()
-    with services().uow() as uow:
+    svc = services()
+    with svc.uow() as uow:
         row = browse.get(uow.conn, "suppliers", code)
         total, linked = browse.skus_of_supplier(uow.conn, row["id"], DETAIL_ROWS,
                                                 (page - 1) * DETAIL_ROWS)
+        active = svc.cache.current(uow.conn).ruleset
+        record = supplier_record(uow.conn, row["id"],
+                                 active.compiled.settings if active is not None else None)
     return render_template("catalog/supplier.html", kind="suppliers", supplier=row,
-                           linked=linked, total=total, page=page,
+                           linked=linked, total=total, page=page, record=record,
                            pages=max((total + DETAIL_ROWS - 1) // DETAIL_ROWS, 1))
+
+
+@bp.post("/suppliers/item/<path:code>/availability")
+@login_required(Right.ADMIN)
+def supplier_availability(code: str) -> Any:
+    """Mark the supplier unavailable (or available again): requisitions with a ``fallback``
+    go to their fallback supplier meanwhile (issue #19)."""
+    svc = services()
+    user = current_user()
+    assert user is not None  # login_required
+    unavailable = request.form.get("unavailable") == "1"
+    with svc.uow() as uow:
+        set_unavailable(uow.conn, code, unavailable, user.username, svc.clock.now())
+        uow.commit()
+    flash(_("%(code)s is marked unavailable: requisitions with a fallback go to their fallback supplier.", code=code)
+          if unavailable else _("%(code)s is available again.", code=code), "success")
+    return redirect(url_for(".supplier", code=code), 303)
 

@@ -329,6 +329,9 @@ _BY_CODE: dict[str, Any] = {
                                   "or one per channel as in “email=3, wecom=20”."),
     "bad_quiet_hours": lambda p: _("Write the quiet hours as a span of times of day, e.g. "
                                    "“22:00-08:00”."),
+    # issue #19: a requisition's fallback supplier
+    "same_fallback": lambda p: _("The fallback must be another supplier than the one chosen."),
+    "fallback_alone": lambda p: _("Choose a fallback supplier, or leave the days empty."),
     "escalation_cycle": lambda p: _(
         "Escalation goes round in a circle (%(chain)s); one role in the chain must not "
         "escalate further.", chain=(re.search(r"circle: ([^;]+)", p.message) or [0, ""])[1]),

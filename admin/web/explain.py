@@ -98,6 +98,14 @@ def fact_sections(facts: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+# Where the lead time of the metrics comes from (issue #19: ``supplier.lead_time_source``)
+LEAD_TIME_SOURCES = {
+    "master": _l("from the master data"),
+    "learned": _l("learned from the supplier's receipts"),
+    "learned_sku": _l("learned from the supplier's receipts of this SKU"),
+}
+
+
 def formulas(facts: Mapping[str, Any]) -> list[str]:
     """SPEC §3's definitions written out: name = formula = the numbers = the value."""
     m, p, s = facts.get("metrics") or {}, facts.get("params") or {}, facts.get("stock") or {}
@@ -128,6 +136,10 @@ def formulas(facts: Mapping[str, Any]) -> list[str]:
         if "days_of_cover" in m and d and "available" in s:
             out.append(f"{lab('metrics.days_of_cover')} = {lab('stock.available')} ÷ d"
                        f" = {n(s['available'])} ÷ {n(d)} = {n(m['days_of_cover'])}")
+    source = (facts.get("supplier") or {}).get("lead_time_source")
+    if source in LEAD_TIME_SOURCES and isinstance(m.get("lead_time_days"), int | float):
+        out.append(_("Lead time %(lt)s days ± %(std)s: %(source)s", lt=n(m["lead_time_days"]),
+                     std=n(m.get("lead_time_std") or 0), source=LEAD_TIME_SOURCES[source]))
     if {"available", "on_order", "inventory_position"} <= s.keys():
         out.append(f"{lab('stock.inventory_position')} = {lab('stock.available')} + "
                    f"{lab('stock.on_order')} = {n(s['available'])} + {n(s['on_order'])}"

@@ -94,6 +94,7 @@ REQUISITION_TRANSITION_LABELS = {
     "cancel": _l("Cancel"),
     "edit": _l("Changed"),
     "merge": _l("Added to a purchase order"),
+    "delay": _l("Delayed by the supplier"),
 }
 
 

@@ -24,7 +24,8 @@ ACTION_KINDS = ("create_task", "create_requisition", "notify", "escalate", "sugg
 ACTION_PARAMS = {
     "suggest_transfer": ("sources", "regions", "min_cover_days", "ship", "receive"),
     "create_task": ("title", "workflow", "due", "role"),
-    "create_requisition": ("quantity", "supplier", "approval"),
+    "create_requisition": ("quantity", "supplier", "approval", "fallback",
+                           "fallback_after_late_days"),
     "notify": ("to", "channels", "message", "digest"),
     "escalate": ("after", "to"),
 }
@@ -82,7 +83,11 @@ def _action_model(action: Mapping[str, Any]) -> dict[str, Any]:
         model = {"kind": kind, "qty": "order_up_to", "fixed": "", "expression": "",
                  "supplier": str(params.get("supplier") or "preferred"),
                  "approval": [{"above": _text(s.get("above")), "role": str(s.get("role") or "")}
-                              for s in params.get("approval") or [] if isinstance(s, Mapping)]}
+                              for s in params.get("approval") or [] if isinstance(s, Mapping)],
+                 # issue #19: where to go when the supplier is late, unavailable or too slow
+                 "fallback": str(params.get("fallback") or ""),
+                 "fallback_days": (_text(params["fallback_after_late_days"])
+                                   if params.get("fallback_after_late_days") is not None else "")}
         if quantity in ("order_up_to", "eoq"):
             model["qty"] = quantity
         elif isinstance(quantity, Mapping) and list(quantity) == ["fixed"]:
@@ -192,7 +197,8 @@ def _action_from_form(form: MultiDict[str, str], i: int) -> dict[str, Any]:
             supplier = get("supplier_code")
         return {"kind": kind, "qty": get("qty", "order_up_to"), "fixed": get("fixed"),
                 "expression": get("expression"), "supplier": supplier,
-                "approval": [a for a in approval if a["above"] or a["role"]]}
+                "approval": [a for a in approval if a["above"] or a["role"]],
+                "fallback": get("fallback"), "fallback_days": get("fallback_days")}
     if kind == "notify":
         return {"kind": kind, "to": get("to", "owner"),
                 "channels": listed(form.getlist(f"a-{i}-channels")), "message": get("message"),
@@ -298,6 +304,10 @@ def _action(action: Mapping[str, Any], index: int,
         if action["approval"]:
             params["approval"] = [{"above": number_or_text(a["above"]), "role": a["role"]}
                                   for a in action["approval"]]
+        if action.get("fallback"):
+            params["fallback"] = action["fallback"]
+        if action.get("fallback_days"):
+            params["fallback_after_late_days"] = number_or_text(action["fallback_days"])
     elif kind == "notify":
         params["to"] = action["to"] or "owner"
         if action["channels"]:

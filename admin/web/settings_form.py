@@ -42,6 +42,13 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "holding_cost_rate": (_l("Yearly holding cost rate"), _l(
         "The share of a unit's cost that keeping it in stock for a year costs (0.2 = 20 %); used "
         "by the EOQ quantity.")),
+    # issue #19: lead times learned from receipts
+    "lead_time_min_observations": (_l("Receipts before a lead time is learned"), _l(
+        "How many receipts of a supplier (or of one SKU from it) are needed before their average "
+        "lead time replaces the master data's; 3 when empty.")),
+    "lead_time_window": (_l("Receipts a learned lead time is taken from"), _l(
+        "The latest receipts the learned lead time and its variation are computed from; 20 when "
+        "empty.")),
 }
 COMMON_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo",
                 "UTC", "Europe/London", "Europe/Berlin", "America/New_York",

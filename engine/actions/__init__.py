@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from engine.actions import create_requisition, create_task, escalate, notify, suggest_transfer
-from engine.actions.context import ActionContext, Draft, TransferDraft
+from engine.actions.context import ActionContext, Draft, RequisitionDraft, TransferDraft
 from engine.rules.compiled import Action, Escalate
 
 Handler = Callable[[Any, str, ActionContext], list[Draft]]
@@ -36,4 +36,7 @@ def run_actions(actions: tuple[Action, ...], ctx: ActionContext) -> list[Draft]:
             moved = sum(d.quantity for d in made if isinstance(d, TransferDraft))
             if moved:  # a requisition after it orders what the transfer does not bring
                 ctx = replace(ctx, transfer_cover=ctx.transfer_cover + moved)
+            for draft in made:  # a supplier notice after it goes to this one (issue #19)
+                if isinstance(draft, RequisitionDraft) and draft.supplier is not None:
+                    ctx = replace(ctx, requisition_supplier=draft.supplier)
     return drafts

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.metrics import Metrics, SupplierLink
 from engine.rules.compiled import CompiledRuleset, Rule
+from engine.supply import OpenOrder
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class ActionContext:
     # raised for the same need orders that much less
     sources: tuple[SourceStock, ...] = ()
     transfer_cover: float = 0.0
+    # issue #19: the pair's open orders with their arrival, and the supplier of the
+    # requisition an earlier action of this rule raised (a supplier notice goes there)
+    open_orders: tuple[OpenOrder, ...] = ()
+    requisition_supplier: str | None = None
 
     def template_context(self) -> dict[str, Any]:
         ctx = dict(self.facts)

@@ -12,12 +12,25 @@ DEFAULT_MESSAGE = (
 )
 
 
+def supplier_concerned(ctx: ActionContext) -> str | None:
+    """The supplier a notice goes to (issue #19): that of the requisition this rule just
+    raised, else that of the order the event is about (a supplier_delay), else the SKU's
+    preferred one."""
+    if ctx.requisition_supplier is not None:
+        return ctx.requisition_supplier
+    event = ctx.facts.get("event") or {}
+    if event.get("type") == "supplier_delay" and event.get("supplier"):
+        return str(event["supplier"])
+    code = (ctx.facts.get("supplier") or {}).get("code")
+    return str(code) if code is not None else None
+
+
 def handle(action: Notify, key: str, ctx: ActionContext) -> list[Draft]:
     role_id = ctx.rule.owner if action.to == "owner" else action.to
     if action.to == "supplier":
         role_id = None
-        supplier = ctx.facts.get("supplier", {}).get("code")
-        contact = ctx.supplier_contacts.get(supplier) or {}
+        supplier = supplier_concerned(ctx)
+        contact = ctx.supplier_contacts.get(supplier or "") or {}
         recipients = tuple(str(v) for k, v in sorted(contact.items()) if k in ("email", "phone", "webhook"))
         channels = action.channels or ("email",)
     else:

@@ -22,6 +22,7 @@ from engine.rules.compiled import Rule
 from engine.snapshot import DEFAULT_TZ, Snapshot
 from engine.stock import DEMAND_TYPES, StockEvent
 from engine.stock import apply as apply_to_level
+from engine.supply import order_facts, raised_orders
 
 
 def apply(state: StockState, events: Sequence[StockEvent], snap: Snapshot,
@@ -147,6 +148,8 @@ class _Applier(Elsewhere):
         total = self._total_available(pair) if snap.needs_total else None
         facts = snap.fact_maker(pair.sku_id, groups).facts(
             event, sku, wh, pair.level, pair.window, total, day)
+        if pair.open_orders:  # issue #19: the ``order.*`` facts of the next open order
+            facts["order"] = order_facts(pair.open_orders)
         self._last_facts = (event, pair, facts)  # a group rule's evaluation reads them too
         outcomes = evaluate(rules, facts)  # hits and failures only
         if extra:
@@ -200,6 +203,7 @@ class _Applier(Elsewhere):
         assert self.snap.ruleset is not None
         ctx = ActionContext(self.snap.ruleset.compiled, rule, facts, metrics, links, event.at,
                             pair.open_requisitions, self.snap.supplier_contacts,
+                            open_orders=tuple(pair.open_orders),
                             **self._transfer_context(rule, pair, event))
         drafts = run_actions(rule.actions, ctx)
         self._note_transfers(pair, drafts)
@@ -209,6 +213,7 @@ class _Applier(Elsewhere):
         if ordered:
             pair.level.on_order_local += ordered
             pair.open_requisitions += 1
+            pair.open_orders.extend(raised_orders(drafts, links, event.at))
             # The next rule on this event must see the new position; the alert just opened
             # keeps the facts it saw (the dict is replaced, not changed).
             facts["stock"] = dict(facts["stock"], on_order=pair.level.on_order,
@@ -241,7 +246,7 @@ class _Applier(Elsewhere):
         arrival lowers the local on-order quantity, not the ERP's.
         """
         assert event.ref is not None
-        req = self.ordered.receive((pair.sku_id, pair.wh_id), event.ref, event.id)
+        req = self.ordered.receive((pair.sku_id, pair.wh_id), event.ref, event.id, event.at)
         if req is None or req.counted_by_erp:
             return False
         pair.level.on_order_local = max(0.0, pair.level.on_order_local - req.quantity)

@@ -31,9 +31,13 @@ class OrderedRequisitions:
     by_pair: dict[tuple[int, int], list[Ordered]] = field(default_factory=dict)
     received: list[tuple[int, str]] = field(default_factory=list)  # (requisition id, event id)
     counted: list[int] = field(default_factory=list)
+    # (requisition id, event id, receipt time): the lead times observed (issue #19)
+    observed: list[tuple[int, str, datetime]] = field(default_factory=list)
 
-    def receive(self, key: tuple[int, int], ref: str, event_id: str) -> Ordered | None:
-        """The first (lowest id) ordered requisition of ``key`` with ``ref``, now received."""
+    def receive(self, key: tuple[int, int], ref: str, event_id: str,
+                at: datetime | None = None) -> Ordered | None:
+        """The first (lowest id) ordered requisition of ``key`` with ``ref``, now received
+        (at ``at``: its lead time is observed)."""
         ordered = self.by_pair.get(key)
         if not ordered:
             return None
@@ -41,6 +45,8 @@ class OrderedRequisitions:
             if req.ref == ref:
                 del ordered[i]
                 self.received.append((req.id, event_id))
+                if at is not None:
+                    self.observed.append((req.id, event_id, at))
                 return req
         return None
 

@@ -17,6 +17,7 @@ from engine.pipeline.failures import RuleFailures
 from engine.pipeline.ordered import OrderedRequisitions
 from engine.rules.compiled import Rule
 from engine.stock import StockLevel
+from engine.supply import OpenOrder
 
 
 @dataclass
@@ -36,6 +37,9 @@ class Pair:
     open_requisitions: int = 0
     erp_on_order_at: datetime | None = None
     window_changed: bool = False  # demand added in this batch: the stored window is rewritten
+    # the pair's open requisitions with their expected arrival (issue #19), when a rule may
+    # raise one: whether they land before the projected stock-out
+    open_orders: list[OpenOrder] = field(default_factory=list)
 
 
 @dataclass

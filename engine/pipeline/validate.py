@@ -61,7 +61,8 @@ def validate_items(items: Sequence[Any], snap: Snapshot, now: datetime,
                 parsed.extend(_unknown_codes(raw.get, snap, {e.get("field") for e in parsed}))
             results.append(ItemResult(index, raw_id, "rejected", parsed))
             continue
-        if not (parsed.sku in sku_ids and parsed.warehouse in wh_ids
+        whole_order = parsed.type == "supplier_delay" and not parsed.sku  # issue #19
+        if not ((whole_order or (parsed.sku in sku_ids and parsed.warehouse in wh_ids))
                 and (parsed.to_warehouse is None or parsed.to_warehouse in wh_ids)
                 and (parsed.supplier is None or parsed.supplier in supplier_ids)):
             results.append(ItemResult(index, parsed.id, "rejected",
@@ -87,6 +88,6 @@ def _unknown_codes(get: Callable[[str], Any], snap: Snapshot,
     errors = []
     for name, index, kind in _CODE_FIELDS:
         code = get(name)
-        if type(code) is str and name not in said and code not in getattr(snap, index):
+        if type(code) is str and code and name not in said and code not in getattr(snap, index):
             errors.append({"field": name, "message": f"{kind} '{code}' does not exist"})
     return errors

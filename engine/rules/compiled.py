@@ -59,6 +59,10 @@ class RulesetSettings:
     forecast_alpha: float | None = None  # level smoothing (ses, holt)
     forecast_beta: float | None = None  # trend smoothing (holt)
     fill_rate: float | None = None  # β target; when set it replaces service_level's z
+    # issue #19: receipts before a learned lead time replaces the master data's (None: 3),
+    # and how many of the latest receipts it is computed from (None: 20)
+    lead_time_min_observations: int | None = None
+    lead_time_window: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def as_params(self) -> dict[str, Any]:
@@ -164,6 +168,9 @@ class CreateRequisition:
     supplier: str = "preferred"  # a SUPPLIER_CHOICES entry or a supplier code
     approval: tuple[ApprovalThreshold, ...] = ()
     kind: str = "create_requisition"
+    # issue #19: where to go when ``supplier`` is late, unavailable or cannot meet the date
+    fallback: str | None = None
+    fallback_after_late_days: float = 3.0
 
 
 @dataclass(frozen=True)

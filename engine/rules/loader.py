@@ -372,5 +372,7 @@ def _requisition(action: Doc) -> CreateRequisition:
         expression=expression,
         quantity_fn=jsonlogic.compile(expression) if expression is not None else None,
         supplier=action.get("supplier", "preferred"),
+        fallback=action.get("fallback"),
+        fallback_after_late_days=float(action.get("fallback_after_late_days", 3.0)),
         approval=tuple(ApprovalThreshold(above=s["above"], role=s["role"]) for s in steps),
     )

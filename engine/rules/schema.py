@@ -94,6 +94,9 @@ class SettingsSchema(DocSchema):
     forecast_alpha = Number(above=0, high=1)
     forecast_beta = Number(above=0, high=1)
     fill_rate = Number(low=0.5, high=0.9999)
+    # issue #19: learned lead times
+    lead_time_min_observations = Number(integer=True, low=1, high=1000)
+    lead_time_window = Number(integer=True, low=2, high=1000)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _check_extra(self, data: Any, original_data: Any, **kw: Any) -> None:
@@ -309,6 +312,21 @@ class CreateRequisitionSchema(DocSchema):
     quantity = Quantity()
     supplier = Supplier(max_length=64)
     approval = ListOf(Section(ApprovalSchema))
+    # issue #19: the supplier to go to when ``supplier`` is late, unavailable or too slow
+    fallback = Supplier(max_length=64)
+    fallback_after_late_days = Number(low=0, high=365)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check_fallback(self, data: Any, **kw: Any) -> None:
+        if "fallback_after_late_days" in data and "fallback" not in data:
+            raise ValidationError({"fallback_after_late_days": [msg(
+                "fallback_alone", "$path has no effect without 'fallback' (the supplier to go "
+                                  "to)")]})
+        if data.get("fallback") is not None and data.get("fallback") == data.get(
+                "supplier", "preferred"):
+            raise ValidationError({"fallback": [msg(
+                "same_fallback", f"$path is '{data['fallback']}', the same as 'supplier': a "
+                                 "fallback must be another supplier")]})
 
 
 class NotifySchema(DocSchema):

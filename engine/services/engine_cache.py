@@ -20,6 +20,7 @@ from engine.services.master_data import SKU_FACT_COLUMNS, warehouse_facts
 from engine.services.rulesets import RulesetCache
 from engine.snapshot import DEFAULT_TZ, MAX_FACT_MAKERS, MAX_SELECTIONS, Snapshot
 from engine.storage import bulk
+from engine.storage.supply_store import SupplyLearning
 from engine.storage.tables import (
     forecasts,
     ruleset_state,
@@ -97,16 +98,20 @@ def load_snapshot(conn: Connection, key: tuple[int | None, int], rulesets: Rules
     links: dict[int, list[SupplierLink]] = {}
     terms = {r.id: (r.code, r.lead_time_days, r.lead_time_std_days, r.moq, r.pack_size, r.name,
                     r.on_time_rate) for r in sup_rows.values()}
+    ruleset = rulesets.active(conn) if key[0] is not None else None
+    learn = SupplyLearning.load(conn, ruleset.compiled.settings if ruleset else None,
+                                {i: bool(r.unavailable) for i, r in sup_rows.items()})
     for sku_id, supplier_id, price, preferred, backup in bulk.stream(
             conn, sku_suppliers, ("sku_id", "supplier_id", "price", "preferred", "backup")):
         code, lead_time, lead_time_std, moq, pack_size, name, on_time_rate = terms[supplier_id]
-        links.setdefault(sku_id, []).append(SupplierLink(
+        link = SupplierLink(
             code=code, lead_time_days=lead_time, lead_time_std_days=lead_time_std,
             price=price, preferred=preferred, backup=backup, moq=moq, pack_size=pack_size,
-            name=name, on_time_rate=on_time_rate))
+            name=name, on_time_rate=on_time_rate)
+        links.setdefault(sku_id, []).append(learn.link(link, supplier_id, sku_id))
     snap = Snapshot(
         key=key,
-        ruleset=rulesets.active(conn) if key[0] is not None else None,
+        ruleset=ruleset,
         sku_ids=sku_ids,
         sku_facts=facts_by_id,
         warehouse_ids={r.code: r.id for r in wh_rows},

@@ -21,6 +21,7 @@ from engine.pipeline.validate import ItemResult, validate_items
 from engine.services import outbox
 from engine.services.apply import apply_events
 from engine.services.engine_cache import EngineCache
+from engine.services.supplier_delays import take_delays
 from engine.snapshot import Snapshot
 from engine.storage import event_log
 from engine.storage.tables import rejected_events
@@ -74,6 +75,8 @@ def take(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime, 
     """``handle`` inside the caller's transaction: validate, record, and apply now unless
     ``queued``. ``keep_rejected``: store the rejected items for review."""
     good, results = validate_items(items, snap, now)
+    good, refused = take_delays(conn, good, snap, now)  # issue #19: before anything is recorded
+    results.extend(refused)
     if not queued:
         new_ids = event_log.insert_events(conn, good, snap, now)
     elif conn.dialect.name == "postgresql":  # the events and their outbox row in one statement
@@ -84,12 +87,18 @@ def take(conn: Connection, items: Sequence[Any], snap: Snapshot, now: datetime, 
         if not new_ids:
             outbox.delete(conn, row)
     accepted = []
+    answered: set[int] = set()
     for index, event in good:
-        if event.id in new_ids:
+        new = event.id in new_ids
+        if new:
             accepted.append(event)
-            results.append(ItemResult(index, event.id, "accepted"))
+        if index in answered:
+            continue  # a whole-order supplier_delay: one answer, however many lines it moved
+        answered.add(index)
+        if event.type == "supplier_delay":  # applied by take_delays: accepted, under its own id
+            results.append(ItemResult(index, items[index]["id"], "accepted"))
         else:
-            results.append(ItemResult(index, event.id, "duplicate"))
+            results.append(ItemResult(index, event.id, "accepted" if new else "duplicate"))
     if keep_rejected:
         event_log.store_rejected(conn, items, results, source, now)
     results.sort(key=lambda r: r.index)

@@ -242,6 +242,7 @@ def requisition_row(r: Any) -> dict[str, Any]:
         "owner": r.owner,  # the role responsible: the owner of the rule that raised it
         "ref": r.ref,
         "ordered_at": r.ordered_at,
+        "eta": r.eta,  # set by a supplier_delay (issue #19); None: not announced
         "counted_by_erp": bool(r.counted_by_erp),
         "reason": r.reason,
         "created_at": r.created_at,

@@ -19,6 +19,7 @@ from engine.services import abc, digests, escalations, noise_control, outbox, ru
 from engine.services.apply import Applied, Group, apply_pending, finish_announced, route
 from engine.services.engine_cache import EngineCache
 from engine.services.rulesets import RulesetCache
+from engine.storage import supply_store
 from engine.storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -206,6 +207,9 @@ def sweep_once(svc: Services) -> int:
         uow.commit()
     for row_id, kind in follow:
         svc.jobs.dispatch(row_id, kind)
+    with svc.uow() as uow:  # receipts observed since the last pass: learned lead times (#19)
+        if supply_store.publish_learning(uow.conn):
+            uow.commit()
     with svc.uow() as uow:
         if abc.due(uow.conn, now):
             abc.recompute(uow.conn, now.date(), now=now)

@@ -23,7 +23,7 @@ from engine.actions.context import (
 )
 from engine.pipeline.state import Changes, NewAlert
 from engine.snapshot import Snapshot
-from engine.storage import bulk, requisition_store, task_store, transfer_store
+from engine.storage import bulk, requisition_store, supply_store, task_store, transfer_store
 from engine.storage.requisition_store import NewRequisition
 from engine.storage.stock_state import LEVEL_KEY
 from engine.storage.tables import (
@@ -66,6 +66,7 @@ def save(conn: Connection, changes: Changes, snap: Snapshot, now: datetime,
     """Write ``changes``. ``deliverable``: the configured channels (None: try every channel)."""
     saved = Saved()
     requisition_store.save_ordered(conn, changes.ordered, now)
+    supply_store.record_observations(conn, changes.ordered.observed)  # issue #19
     _write_levels(conn, changes)
     _write_demand(conn, changes)
     _write_alert_changes(conn, changes, now)

@@ -113,6 +113,8 @@ suppliers = Table(
     Column("on_time_rate", Float, nullable=True),
     Column("contact", Json, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    # issue #19: a buyer marks a supplier unavailable; requisitions with a fallback go elsewhere
+    Column("unavailable", Boolean, nullable=False, server_default=text("false")),
 )
 
 skus = Table(
@@ -263,6 +265,8 @@ ruleset_state = Table(
     Column("updated_at", UtcDateTime, nullable=True),
     # Bumped by every master-data change so each process knows to refresh its caches.
     Column("catalog_revision", Integer, nullable=False, server_default="0"),
+    # issue #19: the last lead_time_observations id the snapshots' learned lead times include
+    Column("learned_through", Integer, nullable=False, server_default="0"),
 )
 
 audit_log = Table(
@@ -399,6 +403,8 @@ requisitions = Table(
     Column("approval_level", Integer, nullable=False, server_default="0"),
     Column("purchase_order_id", Integer, ForeignKey("purchase_orders.id"), nullable=True,
            index=True),
+    # issue #19: the arrival a supplier_delay announced (None: ordered_at + the lead time)
+    Column("eta", UtcDateTime, nullable=True),
     UniqueConstraint("alert_id", "action_key", name="uq_requisitions_alert_action"),
     Index("ix_requisitions_sku_wh_state", "sku_id", "warehouse_id", "state"),
     Index("ix_requisitions_state_created", "state", "created_at"),
@@ -416,6 +422,47 @@ purchase_orders = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
+    Column("eta", UtcDateTime, nullable=True),  # issue #19: the latest a supplier_delay set
+)
+
+# A supplier's announced delay of an order (a supplier_delay event, issue #19): the order's
+# ref, the new ETA, how many days after the promised arrival, and how many lines it moved.
+supplier_delays = Table(
+    "supplier_delays",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id"), nullable=False),
+    Column("ref", String(128), nullable=False),
+    Column("sku_id", Integer, ForeignKey("skus.id"), nullable=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=True),
+    Column("eta", UtcDateTime, nullable=False),
+    Column("delay_days", Float, nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_supplier_delays_supplier_ref", "supplier_id", "ref"),
+)
+
+# One receipt of an ordered requisition: its observed lead time (issue #19), from which the
+# suppliers' learned lead times and on-time rates are computed.
+lead_time_observations = Table(
+    "lead_time_observations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id"), nullable=False),
+    Column("sku_id", Integer, ForeignKey("skus.id", ondelete="CASCADE"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("requisition_id", Integer, ForeignKey("requisitions.id", ondelete="CASCADE"),
+           nullable=False, unique=True),
+    Column("ref", String(128), nullable=True),
+    Column("event_id", String(128), nullable=False),
+    Column("ordered_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("lead_time_days", Float, nullable=False),
+    Column("promised_days", Float, nullable=False),
+    Column("on_time", Boolean, nullable=False),
+    Index("ix_lead_time_observations_supplier", "supplier_id", "received_at"),
 )
 
 requisition_history = Table(

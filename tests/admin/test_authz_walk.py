@@ -217,6 +217,9 @@ PAGES: dict[tuple[str, str], Route] = {
        for method, tail in (("GET", ""), ("GET", "/export.xlsx"), ("GET", "/new"),
                             ("POST", "/new"), ("GET", "/item/<path:code>"),
                             ("GET", "/edit/<path:code>"), ("POST", "/edit/<path:code>"))},
+    # issue #19: marking a supplier (un)available; the walk's post marks SUP-1 available
+    ("POST", "/admin/data/suppliers/item/<path:code>/availability"): Route(
+        "page-admin", params={"code": "SUP-1"}),
     **{(method, f"/admin/{kind}{tail}"): Route("page-admin", params=POST_NOPE if method == "POST"
                                                and tail != "/new" else {})
        for kind, key in (("groups", "group_id"), ("roles", "role_id"),

@@ -51,7 +51,7 @@ def test_every_event_type_changes_stock_as_the_spec_says(client, admin_headers, 
              ev("f", type="reserve", qty=4), ev("g", type="release", qty=1),
              ev("h", type="transfer", qty=2, to_warehouse="WH-2"),
              ev("i", type="supplier_delay", qty=None, supplier=None)]
-    batch[-1]["supplier"] = "S-X"
+    batch[-1].update(supplier="S-X", ref="PO-1", eta="2026-12-30T08:00:00+08:00")  # #19: both needed
     r = client.post("/api/v1/events", json=batch, headers=admin_headers).json
     assert [x["status"] for x in r["results"]][:8] == ["accepted"] * 8
     assert r["results"][8]["errors"][0]["field"] == "supplier"  # unknown supplier

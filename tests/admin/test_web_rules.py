@@ -502,3 +502,25 @@ def test_a_task_title_is_shown_as_it_reads_for_a_real_sku(admin) -> None:
     assert answer["said"] == "在 SKU-1 @ WH-1 上显示为：" + answer["text"]
     bad = admin.get("/admin/rules/title-example?text={{ ''.__class__ }}").json
     assert bad["text"] is None and bad["said"].startswith("这个标题无法填写：")
+
+
+def test_a_fallback_supplier_is_set_in_the_form_kept_on_edit_and_refused_when_the_same(
+        admin, services) -> None:
+    """Issue #19: ``fallback`` and ``fallback_after_late_days`` of a requisition, in the form."""
+    page = admin.get("/admin/rules/new")
+    answer = admin.post("/admin/rules/new", data=rule_form(
+        page, **{"a-5-fallback": "backup", "a-5-fallback_days": "5"}))
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:2000]
+    action = document(services)["rules"][-1]["actions"][1]["create_requisition"]
+    assert (action["fallback"], action["fallback_after_late_days"]) == ("backup", 5)
+    edit = admin.get("/admin/rules/ke-yong-di-yu-zai-ding-huo-dian/edit").get_data(as_text=True)
+    block = field_block(edit, "actions.1.fallback")
+    assert '<option value="backup" selected>' in block and 'value="5"' in block
+    rules = len(document(services)["rules"])
+    same = admin.post("/admin/rules/new", data=rule_form(
+        admin.get("/admin/rules/new"), name="另一条", **{"a-5-supplier": "backup",
+                                                          "a-5-fallback": "backup"}))
+    assert same.status_code == 200  # the form again, with the problem at its field
+    assert "备选供应商必须不同于所选供应商。" in field_block(same.get_data(as_text=True),
+                                                 "actions.1.fallback")
+    assert len(document(services)["rules"]) == rules  # nothing saved
