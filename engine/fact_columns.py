@@ -1,6 +1,6 @@
 """The facts of many SKU×warehouse pairs as numpy columns, for whole-catalogue evaluation.
 
-``PairRow`` is what one pair is made of (ids, stock level, demand window as stored, groups);
+``PairRows`` are the pairs (ids, stock levels, demand windows as stored, groups) as columns;
 ``fact_columns`` gives the ``Columns`` a vectorised condition reads (``jsonlogic_vector``),
 with the same numbers as ``FactMaker.facts`` for a synthetic event at ``today``: SPEC §3's
 formulas in the same order of operations (so the same floats), the demand window's sums exact
@@ -15,7 +15,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -25,16 +24,7 @@ from engine.calendars import plain_facts
 from engine.facts import FactMaker
 from engine.metrics import PACKED_FORMAT, DemandWindow
 from engine.rules.jsonlogic_vector import BOOL, LIST, NUM, STR, Col, Columns
-from engine.stock import StockLevel
-
-
-@dataclass(slots=True)
-class PairRow:
-    sku_id: int
-    wh_id: int
-    level: StockLevel
-    window: Any  # the stored demand window: packed (bytes), a dict, its JSON text, or None
-    groups: tuple[str, ...]
+from engine.pair_rows import PairRow, PairRows
 
 
 def window_stats(window: Any, today: date, days: int) -> tuple[float, float, int | None]:
@@ -189,26 +179,33 @@ def _parse_texts(windows: Sequence[Any]) -> tuple[list[Any], list[str], list[Any
             [t or None for _, _, t in found])
 
 
-def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
+def fact_columns(rows: Sequence[PairRow] | PairRows, today: date, event_type: str,
                  maker_for: Callable[[int, tuple[str, ...]], FactMaker],
                  sku_facts: Mapping[int, Mapping[str, Any]],
                  warehouse_facts: Mapping[int, Mapping[str, Any]],
                  totals: Mapping[int, float] | None = None) -> Columns:
     """The columns of ``rows``' facts; ``maker_for(sku_id, groups)`` gives each pair's fact
-    maker (its params, lead time, z, calendars and forecasts)."""
+    maker (its params, lead time, z, calendars and forecasts), asked once per distinct SKU and
+    groups, as is every fact of a SKU."""
+    rows = PairRows.of(rows)
     n = len(rows)
-    many = getattr(maker_for, "many", None)  # a maker per row without a call per row
-    makers = many(rows) if many is not None else [maker_for(r.sku_id, r.groups) for r in rows]
-    d, sd, last = window_columns([r.window for r in rows], today,
-                                 np.array([m.window_days for m in makers], dtype=np.int64))
-    on_hand = np.array([r.level.on_hand for r in rows], dtype=np.float64)
-    reserved = np.array([r.level.reserved for r in rows], dtype=np.float64)
-    on_order = np.array([r.level.on_order for r in rows], dtype=np.float64)
+    skus, sku_of = np.unique(rows.sku_id, return_inverse=True)
+    sku_of = sku_of.reshape(-1)
+    groupings = rows.groupings
+    keys, which = np.unique(sku_of * max(len(groupings), 1) + rows.group_of, return_inverse=True)
+    which = which.reshape(-1)
+    sku_list = skus.tolist()
+    width = max(len(groupings), 1)
+    ones = [maker_for(sku_list[k // width], groupings[k % width]) for k in keys.tolist()]
+    d, sd, last = window_columns(rows.windows, today,
+                                 np.array([m.window_days for m in ones], dtype=np.int64)[which])
+    on_hand, reserved, on_order = rows.on_hand, rows.reserved, rows.on_order
     available = on_hand - reserved
     def codes(i: int) -> tuple[Any, Any]:
-        return sku_facts[rows[i].sku_id].get("code"), warehouse_facts[rows[i].wh_id].get("code")
+        return (sku_facts[int(rows.sku_id[i])].get("code"),
+                warehouse_facts[int(rows.wh_id[i])].get("code"))
 
-    metrics = _metrics(makers, codes, d, sd, today)
+    metrics = _metrics(ones, which, codes, d, sd, today)
     cols: dict[str, Col] = {
         "stock.on_hand": Col(NUM, on_hand), "stock.reserved": Col(NUM, reserved),
         "stock.available": Col(NUM, available), "stock.on_order": Col(NUM, on_order),
@@ -216,7 +213,10 @@ def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
         "metrics.avg_daily_demand": Col(NUM, d), "metrics.demand_std": Col(NUM, sd),
         **metrics,
     }
-    total = np.array([totals.get(r.sku_id, 0.0) for r in rows]) if totals is not None else available
+    if totals is not None:
+        total = np.array([totals.get(s, 0.0) for s in sku_list], dtype=np.float64)[sku_of]
+    else:
+        total = available
     cols["stock.total_available"] = Col(NUM, total)
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["metrics.days_of_cover"] = Col(NUM, np.where(d > 0, available / np.where(d > 0, d, 1), 0.0),
@@ -224,32 +224,36 @@ def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
     cols["metrics.days_since_last_sale"] = Col(NUM, today.toordinal() - last, last < 0)
     cols["event.type"] = Col(STR, event_type)
 
+    def per(records: list[Mapping[str, Any]], name: str, index: np.ndarray) -> Col | None:
+        col = _record(records, name)  # once per distinct SKU, warehouse or maker
+        if col is None:
+            return None
+        return Col(col.kind, col.values[index], None if col.null is None else col.null[index])
+
     def provide(path: str) -> Col | None:
         if path in cols:
             return cols[path]
         root, _, name = path.partition(".")
         if root == "sku":
-            return _record([sku_facts[r.sku_id] for r in rows], name)
+            return per([sku_facts[s] for s in sku_list], name, sku_of)
         if root == "warehouse":
-            return _record([warehouse_facts[r.wh_id] for r in rows], name)
+            whs, wh_of = np.unique(rows.wh_id, return_inverse=True)
+            return per([warehouse_facts[w] for w in whs.tolist()], name, wh_of.reshape(-1))
         if root == "params":
-            return _record([m.params for m in makers], name)
+            return per([m.params for m in ones], name, which)
         if root == "supplier":
-            return _record([m.supplier or {} for m in makers], name)
+            return per([m.supplier or {} for m in ones], name, which)
         if root == "calendar":
-            return _record([m.calendar.facts(today) if m.calendar is not None
-                            else plain_facts(today, m.promotion_days) for m in makers], name)
+            return per([m.calendar.facts(today) if m.calendar is not None
+                        else plain_facts(today, m.promotion_days) for m in ones], name, which)
         return None
 
     return Columns(n, provide)
 
 
-def _metrics(makers: list[FactMaker], codes: Callable[[int], tuple[Any, Any]], d: np.ndarray,
-             sd: np.ndarray, today: date) -> dict[str, Col]:
+def _metrics(ones: list[FactMaker], which: np.ndarray, codes: Callable[[int], tuple[Any, Any]],
+             d: np.ndarray, sd: np.ndarray, today: date) -> dict[str, Col]:
     # each attribute once per distinct maker (a SKU's, shared by its warehouses), then per row
-    ones = list(dict.fromkeys(makers))  # distinct makers (by identity), in order
-    number = {m: i for i, m in enumerate(ones)}
-    which = np.fromiter(map(number.__getitem__, makers), dtype=np.int64, count=len(makers))
     lt = np.array([m.lead_time for m in ones], dtype=np.float64)[which]
     slt = np.array([m.sigma_lt for m in ones], dtype=np.float64)[which]
     slt2 = np.array([m.sigma_lt2 for m in ones], dtype=np.float64)[which]
@@ -260,9 +264,9 @@ def _metrics(makers: list[FactMaker], codes: Callable[[int], tuple[Any, Any]], d
     rop = d * lt + ss
     top = rop + d * review
     daily, ltd, rev, err, factor = d.copy(), d * lt, d * review, sd.copy(), z.copy()
-    method = np.full(len(makers), "mean", dtype=object)
+    method = np.full(len(which), "mean", dtype=object)
     for i in np.flatnonzero(~plain):
-        m = makers[i]
+        m = ones[which[i]]
         lt[i], ss[i], rop[i], top[i], f = m.forecast_metrics(
             today, float(d[i]), float(sd[i]), float(z[i]), *codes(i))
         daily[i], ltd[i], rev[i] = f["daily"], f["lead_time_demand"], f["review_demand"]
