@@ -62,8 +62,9 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``window_stats`` of every stored window at once: mean, std and last demand ordinal (-1:
     none). Packed windows are read at once, JSON texts decoded in one call; the window sums are
-    differences of prefix sums over all quantities, exact for whole quantities (as
-    ``math.fsum``); a window holding a fraction is summed by ``window_stats`` itself."""
+    row sums of one matrix (packed windows of one length) or differences of prefix sums over
+    all quantities, exact for whole quantities (as ``math.fsum``); a window holding a fraction
+    is summed by ``window_stats`` itself."""
     n = len(windows)
     if n > WINDOW_CHUNK:  # a chunk's arrays stay in the processor's caches
         parts = [window_columns(windows[i:i + WINDOW_CHUNK], today, days[i:i + WINDOW_CHUNK])
@@ -93,7 +94,8 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         flat = np.fromstring(joined, sep=",") if joined else np.zeros(0)
         decoded: list[Any] = list(windows)  # decoded one by one only where needed (fractions)
     else:
-        decoded = [json.loads(w) if isinstance(w, str | bytes) else w for w in windows]
+        decoded = [DemandWindow.from_packed(w).to_dict() if isinstance(w, bytes) else
+                   json.loads(w) if isinstance(w, str) else w for w in windows]
         empty: list[Any] = []
         qtys = [w.get("qty") or empty if w else empty for w in decoded]
         start = np.array([ordinal(w.get("start")) if w else -1 for w in decoded], dtype=np.int64)
@@ -104,27 +106,45 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         if flat.shape[0] != int(lengths.sum()):
             raise ValueError("stored demand windows could not be read")
         offsets = np.concatenate(([0], np.cumsum(lengths)))[:-1]
-    whole = flat == np.floor(flat)
-    if whole.all():
-        fractional = np.zeros(len(flat) + 1, dtype=np.int64)
-    else:  # the prefix sums stay exact (whole numbers) without the fractions, whose windows
-        # are summed by window_stats below
-        fractional = np.concatenate(([0], np.cumsum(~whole)))
-        flat = np.where(whole, flat, 0.0)
-    cs = np.concatenate(([0.0], np.cumsum(flat)))
-    cs2 = np.concatenate(([0.0], np.cumsum(flat * flat)))
     end = today.toordinal()
     lo = np.clip(end - days + 1 - start, 0, lengths)
     hi = np.clip(end - start + 1, 0, lengths)
     hi = np.maximum(hi, lo)
-    a, b = offsets + lo, offsets + hi
-    sums, squares = cs[b] - cs[a], cs2[b] - cs2[a]
+    stored = sizes[sizes > 0] if packed else None
+    if stored is not None and len(stored) and stored.min() == stored.max() >= 2:
+        # windows of one length (the usual case): a matrix, each row's days summed in place
+        # (whole numbers, so exact in any order); a row holding a fraction is done below
+        width = int(stored[0]) - 2
+        matrix = flat.reshape(len(stored), width + 2)[:, 2:]
+        if len(stored) < n:  # rows without a window: no days
+            full = np.zeros((n, width))
+            full[sizes > 0] = matrix
+            matrix = full
+        days_in = np.arange(width)
+        inside = (days_in >= lo[:, None]) & (days_in < hi[:, None])
+        values = np.where(inside, matrix, 0.0)
+        sums, squares = values.sum(axis=1), (values * values).sum(axis=1)
+        odd = (values != np.floor(values)).any(axis=1)
+        odd |= (np.abs(sums) >= 2**52) | (squares >= 2**52)
+    else:
+        whole = flat == np.floor(flat)
+        if whole.all():
+            fractional = np.zeros(len(flat) + 1, dtype=np.int64)
+        else:  # the prefix sums stay exact (whole numbers) without the fractions, whose
+            # windows are summed by window_stats below
+            fractional = np.concatenate(([0], np.cumsum(~whole)))
+            flat = np.where(whole, flat, 0.0)
+        cs = np.concatenate(([0.0], np.cumsum(flat)))
+        cs2 = np.concatenate(([0.0], np.cumsum(flat * flat)))
+        a, b = offsets + lo, offsets + hi
+        sums, squares = cs[b] - cs[a], cs2[b] - cs2[a]
+        odd = (fractional[b] - fractional[a]) > 0
+        odd |= (np.abs(cs[b]) >= 2**52) | (cs2[b] >= 2**52)  # beyond a float64's whole numbers
     mean = sums / days
     std = np.sqrt(np.maximum(squares / days - mean * mean, 0.0))
     nothing = (start < 0) | (sums == 0) & (squares == 0)
     mean[nothing], std[nothing] = 0.0, 0.0
-    inexact = (np.abs(cs[b]) >= 2**52) | (cs2[b] >= 2**52)  # beyond a float64's whole numbers
-    for i in np.flatnonzero(((fractional[b] - fractional[a]) > 0) | inexact):
+    for i in np.flatnonzero(odd):
         mean[i], std[i], _ = window_stats(decoded[i], today, int(days[i]))
     return mean, std, last
 
