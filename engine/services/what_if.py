@@ -48,6 +48,7 @@ class Makers:
         self.tz: tzinfo = ZoneInfo(ruleset.settings.timezone)
         self.promotion = frozenset(str(d) for d in ruleset.settings.extra.get("promotion_days", []))
         self._makers: dict[tuple[int, tuple[str, ...]], FactMaker] = {}
+        self._shared: dict[tuple[Any, tuple[str, ...]], FactMaker] = {}
         self._params: dict[tuple[str, ...], dict[str, Any]] = {}
         self._views: dict[tuple[str, ...], CalendarView | None] = {}
 
@@ -55,13 +56,20 @@ class Makers:
         key = (sku_id, groups)
         found = self._makers.get(key)
         if found is None:
-            if groups not in self._params:
-                self._params[groups] = self.ruleset.params_for(groups)
-                view = CalendarView(self.ruleset.calendars, groups, self.promotion)
-                self._views[groups] = view if view else None
-            found = self._makers[key] = FactMaker(
-                self.snap.links.get(sku_id, ()), self._params[groups], self.tz, self.promotion,
-                self._views[groups], self.forecasts)
+            # one maker per supplier links (equal values, as SupplierLink compares) and groups:
+            # SKUs alike share it
+            links = self.snap.links.get(sku_id, ())
+            shared = (links, groups)
+            found = self._shared.get(shared)
+            if found is None:
+                if groups not in self._params:
+                    self._params[groups] = self.ruleset.params_for(groups)
+                    view = CalendarView(self.ruleset.calendars, groups, self.promotion)
+                    self._views[groups] = view if view else None
+                found = self._shared[shared] = FactMaker(
+                    links, self._params[groups], self.tz, self.promotion, self._views[groups],
+                    self.forecasts)
+            self._makers[key] = found
         return found
 
 
