@@ -151,13 +151,12 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
 
 def _packed_sizes(windows: Sequence[Any]) -> np.ndarray | None:
     """The number of float64s of each packed window (0: none); None unless all are packed."""
-    try:
-        sizes = np.array(list(map(len, windows)), dtype=np.int64) // 8
-    except TypeError:  # some None
-        if not all(type(w) is bytes or w is None for w in windows):
-            return None
+    kinds = set(map(type, windows))  # each pass over the windows in C, not a Python loop
+    if not kinds <= {bytes, type(None)}:
+        return None
+    if type(None) in kinds:
         return np.array([len(w) if w else 0 for w in windows], dtype=np.int64) // 8
-    return sizes if all(type(w) is bytes for w in windows) else None
+    return np.fromiter(map(len, windows), dtype=np.int64, count=len(windows)) // 8
 
 
 def _unpack(windows: Sequence[bytes | None], sizes: np.ndarray
@@ -165,7 +164,7 @@ def _unpack(windows: Sequence[bytes | None], sizes: np.ndarray
     """Packed windows (``DemandWindow.to_packed``) read at once: first day's ordinal (-1: no
     day), last demand ordinal (-1: never), number of days, offset of each window's first day
     in the returned quantities (whose other places hold 0)."""
-    flat = np.frombuffer(b"".join(w for w in windows if w), dtype=PACKED_FORMAT).astype(np.float64)
+    flat = np.frombuffer(b"".join(filter(None, windows)), dtype=PACKED_FORMAT).astype(np.float64)
     if flat.shape[0] != int(sizes.sum()) or (sizes[sizes > 0] < 2).any():
         raise ValueError("stored demand windows could not be read")
     heads = np.concatenate(([0], np.cumsum(sizes)))[:-1]
