@@ -241,6 +241,8 @@ def fact_columns(rows: Sequence[PairRow] | PairRows, today: date, event_type: st
         cols["metrics.days_of_cover"] = Col(NUM, np.where(d > 0, available / np.where(d > 0, d, 1), 0.0),
                                             d <= 0)
     cols["metrics.days_since_last_sale"] = Col(NUM, today.toordinal() - last, last < 0)
+    for col in cols.values():  # each the per-event float (the property test compares them)
+        col.exact = True
     cols["event.type"] = Col(STR, event_type)
 
     def per(records: list[Mapping[str, Any]], name: str, index: np.ndarray) -> Col | None:
