@@ -248,7 +248,7 @@ def _arith(op: str) -> Callable[[_Eval, list[Any]], Col]:
                 out = values[0] - values[1]
             elif op == "/":
                 ev.doubt(np.equal(values[1], 0))
-                out = values[0] / values[1]
+                out = np.divide(values[0], values[1])  # a constant 0 too: inf/nan, unsure
             elif op == "+":
                 out = values[0] + 0.0 if len(values) == 1 else _fold(np.add, values)
             elif op == "*":
