@@ -215,7 +215,16 @@ def fact_columns(rows: Sequence[PairRow] | PairRows, today: date, event_type: st
     which = which.reshape(-1)
     sku_list = skus.tolist()
     width = max(len(groupings), 1)
-    ones = [maker_for(sku_list[k // width], groupings[k % width]) for k in keys.tolist()]
+    many = getattr(maker_for, "many", None)  # makers for many SKUs in one call
+    if many is not None:
+        found = np.empty(len(keys), dtype=object)
+        key_groups = keys % width
+        for g in np.unique(key_groups).tolist():
+            at = np.flatnonzero(key_groups == g)
+            found[at] = many(skus[keys[at] // width].tolist(), groupings[g])
+        ones: list[FactMaker] = found.tolist()
+    else:
+        ones = [maker_for(sku_list[k // width], groupings[k % width]) for k in keys.tolist()]
     d, sd, last = window_columns(rows.windows, today,
                                  np.array([m.window_days for m in ones], dtype=np.int64)[which])
     on_hand, reserved, on_order = rows.on_hand, rows.reserved, rows.on_order

@@ -58,18 +58,32 @@ class Makers:
         if found is None:
             # one maker per supplier links (equal values, as SupplierLink compares) and groups:
             # SKUs alike share it
-            links = self.snap.links.get(sku_id, ())
-            shared = (links, groups)
-            found = self._shared.get(shared)
-            if found is None:
-                if groups not in self._params:
-                    self._params[groups] = self.ruleset.params_for(groups)
-                    view = CalendarView(self.ruleset.calendars, groups, self.promotion)
-                    self._views[groups] = view if view else None
-                found = self._shared[shared] = FactMaker(
-                    links, self._params[groups], self.tz, self.promotion, self._views[groups],
-                    self.forecasts)
-            self._makers[key] = found
+            found = self._makers[key] = self._shared_maker(self.snap.links.get(sku_id, ()),
+                                                           groups)
+        return found
+
+    def many(self, sku_ids: Sequence[int], groups: tuple[str, ...]) -> list[FactMaker]:
+        """``self(s, groups)`` for each of ``sku_ids``, asked once per distinct supplier links
+        (SKUs without any share one) rather than per SKU."""
+        get, none = self.snap.links.get, ()
+        links = [get(s, none) for s in sku_ids]
+        by_id: dict[int, FactMaker] = {}
+        for each in links:
+            if id(each) not in by_id:
+                by_id[id(each)] = self._shared_maker(each, groups)
+        return list(map(by_id.__getitem__, map(id, links)))
+
+    def _shared_maker(self, links: Any, groups: tuple[str, ...]) -> FactMaker:
+        shared = (links, groups)
+        found = self._shared.get(shared)
+        if found is None:
+            if groups not in self._params:
+                self._params[groups] = self.ruleset.params_for(groups)
+                view = CalendarView(self.ruleset.calendars, groups, self.promotion)
+                self._views[groups] = view if view else None
+            found = self._shared[shared] = FactMaker(
+                links, self._params[groups], self.tz, self.promotion, self._views[groups],
+                self.forecasts)
         return found
 
 
