@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -242,7 +243,8 @@ def fact_columns(rows: Sequence[PairRow] | PairRows, today: date, event_type: st
         **metrics,
     }
     if totals is not None:
-        total = np.array([totals.get(s, 0.0) for s in sku_list], dtype=np.float64)[sku_of]
+        total = np.fromiter(map(totals.get, sku_list, repeat(0.0)), dtype=np.float64,
+                            count=len(sku_list))[sku_of]
     else:
         total = available
     cols["stock.total_available"] = Col(NUM, total)

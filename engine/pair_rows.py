@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, overload
 
 import numpy as np
@@ -81,7 +82,7 @@ class PairRows(Sequence[PairRow]):
         source = self.source
         if source and isinstance(source[0], PairRow):
             return [source[i].window for i in self.order.tolist()]
-        return [source[i][6] for i in self.order.tolist()]
+        return list(map(itemgetter(6), map(source.__getitem__, self.order.tolist())))
 
     def __len__(self) -> int:
         return len(self.order)
