@@ -63,8 +63,8 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``window_stats`` of every stored window at once: mean, std and last demand ordinal (-1:
     none). Packed windows are read at once, JSON texts decoded in one call; the window sums are
-    row sums of one matrix (packed windows of one length) or differences of prefix sums over
-    all quantities, exact for whole quantities (as ``math.fsum``); a window holding a fraction
+    row sums of one matrix (packed windows of one length) or of ranges of all quantities (one
+    ``np.add.reduceat``), exact for whole quantities (as ``math.fsum``); a window holding a fraction
     is summed by ``window_stats`` itself."""
     n = len(windows)
     if n > WINDOW_CHUNK:  # a chunk's arrays stay in the processor's caches
@@ -125,22 +125,24 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         inside = (days_in >= lo[:, None]) & (days_in < hi[:, None])
         values = np.where(inside, matrix, 0.0)
         sums, squares = values.sum(axis=1), (values * values).sum(axis=1)
-        odd = (values != np.floor(values)).any(axis=1)
-        odd |= (np.abs(sums) >= 2**52) | (squares >= 2**52)
-    else:
+        odd = (values != np.floor(values)).any(axis=1) | (squares >= 2**52)
+    else:  # each window's days [lo, hi) summed by one reduceat over all quantities: exact for
+        # whole numbers whose squares' sum is below 2**52 (then every partial sum is too);
+        # a window holding a fraction is summed by window_stats below
         whole = flat == np.floor(flat)
+        padded = np.append(np.where(whole, flat, 0.0), 0.0)  # reduceat's last index < its size
+        bounds = np.empty(2 * n, dtype=np.int64)
+        bounds[0::2], bounds[1::2] = offsets + lo, offsets + hi
+        empty = lo == hi  # reduceat gives the value at an empty range's start: no days
+        sums = np.where(empty, 0.0, np.add.reduceat(padded, bounds)[0::2]) if n else np.zeros(0)
+        squares = (np.where(empty, 0.0, np.add.reduceat(padded * padded, bounds)[0::2])
+                   if n else np.zeros(0))
         if whole.all():
-            fractional = np.zeros(len(flat) + 1, dtype=np.int64)
-        else:  # the prefix sums stay exact (whole numbers) without the fractions, whose
-            # windows are summed by window_stats below
-            fractional = np.concatenate(([0], np.cumsum(~whole)))
-            flat = np.where(whole, flat, 0.0)
-        cs = np.concatenate(([0.0], np.cumsum(flat)))
-        cs2 = np.concatenate(([0.0], np.cumsum(flat * flat)))
-        a, b = offsets + lo, offsets + hi
-        sums, squares = cs[b] - cs[a], cs2[b] - cs2[a]
-        odd = (fractional[b] - fractional[a]) > 0
-        odd |= (np.abs(cs[b]) >= 2**52) | (cs2[b] >= 2**52)  # beyond a float64's whole numbers
+            odd = squares >= 2**52
+        else:
+            count = np.append((~whole).astype(np.float64), 0.0)
+            odd = (np.where(empty, 0.0, np.add.reduceat(count, bounds)[0::2]) > 0) | (
+                squares >= 2**52)
     mean = sums / days
     std = np.sqrt(np.maximum(squares / days - mean * mean, 0.0))
     nothing = (start < 0) | (sums == 0) & (squares == 0)
