@@ -231,3 +231,24 @@ def test_packed_windows_of_one_length_are_summed_as_each_would_be(data: Any, day
         expected = window_stats(w, TODAY, wanted[i])
         assert (mean[i], std[i]) == expected[:2]
         assert last[i] == (expected[2] if expected[2] is not None else -1)
+
+
+@given(data=st.data(), form=st.sampled_from(["packed", "text", "decoded"]))
+def test_windows_of_several_lengths_are_summed_as_each_would_be(data: Any, form: str) -> None:
+    # windows ending before the days asked for, fractions, empty ones: one reduceat for all
+    stored = data.draw(st.lists(st.tuples(st.integers(0, 60),
+                                          st.lists(quantities, min_size=1, max_size=40)),
+                                min_size=1, max_size=8))
+    windows: list[Any] = []
+    for ago, qty in stored:
+        w = DemandWindow.from_dict({"start": (TODAY - timedelta(ago)).isoformat(), "qty": qty,
+                                    "last": (TODAY - timedelta(ago)).isoformat()})
+        windows.append(w.to_packed() if form == "packed" else
+                       json.dumps(w.to_dict()) if form == "text" else w.to_dict())
+    wanted = data.draw(st.lists(st.sampled_from([1, 7, 28]), min_size=len(windows),
+                                max_size=len(windows)))
+    mean, std, last = window_columns(windows, TODAY, np.array(wanted))
+    for i, w in enumerate(windows):
+        expected = window_stats(w, TODAY, wanted[i])
+        assert (mean[i], std[i]) == expected[:2], (w, wanted[i])
+        assert last[i] == (expected[2] if expected[2] is not None else -1)
