@@ -24,8 +24,8 @@ import numpy as np
 from engine.calendars import plain_facts
 from engine.facts import FactMaker
 from engine.metrics import PACKED_FORMAT, DemandWindow
-from engine.rules.jsonlogic_vector import BOOL, LIST, NUM, STR, Col, Columns
 from engine.pair_rows import PairRow, PairRows
+from engine.rules.jsonlogic_vector import BOOL, LIST, NUM, STR, Col, Columns
 
 
 def window_stats(window: Any, today: date, days: int) -> tuple[float, float, int | None]:
@@ -85,7 +85,7 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
     packed = sizes is not None
     if sizes is not None:  # DemandWindow.to_packed, read by numpy at once
         start, last, lengths, offsets, flat = _unpack(windows, sizes)
-        decoded = list(windows)
+        decoded: list[Any] = list(windows)
     elif parsed is not None:  # the stored texts, read by one regular expression and numpy
         starts, qty_texts, lasts = parsed
         start = np.array([ordinal(t) for t in starts], dtype=np.int64)
@@ -93,7 +93,7 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         lengths = np.array([t.count(",") + 1 if t else 0 for t in qty_texts], dtype=np.int64)
         joined = ",".join(t for t in qty_texts if t)
         flat = np.fromstring(joined, sep=",") if joined else np.zeros(0)
-        decoded: list[Any] = list(windows)  # decoded one by one only where needed (fractions)
+        decoded = list(windows)  # decoded one by one only where needed (fractions)
     else:
         decoded = [DemandWindow.from_packed(w).to_dict() if isinstance(w, bytes) else
                    json.loads(w) if isinstance(w, str) else w for w in windows]
@@ -111,7 +111,7 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
     lo = np.clip(end - days + 1 - start, 0, lengths)
     hi = np.clip(end - start + 1, 0, lengths)
     hi = np.maximum(hi, lo)
-    stored = sizes[sizes > 0] if packed else None
+    stored = sizes[sizes > 0] if sizes is not None else None
     if stored is not None and len(stored) and stored.min() == stored.max() >= 2:
         # windows of one length (the usual case): a matrix, each row's days summed in place
         # (whole numbers, so exact in any order); a row holding a fraction is done below
@@ -119,7 +119,7 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         matrix = flat.reshape(len(stored), width + 2)[:, 2:]
         if len(stored) < n:  # rows without a window: no days
             full = np.zeros((n, width))
-            full[sizes > 0] = matrix
+            full[np.asarray(sizes) > 0] = matrix
             matrix = full
         days_in = np.arange(width)
         inside = (days_in >= lo[:, None]) & (days_in < hi[:, None])
@@ -299,8 +299,8 @@ def _metrics(ones: list[FactMaker], which: np.ndarray, codes: Callable[[int], tu
     top = rop + d * review
     daily, ltd, rev, err, factor = d.copy(), d * lt, d * review, sd.copy(), z.copy()
     method = np.full(len(which), "mean", dtype=object)
-    for i in np.flatnonzero(~plain):
-        m = ones[which[i]]
+    for i in np.flatnonzero(~plain).tolist():
+        m = ones[int(which[i])]
         lt[i], ss[i], rop[i], top[i], f = m.forecast_metrics(
             today, float(d[i]), float(sd[i]), float(z[i]), *codes(i))
         daily[i], ltd[i], rev[i] = f["daily"], f["lead_time_demand"], f["review_demand"]
@@ -325,7 +325,7 @@ def _record(records: list[Mapping[str, Any]], name: str) -> Col | None:
     kinds = {_kind(v) for v in present}
     if len(kinds) > 1 or None in kinds:
         return None
-    kind = kinds.pop() if kinds else NUM
+    kind = next((k for k in kinds if k is not None), NUM)
     if kind == NUM:
         arr: Any = np.array([0.0 if v is None else float(v) for v in values], dtype=np.float64)
     elif kind == BOOL:

@@ -33,8 +33,17 @@ class PairRows(Sequence[PairRow]):
     tuple (sku_id, wh_id, on_hand, reserved, on_order_erp, on_order_local, window) or a
     ``PairRow``."""
 
-    __slots__ = ("source", "order", "sku_id", "wh_id", "on_hand", "reserved", "on_order",
-                 "group_of", "groupings")
+    __slots__ = (
+        "group_of",
+        "groupings",
+        "on_hand",
+        "on_order",
+        "order",
+        "reserved",
+        "sku_id",
+        "source",
+        "wh_id",
+    )
 
     def __init__(self, source: Sequence[Any], order: np.ndarray, sku_id: np.ndarray,
                  wh_id: np.ndarray, on_hand: np.ndarray, reserved: np.ndarray,
@@ -88,11 +97,11 @@ class PairRows(Sequence[PairRow]):
         return len(self.order)
 
     @overload
-    def __getitem__(self, i: int) -> PairRow: ...
+    def __getitem__(self, i: int | np.integer[Any]) -> PairRow: ...
     @overload
     def __getitem__(self, i: slice) -> PairRows: ...
 
-    def __getitem__(self, i: int | slice) -> PairRow | PairRows:
+    def __getitem__(self, i: int | np.integer[Any] | slice) -> PairRow | PairRows:
         if isinstance(i, slice):
             return self.take(np.arange(len(self))[i])
         found = self.source[int(self.order[i])]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -148,8 +149,8 @@ def _compare(op: str) -> Callable[[_Eval, list[Any]], Col]:
         operands = [ev.eval(a) for a in args]
         values = [ev.num(c) for c in operands]
         out: Any = True
-        for k, (a, b) in enumerate(zip(values, values[1:])):
-            ev.doubt(_close(a, b, operands[k].exact and operands[k + 1].exact))
+        for (ca, a), (cb, b) in pairwise(zip(operands, values, strict=True)):
+            ev.doubt(_close(a, b, ca.exact and cb.exact))
             out = out & fn(a, b)
         return Col(BOOL, out)
 

@@ -28,12 +28,12 @@ from engine.fact_columns import fact_columns
 from engine.facts import FactMaker
 from engine.forecast import Model
 from engine.membership import GroupIndex
-from engine.pair_rows import PairRow, PairRows
 from engine.metrics import DemandWindow
+from engine.pair_rows import PairRow, PairRows
 from engine.rules.compiled import CompiledRuleset, Rule
 from engine.rules.jsonlogic_vector import Unsupported, vectorize
 from engine.services.engine_cache import Snapshot, load_forecasts, uses_forecasts
-from engine.stock import StockEvent, StockLevel
+from engine.stock import StockEvent
 from engine.storage import bulk
 from engine.storage.tables import stock_levels
 
@@ -240,7 +240,7 @@ def evaluate_rows(rule: Rule, rows: Sequence[PairRow], makers: Makers, now: date
             answer.stopped = int(i)  # rows from here on were not evaluated
             answer.hits[todo[todo >= i]] = False
             break
-        facts = exact_facts(makers, rows[i], now, event_type, totals)
+        facts = exact_facts(makers, rows[int(i)], now, event_type, totals)
         try:
             answer.hits[i] = truthy(rule.condition(facts))
         except Exception as exc:  # noqa: BLE001 - shown on its row, as the engine logs it
