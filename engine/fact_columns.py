@@ -1,6 +1,6 @@
 """The facts of many SKU×warehouse pairs as numpy columns, for whole-catalogue evaluation.
 
-``PairRow`` is what one pair is made of (ids, stock level, demand window as stored, groups);
+``PairRows`` are the pairs (ids, stock levels, demand windows as stored, groups) as columns;
 ``fact_columns`` gives the ``Columns`` a vectorised condition reads (``jsonlogic_vector``),
 with the same numbers as ``FactMaker.facts`` for a synthetic event at ``today``: SPEC §3's
 formulas in the same order of operations (so the same floats), the demand window's sums exact
@@ -15,8 +15,8 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -24,17 +24,8 @@ import numpy as np
 from engine.calendars import plain_facts
 from engine.facts import FactMaker
 from engine.metrics import PACKED_FORMAT, DemandWindow
+from engine.pair_rows import PairRow, PairRows
 from engine.rules.jsonlogic_vector import BOOL, LIST, NUM, STR, Col, Columns
-from engine.stock import StockLevel
-
-
-@dataclass(slots=True)
-class PairRow:
-    sku_id: int
-    wh_id: int
-    level: StockLevel
-    window: Any  # the stored demand window: packed (bytes), a dict, its JSON text, or None
-    groups: tuple[str, ...]
 
 
 def window_stats(window: Any, today: date, days: int) -> tuple[float, float, int | None]:
@@ -72,8 +63,9 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``window_stats`` of every stored window at once: mean, std and last demand ordinal (-1:
     none). Packed windows are read at once, JSON texts decoded in one call; the window sums are
-    differences of prefix sums over all quantities, exact for whole quantities (as
-    ``math.fsum``); a window holding a fraction is summed by ``window_stats`` itself."""
+    row sums of one matrix (packed windows of one length) or of ranges of all quantities (one
+    ``np.add.reduceat``), exact for whole quantities (as ``math.fsum``); a window holding a fraction
+    is summed by ``window_stats`` itself."""
     n = len(windows)
     if n > WINDOW_CHUNK:  # a chunk's arrays stay in the processor's caches
         parts = [window_columns(windows[i:i + WINDOW_CHUNK], today, days[i:i + WINDOW_CHUNK])
@@ -104,7 +96,8 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         flat = np.fromstring(joined, sep=",") if joined else np.zeros(0)
         decoded = list(windows)  # decoded one by one only where needed (fractions)
     else:
-        decoded = [json.loads(w) if isinstance(w, str | bytes) else w for w in windows]
+        decoded = [DemandWindow.from_packed(w).to_dict() if isinstance(w, bytes) else
+                   json.loads(w) if isinstance(w, str) else w for w in windows]
         empty: list[Any] = []
         qtys = [w.get("qty") or empty if w else empty for w in decoded]
         start = np.array([ordinal(w.get("start")) if w else -1 for w in decoded], dtype=np.int64)
@@ -115,40 +108,59 @@ def window_columns(windows: Sequence[Any], today: date, days: np.ndarray
         if flat.shape[0] != int(lengths.sum()):
             raise ValueError("stored demand windows could not be read")
         offsets = np.concatenate(([0], np.cumsum(lengths)))[:-1]
-    whole = flat == np.floor(flat)
-    if whole.all():
-        fractional = np.zeros(len(flat) + 1, dtype=np.int64)
-    else:  # the prefix sums stay exact (whole numbers) without the fractions, whose windows
-        # are summed by window_stats below
-        fractional = np.concatenate(([0], np.cumsum(~whole)))
-        flat = np.where(whole, flat, 0.0)
-    cs = np.concatenate(([0.0], np.cumsum(flat)))
-    cs2 = np.concatenate(([0.0], np.cumsum(flat * flat)))
     end = today.toordinal()
     lo = np.clip(end - days + 1 - start, 0, lengths)
     hi = np.clip(end - start + 1, 0, lengths)
     hi = np.maximum(hi, lo)
-    a, b = offsets + lo, offsets + hi
-    sums, squares = cs[b] - cs[a], cs2[b] - cs2[a]
+    stored = sizes[sizes > 0] if sizes is not None else None
+    if stored is not None and len(stored) and stored.min() == stored.max() >= 2:
+        # windows of one length (the usual case): a matrix, each row's days summed in place
+        # (whole numbers, so exact in any order); a row holding a fraction is done below
+        width = int(stored[0]) - 2
+        matrix = flat.reshape(len(stored), width + 2)[:, 2:]
+        if len(stored) < n:  # rows without a window: no days
+            full = np.zeros((n, width))
+            full[np.asarray(sizes) > 0] = matrix
+            matrix = full
+        days_in = np.arange(width)
+        inside = (days_in >= lo[:, None]) & (days_in < hi[:, None])
+        values = np.where(inside, matrix, 0.0)
+        sums, squares = values.sum(axis=1), (values * values).sum(axis=1)
+        odd = (values != np.floor(values)).any(axis=1) | (squares >= 2**52)
+    else:  # each window's days [lo, hi) summed by one reduceat over all quantities: exact for
+        # whole numbers whose squares' sum is below 2**52 (then every partial sum is too);
+        # a window holding a fraction is summed by window_stats below
+        whole = flat == np.floor(flat)
+        padded = np.append(np.where(whole, flat, 0.0), 0.0)  # reduceat's last index < its size
+        bounds = np.empty(2 * n, dtype=np.int64)
+        bounds[0::2], bounds[1::2] = offsets + lo, offsets + hi
+        empty = lo == hi  # reduceat gives the value at an empty range's start: no days
+        sums = np.where(empty, 0.0, np.add.reduceat(padded, bounds)[0::2]) if n else np.zeros(0)
+        squares = (np.where(empty, 0.0, np.add.reduceat(padded * padded, bounds)[0::2])
+                   if n else np.zeros(0))
+        if whole.all():
+            odd = squares >= 2**52
+        else:
+            count = np.append((~whole).astype(np.float64), 0.0)
+            odd = (np.where(empty, 0.0, np.add.reduceat(count, bounds)[0::2]) > 0) | (
+                squares >= 2**52)
     mean = sums / days
     std = np.sqrt(np.maximum(squares / days - mean * mean, 0.0))
     nothing = (start < 0) | (sums == 0) & (squares == 0)
     mean[nothing], std[nothing] = 0.0, 0.0
-    inexact = (np.abs(cs[b]) >= 2**52) | (cs2[b] >= 2**52)  # beyond a float64's whole numbers
-    for i in np.flatnonzero(((fractional[b] - fractional[a]) > 0) | inexact):
+    for i in np.flatnonzero(odd):
         mean[i], std[i], _ = window_stats(decoded[i], today, int(days[i]))
     return mean, std, last
 
 
 def _packed_sizes(windows: Sequence[Any]) -> np.ndarray | None:
     """The number of float64s of each packed window (0: none); None unless all are packed."""
-    try:
-        sizes = np.array(list(map(len, windows)), dtype=np.int64) // 8
-    except TypeError:  # some None
-        if not all(type(w) is bytes or w is None for w in windows):
-            return None
+    kinds = set(map(type, windows))  # each pass over the windows in C, not a Python loop
+    if not kinds <= {bytes, type(None)}:
+        return None
+    if type(None) in kinds:
         return np.array([len(w) if w else 0 for w in windows], dtype=np.int64) // 8
-    return sizes if all(type(w) is bytes for w in windows) else None
+    return np.fromiter(map(len, windows), dtype=np.int64, count=len(windows)) // 8
 
 
 def _unpack(windows: Sequence[bytes | None], sizes: np.ndarray
@@ -156,7 +168,7 @@ def _unpack(windows: Sequence[bytes | None], sizes: np.ndarray
     """Packed windows (``DemandWindow.to_packed``) read at once: first day's ordinal (-1: no
     day), last demand ordinal (-1: never), number of days, offset of each window's first day
     in the returned quantities (whose other places hold 0)."""
-    flat = np.frombuffer(b"".join(w for w in windows if w), dtype=PACKED_FORMAT).astype(np.float64)
+    flat = np.frombuffer(b"".join(filter(None, windows)), dtype=PACKED_FORMAT).astype(np.float64)
     if flat.shape[0] != int(sizes.sum()) or (sizes[sizes > 0] < 2).any():
         raise ValueError("stored demand windows could not be read")
     heads = np.concatenate(([0], np.cumsum(sizes)))[:-1]
@@ -190,26 +202,42 @@ def _parse_texts(windows: Sequence[Any]) -> tuple[list[Any], list[str], list[Any
             [t or None for _, _, t in found])
 
 
-def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
+def fact_columns(rows: Sequence[PairRow] | PairRows, today: date, event_type: str,
                  maker_for: Callable[[int, tuple[str, ...]], FactMaker],
                  sku_facts: Mapping[int, Mapping[str, Any]],
                  warehouse_facts: Mapping[int, Mapping[str, Any]],
                  totals: Mapping[int, float] | None = None) -> Columns:
     """The columns of ``rows``' facts; ``maker_for(sku_id, groups)`` gives each pair's fact
-    maker (its params, lead time, z, calendars and forecasts)."""
+    maker (its params, lead time, z, calendars and forecasts), asked once per distinct SKU and
+    groups, as is every fact of a SKU."""
+    rows = PairRows.of(rows)
     n = len(rows)
-    many = getattr(maker_for, "many", None)  # a maker per row without a call per row
-    makers = many(rows) if many is not None else [maker_for(r.sku_id, r.groups) for r in rows]
-    d, sd, last = window_columns([r.window for r in rows], today,
-                                 np.array([m.window_days for m in makers], dtype=np.int64))
-    on_hand = np.array([r.level.on_hand for r in rows], dtype=np.float64)
-    reserved = np.array([r.level.reserved for r in rows], dtype=np.float64)
-    on_order = np.array([r.level.on_order for r in rows], dtype=np.float64)
+    skus, sku_of = np.unique(rows.sku_id, return_inverse=True)
+    sku_of = sku_of.reshape(-1)
+    groupings = rows.groupings
+    keys, which = np.unique(sku_of * max(len(groupings), 1) + rows.group_of, return_inverse=True)
+    which = which.reshape(-1)
+    sku_list = skus.tolist()
+    width = max(len(groupings), 1)
+    many = getattr(maker_for, "many", None)  # makers for many SKUs in one call
+    if many is not None:
+        found = np.empty(len(keys), dtype=object)
+        key_groups = keys % width
+        for g in np.unique(key_groups).tolist():
+            at = np.flatnonzero(key_groups == g)
+            found[at] = many(skus[keys[at] // width].tolist(), groupings[g])
+        ones: list[FactMaker] = found.tolist()
+    else:
+        ones = [maker_for(sku_list[k // width], groupings[k % width]) for k in keys.tolist()]
+    d, sd, last = window_columns(rows.windows, today,
+                                 np.array([m.window_days for m in ones], dtype=np.int64)[which])
+    on_hand, reserved, on_order = rows.on_hand, rows.reserved, rows.on_order
     available = on_hand - reserved
     def codes(i: int) -> tuple[Any, Any]:
-        return sku_facts[rows[i].sku_id].get("code"), warehouse_facts[rows[i].wh_id].get("code")
+        return (sku_facts[int(rows.sku_id[i])].get("code"),
+                warehouse_facts[int(rows.wh_id[i])].get("code"))
 
-    metrics = _metrics(makers, codes, d, sd, today)
+    metrics = _metrics(ones, which, codes, d, sd, today)
     cols: dict[str, Col] = {
         "stock.on_hand": Col(NUM, on_hand), "stock.reserved": Col(NUM, reserved),
         "stock.available": Col(NUM, available), "stock.on_order": Col(NUM, on_order),
@@ -217,40 +245,50 @@ def fact_columns(rows: Sequence[PairRow], today: date, event_type: str,
         "metrics.avg_daily_demand": Col(NUM, d), "metrics.demand_std": Col(NUM, sd),
         **metrics,
     }
-    total = np.array([totals.get(r.sku_id, 0.0) for r in rows]) if totals is not None else available
+    if totals is not None:
+        total = np.fromiter(map(totals.get, sku_list, repeat(0.0)), dtype=np.float64,
+                            count=len(sku_list))[sku_of]
+    else:
+        total = available
     cols["stock.total_available"] = Col(NUM, total)
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["metrics.days_of_cover"] = Col(NUM, np.where(d > 0, available / np.where(d > 0, d, 1), 0.0),
                                             d <= 0)
     cols["metrics.days_since_last_sale"] = Col(NUM, today.toordinal() - last, last < 0)
+    for col in cols.values():  # each the per-event float (the property test compares them)
+        col.exact = True
     cols["event.type"] = Col(STR, event_type)
+
+    def per(records: list[Mapping[str, Any]], name: str, index: np.ndarray) -> Col | None:
+        col = _record(records, name)  # once per distinct SKU, warehouse or maker
+        if col is None:
+            return None
+        return Col(col.kind, col.values[index], None if col.null is None else col.null[index])
 
     def provide(path: str) -> Col | None:
         if path in cols:
             return cols[path]
         root, _, name = path.partition(".")
         if root == "sku":
-            return _record([sku_facts[r.sku_id] for r in rows], name)
+            return per([sku_facts[s] for s in sku_list], name, sku_of)
         if root == "warehouse":
-            return _record([warehouse_facts[r.wh_id] for r in rows], name)
+            whs, wh_of = np.unique(rows.wh_id, return_inverse=True)
+            return per([warehouse_facts[w] for w in whs.tolist()], name, wh_of.reshape(-1))
         if root == "params":
-            return _record([m.params for m in makers], name)
+            return per([m.params for m in ones], name, which)
         if root == "supplier":
-            return _record([m.supplier or {} for m in makers], name)
+            return per([m.supplier or {} for m in ones], name, which)
         if root == "calendar":
-            return _record([m.calendar.facts(today) if m.calendar is not None
-                            else plain_facts(today, m.promotion_days) for m in makers], name)
+            return per([m.calendar.facts(today) if m.calendar is not None
+                        else plain_facts(today, m.promotion_days) for m in ones], name, which)
         return None
 
     return Columns(n, provide)
 
 
-def _metrics(makers: list[FactMaker], codes: Callable[[int], tuple[Any, Any]], d: np.ndarray,
-             sd: np.ndarray, today: date) -> dict[str, Col]:
+def _metrics(ones: list[FactMaker], which: np.ndarray, codes: Callable[[int], tuple[Any, Any]],
+             d: np.ndarray, sd: np.ndarray, today: date) -> dict[str, Col]:
     # each attribute once per distinct maker (a SKU's, shared by its warehouses), then per row
-    ones = list(dict.fromkeys(makers))  # distinct makers (by identity), in order
-    number = {m: i for i, m in enumerate(ones)}
-    which = np.fromiter(map(number.__getitem__, makers), dtype=np.int64, count=len(makers))
     lt = np.array([m.lead_time for m in ones], dtype=np.float64)[which]
     slt = np.array([m.sigma_lt for m in ones], dtype=np.float64)[which]
     slt2 = np.array([m.sigma_lt2 for m in ones], dtype=np.float64)[which]
@@ -261,9 +299,9 @@ def _metrics(makers: list[FactMaker], codes: Callable[[int], tuple[Any, Any]], d
     rop = d * lt + ss
     top = rop + d * review
     daily, ltd, rev, err, factor = d.copy(), d * lt, d * review, sd.copy(), z.copy()
-    method = np.full(len(makers), "mean", dtype=object)
-    for i in map(int, np.flatnonzero(~plain)):
-        m = makers[i]
+    method = np.full(len(which), "mean", dtype=object)
+    for i in np.flatnonzero(~plain).tolist():
+        m = ones[int(which[i])]
         lt[i], ss[i], rop[i], top[i], f = m.forecast_metrics(
             today, float(d[i]), float(sd[i]), float(z[i]), *codes(i))
         daily[i], ltd[i], rev[i] = f["daily"], f["lead_time_demand"], f["review_demand"]

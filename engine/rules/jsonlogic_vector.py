@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,9 @@ class Col:
     kind: str
     values: Any  # np.ndarray, or a scalar broadcast to every row
     null: np.ndarray | None = None
+    # the very floats the per-event facts hold (same operations in the same order): an order
+    # or equality between two such columns needs no margin of doubt
+    exact: bool = False
 
 
 class Columns:
@@ -97,7 +101,7 @@ class _Eval:
         if isinstance(expr, bool):
             return Col(BOOL, expr)
         if isinstance(expr, int | float):
-            return Col(NUM, float(expr))
+            return Col(NUM, float(expr), exact=float(expr) == expr)
         if isinstance(expr, str):
             return Col(STR, expr)
         if isinstance(expr, list):
@@ -142,20 +146,26 @@ def _compare(op: str) -> Callable[[_Eval, list[Any]], Col]:
     def run(ev: _Eval, args: list[Any]) -> Col:
         if len(args) not in (2, 3):
             raise Unsupported(f"{op} with {len(args)} operands")
-        values = [ev.num(ev.eval(a)) for a in args]
+        operands = [ev.eval(a) for a in args]
+        values = [ev.num(c) for c in operands]
         out: Any = True
-        for a, b in zip(values, values[1:]):
-            ev.doubt(_close(a, b))
+        for (ca, a), (cb, b) in pairwise(zip(operands, values, strict=True)):
+            ev.doubt(_close(a, b, ca.exact and cb.exact))
             out = out & fn(a, b)
         return Col(BOOL, out)
 
     return run
 
 
-def _close(a: Any, b: Any) -> Any:
-    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1.0)
+def _close(a: Any, b: Any, exact: bool = False) -> Any:
+    """Rows where ``a`` and ``b`` are too close to order for sure (any, unless both are
+    ``exact``), or not finite."""
     with np.errstate(invalid="ignore"):
-        return (np.abs(a - b) <= CLOSE * scale) | ~np.isfinite(a) | ~np.isfinite(b)
+        odd = ~np.isfinite(a) | ~np.isfinite(b)
+        if exact:
+            return odd
+        scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1.0)
+        return (np.abs(a - b) <= CLOSE * scale) | odd
 
 
 def _equal(negate: bool) -> Callable[[_Eval, list[Any]], Col]:
@@ -170,7 +180,7 @@ def _equal(negate: bool) -> Callable[[_Eval, list[Any]], Col]:
                 ev.doubt(c.null)
         if a.kind == NUM:
             x, y = ev.num(a), ev.num(b)
-            ev.doubt(_close(x, y))
+            ev.doubt(_close(x, y, a.exact and b.exact))
             same = np.equal(x, y)
         elif a.kind == STR:
             same = _str_equal(a.values, b.values)
@@ -239,7 +249,7 @@ def _arith(op: str) -> Callable[[_Eval, list[Any]], Col]:
                 out = values[0] - values[1]
             elif op == "/":
                 ev.doubt(np.equal(values[1], 0))
-                out = values[0] / values[1]
+                out = np.divide(values[0], values[1])  # a constant 0 too: inf/nan, unsure
             elif op == "+":
                 out = values[0] + 0.0 if len(values) == 1 else _fold(np.add, values)
             elif op == "*":

@@ -67,8 +67,7 @@ def run(conn: Connection, snap: Snapshot, now: datetime,
     makers = what_if.Makers(snap, compiled, snap.forecasts)
     keys: set[tuple[int, int]] = set()
     for rule in rules:
-        wanted = set(rule.groups)
-        mine = [r for r in rows if not wanted or wanted.intersection(r.groups)]
+        mine = rows.in_groups(rule.groups)
         answer = what_if.evaluate_rows(rule, mine, makers, now, DAILY, totals)
         keys.update((mine[i].sku_id, mine[i].wh_id) for i in answer.hits.nonzero()[0])
     for rule in group_rules:

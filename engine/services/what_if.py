@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from itertools import repeat
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,15 +24,16 @@ from sqlalchemy import Connection, select
 
 from engine.calendars import CalendarView
 from engine.evaluation import truthy
-from engine.fact_columns import PairRow, fact_columns
+from engine.fact_columns import fact_columns
 from engine.facts import FactMaker
 from engine.forecast import Model
 from engine.membership import GroupIndex
 from engine.metrics import DemandWindow
+from engine.pair_rows import PairRow, PairRows
 from engine.rules.compiled import CompiledRuleset, Rule
 from engine.rules.jsonlogic_vector import Unsupported, vectorize
 from engine.services.engine_cache import Snapshot, load_forecasts, uses_forecasts
-from engine.stock import StockEvent, StockLevel
+from engine.stock import StockEvent
 from engine.storage import bulk
 from engine.storage.tables import stock_levels
 
@@ -47,6 +49,7 @@ class Makers:
         self.tz: tzinfo = ZoneInfo(ruleset.settings.timezone)
         self.promotion = frozenset(str(d) for d in ruleset.settings.extra.get("promotion_days", []))
         self._makers: dict[tuple[int, tuple[str, ...]], FactMaker] = {}
+        self._shared: dict[tuple[Any, tuple[str, ...]], FactMaker] = {}
         self._params: dict[tuple[str, ...], dict[str, Any]] = {}
         self._views: dict[tuple[str, ...], CalendarView | None] = {}
 
@@ -54,19 +57,34 @@ class Makers:
         key = (sku_id, groups)
         found = self._makers.get(key)
         if found is None:
+            # one maker per supplier links (equal values, as SupplierLink compares) and groups:
+            # SKUs alike share it
+            found = self._makers[key] = self._shared_maker(self.snap.links.get(sku_id, ()),
+                                                           groups)
+        return found
+
+    def many(self, sku_ids: Sequence[int], groups: tuple[str, ...]) -> list[FactMaker]:
+        """``self(s, groups)`` for each of ``sku_ids``, asked once per distinct supplier links
+        (SKUs without any share one) rather than per SKU."""
+        links = list(map(self.snap.links.get, sku_ids, repeat(())))  # in C, no Python loop
+        by_id: dict[int, FactMaker] = {}
+        for each in links:
+            if id(each) not in by_id:
+                by_id[id(each)] = self._shared_maker(each, groups)
+        return list(map(by_id.__getitem__, map(id, links)))
+
+    def _shared_maker(self, links: Any, groups: tuple[str, ...]) -> FactMaker:
+        shared = (links, groups)
+        found = self._shared.get(shared)
+        if found is None:
             if groups not in self._params:
                 self._params[groups] = self.ruleset.params_for(groups)
                 view = CalendarView(self.ruleset.calendars, groups, self.promotion)
                 self._views[groups] = view if view else None
-            found = self._makers[key] = FactMaker(
-                self.snap.links.get(sku_id, ()), self._params[groups], self.tz, self.promotion,
-                self._views[groups], self.forecasts)
+            found = self._shared[shared] = FactMaker(
+                links, self._params[groups], self.tz, self.promotion, self._views[groups],
+                self.forecasts)
         return found
-
-    def many(self, rows: Sequence[PairRow]) -> list[FactMaker]:
-        """The maker of each row (``self(row.sku_id, row.groups)``), in one pass."""
-        get, made = self._makers.get, self.__call__
-        return [get((r.sku_id, r.groups)) or made(r.sku_id, r.groups) for r in rows]
 
 
 @dataclass
@@ -102,32 +120,71 @@ def read_pairs(conn: Connection) -> list[tuple[Any, ...]]:
 
 
 def load_rows(conn: Connection, snap: Snapshot, ruleset: CompiledRuleset,
-              groups: Sequence[str] = ()) -> tuple[list[PairRow], dict[int, float]]:
+              groups: Sequence[str] = ()) -> tuple[PairRows, dict[int, float]]:
     return build_rows(read_pairs(conn), snap, ruleset, groups)
 
 
 def build_rows(pairs: Sequence[tuple[Any, ...]], snap: Snapshot, ruleset: CompiledRuleset,
-               groups: Sequence[str] = ()) -> tuple[list[PairRow], dict[int, float]]:
+               groups: Sequence[str] = ()) -> tuple[PairRows, dict[int, float]]:
     """Every pair with a stock level (in ``groups`` when given), by SKU then warehouse code,
-    and the available stock of each SKU over all warehouses."""
+    and the available stock of each SKU over all warehouses. Columns: no object per pair."""
     index = (snap.group_index if snap.ruleset is not None and snap.ruleset.compiled is ruleset
              and snap.group_index else
              GroupIndex(ruleset, snap.sku_facts.values(), snap.warehouse_facts.values()))
-    wanted = set(groups)
-    rows: list[PairRow] = []
-    totals: dict[int, float] = {}
-    for sku_id, wh_id, on_hand, reserved, erp, local, window in pairs:
-        level = StockLevel(on_hand, reserved, erp, local)
-        totals[sku_id] = totals.get(sku_id, 0.0) + level.available
-        sku, wh = snap.sku_facts.get(sku_id), snap.warehouse_facts.get(wh_id)
-        if sku is None or wh is None:
-            continue
-        in_groups = index.groups_for(sku["code"], wh["code"])
-        if wanted and not wanted.intersection(in_groups):
-            continue
-        rows.append(PairRow(sku_id, wh_id, level, window, in_groups))
+    n = len(pairs)
+    if n:
+        sku_col, wh_col, on_hand_col, reserved_col, erp_col, local_col = list(zip(*pairs))[:6]
+    else:
+        sku_col = wh_col = on_hand_col = reserved_col = erp_col = local_col = ()
+    sku_id = np.array(sku_col, dtype=np.int64)
+    wh_id = np.array(wh_col, dtype=np.int64)
+    on_hand = np.array(on_hand_col, dtype=np.float64)
+    reserved = np.array(reserved_col, dtype=np.float64)
+    on_order = np.array(erp_col, dtype=np.float64) + np.array(local_col, dtype=np.float64)
+    skus, sku_of = np.unique(sku_id, return_inverse=True)
+    whs, wh_of = np.unique(wh_id, return_inverse=True)
+    # each SKU's total in the order of the pairs, as adding them one by one (bincount does)
+    sums = np.bincount(sku_of, weights=on_hand - reserved, minlength=len(skus))
+    totals = dict(zip(skus.tolist(), sums.tolist(), strict=True))
     sku_facts, wh_facts = snap.sku_facts, snap.warehouse_facts
-    rows.sort(key=lambda r: (sku_facts[r.sku_id]["code"], wh_facts[r.wh_id]["code"]))
+    sku_codes = [(sku_facts.get(s) or {}).get("code") for s in skus.tolist()]
+    wh_codes = [(wh_facts.get(w) or {}).get("code") for w in whs.tolist()]
+    known = (np.array([s in sku_facts for s in skus.tolist()], dtype=bool)[sku_of]
+             & np.array([w in wh_facts for w in whs.tolist()], dtype=bool)[wh_of])
+    # groups per SKU profile × warehouse (GroupIndex.profile_of), asked once per distinct one
+    profile = [index.profile_of(c) if c is not None else None for c in sku_codes]
+    kinds: dict[Any, int] = {}  # a profile, or a SKU without one, numbered
+    kind = np.array([kinds.setdefault(p if p is not None else ("sku", k), len(kinds))
+                     for k, p in enumerate(profile)], dtype=np.int64)
+    keep = np.flatnonzero(known)
+    cells, cell_of = np.unique(kind[sku_of[keep]] * max(len(whs), 1) + wh_of[keep],
+                               return_inverse=True)
+    first = np.zeros(len(cells), dtype=np.int64)
+    first[cell_of[::-1]] = keep[::-1]  # a pair of each cell (its first)
+    numbers: dict[tuple[str, ...], int] = {}
+    cell_groups = np.array([numbers.setdefault(index.groups_for(sku_codes[sku_of[i]],
+                                                                wh_codes[wh_of[i]]), len(numbers))
+                            for i in first.tolist()], dtype=np.int64)
+    group_of = np.zeros(n, dtype=np.int64)
+    group_of[keep] = cell_groups[cell_of.reshape(-1)] if len(keep) else 0
+    groupings = list(numbers)
+    if groups:
+        wanted = set(groups)
+        ok = np.array([bool(wanted.intersection(g)) for g in groupings], dtype=bool)
+        if len(ok):
+            keep = keep[ok[group_of[keep]]]
+        else:
+            keep = keep[:0]
+    # by SKU code, then warehouse code
+    sku_rank = np.zeros(len(skus), dtype=np.int64)
+    ranked = sorted((c, k) for k, c in enumerate(sku_codes) if c is not None)
+    sku_rank[[k for _, k in ranked]] = np.arange(len(ranked))
+    wh_rank = np.zeros(len(whs), dtype=np.int64)
+    ranked_wh = sorted((c, k) for k, c in enumerate(wh_codes) if c is not None)
+    wh_rank[[k for _, k in ranked_wh]] = np.arange(len(ranked_wh))
+    keep = keep[np.lexsort((wh_rank[wh_of[keep]], sku_rank[sku_of[keep]]))]
+    rows = PairRows(pairs, keep, sku_id[keep], wh_id[keep], on_hand[keep], reserved[keep],
+                    on_order[keep], group_of[keep], groupings)
     return rows, totals
 
 
@@ -183,7 +240,7 @@ def evaluate_rows(rule: Rule, rows: Sequence[PairRow], makers: Makers, now: date
             answer.stopped = int(i)  # rows from here on were not evaluated
             answer.hits[todo[todo >= i]] = False
             break
-        facts = exact_facts(makers, rows[i], now, event_type, totals)
+        facts = exact_facts(makers, rows[int(i)], now, event_type, totals)
         try:
             answer.hits[i] = truthy(rule.condition(facts))
         except Exception as exc:
@@ -202,8 +259,7 @@ def evaluate_ruleset(pairs: Sequence[tuple[Any, ...]], makers: Makers, snap: Sna
     rows, totals = build_rows(pairs, snap, ruleset)
     out: dict[str, dict[str, Any]] = {}
     for rule in ruleset.rules:
-        wanted = set(rule.groups)
-        mine = [r for r in rows if not wanted or wanted.intersection(r.groups)]
+        mine = rows.in_groups(rule.groups)
         answer = evaluate_rows(rule, mine, makers, now, "preview", totals)
         hits = np.flatnonzero(answer.hits)
         out[rule.id] = {"pairs": len(mine), "hits": len(hits), "failed": len(answer.errors),

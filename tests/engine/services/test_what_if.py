@@ -18,7 +18,7 @@ from engine.metrics import DemandWindow, SupplierLink
 from engine.rules.loader import build
 from engine.rules.schema import validate_document
 from engine.services.engine_cache import Snapshot
-from engine.services.what_if import Makers, evaluate_rows, exact_facts
+from engine.services.what_if import Makers, build_rows, evaluate_rows, exact_facts
 from engine.stock import StockLevel
 
 NOW = datetime(2026, 11, 5, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai, a week before 双11
@@ -74,8 +74,18 @@ def window() -> st.SearchStrategy[Any]:
         lambda t: DemandWindow.from_dict({
             "start": (TODAY - timedelta(t[0])).isoformat(), "qty": t[1],
             "last": (TODAY - timedelta(t[0])).isoformat()}).to_dict())
-    # as a PostgreSQL driver gives it (decoded) or SQLite (the JSON text)
-    return st.one_of(st.none(), stored, stored.map(json.dumps))
+    # as a PostgreSQL driver gives it (decoded) or SQLite (the JSON text), or packed
+    return st.one_of(st.none(), stored, stored.map(json.dumps),
+                     stored.map(lambda w: DemandWindow.from_dict(w).to_packed()))
+
+
+def packed_window(days: int) -> st.SearchStrategy[bytes]:
+    """Packed windows all of ``days`` days (read as one matrix), maybe never sold."""
+    return st.tuples(st.integers(0, 60), st.lists(quantities, min_size=days, max_size=days),
+                     st.booleans()).map(lambda t: DemandWindow.from_dict({
+                         "start": (TODAY - timedelta(t[0])).isoformat(), "qty": t[1],
+                         "last": (TODAY - timedelta(t[0])).isoformat() if t[2] else None,
+                     }).to_packed())
 
 
 pair = st.tuples(st.integers(0, 4), st.integers(0, 1), quantities, quantities, quantities,
@@ -145,6 +155,43 @@ def test_the_whole_catalogue_answer_is_the_per_event_answer(when: Any, pairs: li
         assert bool(answer.hits[i]) == expected, (when, row, facts)
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(when=condition(), data=st.data(), days=st.sampled_from([1, 7, 28, 40]),
+       fill_rate=st.one_of(st.none(), st.sampled_from([0.9, 0.98])))
+def test_stock_levels_read_as_columns_answer_as_each_event(when: Any, data: Any, days: int,
+                                                           fill_rate: float | None) -> None:
+    # the rows as read (read_pairs' tuples, with an unknown SKU and warehouse), windows packed
+    # with one length: build_rows' columns and the matrix sums against each pair's own facts
+    levels = data.draw(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2), quantities,
+                                          quantities, quantities, quantities,
+                                          st.one_of(packed_window(days), st.none())),
+                                min_size=1, max_size=14, unique_by=lambda p: (p[0], p[1])))
+    pairs = [(s + 1, w + 1, *rest) for s, w, *rest in levels]
+    compiled = ruleset(when, fill_rate)
+    snap = snapshot()
+    makers = Makers(snap, compiled, {})
+    rows, totals = build_rows(pairs, snap, compiled)
+    known = [p for p in pairs if p[0] in snap.sku_facts and p[1] in snap.warehouse_facts]
+    assert len(rows) == len(known)
+    assert [(r.sku_id, r.wh_id) for r in rows] == sorted(
+        [(p[0], p[1]) for p in known], key=lambda k: (snap.sku_facts[k[0]]["code"],
+                                                      snap.warehouse_facts[k[1]]["code"]))
+    expected_totals: dict[int, float] = {}
+    for p in pairs:
+        expected_totals[p[0]] = expected_totals.get(p[0], 0.0) + StockLevel(*p[2:6]).available
+    assert totals == expected_totals
+    rule = compiled.rule("r")
+    answer = evaluate_rows(rule, rows, makers, NOW, "preview", totals)
+    for i, row in enumerate(rows):
+        facts = exact_facts(makers, row, NOW, "preview", totals)
+        try:
+            expected = truthy(rule.condition(facts))
+        except Exception:
+            expected = False
+            assert i in answer.errors
+        assert bool(answer.hits[i]) == expected, (when, row, facts)
+
+
 def test_window_stats_are_the_demand_window_s() -> None:
     stored = DemandWindow.from_dict({"start": "2026-10-01", "qty": [1, 0, 2.5, 0, 7] * 8,
                                      "last": "2026-11-09"})
@@ -170,4 +217,38 @@ def test_stored_texts_are_read_at_once_as_each_would_be() -> None:
     for i, w in enumerate(windows):
         expected = window_stats(w, TODAY, [28, 7, 28, 28, 28][i])
         assert (mean[i], std[i]) == expected[:2]
+        assert last[i] == (expected[2] if expected[2] is not None else -1)
+
+
+@given(data=st.data(), days=st.sampled_from([1, 7, 28, 40]))
+def test_packed_windows_of_one_length_are_summed_as_each_would_be(data: Any, days: int) -> None:
+    windows = data.draw(st.lists(st.one_of(packed_window(days), st.none()), min_size=1,
+                                 max_size=8))
+    wanted = data.draw(st.lists(st.sampled_from([1, 7, 28, 60]), min_size=len(windows),
+                                max_size=len(windows)))
+    mean, std, last = window_columns(windows, TODAY, np.array(wanted))
+    for i, w in enumerate(windows):
+        expected = window_stats(w, TODAY, wanted[i])
+        assert (mean[i], std[i]) == expected[:2]
+        assert last[i] == (expected[2] if expected[2] is not None else -1)
+
+
+@given(data=st.data(), form=st.sampled_from(["packed", "text", "decoded"]))
+def test_windows_of_several_lengths_are_summed_as_each_would_be(data: Any, form: str) -> None:
+    # windows ending before the days asked for, fractions, empty ones: one reduceat for all
+    stored = data.draw(st.lists(st.tuples(st.integers(0, 60),
+                                          st.lists(quantities, min_size=1, max_size=40)),
+                                min_size=1, max_size=8))
+    windows: list[Any] = []
+    for ago, qty in stored:
+        w = DemandWindow.from_dict({"start": (TODAY - timedelta(ago)).isoformat(), "qty": qty,
+                                    "last": (TODAY - timedelta(ago)).isoformat()})
+        windows.append(w.to_packed() if form == "packed" else
+                       json.dumps(w.to_dict()) if form == "text" else w.to_dict())
+    wanted = data.draw(st.lists(st.sampled_from([1, 7, 28]), min_size=len(windows),
+                                max_size=len(windows)))
+    mean, std, last = window_columns(windows, TODAY, np.array(wanted))
+    for i, w in enumerate(windows):
+        expected = window_stats(w, TODAY, wanted[i])
+        assert (mean[i], std[i]) == expected[:2], (w, wanted[i])
         assert last[i] == (expected[2] if expected[2] is not None else -1)
