@@ -14,11 +14,11 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Float, and_, case, cast, func, or_, select
-from sqlalchemy import type_coerce
+from sqlalchemy import ARRAY, Connection, DateTime, Float, and_, bindparam, case, cast, func, null
+from sqlalchemy import or_, select
 
 from engine.storage.tables import alerts, requisitions, tasks
 
@@ -120,30 +120,47 @@ def _requisitions(conn: Connection, start: datetime, end: datetime) -> list[dict
 def _days(conn: Connection, where: Any, start: datetime, end: datetime,
           tz: tzinfo) -> tuple[list[dict[str, Any]], int]:
     """Per local day: alerts opened, and SKU×warehouse pairs that ran out (alerts whose facts
-    saw available ≤ 0); and how many alerts ``where`` holds. Only the times are read for every
-    alert (the index on opened_at holds them), the facts' stock only for the stock-outs."""
+    saw available ≤ 0); and how many alerts ``where`` holds. The database counts them per day
+    (``_day_of``: the local midnights as bounds), so no alert's time is read here: 25k of them
+    in a 30-day report, 34k in the dashboard's two weeks, converted one by one before."""
     first, last = start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(
         tz).date()
-    # as the driver gives them (PostgreSQL: aware; SQLite: naive UTC), not each converted to
-    # UTC first: 25k times in a 30-day report
-    raw = conn.execute(select(type_coerce(alerts.c.opened_at, DateTime(timezone=True)))
-                       .where(where)).scalars().all()
-    times = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in raw]
-    opened: Counter[date] = Counter(t.astimezone(tz).date() for t in times)
+    n_days = (last - first).days + 1
+    bucket = _day_of(conn, first, n_days, tz).label("day")
+    opened: dict[int, int] = {}
+    total = 0
+    for day_n, n in conn.execute(select(bucket, func.count()).where(where).group_by(bucket)):
+        total += int(n)
+        if day_n is not None:
+            opened[int(day_n)] = int(n)
     available = cast(alerts.c.facts["stock"]["available"].as_float(), Float)
-    out: dict[date, set[tuple[int, int]]] = defaultdict(set)
-    for at, sku_id, wh_id in conn.execute(
-            select(alerts.c.opened_at, alerts.c.sku_id, alerts.c.warehouse_id)
-            .where(where, available <= 0)).all():
-        out[at.astimezone(tz).date()].add((sku_id, wh_id))
-    days = []
-    day = first
-    while day <= last:
-        days.append({"day": day.isoformat(), "opened": opened.get(day, 0),
-                     "stockouts": len(out.get(day, ()))})
-        day += timedelta(days=1)
-    return days, len(times)
+    ran_out = (select(bucket, alerts.c.sku_id, alerts.c.warehouse_id)
+               .where(where, available <= 0).distinct().subquery())
+    out = {int(day_n): int(n) for day_n, n in conn.execute(
+        select(ran_out.c.day, func.count()).where(ran_out.c.day.is_not(None))
+        .group_by(ran_out.c.day))}
+    days = [{"day": (first + timedelta(days=i)).isoformat(), "opened": opened.get(i, 0),
+             "stockouts": out.get(i, 0)} for i in range(n_days)]
+    return days, total
 
+
+def _day_of(conn: Connection, first: date, n_days: int, tz: tzinfo) -> Any:
+    """The number (0 for ``first``) of the local day an alert was opened on, NULL outside the
+    ``n_days``: its time compared with the local midnights (aware, so a DST change is where
+    Python's ``astimezone`` puts it). PostgreSQL searches the sorted bounds (``width_bucket``,
+    a binary search: a year's report has 367); SQLite tests them in turn."""
+    bounds = [datetime.combine(first + timedelta(days=i), time.min, tz)
+              for i in range(n_days + 1)]
+    opened = alerts.c.opened_at
+    if conn.dialect.name == "postgresql":
+        found = func.width_bucket(opened, bindparam(
+            "day_bounds", bounds, type_=ARRAY(DateTime(timezone=True))))
+        # 0 before the first midnight, n_days + 1 from the last on: outside
+        return case((and_(found >= 1, found <= n_days), found - 1))
+    if not n_days:
+        return null()
+    return case((opened < bounds[0], null()),
+                *[(opened < b, i) for i, b in enumerate(bounds[1:])], else_=null())
 
 def trend(conn: Connection, now: datetime, tz: tzinfo, days: int = 14) -> list[dict[str, Any]]:
     """The dashboard's trend: per local day of the last ``days``, alerts opened and stock-outs."""
