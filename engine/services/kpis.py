@@ -13,16 +13,31 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, DateTime, Float, and_, bindparam, case, cast, func, null
-from sqlalchemy import or_, select
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    DateTime,
+    Float,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+)
 
 from engine.storage.tables import alerts, requisitions, tasks
 
 GroupOf = Callable[[int, int], tuple[str, ...]]
+# (SKU ids, warehouse ids, keys) → how many per (groups, key): ``Snapshot.tally_by_groups``
+GroupTally = Callable[[Sequence[int], Sequence[int], Sequence[Any]],
+                      Counter[tuple[tuple[str, ...], Any]]]
 NO_GROUP = ""
 
 
@@ -36,49 +51,59 @@ def _hours(conn: Connection, until: Any, in_period: Any) -> dict[str, float | No
 
 
 def handling(conn: Connection, start: datetime, end: datetime, now: datetime, tz: tzinfo,
-             group_of: GroupOf | None = None) -> dict[str, Any]:
-    """Every figure of the report for alerts and tasks of ``[start, end)``."""
+             group_of: GroupOf | None = None, tally: GroupTally | None = None
+             ) -> dict[str, Any]:
+    """Every figure of the report for alerts and tasks of ``[start, end)``; groups by
+    ``tally`` (``Snapshot.tally_by_groups``) when given, else by ``group_of`` per task."""
     in_period = and_(alerts.c.opened_at >= start, alerts.c.opened_at < end)
     days, opened = _days(conn, in_period, start, end, tz)
     return {
         "alerts": opened,
         "acknowledge": _hours(conn, alerts.c.acknowledged_at, in_period),
         "resolve": _hours(conn, alerts.c.resolved_at, in_period),
-        "tasks": _tasks(conn, start, end, now, group_of),
+        "tasks": _tasks(conn, start, end, now, group_of, tally),
         "requisitions": _requisitions(conn, start, end),
         "days": days,
     }
 
 
 def _tasks(conn: Connection, start: datetime, end: datetime, now: datetime,
-           group_of: GroupOf | None) -> dict[str, Any]:
-    """Counted by the database per outcome and SKU×warehouse (one narrow row each, not every
-    task with its data), then by rule, role and group here."""
+           group_of: GroupOf | None, tally: GroupTally | None) -> dict[str, Any]:
+    """One narrow row per task (no task data read), counted by rule, role, outcome and the
+    groups of its SKU×warehouse over the columns: per SKU profile × warehouse by ``tally``
+    (``Snapshot.tally_by_groups``), else per row by ``group_of``."""
     overdue = and_(tasks.c.due_at.is_not(None), or_(
         and_(tasks.c.closed.is_(True), tasks.c.updated_at > tasks.c.due_at),
         and_(tasks.c.closed.is_(False), tasks.c.due_at < now)))
-    answer = _answer(conn).label("answer")
     rows = conn.execute(
-        select(alerts.c.rule, tasks.c.role, tasks.c.closed, tasks.c.state, answer,
-               alerts.c.sku_id, alerts.c.warehouse_id, func.count(),
-               func.sum(case((overdue, 1), else_=0)))
+        select(alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.rule, tasks.c.role,
+               tasks.c.closed, tasks.c.state, _answer(conn).label("answer"),
+               case((overdue, 1), else_=0))
         .select_from(tasks.outerjoin(alerts, alerts.c.id == tasks.c.alert_id))
         .where(tasks.c.created_at >= start, tasks.c.created_at < end)
-        .group_by(alerts.c.rule, tasks.c.role, tasks.c.closed, tasks.c.state, answer,
-                  alerts.c.sku_id, alerts.c.warehouse_id)
     ).all()
-    # one count per distinct (rule, role, outcome, groups): a few hundred keys for 25k rows
-    tally: Counter[tuple[Any, ...]] = Counter()
-    late = 0
-    for rule, role, is_closed, state, answer_, sku_id, wh_id, n, n_late in rows:
-        groups = group_of(sku_id, wh_id) if group_of and sku_id else ()
-        tally[(rule, role, bool(is_closed), state, answer_, groups)] += n
-        late += n_late or 0
+    columns = list(zip(*rows)) if rows else [()] * 8
+    late = sum(columns[7])
+    keys = list(zip(*columns[2:7]))  # (rule, role, closed, state, answer)
+    sku_ids, wh_ids = columns[0], columns[1]
+    counted: Counter[tuple[tuple[str, ...], Any]]
+    if tally is None:
+        counted = Counter((group_of(s, w) if group_of and s else (), k)
+                          for s, w, k in zip(sku_ids, wh_ids, keys))
+    elif None in sku_ids:  # tasks without an alert: in no group
+        counted = Counter(((), k) for s, k in zip(sku_ids, keys) if s is None)
+        paired = [(s, w, k) for s, w, k in zip(sku_ids, wh_ids, keys) if s is not None]
+        counted.update(tally(*zip(*paired)) if paired else Counter())
+    else:
+        counted = tally(sku_ids, wh_ids, keys)
+    tally_: Counter[tuple[Any, ...]] = Counter()
+    for (groups, (rule, role, is_closed, state, answer_)), n in counted.items():
+        tally_[(rule, role, bool(is_closed), state, answer_, groups)] += n
     by: dict[str, dict[str, Counter[str]]] = {"rule": defaultdict(Counter),
                                               "role": defaultdict(Counter),
                                               "group": defaultdict(Counter)}
     total = closed = 0
-    for (rule, role, is_closed, state, answer_, groups), n in tally.items():
+    for (rule, role, is_closed, state, answer_, groups), n in tally_.items():
         outcome = _outcome(is_closed, state, answer_)
         total += n
         closed += n if is_closed else 0
