@@ -163,7 +163,8 @@ class Snapshot:
                         for i in sku_ids] if isinstance(profile_of, list) else [
                 profile_of.get(i) for i in sku_ids]
         # a cell per profile; a SKU without one is a cell of its own (its id, negated - 1)
-        cells_of = [p if p is not None else -1 - s for p, s in zip(profiles, sku_ids)]
+        cells_of = profiles if None not in profiles else [
+            p if p is not None else -1 - s for p, s in zip(profiles, sku_ids)]
         first_sku = dict(zip(zip(cells_of, wh_ids), sku_ids))  # any SKU of the cell
         out: Counter[tuple[tuple[str, ...], K]] = Counter()
         for (cell, wh_id, key), n in Counter(zip(cells_of, wh_ids, keys)).items():

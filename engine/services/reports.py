@@ -55,12 +55,24 @@ def dashboard(
 def _open_alerts(
     conn: Connection, snap: Snapshot
 ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    rows = conn.execute(
-        select(alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.severity)
-        .where(alerts.c.state.in_(OPEN_ALERT_STATES))
-    ).all()  # at once, from the open alerts' index alone: fetched row by row took longer
+    is_open = alerts.c.state.in_(OPEN_ALERT_STATES)
+    sku_ids: list[int] = []
+    wh_ids: list[int] = []
+    severities: list[str] = []
+    if conn.dialect.name == "postgresql":
+        # the SKU ids as one array per warehouse × severity: 20-odd rows, not 50k
+        for wh_id, severity, ids in conn.execute(
+                select(alerts.c.warehouse_id, alerts.c.severity, func.array_agg(alerts.c.sku_id))
+                .where(is_open).group_by(alerts.c.warehouse_id, alerts.c.severity)):
+            sku_ids += ids
+            wh_ids += [wh_id] * len(ids)
+            severities += [severity] * len(ids)
+    else:
+        rows = conn.execute(select(alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.severity)
+                            .where(is_open)).all()
+        if rows:
+            sku_ids, wh_ids, severities = (list(c) for c in zip(*rows))
     # counted per SKU profile × warehouse × severity over the columns, groups looked up per cell
-    sku_ids, wh_ids, severities = zip(*rows) if rows else ((), (), ())
     tally = snap.tally_by_groups(sku_ids, wh_ids, severities)
     by_severity: Counter[str] = Counter()
     by_group: dict[str, Counter[str]] = {}
