@@ -75,27 +75,49 @@ def _tasks(conn: Connection, start: datetime, end: datetime, now: datetime,
     overdue = and_(tasks.c.due_at.is_not(None), or_(
         and_(tasks.c.closed.is_(True), tasks.c.updated_at > tasks.c.due_at),
         and_(tasks.c.closed.is_(False), tasks.c.due_at < now)))
-    rows = conn.execute(
-        select(alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.rule, tasks.c.role,
-               tasks.c.closed, tasks.c.state, _answer(conn).label("answer"),
-               case((overdue, 1), else_=0))
-        .select_from(tasks.outerjoin(alerts, alerts.c.id == tasks.c.alert_id))
-        .where(tasks.c.created_at >= start, tasks.c.created_at < end)
-    ).all()
-    columns = list(zip(*rows)) if rows else [()] * 8
-    late = sum(columns[7])
-    keys = list(zip(*columns[2:7]))  # (rule, role, closed, state, answer)
-    sku_ids, wh_ids = columns[0], columns[1]
+    answer = _answer(conn).label("answer")
+    late_flag = case((overdue, 1), else_=0)
+    joined = tasks.outerjoin(alerts, alerts.c.id == tasks.c.alert_id)
+    in_period = and_(tasks.c.created_at >= start, tasks.c.created_at < end)
+    sku_ids: list[int | None] = []
+    wh_ids: list[int | None] = []
+    keys: list[tuple[Any, ...]] = []  # (rule, role, closed, state, answer)
+    late = 0
+    if conn.dialect.name == "postgresql":
+        # the SKU ids as one array per outcome × warehouse: hundreds of rows, not 25k
+        key_columns = (alerts.c.rule, tasks.c.role, tasks.c.closed, tasks.c.state, answer)
+        for row in conn.execute(
+                select(alerts.c.warehouse_id, func.array_agg(alerts.c.sku_id),
+                       func.sum(late_flag), *key_columns)
+                .select_from(joined).where(in_period)
+                .group_by(alerts.c.warehouse_id, *key_columns)):
+            wh_id, ids, n_late, key = row[0], row[1], row[2], tuple(row[3:])
+            sku_ids += ids
+            wh_ids += [wh_id] * len(ids)
+            keys += [key] * len(ids)
+            late += int(n_late or 0)
+    else:
+        rows = conn.execute(
+            select(alerts.c.sku_id, alerts.c.warehouse_id, late_flag, alerts.c.rule,
+                   tasks.c.role, tasks.c.closed, tasks.c.state, answer)
+            .select_from(joined).where(in_period)).all()
+        for row in rows:
+            sku_ids.append(row[0])
+            wh_ids.append(row[1])
+            late += row[2]
+            keys.append(tuple(row[3:]))
     counted: Counter[tuple[tuple[str, ...], Any]]
     if tally is None:
-        counted = Counter((group_of(s, w) if group_of and s else (), k)
+        counted = Counter((group_of(s, w) if group_of and s and w else (), k)
                           for s, w, k in zip(sku_ids, wh_ids, keys))
-    elif None in sku_ids:  # tasks without an alert: in no group
-        counted = Counter(((), k) for s, k in zip(sku_ids, keys) if s is None)
-        paired = [(s, w, k) for s, w, k in zip(sku_ids, wh_ids, keys) if s is not None]
+    elif None in sku_ids or None in wh_ids:  # tasks without an alert: in no group
+        counted = Counter(((), k) for s, w, k in zip(sku_ids, wh_ids, keys)
+                          if s is None or w is None)
+        paired = [(s, w, k) for s, w, k in zip(sku_ids, wh_ids, keys)
+                  if s is not None and w is not None]
         counted.update(tally(*zip(*paired)) if paired else Counter())
     else:
-        counted = tally(sku_ids, wh_ids, keys)
+        counted = tally(sku_ids, wh_ids, keys)  # type: ignore[arg-type]
     tally_: Counter[tuple[Any, ...]] = Counter()
     for (groups, (rule, role, is_closed, state, answer_)), n in counted.items():
         tally_[(rule, role, bool(is_closed), state, answer_, groups)] += n

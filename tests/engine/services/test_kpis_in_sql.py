@@ -4,6 +4,7 @@ stock-outs per local day, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -49,9 +50,15 @@ def test_outcomes_overdue_groups_and_days_are_counted_as_before(db_url: str) -> 
             task(4, 2, False, "open", {"outcome": "x"}, NOW - h, NOW),  # open, overdue
             task(5, 2, False, "open", {}, NOW + h, NOW),
         ])
-        figures = kpis.handling(conn, start, end, NOW, TZ,
-                                lambda sku, wh: ("g1", "g2") if sku == 1 else ())
+        def group_of(sku: int, wh: int) -> tuple[str, ...]:
+            return ("g1", "g2") if sku == 1 else ()
+
+        figures = kpis.handling(conn, start, end, NOW, TZ, group_of)
+        # counted over the columns, as Snapshot.tally_by_groups does: the same figures
+        by_columns = kpis.handling(conn, start, end, NOW, TZ, tally=lambda s, w, k: Counter(
+            (group_of(*pair), key) for *pair, key in zip(s, w, k)))
     engine.dispose()
+    assert by_columns == figures
     assert figures["alerts"] == 2
     assert figures["acknowledge"] == {"n": 1, "median": 2.0, "mean": 2.0}
     assert figures["resolve"] == {"n": 0, "median": None, "mean": None}
