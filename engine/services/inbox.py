@@ -154,8 +154,13 @@ def _search_by_pair(conn: Connection, where: list[ColumnElement[bool]], order: l
     default): read the narrow rows in order until the page's pairs are found, rather than
     numbering every open task (a window over 50k rows on every page)."""
     sku, wh = _pair()
-    pairs = select(sku.label("s"), wh.label("w")).select_from(_joined()).where(*where).distinct()
-    total = conn.execute(select(func.count()).select_from(pairs.subquery())).scalar_one()
+    # the distinct pairs of tasks with one (read in pair order from ix_tasks_open_pair), then
+    # each task without one: the count of ``_pair()``'s distinct values, without hashing them
+    pairs = (select(tasks.c.sku_id, tasks.c.warehouse_id).select_from(_joined())
+             .where(*where, tasks.c.sku_id.is_not(None)).distinct().subquery())
+    unpaired = select(func.count()).select_from(_joined()).where(*where, tasks.c.sku_id.is_(None))
+    total = conn.execute(select(select(func.count()).select_from(pairs).scalar_subquery()
+                                + unpaired.scalar_subquery())).scalar_one()
     wanted = max(offset, 0) + max(limit, 0)
     narrow = select(tasks.c.id, sku, wh).select_from(_joined()).where(*where).order_by(*order)
     chunk = max(wanted * 2, 100)

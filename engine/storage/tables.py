@@ -36,6 +36,7 @@ OPEN_ALERT_STATES = ("open", "acknowledged")
 # The partial index's predicate, as literal SQL: PostgreSQL infers the arbiter index of an
 # ON CONFLICT only from the same literal predicate (a bound parameter fails once the statement
 # runs as a prepared generic plan).
+OPEN_TASK_PREDICATE = "closed IS false"  # as ``tasks.c.closed.is_(False)`` renders
 OPEN_ALERT_PREDICATE = "state IN ('open', 'acknowledged')"
 # A stock level with nothing available, as the dashboard counts them (issue #18): the partial
 # index ix_stock_levels_empty holds only those, and the query repeats this predicate.
@@ -343,6 +344,10 @@ tasks = Table(
     Index("ix_tasks_closed_role_due", "closed", "role", "due_at"),
     Index("ix_tasks_assignee", "assignee"),
     Index("ix_tasks_created_at", "created_at"),
+    # The inbox's count of SKU×warehouse cases: the open tasks' pairs, read from the index
+    # alone in pair order (issue #18, 50k open tasks; migration 0024).
+    Index("ix_tasks_open_pair", "sku_id", "warehouse_id", "role", "assignee",
+          sqlite_where=text(OPEN_TASK_PREDICATE), postgresql_where=text(OPEN_TASK_PREDICATE)),
 )
 
 task_history = Table(
