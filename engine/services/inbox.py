@@ -157,7 +157,8 @@ def _search_by_pair(conn: Connection, where: list[ColumnElement[bool]], order: l
     # the distinct pairs of tasks with one (read in pair order from ix_tasks_open_pair), then
     # each task without one: the count of ``_pair()``'s distinct values, without hashing them
     pairs = (select(tasks.c.sku_id, tasks.c.warehouse_id).select_from(_joined())
-             .where(*where, tasks.c.sku_id.is_not(None)).distinct().subquery())
+             .where(*where, tasks.c.sku_id.is_not(None)).distinct()
+             .order_by(tasks.c.sku_id, tasks.c.warehouse_id).subquery())  # (hashed, if not)
     unpaired = select(func.count()).select_from(_joined()).where(*where, tasks.c.sku_id.is_(None))
     total = conn.execute(select(select(func.count()).select_from(pairs).scalar_subquery()
                                 + unpaired.scalar_subquery())).scalar_one()
