@@ -180,15 +180,20 @@ def _days(conn: Connection, where: Any, start: datetime, end: datetime,
         total += int(n)
         if day_n is not None:
             opened[int(day_n)] = int(n)
-    available = cast(alerts.c.facts["stock"]["available"].as_float(), Float)
     ran_out = (select(bucket, alerts.c.sku_id, alerts.c.warehouse_id)
-               .where(where, available <= 0).distinct().subquery())
+               .where(where, saw_a_stock_out()).distinct().subquery())
     out = {int(day_n): int(n) for day_n, n in conn.execute(
         select(ran_out.c.day, func.count()).where(ran_out.c.day.is_not(None))
         .group_by(ran_out.c.day))}
     days = [{"day": (first + timedelta(days=i)).isoformat(), "opened": opened.get(i, 0),
              "stockouts": out.get(i, 0)} for i in range(n_days)]
     return days, total
+
+
+def saw_a_stock_out() -> Any:
+    """The alert's facts saw nothing available: on PostgreSQL, with its values bound, the
+    predicate of the partial index ix_alerts_ran_out (tables.RAN_OUT_PREDICATE)."""
+    return cast(alerts.c.facts["stock"]["available"].as_float(), Float) <= 0
 
 
 def _day_of(conn: Connection, first: date, n_days: int, tz: tzinfo) -> Any:

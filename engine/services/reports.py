@@ -137,14 +137,21 @@ def _out_of_stock(conn: Connection, limit: int) -> dict[str, Any]:
     total_skus = conn.execute(
         select(func.count(func.distinct(stock_levels.c.sku_id))).where(empty)
     ).scalar_one()
+    # the first ``limit`` empty levels, their codes looked up per level (a few thousand index
+    # lookups: joined, the planner hashed all 100k SKUs for them), then the page's names
+    sku_code = select(skus.c.code).where(skus.c.id == stock_levels.c.sku_id).scalar_subquery()
+    wh_code = (select(warehouses.c.code).where(warehouses.c.id == stock_levels.c.warehouse_id)
+               .scalar_subquery())
+    first = (select(stock_levels.c.sku_id, stock_levels.c.warehouse_id,
+                    available.label("available"), stock_levels.c.last_event_at,
+                    sku_code.label("sku_code"), wh_code.label("wh_code"))
+             .where(empty).order_by(available, sku_code, wh_code).limit(limit).subquery())
     rows = conn.execute(
         select(skus.c.code, skus.c.name, warehouses.c.code.label("warehouse"),
-               available.label("available"), stock_levels.c.last_event_at)
-        .join(skus, skus.c.id == stock_levels.c.sku_id)
-        .join(warehouses, warehouses.c.id == stock_levels.c.warehouse_id)
-        .where(empty)
-        .order_by(available, skus.c.code, warehouses.c.code)
-        .limit(limit)
+               first.c.available, first.c.last_event_at)
+        .select_from(first.join(skus, skus.c.id == first.c.sku_id)
+                     .join(warehouses, warehouses.c.id == first.c.warehouse_id))
+        .order_by(first.c.available, first.c.sku_code, first.c.wh_code)
     )
     return {"skus": int(total_skus), "pairs": int(total_pairs),
             "items": [dict(r._mapping) for r in rows]}

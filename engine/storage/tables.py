@@ -39,6 +39,7 @@ OPEN_ALERT_STATES = ("open", "acknowledged")
 OPEN_TASK_PREDICATE = "closed IS false"  # as ``tasks.c.closed.is_(False)`` renders
 URGENCY_RANK = ("(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 "
                 "WHEN 'low' THEN 3 WHEN 'info' THEN 4 ELSE 5 END)")  # queries.SEVERITY_RANK
+RAN_OUT_PREDICATE = "(((facts -> 'stock') ->> 'available')::float) <= 0"  # kpis._days, PG
 OPEN_ALERT_PREDICATE = "state IN ('open', 'acknowledged')"
 # A stock level with nothing available, as the dashboard counts them (issue #18): the partial
 # index ix_stock_levels_empty holds only those, and the query repeats this predicate.
@@ -309,6 +310,10 @@ alerts = Table(
     # (50k open alerts, issue #18).
     Index("ix_alerts_open_pair_severity", "sku_id", "warehouse_id", "severity",
           sqlite_where=text(OPEN_ALERT_PREDICATE), postgresql_where=text(OPEN_ALERT_PREDICATE)),
+    # The report's and dashboard's stock-outs per day: the alerts whose facts saw nothing
+    # available, by opening time (kpis._days; PostgreSQL, migration 0024).
+    Index("ix_alerts_ran_out", "opened_at", "sku_id", "warehouse_id",
+          postgresql_where=text(RAN_OUT_PREDICATE), info=POSTGRESQL_ONLY),
     # At most one open alert per rule+SKU+warehouse, enforced by the database (issue #3).
     Index(
         "uq_alerts_one_open",

@@ -8,7 +8,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+import pytest
+from sqlalchemy import insert, select, text
 
 from engine.services import kpis
 from engine.storage.database import make_engine
@@ -110,3 +111,20 @@ def test_days_are_the_local_days_of_python_across_a_dst_change(db_url: str) -> N
                 for d in ("2026-10-31", "2026-11-01", "2026-11-02")]
     assert days == expected
     assert [d["opened"] for d in days] == [3, 3, 2] and total == len(times)
+
+
+def test_stock_outs_are_read_from_the_index_of_alerts_that_ran_out(db_url: str) -> None:
+    """On PostgreSQL the day's stock-outs come from ix_alerts_ran_out (migration 0024): its
+    predicate is what the query's facts test becomes with its values bound."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL index")
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        query = (select(alerts.c.opened_at, alerts.c.sku_id, alerts.c.warehouse_id)
+                 .where(alerts.c.opened_at >= NOW, kpis.saw_a_stock_out()))
+        compiled = query.compile(conn)
+        found = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + str(compiled),
+                                                               compiled.params))
+    engine.dispose()
+    assert "ix_alerts_ran_out" in found
