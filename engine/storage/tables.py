@@ -47,7 +47,7 @@ EMPTY_STOCK_PREDICATE = "on_hand - reserved <= 0"
 POSTGRESQL_ONLY = {"dialect": "postgresql"}  # Index.info of indexes only PostgreSQL has
 # indexes on expressions, which alembic cannot compare with the database's (test_migrations
 # leaves them out; tests/engine/services/test_inbox_indexes.py checks the plans use them)
-EXPRESSION_INDEXES = frozenset({"ix_tasks_open_urgency"})
+EXPRESSION_INDEXES = frozenset({"ix_tasks_open_urgency", "ix_tasks_open_due"})
 
 users = Table(
     "users",
@@ -356,13 +356,16 @@ tasks = Table(
     Index("ix_tasks_created_at", "created_at"),
     # The inbox's count of SKU×warehouse cases: the open tasks' pairs, read from the index
     # alone in pair order (issue #18, 50k open tasks; migration 0024).
-    Index("ix_tasks_open_pair", "sku_id", "warehouse_id", "role", "assignee",
+    Index("ix_tasks_open_pair", "sku_id", "warehouse_id", "role", "assignee", "due_at",
           sqlite_where=text(OPEN_TASK_PREDICATE), postgresql_where=text(OPEN_TASK_PREDICATE)),
     # The inbox's first page most urgent first (inbox._order "urgency", SEVERITY_RANK as the
     # CASE PostgreSQL plans it with the query's values): the first rows of the index, not a sort
     # of every open task (migration 0024).
     Index("ix_tasks_open_urgency", "closed", text(URGENCY_RANK), text("(due_at IS NULL)"),
           "due_at", "id", postgresql_where=text(OPEN_TASK_PREDICATE), info=POSTGRESQL_ONLY),
+    # and by due time (inbox._order "due": the overdue list), the rank sorted within a time
+    Index("ix_tasks_open_due", "closed", text("(due_at IS NULL)"), "due_at",
+          postgresql_where=text(OPEN_TASK_PREDICATE), info=POSTGRESQL_ONLY),
 )
 
 task_history = Table(

@@ -53,6 +53,17 @@ def test_the_inbox_reads_its_first_page_and_count_from_the_open_tasks_indexes(
         first = (select(tasks.c.id).select_from(inbox._joined()).where(*where)
                  .order_by(*inbox._order("urgency")).limit(10))
         assert "ix_tasks_open_urgency" in plan(conn, first)
+        # the index gives the order up to the due time, the rank sorted within one
+        conn.execute(text("SET LOCAL enable_incremental_sort = on"))
+        overdue = inbox.InboxQuery(roles=("buyer",), viewer="alice", sort="due", overdue=True)
+        by_due = (select(tasks.c.id).select_from(inbox._joined())
+                  .where(*inbox._where(overdue, NOW)).order_by(*inbox._order("due")).limit(10))
+        # on these few rows the index of (closed, role, due) is as cheap: without it (in a
+        # savepoint rolled back), the plan must find the one whose expression matches
+        dropped = conn.begin_nested()
+        conn.execute(text("DROP INDEX ix_tasks_closed_role_due"))
+        assert "ix_tasks_open_due" in plan(conn, by_due)
+        dropped.rollback()
         pairs_q = (select(tasks.c.sku_id, tasks.c.warehouse_id).where(
             *where, tasks.c.sku_id.is_not(None)).distinct()
             .order_by(tasks.c.sku_id, tasks.c.warehouse_id))

@@ -6,13 +6,14 @@ Revises: 0018
 Create Date: 2026-12-08 03:10:00.000000
 
 Issue #18: the inbox counts the SKU×warehouse cases of the open tasks a viewer may see (50k in
-bench/pages.py). A partial index of the open tasks' (sku_id, warehouse_id, role, assignee)
-lets the database read them from the index alone, already in pair order, instead of hashing
-every open task's row. On PostgreSQL, a partial index in the inbox's default order (closed,
-severity rank, undated last, due, id) gives its first page from the index's first entries
-instead of sorting every open task (the rank's CASE as PostgreSQL plans the query's). The
-report and the dashboard count the stock-outs per day: a partial index of the alerts whose
-facts saw nothing available (few) answers it without reading every alert's facts.
+bench/pages.py). A partial index of the open tasks' (sku_id, warehouse_id, role, assignee,
+due_at) lets the database read them from the index alone, already in pair order, instead of
+hashing every open task's row. On PostgreSQL, a partial index in the inbox's default order
+(closed, severity rank, undated last, due, id) gives its first page from the index's first
+entries instead of sorting every open task (the rank's CASE as PostgreSQL plans the query's);
+another in due order serves the overdue list. The report and the dashboard count the
+stock-outs per day: a partial index of the alerts whose facts saw nothing available (few)
+answers it without reading every alert's facts.
 """
 
 from __future__ import annotations
@@ -32,11 +33,14 @@ URGENCY_RANK = ("(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN '
 
 
 def upgrade() -> None:
-    op.create_index('ix_tasks_open_pair', 'tasks', ['sku_id', 'warehouse_id', 'role', 'assignee'],
+    op.create_index('ix_tasks_open_pair', 'tasks',
+                    ['sku_id', 'warehouse_id', 'role', 'assignee', 'due_at'],
                     sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(f'CREATE INDEX ix_tasks_open_urgency ON tasks (closed, {URGENCY_RANK}, '
                    f'(due_at IS NULL), due_at, id) WHERE {OPEN}')
+        op.execute(f'CREATE INDEX ix_tasks_open_due ON tasks (closed, (due_at IS NULL), due_at) '
+                   f'WHERE {OPEN}')
         op.create_index('ix_alerts_ran_out', 'alerts', ['opened_at', 'sku_id', 'warehouse_id'],
                         postgresql_where=sa.text(RAN_OUT))
 
@@ -44,5 +48,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.drop_index('ix_alerts_ran_out', table_name='alerts')
+        op.drop_index('ix_tasks_open_due', table_name='tasks')
         op.drop_index('ix_tasks_open_urgency', table_name='tasks')
     op.drop_index('ix_tasks_open_pair', table_name='tasks')
