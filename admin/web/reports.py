@@ -63,7 +63,8 @@ def _figures() -> tuple[dict[str, Any], date, date, list[str]]:
     svc = services()
     with svc.uow() as uow:
         snap = svc.cache.current(uow.conn)
-        figures = kpis.handling(uow.conn, start, end, svc.clock.now(), tz, snap.pair_groups)
+        figures = kpis.handling(uow.conn, start, end, svc.clock.now(), tz,
+                                tally=snap.tally_by_groups)
     return figures, first, last, problems
 
 

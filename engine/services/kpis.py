@@ -13,15 +13,31 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Float, and_, case, cast, func, or_, select, type_coerce
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    DateTime,
+    Float,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+)
 
 from engine.storage.tables import alerts, requisitions, tasks
 
 GroupOf = Callable[[int, int], tuple[str, ...]]
+# (SKU ids, warehouse ids, keys) → how many per (groups, key): ``Snapshot.tally_by_groups``
+GroupTally = Callable[[Sequence[int], Sequence[int], Sequence[Any]],
+                      Counter[tuple[tuple[str, ...], Any]]]
 NO_GROUP = ""
 
 
@@ -35,49 +51,81 @@ def _hours(conn: Connection, until: Any, in_period: Any) -> dict[str, float | No
 
 
 def handling(conn: Connection, start: datetime, end: datetime, now: datetime, tz: tzinfo,
-             group_of: GroupOf | None = None) -> dict[str, Any]:
-    """Every figure of the report for alerts and tasks of ``[start, end)``."""
+             group_of: GroupOf | None = None, tally: GroupTally | None = None
+             ) -> dict[str, Any]:
+    """Every figure of the report for alerts and tasks of ``[start, end)``; groups by
+    ``tally`` (``Snapshot.tally_by_groups``) when given, else by ``group_of`` per task."""
     in_period = and_(alerts.c.opened_at >= start, alerts.c.opened_at < end)
     days, opened = _days(conn, in_period, start, end, tz)
     return {
         "alerts": opened,
         "acknowledge": _hours(conn, alerts.c.acknowledged_at, in_period),
         "resolve": _hours(conn, alerts.c.resolved_at, in_period),
-        "tasks": _tasks(conn, start, end, now, group_of),
+        "tasks": _tasks(conn, start, end, now, group_of, tally),
         "requisitions": _requisitions(conn, start, end),
         "days": days,
     }
 
 
 def _tasks(conn: Connection, start: datetime, end: datetime, now: datetime,
-           group_of: GroupOf | None) -> dict[str, Any]:
-    """Counted by the database per outcome and SKU×warehouse (one narrow row each, not every
-    task with its data), then by rule, role and group here."""
+           group_of: GroupOf | None, tally: GroupTally | None) -> dict[str, Any]:
+    """One narrow row per task (no task data read), counted by rule, role, outcome and the
+    groups of its SKU×warehouse over the columns: per SKU profile × warehouse by ``tally``
+    (``Snapshot.tally_by_groups``), else per row by ``group_of``."""
     overdue = and_(tasks.c.due_at.is_not(None), or_(
         and_(tasks.c.closed.is_(True), tasks.c.updated_at > tasks.c.due_at),
         and_(tasks.c.closed.is_(False), tasks.c.due_at < now)))
     answer = _answer(conn).label("answer")
-    rows = conn.execute(
-        select(alerts.c.rule, tasks.c.role, tasks.c.closed, tasks.c.state, answer,
-               alerts.c.sku_id, alerts.c.warehouse_id, func.count(),
-               func.sum(case((overdue, 1), else_=0)))
-        .select_from(tasks.outerjoin(alerts, alerts.c.id == tasks.c.alert_id))
-        .where(tasks.c.created_at >= start, tasks.c.created_at < end)
-        .group_by(alerts.c.rule, tasks.c.role, tasks.c.closed, tasks.c.state, answer,
-                  alerts.c.sku_id, alerts.c.warehouse_id)
-    ).all()
-    # one count per distinct (rule, role, outcome, groups): a few hundred keys for 25k rows
-    tally: Counter[tuple[Any, ...]] = Counter()
+    late_flag = case((overdue, 1), else_=0)
+    joined = tasks.outerjoin(alerts, alerts.c.id == tasks.c.alert_id)
+    in_period = and_(tasks.c.created_at >= start, tasks.c.created_at < end)
+    sku_ids: list[int | None] = []
+    wh_ids: list[int | None] = []
+    keys: list[tuple[Any, ...]] = []  # (rule, role, closed, state, answer)
     late = 0
-    for rule, role, is_closed, state, answer_, sku_id, wh_id, n, n_late in rows:
-        groups = group_of(sku_id, wh_id) if group_of and sku_id else ()
-        tally[(rule, role, bool(is_closed), state, answer_, groups)] += n
-        late += n_late or 0
+    if conn.dialect.name == "postgresql":
+        # the SKU ids as one array per outcome × warehouse: hundreds of rows, not 25k
+        key_columns = (alerts.c.rule, tasks.c.role, tasks.c.closed, tasks.c.state, answer)
+        for row in conn.execute(
+                select(alerts.c.warehouse_id, func.array_agg(alerts.c.sku_id),
+                       func.sum(late_flag), *key_columns)
+                .select_from(joined).where(in_period)
+                .group_by(alerts.c.warehouse_id, *key_columns)):
+            wh_id, ids, n_late, key = row[0], row[1], row[2], tuple(row[3:])
+            sku_ids += ids
+            wh_ids += [wh_id] * len(ids)
+            keys += [key] * len(ids)
+            late += int(n_late or 0)
+    else:
+        rows = conn.execute(
+            select(alerts.c.sku_id, alerts.c.warehouse_id, late_flag, alerts.c.rule,
+                   tasks.c.role, tasks.c.closed, tasks.c.state, answer)
+            .select_from(joined).where(in_period)).all()
+        for row in rows:
+            sku_ids.append(row[0])
+            wh_ids.append(row[1])
+            late += row[2]
+            keys.append(tuple(row[3:]))
+    counted: Counter[tuple[tuple[str, ...], Any]]
+    if tally is None:
+        counted = Counter((group_of(s, w) if group_of and s and w else (), k)
+                          for s, w, k in zip(sku_ids, wh_ids, keys))
+    elif None in sku_ids or None in wh_ids:  # tasks without an alert: in no group
+        counted = Counter(((), k) for s, w, k in zip(sku_ids, wh_ids, keys)
+                          if s is None or w is None)
+        paired = [(s, w, k) for s, w, k in zip(sku_ids, wh_ids, keys)
+                  if s is not None and w is not None]
+        counted.update(tally(*zip(*paired)) if paired else Counter())
+    else:
+        counted = tally(sku_ids, wh_ids, keys)  # type: ignore[arg-type]
+    tally_: Counter[tuple[Any, ...]] = Counter()
+    for (groups, (rule, role, is_closed, state, answer_)), n in counted.items():
+        tally_[(rule, role, bool(is_closed), state, answer_, groups)] += n
     by: dict[str, dict[str, Counter[str]]] = {"rule": defaultdict(Counter),
                                               "role": defaultdict(Counter),
                                               "group": defaultdict(Counter)}
     total = closed = 0
-    for (rule, role, is_closed, state, answer_, groups), n in tally.items():
+    for (rule, role, is_closed, state, answer_, groups), n in tally_.items():
         outcome = _outcome(is_closed, state, answer_)
         total += n
         closed += n if is_closed else 0
@@ -119,30 +167,52 @@ def _requisitions(conn: Connection, start: datetime, end: datetime) -> list[dict
 def _days(conn: Connection, where: Any, start: datetime, end: datetime,
           tz: tzinfo) -> tuple[list[dict[str, Any]], int]:
     """Per local day: alerts opened, and SKU×warehouse pairs that ran out (alerts whose facts
-    saw available ≤ 0); and how many alerts ``where`` holds. Only the times are read for every
-    alert (the index on opened_at holds them), the facts' stock only for the stock-outs."""
+    saw available ≤ 0); and how many alerts ``where`` holds. The database counts them per day
+    (``_day_of``: the local midnights as bounds), so no alert's time is read here: 25k of them
+    in a 30-day report, 34k in the dashboard's two weeks, converted one by one before."""
     first, last = start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(
         tz).date()
-    # as the driver gives them (PostgreSQL: aware; SQLite: naive UTC), not each converted to
-    # UTC first: 25k times in a 30-day report
-    raw = conn.execute(select(type_coerce(alerts.c.opened_at, DateTime(timezone=True)))
-                       .where(where)).scalars().all()
-    times = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in raw]
-    opened: Counter[date] = Counter(t.astimezone(tz).date() for t in times)
-    available = cast(alerts.c.facts["stock"]["available"].as_float(), Float)
-    out: dict[date, set[tuple[int, int]]] = defaultdict(set)
-    for at, sku_id, wh_id in conn.execute(
-            select(alerts.c.opened_at, alerts.c.sku_id, alerts.c.warehouse_id)
-            .where(where, available <= 0)).all():
-        out[at.astimezone(tz).date()].add((sku_id, wh_id))
-    days = []
-    day = first
-    while day <= last:
-        days.append({"day": day.isoformat(), "opened": opened.get(day, 0),
-                     "stockouts": len(out.get(day, ()))})
-        day += timedelta(days=1)
-    return days, len(times)
+    n_days = (last - first).days + 1
+    bucket = _day_of(conn, first, n_days, tz).label("day")
+    opened: dict[int, int] = {}
+    total = 0
+    for day_n, n in conn.execute(select(bucket, func.count()).where(where).group_by(bucket)):
+        total += int(n)
+        if day_n is not None:
+            opened[int(day_n)] = int(n)
+    ran_out = (select(bucket, alerts.c.sku_id, alerts.c.warehouse_id)
+               .where(where, saw_a_stock_out()).distinct().subquery())
+    out = {int(day_n): int(n) for day_n, n in conn.execute(
+        select(ran_out.c.day, func.count()).where(ran_out.c.day.is_not(None))
+        .group_by(ran_out.c.day))}
+    days = [{"day": (first + timedelta(days=i)).isoformat(), "opened": opened.get(i, 0),
+             "stockouts": out.get(i, 0)} for i in range(n_days)]
+    return days, total
 
+
+def saw_a_stock_out() -> Any:
+    """The alert's facts saw nothing available: on PostgreSQL, with its values bound, the
+    predicate of the partial index ix_alerts_ran_out (tables.RAN_OUT_PREDICATE)."""
+    return cast(alerts.c.facts["stock"]["available"].as_float(), Float) <= 0
+
+
+def _day_of(conn: Connection, first: date, n_days: int, tz: tzinfo) -> Any:
+    """The number (0 for ``first``) of the local day an alert was opened on, NULL outside the
+    ``n_days``: its time compared with the local midnights (aware, so a DST change is where
+    Python's ``astimezone`` puts it). PostgreSQL searches the sorted bounds (``width_bucket``,
+    a binary search: a year's report has 367); SQLite tests them in turn."""
+    bounds = [datetime.combine(first + timedelta(days=i), time.min, tz)
+              for i in range(n_days + 1)]
+    opened = alerts.c.opened_at
+    if conn.dialect.name == "postgresql":
+        found = func.width_bucket(opened, bindparam(
+            "day_bounds", bounds, type_=ARRAY(DateTime(timezone=True))))
+        # 0 before the first midnight, n_days + 1 from the last on: outside
+        return case((and_(found >= 1, found <= n_days), found - 1))
+    if not n_days:
+        return null()
+    return case((opened < bounds[0], null()),
+                *[(opened < b, i) for i, b in enumerate(bounds[1:])], else_=null())
 
 def trend(conn: Connection, now: datetime, tz: tzinfo, days: int = 14) -> list[dict[str, Any]]:
     """The dashboard's trend: per local day of the last ``days``, alerts opened and stock-outs."""

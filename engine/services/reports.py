@@ -55,15 +55,25 @@ def dashboard(
 def _open_alerts(
     conn: Connection, snap: Snapshot
 ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    rows = conn.execute(
-        select(alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.severity, func.count())
-        .where(alerts.c.state.in_(OPEN_ALERT_STATES))
-        .group_by(alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.severity)
-    ).all()  # at once: fetched row by row, 50k rows took longer than the query
-    pair_groups = snap.pair_groups  # by ids, remembered per SKU profile × warehouse
-    tally: Counter[tuple[tuple[str, ...], str]] = Counter()
-    for sku_id, wh_id, severity, n in rows:
-        tally[(pair_groups(sku_id, wh_id), severity)] += n
+    is_open = alerts.c.state.in_(OPEN_ALERT_STATES)
+    sku_ids: list[int] = []
+    wh_ids: list[int] = []
+    severities: list[str] = []
+    if conn.dialect.name == "postgresql":
+        # the SKU ids as one array per warehouse × severity: 20-odd rows, not 50k
+        for wh_id, severity, ids in conn.execute(
+                select(alerts.c.warehouse_id, alerts.c.severity, func.array_agg(alerts.c.sku_id))
+                .where(is_open).group_by(alerts.c.warehouse_id, alerts.c.severity)):
+            sku_ids += ids
+            wh_ids += [wh_id] * len(ids)
+            severities += [severity] * len(ids)
+    else:
+        rows = conn.execute(select(alerts.c.sku_id, alerts.c.warehouse_id, alerts.c.severity)
+                            .where(is_open)).all()
+        if rows:
+            sku_ids, wh_ids, severities = (list(c) for c in zip(*rows))
+    # counted per SKU profile × warehouse × severity over the columns, groups looked up per cell
+    tally = snap.tally_by_groups(sku_ids, wh_ids, severities)
     by_severity: Counter[str] = Counter()
     by_group: dict[str, Counter[str]] = {}
     for (groups, severity), n in tally.items():
@@ -127,14 +137,21 @@ def _out_of_stock(conn: Connection, limit: int) -> dict[str, Any]:
     total_skus = conn.execute(
         select(func.count(func.distinct(stock_levels.c.sku_id))).where(empty)
     ).scalar_one()
+    # the first ``limit`` empty levels, their codes looked up per level (a few thousand index
+    # lookups: joined, the planner hashed all 100k SKUs for them), then the page's names
+    sku_code = select(skus.c.code).where(skus.c.id == stock_levels.c.sku_id).scalar_subquery()
+    wh_code = (select(warehouses.c.code).where(warehouses.c.id == stock_levels.c.warehouse_id)
+               .scalar_subquery())
+    first = (select(stock_levels.c.sku_id, stock_levels.c.warehouse_id,
+                    available.label("available"), stock_levels.c.last_event_at,
+                    sku_code.label("sku_code"), wh_code.label("wh_code"))
+             .where(empty).order_by(available, sku_code, wh_code).limit(limit).subquery())
     rows = conn.execute(
         select(skus.c.code, skus.c.name, warehouses.c.code.label("warehouse"),
-               available.label("available"), stock_levels.c.last_event_at)
-        .join(skus, skus.c.id == stock_levels.c.sku_id)
-        .join(warehouses, warehouses.c.id == stock_levels.c.warehouse_id)
-        .where(empty)
-        .order_by(available, skus.c.code, warehouses.c.code)
-        .limit(limit)
+               first.c.available, first.c.last_event_at)
+        .select_from(first.join(skus, skus.c.id == first.c.sku_id)
+                     .join(warehouses, warehouses.c.id == first.c.warehouse_id))
+        .order_by(first.c.available, first.c.sku_code, first.c.wh_code)
     )
     return {"skus": int(total_skus), "pairs": int(total_pairs),
             "items": [dict(r._mapping) for r in rows]}

@@ -36,11 +36,18 @@ OPEN_ALERT_STATES = ("open", "acknowledged")
 # The partial index's predicate, as literal SQL: PostgreSQL infers the arbiter index of an
 # ON CONFLICT only from the same literal predicate (a bound parameter fails once the statement
 # runs as a prepared generic plan).
+OPEN_TASK_PREDICATE = "closed IS false"  # as ``tasks.c.closed.is_(False)`` renders
+URGENCY_RANK = ("(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 "
+                "WHEN 'low' THEN 3 WHEN 'info' THEN 4 ELSE 5 END)")  # queries.SEVERITY_RANK
+RAN_OUT_PREDICATE = "(((facts -> 'stock') ->> 'available')::float) <= 0"  # kpis._days, PG
 OPEN_ALERT_PREDICATE = "state IN ('open', 'acknowledged')"
 # A stock level with nothing available, as the dashboard counts them (issue #18): the partial
 # index ix_stock_levels_empty holds only those, and the query repeats this predicate.
 EMPTY_STOCK_PREDICATE = "on_hand - reserved <= 0"
 POSTGRESQL_ONLY = {"dialect": "postgresql"}  # Index.info of indexes only PostgreSQL has
+# indexes on expressions, which alembic cannot compare with the database's (test_migrations
+# leaves them out; tests/engine/services/test_inbox_indexes.py checks the plans use them)
+EXPRESSION_INDEXES = frozenset({"ix_tasks_open_urgency", "ix_tasks_open_due"})
 
 users = Table(
     "users",
@@ -309,6 +316,10 @@ alerts = Table(
     # (50k open alerts, issue #18).
     Index("ix_alerts_open_pair_severity", "sku_id", "warehouse_id", "severity",
           sqlite_where=text(OPEN_ALERT_PREDICATE), postgresql_where=text(OPEN_ALERT_PREDICATE)),
+    # The report's and dashboard's stock-outs per day: the alerts whose facts saw nothing
+    # available, by opening time (kpis._days; PostgreSQL, migration 0024).
+    Index("ix_alerts_ran_out", "opened_at", "sku_id", "warehouse_id",
+          postgresql_where=text(RAN_OUT_PREDICATE), info=POSTGRESQL_ONLY),
     # At most one open alert per rule+SKU+warehouse, enforced by the database (issue #3).
     Index(
         "uq_alerts_one_open",
@@ -359,6 +370,18 @@ tasks = Table(
     Index("ix_tasks_closed_role_due", "closed", "role", "due_at"),
     Index("ix_tasks_assignee", "assignee"),
     Index("ix_tasks_created_at", "created_at"),
+    # The inbox's count of SKU×warehouse cases: the open tasks' pairs, read from the index
+    # alone in pair order (issue #18, 50k open tasks; migration 0024).
+    Index("ix_tasks_open_pair", "sku_id", "warehouse_id", "role", "assignee", "due_at",
+          sqlite_where=text(OPEN_TASK_PREDICATE), postgresql_where=text(OPEN_TASK_PREDICATE)),
+    # The inbox's first page most urgent first (inbox._order "urgency", SEVERITY_RANK as the
+    # CASE PostgreSQL plans it with the query's values): the first rows of the index, not a sort
+    # of every open task (migration 0024).
+    Index("ix_tasks_open_urgency", "closed", text(URGENCY_RANK), text("(due_at IS NULL)"),
+          "due_at", "id", postgresql_where=text(OPEN_TASK_PREDICATE), info=POSTGRESQL_ONLY),
+    # and by due time (inbox._order "due": the overdue list), the rank sorted within a time
+    Index("ix_tasks_open_due", "closed", text("(due_at IS NULL)"), "due_at",
+          postgresql_where=text(OPEN_TASK_PREDICATE), info=POSTGRESQL_ONLY),
 )
 
 task_history = Table(

@@ -6,6 +6,7 @@ says."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,6 +88,15 @@ def test_members_of_a_group_reading_the_warehouse_are_those_groups_for_gives(
                 assert (group in snap.pair_groups(sku_id, wh_id)) is expected
                 assert (sku_id in snap.group_members(group).get(wh_id, ())) is expected
     assert snap.pair_groups(10_000, wh["WH-1"]) == ()  # not in the catalogue
+    # the dashboard's and report's counts: per profile × warehouse, as pair_groups per row
+    rows = [(sku_id, wh_id, key) for sku_id in [*snap.sku_ids.values(), 10_000]
+            for wh_id in wh.values() for key in ("high", "low", "high")]
+    expected_tally = Counter((snap.pair_groups(s, w), k) for s, w, k in rows)
+    assert snap.tally_by_groups(*zip(*rows)) == expected_tally
+    known = [r for r in rows if r[0] != 10_000]  # every SKU with a profile: the fast path
+    assert snap.tally_by_groups(*zip(*known)) == Counter(
+        (snap.pair_groups(s, w), k) for s, w, k in known)
+    assert sum(n for (groups, _), n in expected_tally.items() if "east-cheap" in groups) == 3
 
 
 def test_many_ids_are_one_parameter_on_either_database(db_url: str) -> None:
