@@ -56,7 +56,9 @@ def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draf
             late_qty = min(sum(o.quantity for o in late), max(stock["on_order"], 0.0))
             notes.append(late_note(late, stockout))
     position -= late_qty
-    if ctx.open_requisitions and _covered(ctx, position, late_qty):
+    # whether open requisitions cover the shortage is theirs to say: what open transfers
+    # bring is ordered less by, not a reason to order nothing (a late order left aside)
+    if ctx.open_requisitions and _covered(ctx, position - ctx.transfer_cover, late_qty):
         return [Skipped(key, f"open requisitions already cover the shortage (inventory position "
                              f"{position:g} ≥ reorder point {ctx.metrics.reorder_point:.1f}, and "
                              "the rule's condition no longer holds once they arrive)")]
