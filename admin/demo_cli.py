@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from datetime import timedelta
 from pathlib import Path
 
@@ -91,15 +90,13 @@ def demo(skus: int, ruleset_file: str) -> None:
 
 def _transfer_events(svc: Services) -> list[dict[str, object]]:
     """The events of ``transfer_scenario`` for the first A-class SKU that WH-SH holds above its
-    reorder point with no alert of ``a-below-rop`` there in the last day, and whose need there
-    WH-BJ's surplus meets only in part (else none)."""
+    reorder point with no alert of ``a-below-rop`` there in the last day (else none)."""
     from sqlalchemy import select
 
     from engine.services.pair_now import facts_now
     from engine.storage.tables import alerts
 
     now = svc.clock.now()
-    fallback: list[dict[str, object]] = []
     with svc.uow() as uow:
         snap = svc.cache.current(uow.conn)
         sh, bj = snap.warehouse_ids.get("WH-SH"), snap.warehouse_ids.get("WH-BJ")
@@ -117,22 +114,11 @@ def _transfer_events(svc: Services) -> list[dict[str, object]]:
             if here is None or there is None:
                 continue
             available, rop = here["stock"]["available"], here["metrics"]["reorder_point"]
-            if not (available > rop + 1 and here["stock"]["on_order"] == 0):
-                continue
-            # WH-BJ finds 46 days of its demand (the rule's surplus: more than 45 days of
-            # cover) and may give what leaves it above its reorder point; a sale leaves WH-SH 1,
-            # and it needs max stock − 1: a SKU whose need the surplus meets only in part
-            sold = int(available) - 1
-            need = here["metrics"]["max_stock"] - (here["stock"]["inventory_position"] - sold)
-            d_there = there["metrics"]["avg_daily_demand"]
-            found = math.ceil(46 * d_there)
-            gives = found - there["metrics"]["reorder_point"] - 1
-            events = transfer_scenario(sku["code"], found, sold,
-                                       (now - timedelta(minutes=1)).isoformat())
-            if d_there > 0 and there["stock"]["on_order"] == 0 and 0 < gives < need - 1:
-                return events
-            fallback = fallback or events  # a transfer that covers the whole need, at worst
-    return fallback
+            if available > rop + 1 and here["stock"]["on_order"] == 0:
+                return transfer_scenario(sku["code"], available, rop,
+                                         there["metrics"]["avg_daily_demand"],
+                                         (now - timedelta(minutes=1)).isoformat())
+    return []
 
 
 def _ingest(svc: Services, events: list[dict[str, object]], batch: int = 5000) -> dict[str, int]:

@@ -145,12 +145,14 @@ def demo_end(now: datetime) -> date:
     return (now.astimezone(timezone(timedelta(hours=8))) - timedelta(days=1)).date()
 
 
-def transfer_scenario(sku: str, found: float, sold: float, at: str) -> list[dict[str, Any]]:
+def transfer_scenario(sku: str, available_here: float, reorder_point: float,
+                      demand_there: float, at: str) -> list[dict[str, Any]]:
     """Two events that end the demo with a transfer to look at (issue #19): a stocktake at
-    WH-BJ finds ``found`` of ``sku`` there (a misplaced pallet: more than 45 days of its
-    demand), then a sale of ``sold`` at WH-SH takes it far below its reorder point. The rule's
-    ``suggest_transfer`` proposes WH-BJ's surplus, less than WH-SH needs, and the requisition
-    that follows orders the rest: a shrunk requisition. Stable ids: loading twice adds nothing."""
+    WH-BJ finds 90 days of ``sku``'s demand there (a misplaced pallet), then a sale at WH-SH
+    takes it just below its reorder point. The rule's ``suggest_transfer`` proposes part of
+    the surplus before its requisition buys the rest. Stable ids: loading twice adds nothing."""
+    found = round(max(demand_there, 1.0) * 90)
+    sold = max(1, int(available_here - reorder_point) + 1)
     return [
         {"id": f"demo-transfer-count-{sku}", "type": "count", "sku": sku, "warehouse": "WH-BJ",
          "qty": found, "at": at, "ref": "STOCKTAKE-DEMO"},
