@@ -33,6 +33,10 @@ from engine.supply import (
 def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draft]:
     if ctx.transfer_cover:  # issue #19: what open transfers bring is not ordered again
         ctx, action = with_transfers(ctx, action)
+    # an economic order quantity does not look at the position: the transfer changes nothing
+    # in it, and the reasoning must not say it was ordered less
+    cover_note = (TRANSFER_NOTE.format(ctx.transfer_cover)
+                  if ctx.transfer_cover and action.policy != "eoq" else "")
     facts = ctx.facts
     stock = facts["stock"]
     position = stock["inventory_position"]
@@ -56,7 +60,9 @@ def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draf
             late_qty = min(sum(o.quantity for o in late), max(stock["on_order"], 0.0))
             notes.append(late_note(late, stockout))
     position -= late_qty
-    if ctx.open_requisitions and _covered(ctx, position, late_qty):
+    # whether open requisitions cover the shortage is theirs to say: what open transfers
+    # bring is ordered less by, not a reason to order nothing (a late order left aside)
+    if ctx.open_requisitions and _covered(ctx, position - ctx.transfer_cover, late_qty):
         return [Skipped(key, f"open requisitions already cover the shortage (inventory position "
                              f"{position:g} ≥ reorder point {ctx.metrics.reorder_point:.1f}, and "
                              "the rule's condition no longer holds once they arrive)")]
@@ -64,8 +70,7 @@ def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draf
         facts = dict(facts, stock=dict(stock, inventory_position=position))
     qty = requisition_quantity(action, facts, ctx.metrics, supplier)
     if not qty.quantity > 0:
-        return [Skipped(key, (qty.reason or "nothing to order")
-                        + (TRANSFER_NOTE.format(ctx.transfer_cover) if ctx.transfer_cover else ""))]
+        return [Skipped(key, (qty.reason or "nothing to order") + cover_note)]
     price = supplier.price if supplier and supplier.price is not None else ctx.facts["sku"].get("unit_cost")
     amount = round(qty.quantity * price, 2) if price is not None else None
     # The first level of the approval chain approves first (issue #18); an unknown amount
@@ -74,7 +79,7 @@ def handle(action: CreateRequisition, key: str, ctx: ActionContext) -> list[Draf
     role = chain[0] if chain else None
     reason = (f"{action.policy}: asked {qty.raw:.2f}, rounded to {qty.quantity:g}"
               + (f" (MOQ {supplier.moq:g}, pack {supplier.pack_size:g})" if supplier else "")
-              + (TRANSFER_NOTE.format(ctx.transfer_cover) if ctx.transfer_cover else ""))
+              + cover_note)
     reason = "; ".join([reason, *notes])
     return [RequisitionDraft(
         action_key=key,

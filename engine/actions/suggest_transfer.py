@@ -13,6 +13,7 @@ import math
 
 from engine.actions.context import ActionContext, Draft, Skipped, SourceStock, TransferDraft
 from engine.rules.compiled import SuggestTransfer
+from engine.supply import projected_stockout, split_by_arrival
 
 
 def surplus(source: SourceStock, action: SuggestTransfer) -> bool:
@@ -36,9 +37,21 @@ def allowed(source: SourceStock, action: SuggestTransfer, here: str) -> bool:
     return not action.regions or source.region in action.regions
 
 
+def late_on_order(ctx: ActionContext) -> float:
+    """What open orders landing after the projected stock-out bring (a supplier's delay): it
+    covers nothing, as for ``create_requisition`` (issue #19) — a transfer lands now."""
+    stock = ctx.facts["stock"]
+    stockout = projected_stockout(ctx.at, stock["available"], ctx.metrics.avg_daily_demand)
+    if not ctx.open_orders or stockout is None:
+        return 0.0
+    _, late = split_by_arrival(ctx.open_orders, stockout, ctx.at)
+    return min(sum(o.quantity for o in late), max(float(stock["on_order"]), 0.0))
+
+
 def handle(action: SuggestTransfer, key: str, ctx: ActionContext) -> list[Draft]:
     here = str(ctx.facts["warehouse"]["code"])
     position = float(ctx.facts["stock"]["inventory_position"]) + ctx.transfer_cover
+    position -= late_on_order(ctx)
     need = ctx.metrics.max_stock - position
     if not need > 0:
         return [Skipped(key, f"no transfer needed: inventory position {position:g} (with open "
