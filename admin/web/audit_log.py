@@ -66,7 +66,7 @@ DETAILS = {  # a detail's key as the reader sees it
     "requisitions": _l("requisitions"), "run": _l("run"),
     "created": _l("created"), "updated": _l("updated"), "password": _l("password"),
     # the forecasts refitted, by method
-    "mean": _l("window mean"), "ses": _l("exponential smoothing"), "holt": _l("Holt trend"),
+    "mean": _l("window mean"), "ses": _l("exponential smoothing"), "holt": _l("Holt"),
     "seasonal": _l("seasonal"), "weekday": _l("weekday profile"),
     "reason": _l("reason"), "until": _l("until"), "until_stock_change": _l("until the stock changes"),
     "sku": _l("SKU"), "warehouse": _l("warehouse"), "mute": _l("mute"),
