@@ -40,6 +40,8 @@ def fact_label(path: str) -> str:
         name = path.split(".", 1)[-1]
         if path.startswith("params.") and name in SETTINGS:
             return str(SETTINGS[name][0])
+        if path == "params.timezone":
+            return str(_("Time zone"))
         return name  # an admin's own params.* name, as written
     return fact.label_zh if language() == "zh" else fact.label_en
 
