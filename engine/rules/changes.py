@@ -107,7 +107,8 @@ def _actions(name: str, old: list[Any], new: list[Any], zh: bool) -> list[str]:
         after = new[index] if index < len(new) else None
         if before == after:
             continue
-        kind = next(iter(after or before), "") if isinstance(after or before, Mapping) else ""
+        either = after if after is not None else before
+        kind = next(iter(either), "") if isinstance(either, Mapping) else ""
         label = ACTIONS.get(kind, (kind, kind))[0 if zh else 1]
         what = f"{name}：动作 {index + 1}（{label}）" if zh else \
             f"{name}: action {index + 1} ({label})"
