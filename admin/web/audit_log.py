@@ -7,6 +7,7 @@ transaction of each change (``engine.services.audit``)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import render_template, request
@@ -43,10 +44,18 @@ ACTIONS = {  # action: what it says to a reader
     "source.change": _l("changed an ERP import source"),
     "source.secret": _l("changed a secret of an ERP import source (the value is never recorded)"),
     "source.delete": _l("removed an ERP import source"),
+    "supplier.unavailable": _l("marked a supplier unavailable"),
+    "supplier.available": _l("marked a supplier available again"),
+    "noise.snooze": _l("snoozed an alert"),
+    "noise.unsnooze": _l("ended an alert's snooze"),
+    "noise.mute": _l("muted a rule"),
+    "noise.unmute": _l("unmuted a rule"),
 }
 AREAS = {"ruleset": _l("Rules"), "skus": _l("SKUs"), "warehouses": _l("Warehouses"),
          "suppliers": _l("Suppliers"), "user": _l("Users"), "token": _l("API tokens"),
-         "source": _l("ERP import sources"), "import": _l("Imports"), "abc": _l("ABC classes")}
+         "source": _l("ERP import sources"), "import": _l("Imports"), "abc": _l("ABC classes"),
+         "daily": _l("Daily rules"), "forecast": _l("Demand forecasts"),
+         "supplier": _l("Supplier availability"), "noise": _l("Snoozes and mutes")}
 DETAILS = {  # a detail's key as the reader sees it
     "admin": _l("admin"), "added": _l("added"), "removed": _l("removed"),
     "label": _l("label"), "scope": _l("scope"), "plugin": _l("importer"),
@@ -56,7 +65,26 @@ DETAILS = {  # a detail's key as the reader sees it
     "pairs": _l("SKU × warehouse"), "candidates": _l("candidates"), "tasks": _l("tasks"),
     "requisitions": _l("requisitions"), "run": _l("run"),
     "created": _l("created"), "updated": _l("updated"), "password": _l("password"),
+    # the forecasts refitted, by method
+    "mean": _l("window mean"), "ses": _l("exponential smoothing"), "holt": _l("Holt"),
+    "seasonal": _l("seasonal"), "weekday": _l("weekday profile"),
+    "reason": _l("reason"), "until": _l("until"), "until_stock_change": _l("until the stock changes"),
+    "sku": _l("SKU"), "warehouse": _l("warehouse"), "mute": _l("mute"),
 }
+TARGETS = (  # a target the engine writes in a fixed English form, as the reader sees it
+    (re.compile(r"version (\d+)"), lambda m: _("version %(number)s", number=m[1])),
+    (re.compile(r"(\d+) rows"), lambda m: _("%(count)s rows", count=m[1])),
+    (re.compile(r"(\d+) days"), lambda m: _("last %(days)s days", days=m[1])),
+    (re.compile(r"alert (\d+)"), lambda m: _("alert #%(id)s", id=m[1])),
+)
+
+
+def _target(target: str) -> str:
+    """The target in the reader's language when it is one of the engine's fixed forms."""
+    for pattern, say in TARGETS:
+        if found := pattern.fullmatch(target or ""):
+            return str(say(found))
+    return target
 
 
 def _value(value: Any) -> str:
@@ -84,6 +112,7 @@ def index() -> Any:
         present = audit.areas(uow.conn)
     for item in items:
         item["said"] = ACTIONS.get(item["action"], item["action"])
+        item["target"] = _target(item["target"])
         detail = item.get("detail") or {}
         item["details"] = "; ".join(f"{DETAILS.get(k, k)}: {_value(v)}" for k, v in detail.items())
     return render_template("audit/index.html", items=items, total=total, page=page,

@@ -332,6 +332,27 @@ _BY_CODE: dict[str, Any] = {
     # issue #19: a requisition's fallback supplier
     "same_fallback": lambda p: _("The fallback must be another supplier than the one chosen."),
     "fallback_alone": lambda p: _("Choose a fallback supplier, or leave the days empty."),
+    # issue #17: a daily digest that would never arrive (a warning, the document stays valid)
+    "no_channel": lambda p: _("A daily digest needs a channel: give this notice channels, or "
+                              "its role some."),
+    "channel_not_configured": lambda p: _(
+        "The daily digest goes by %(channels)s, which nobody has configured on this "
+        "installation (configured: %(known)s): it would never arrive.",
+        channels=(re.search(r"goes by (.+?), which", p.message) or [0, "?"])[1],
+        known=(lambda k: _("none") if k == "none" else k)(
+            (re.search(r"configured channels: ([^)]*)\)", p.message) or [0, "none"])[1])),
+    "deprecated": lambda p: _("promotion_days is deprecated: it still marks promotion days, but "
+                              "a calendar of kind promotion also raises the forecast over the "
+                              "lead time; move these days there."),
+    "overstock": lambda p: (
+        _("A fill rate of %(value)s asks for almost every unit from stock; the last half "
+          "percent costs much more stock than the rest: likely to overstock.",
+          value=(re.search(r"of ([\d.]+)", p.message) or [0, "?"])[1])
+        if p.segments and p.segments[-1] == "fill_rate" else
+        _("A cycle service level of %(value)s is the chance of no stock-out in an order cycle, "
+          "not the share of demand served: it usually serves over 99.9%% of demand and is likely "
+          "to overstock. To aim at a share of demand, set a fill rate (e.g. 0.98) instead.",
+          value=(re.search(r"of ([\d.]+)", p.message) or [0, "?"])[1])),
     "escalation_cycle": lambda p: _(
         "Escalation goes round in a circle (%(chain)s); one role in the chain must not "
         "escalate further.", chain=(re.search(r"circle: ([^;]+)", p.message) or [0, ""])[1]),

@@ -36,7 +36,13 @@ ARITHMETIC = {"+": "+", "-": "−", "*": "×", "/": "÷", "%": "mod"}
 def fact_label(path: str) -> str:
     fact = FACTS.get(path) or GROUP_FACTS.get(path)
     if fact is None:
-        return path.split(".", 1)[-1]  # an admin's own params.* name, as written
+        from admin.web.settings_form import SETTINGS  # the settings' labels (EOQ's costs…)
+        name = path.split(".", 1)[-1]
+        if path.startswith("params.") and name in SETTINGS:
+            return str(SETTINGS[name][0])
+        if path == "params.timezone":
+            return str(_("Time zone"))
+        return name  # an admin's own params.* name, as written
     return fact.label_zh if language() == "zh" else fact.label_en
 
 
@@ -92,7 +98,7 @@ def fact_sections(facts: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         known = [p.split(".", 1)[1] for p in FACTS if p.startswith(root + ".")]
         keys = [k for k in known if k in values] + sorted(k for k in values if k not in known)
-        rows = [(fact_label(f"{root}.{k}"), show(values[k])) for k in keys
+        rows = [(fact_label(f"{root}.{k}"), _shown(f"{root}.{k}", values[k])) for k in keys
                 if not isinstance(values[k], Mapping)]
         out.append({"title": str(title), "rows": rows})
     return out
@@ -104,6 +110,15 @@ LEAD_TIME_SOURCES = {
     "learned": _l("learned from the supplier's receipts"),
     "learned_sku": _l("learned from the supplier's receipts of this SKU"),
 }
+
+
+def _shown(path: str, value: Any) -> str:
+    """A fact's value; a code (event type, forecast method, lead time source) by its label."""
+    from admin.web.rules import EVENT_LABELS
+    labels: Mapping[str, Any] = {"event.type": EVENT_LABELS, "forecast.method": METHODS,
+                                 "params.forecast_method": METHODS,
+                                 "supplier.lead_time_source": LEAD_TIME_SOURCES}.get(path, {})
+    return str(labels[value]) if isinstance(value, str) and value in labels else show(value)
 
 
 def formulas(facts: Mapping[str, Any]) -> list[str]:

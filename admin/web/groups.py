@@ -21,6 +21,7 @@ from admin.web.editor import (
     bp,
     editing,
     flash_saved,
+    friendly,
     index_of,
     item_of,
     new_id,
@@ -215,7 +216,7 @@ def flash_advice(doc: Mapping[str, Any]) -> None:
     except RulesetInvalid:
         return
     for warning in advice(compiled, services().deliverable_channels()):
-        flash(_("Warning: %(path)s: %(message)s", path=warning.path, message=warning.message),
+        flash(_("Warning: %(path)s: %(message)s", path=warning.path, message=friendly(warning)),
               "warning")
 
 

@@ -66,6 +66,8 @@ _SKIPPED: list[tuple[re.Pattern[str], Any]] = [
                  rop=number(float(m["rop"])))),
     (re.compile(r"^no supplier '(?P<s>[^']+)' is linked to this SKU$"),
      lambda m: _("No supplier “%(s)s” is linked to this SKU.", s=m["s"])),
+    (re.compile(r"^nothing to order(?:: the policy's quantity is not above 0)?$"),
+     lambda m: _("Nothing to order: the policy's quantity is not above 0.")),
 ]
 
 
@@ -75,6 +77,11 @@ def skipped_reason(text: str) -> str:
         found = pattern.match(str(text).strip())
         if found is not None:
             return str(say(found))
+    head, *clauses = str(text).strip().split("; ")  # e.g. what open transfers bring
+    if clauses and head != str(text).strip():
+        said = skipped_reason(head)
+        if said != head:
+            return " ".join([said, *(clause(c) for c in clauses)])
     return str(text)
 
 

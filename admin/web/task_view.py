@@ -26,6 +26,8 @@ DATA_LABELS = {
     "ref": _l("ERP purchase order number"), "quantity": _l("Quantity"),
     "supplier": _l("Supplier"), "purchase_order": _l("Purchase order"),
 }
+# Why the engine moved a task (an escalation's ``reason``), by code.
+REASONS = {"overdue": _l("overdue")}
 # The numbers compared "then and now", in this order.
 THEN_AND_NOW = ("stock.on_hand", "stock.reserved", "stock.available", "stock.on_order",
                 "stock.inventory_position", "metrics.avg_daily_demand", "metrics.reorder_point",
@@ -70,6 +72,8 @@ def _known(key: str, value: Any) -> str:
         return role_names().get(str(value), str(value))
     if key == "rule":
         return rule_label(str(value))
+    if key == "reason" and value in REASONS:
+        return str(REASONS[value])
     return show(value)
 
 

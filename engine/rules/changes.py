@@ -30,6 +30,15 @@ FIELDS = {  # a field's (zh, en) name; others are shown as their key
     "states": ("状态", "states"), "initial": ("初始状态", "initial state"),
     "transitions": ("流转", "transitions"), "settings": ("全局设置", "settings"),
     "ruleset": ("规则集名称", "ruleset name"),
+    # an action's fields
+    "digest": ("摘要", "digest"), "to": ("发送给", "to"), "title": ("标题", "title"),
+    "workflow": ("流程", "workflow"), "template": ("内容模板", "template"),
+    "quantity": ("数量", "quantity"), "due": ("期限", "due"), "supplier": ("供应商", "supplier"),
+}
+ACTIONS = {  # an action's (zh, en) name
+    "create_task": ("创建待办", "create a task"), "create_requisition": ("生成采购申请", "raise a requisition"),
+    "notify": ("发送通知", "send a notice"), "escalate": ("升级", "escalate"),
+    "suggest_transfer": ("建议调拨", "suggest a transfer"),
 }
 CONDITIONS = frozenset({"when", "where"})
 MAX_VALUE = 120
@@ -77,9 +86,43 @@ def _name(kind: str, item_id: str, item: Mapping[str, Any], zh: bool) -> str:
 
 
 def _fields(name: str, old: Mapping[str, Any], new: Mapping[str, Any], zh: bool) -> list[str]:
-    return [_change(f"{name}：{_label(k, zh)}" if zh else f"{name}: {_label(k, zh)}", k,
-                    old.get(k), new.get(k), zh)
-            for k in _keys(old, new) if old.get(k) != new.get(k)]
+    out = []
+    for k in _keys(old, new):
+        if old.get(k) == new.get(k):
+            continue
+        if k == "actions" and isinstance(old.get(k), list) and isinstance(new.get(k), list):
+            out += _actions(name, old[k], new[k], zh)
+            continue
+        out.append(_change(f"{name}：{_label(k, zh)}" if zh else f"{name}: {_label(k, zh)}", k,
+                           old.get(k), new.get(k), zh))
+    return out
+
+
+def _actions(name: str, old: list[Any], new: list[Any], zh: bool) -> list[str]:
+    """A rule's actions compared one by one: "action 2 (send a notice): daily digest set to
+    daily", not the whole list as data."""
+    out = []
+    for index in range(max(len(old), len(new))):
+        before = old[index] if index < len(old) else None
+        after = new[index] if index < len(new) else None
+        if before == after:
+            continue
+        either = after if after is not None else before
+        kind = next(iter(either), "") if isinstance(either, Mapping) else ""
+        label = ACTIONS.get(kind, (kind, kind))[0 if zh else 1]
+        what = f"{name}：动作 {index + 1}（{label}）" if zh else \
+            f"{name}: action {index + 1} ({label})"
+        if before is None or after is None or next(iter(before), None) != next(iter(after), None):
+            out.append(_change(what, "actions", before, after, zh))
+            continue
+        old_f, new_f = before[kind] or {}, after[kind] or {}
+        if not isinstance(old_f, Mapping) or not isinstance(new_f, Mapping):
+            out.append(_change(what, "actions", old_f, new_f, zh))
+            continue
+        out += [_change(f"{what}：{_label(k, zh)}" if zh else f"{what}: {_label(k, zh)}", k,
+                        old_f.get(k), new_f.get(k), zh)
+                for k in _keys(old_f, new_f) if old_f.get(k) != new_f.get(k)]
+    return out
 
 
 def _change(what: str, key: str, old: Any, new: Any, zh: bool) -> str:
@@ -101,7 +144,7 @@ def _text(key: str, value: Any, zh: bool) -> str:
     if isinstance(value, bool):
         return ("是" if value else "否") if zh else ("yes" if value else "no")
     if isinstance(value, str):
-        return value
+        return {"daily": "每日"}.get(value, value) if zh and key == "digest" else value
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
         text = ("、" if zh else ", ").join(str(v) for v in value)
     else:

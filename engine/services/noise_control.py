@@ -27,6 +27,7 @@ from sqlalchemy import (
 from engine.errors import Conflict, NotFound
 from engine.noise import Mute, Mutes, NoiseInvalid, check_mute, check_snooze
 from engine.rules.problems import did_you_mean
+from engine.services import audit
 from engine.storage.bulk import in_ids
 from engine.storage.tables import (
     OPEN_ALERT_STATES,
@@ -97,6 +98,9 @@ def snooze(conn: Connection, alert_id: int, *, until: datetime | None, until_sto
         reason=reason.strip(), created_by=actor, created_at=now))
     found = active_snooze(conn, alert_id, now)
     assert found is not None
+    audit.record(conn, now, actor, "noise.snooze", f"alert {alert_id}", reason=reason.strip(),
+                 until=until.isoformat() if until else None,
+                 until_stock_change=until_stock_change)
     return found
 
 
@@ -107,6 +111,7 @@ def unsnooze(conn: Connection, alert_id: int, actor: str, now: datetime) -> Foll
                         .values(ended_at=now, ended_by=actor, end_reason="unsnoozed"))
     if done.rowcount == 0:
         raise Conflict(f"alert {alert_id} is not snoozed")
+    audit.record(conn, now, actor, "noise.unsnooze", f"alert {alert_id}")
     return release_held(conn, [alert_id], now)
 
 
@@ -191,6 +196,8 @@ def mute(conn: Connection, *, rule: str, sku: str | None, warehouse: str | None,
     new_id = conn.execute(insert(rule_mutes).returning(rule_mutes.c.id).values(
         rule=rule, sku_id=sku_id, warehouse_id=wh_id, until=until, reason=reason.strip(),
         created_by=actor, created_at=now)).scalar_one()
+    audit.record(conn, now, actor, "noise.mute", rule, sku=sku or None, warehouse=warehouse or None,
+                 until=until.isoformat() if until else None, reason=reason.strip())
     return next(m for m in list_mutes(conn, now) if m["id"] == new_id)
 
 
@@ -211,6 +218,8 @@ def unmute(conn: Connection, mute_id: int, actor: str, now: datetime) -> None:
                         .values(removed_at=now, removed_by=actor))
     if done.rowcount == 0:
         raise NotFound("mute", mute_id)
+    rule = conn.execute(select(rule_mutes.c.rule).where(rule_mutes.c.id == mute_id)).scalar_one()
+    audit.record(conn, now, actor, "noise.unmute", rule, mute=mute_id)
 
 
 def _mutes_in_force(now: datetime) -> ColumnElement[bool]:

@@ -99,3 +99,33 @@ def test_import_source_changes_never_record_the_secret(seeded, services) -> None
     assert "db" in change_row[:change_row.index("</tr>")]
     assert "carol" in _trail(seeded, area="source", actor="carol")
     assert 'data-action="source.create"' not in _trail(seeded, area="source", actor="carol")
+
+
+def test_snoozes_and_mutes_are_in_the_trail_and_every_target_reads_in_chinese(
+        seeded, services, clock) -> None:
+    from datetime import timedelta
+
+    from engine.services import queries
+    from tests.admin.web_seed import csrf_token, task_id
+    tid = task_id(services, "补货 SKU-1 @ WH-1")
+    with services.uow() as uow:
+        aid = int(queries.load_task(uow.conn, tid)["alert"])
+    login(seeded, "alice")
+    token = csrf_token(seeded.get(f"/tasks/{tid}"))
+    local = clock.now().astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    until = (local + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    seeded.post(f"/alerts/{aid}/snooze", data={"csrf_token": token, "until": until,
+                                               "reason": "等卡车", "next": f"/tasks/{tid}"})
+    seeded.post(f"/alerts/{aid}/unsnooze", data={"csrf_token": token})
+    seeded.post("/logout", data={"csrf_token": token})
+    login(seeded, "root")
+    token = csrf_token(seeded.get("/noise"))
+    seeded.post("/admin/mutes", data={"csrf_token": token, "rule": "low-stock",
+                                      "warehouse": "WH-1", "reason": "盘点周"})
+    rows = _trail(seeded, area="noise")
+    assert 'data-action="noise.snooze"' in rows and 'data-action="noise.unsnooze"' in rows
+    assert 'data-action="noise.mute"' in rows and "屏蔽了规则" in rows and "盘点周" in rows
+    assert f"暂停了预警</td><td>预警 #{aid}</td>" in rows and "原因: 等卡车" in rows
+    assert "仓库: WH-1" in rows
+    everything = _trail(seeded)
+    assert "第 1 版" in everything and " rows<" not in everything and "version " not in everything

@@ -101,3 +101,19 @@ def test_a_forecast_group_s_working_is_written_out(english) -> None:
     assert "z: L(z) = (1 − β)·Q/σ = (1 − 0.98)·70/18.55 = 0.0755 → z = 1.041" in lines
     assert ("reorder point = forecast demand over the lead time + safety stock = 90 + 19.3 = 109.3"
             in lines)
+
+
+def test_coded_values_and_the_settings_read_by_their_labels_in_chinese(chinese) -> None:
+    from admin.web.task_view import answer_rows
+    sections = explain.fact_sections({
+        "event": {"type": "sale"}, "forecast": {"method": "mean"},
+        "supplier": {"lead_time_source": "master"},
+        "params": {"ordering_cost": 80, "holding_cost_rate": 0.2, "critical_cover_days": 3,
+                   "timezone": "Asia/Shanghai"}})
+    rows = dict(r for s in sections for r in s["rows"])
+    assert rows["事件类型"] == "销售" and rows["预测方法"] != "mean"
+    assert rows["提前期来源"] != "master"
+    assert "ordering_cost" not in rows and "holding_cost_rate" not in rows
+    assert rows["时区"] == "Asia/Shanghai"
+    assert rows["critical_cover_days"] == "3"  # an admin's own parameter, as written
+    assert ("原因", "已逾期") in answer_rows(None, {"reason": "overdue"})

@@ -138,3 +138,19 @@ def test_the_cli_warns_of_a_digest_on_a_channel_nobody_configured(runner, tmp_pa
     assert result.exit_code == 1
     assert f"{path}:11: rules[0].actions[0].notify.digest: 'digest' must be one of daily" \
         in result.output
+
+
+def test_the_editor_s_warnings_read_in_chinese(app):
+    from admin.web.editor import friendly
+    from engine.rules.advice import advice
+    from engine.rules.loader import load_ruleset
+    from tests.engine.rules.test_noise_schema import doc
+
+    compiled = load_ruleset(doc())
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        [warning] = advice(compiled, frozenset())
+        assert friendly(warning) == ("每日摘要通过 email, wecom 发送，但本系统没有配置这些渠道"
+                                     "（已配置：无），摘要将永远无法送达。")
+        from engine.rules.advice import _service
+        [level] = _service(("settings",), {"service_level": 0.995})
+        assert friendly(level).startswith("周期服务水平 0.995 是一个补货周期内不缺货的概率")

@@ -143,3 +143,14 @@ rules:
             "arrive.")
     with app.test_request_context(headers={"Accept-Language": "zh"}):
         assert skipped_reason(skip.reason).startswith("在途的采购申请已能覆盖缺口：库存头寸 130")
+
+
+def test_nothing_to_order_with_transfers_coming_reads_in_chinese(app) -> None:
+    """The reason the demo's task shows (metrics.py's and transfer_cover.py's wording)."""
+    from admin.web.requisition_view import skipped_reason
+    from engine.actions.transfer_cover import TRANSFER_NOTE
+
+    text = "nothing to order: the policy's quantity is not above 0" + TRANSFER_NOTE.format(40)
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        assert skipped_reason(text) == ("无需订购：按补货策略算出的数量不大于 0。 "
+                                        "在途调拨将带来 40，不再重复订购。")

@@ -40,3 +40,18 @@ def test_a_moved_item_says_nothing_and_a_first_version_lists_what_it_adds() -> N
                                          "settings: service_level set to 0.95",
                                          "role '采购员' (buyer) added",
                                          "rule '库存低' (low) added", "rule '旧规则' (gone) added"]
+
+
+def test_an_action_s_change_is_said_field_by_field_not_as_data() -> None:
+    task = {"create_task": {"title": "补货 {{ sku.code }}", "workflow": "replenishment"}}
+    rule = {"id": "low", "name": "库存低", "when": {"==": [1, 1]},
+            "actions": [task, {"notify": {"to": "owner", "channels": ["email"]}}]}
+    digest = {**rule, "actions": [task, {"notify": {"to": "owner", "channels": ["email"],
+                                                    "digest": "daily"}}]}
+    assert describe({"rules": [rule]}, {"rules": [digest]}, "zh") == [
+        "规则「库存低」（low）：动作 2（发送通知）：摘要 设为 每日"]
+    assert describe({"rules": [rule]}, {"rules": [digest]}, "en") == [
+        "rule '库存低' (low): action 2 (send a notice): digest set to daily"]
+    fewer = {**rule, "actions": [task]}
+    [removed] = describe({"rules": [rule]}, {"rules": [fewer]}, "zh")
+    assert removed.startswith("规则「库存低」（low）：动作 2（发送通知） 已移除")

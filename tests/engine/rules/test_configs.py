@@ -101,3 +101,18 @@ def test_versions_diff_shows_what_changed() -> None:
     assert "-    severity: high" in text and "+    severity: critical" in text
     assert diff(old, old, "a", "b") == ""
     assert "(no newline at end of file)" in diff("a\n", "a", "a", "b")
+
+
+def test_in_the_demo_whoever_an_overdue_task_escalates_to_can_finish_it() -> None:
+    """Tried as a new user: the demo escalates the buyer's overdue tasks to the purchasing
+    manager (carol), who could only cancel them; every step that finishes a task (to a state
+    with no way out) that a role may take, the role it escalates to may take too."""
+    rules = load_ruleset((CONFIGS / "demo-ruleset.yaml").read_text(encoding="utf-8"))
+    for role in rules.roles.values():
+        if not role.escalate_to:
+            continue
+        for workflow in rules.workflows.values():
+            leaving = {s for t in workflow.transitions for s in t.from_states}
+            for step in workflow.transitions:
+                if role.id in step.roles and step.to not in leaving:
+                    assert role.escalate_to in step.roles, (workflow.id, step.id, role.id)
