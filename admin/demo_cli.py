@@ -95,7 +95,7 @@ def _transfer_events(svc: Services) -> list[dict[str, object]]:
     """The events of ``transfer_scenario`` for the first A-class SKU that WH-SH holds above its
     reorder point with no alert of ``a-below-rop`` there in the last day, and another warehouse
     of which a stock just over 45 days of cover gives only part of WH-SH's need once a sale
-    leaves WH-SH 4 days of cover (not critical, below its reorder point); else none."""
+    leaves WH-SH 6 days of cover (below its reorder point, not critical); else none."""
     from sqlalchemy import select
 
     from engine.actions.context import SourceStock
@@ -121,7 +121,7 @@ def _transfer_events(svc: Services) -> list[dict[str, object]]:
             if here is None or here["stock"]["on_order"] != 0:
                 continue
             m, available = here["metrics"], here["stock"]["available"]
-            left = math.ceil(4 * m["avg_daily_demand"])
+            left = math.ceil(6 * m["avg_daily_demand"])
             if not 0 < left < m["reorder_point"] - 1 or available <= m["reorder_point"] + 1:
                 continue
             for code, wid in ids.items():
