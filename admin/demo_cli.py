@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,14 +65,16 @@ def demo(skus: int, ruleset_file: str) -> None:
         uow.commit()
     later = _ingest(svc, [e for e in history if e["at"] >= cutoff])
     counts = {k: counts[k] + later[k] for k in counts}
-    scenario = _ingest(svc, _transfer_events(svc))  # a transfer before buying (issue #19)
-    counts = {k: counts[k] + scenario[k] for k in counts}
     nightly = run_daily_jobs(svc, svc.clock.now(), force=True)  # forecasts, then daily rules
     with svc.uow() as uow:  # colleagues worked the history: close what has resolved
         active = svc.rulesets.active(uow.conn)
         worked = demo_work.work_resolved(uow.conn, active.compiled, svc.clock.now()) if active else {}
         uow.commit()
     supply = _supply_story(svc)
+    # a transfer before buying, then a smaller requisition (issue #19): last, weighed on the
+    # reorder points of the nightly forecasts and the lead times just learned
+    scenario = _ingest(svc, _transfer_events(svc))
+    counts = {k: counts[k] + scenario[k] for k in counts}
     click.echo(f"demo loaded: {len(data['warehouses'])} warehouses, {len(data['suppliers'])} "
                f"suppliers, {len(data['skus'])} SKUs (ABC {classes}), ruleset {Path(ruleset_file).name}")
     click.echo(f"history: {counts['accepted']} events accepted, {counts['duplicate']} already there, "
@@ -90,17 +93,22 @@ def demo(skus: int, ruleset_file: str) -> None:
 
 def _transfer_events(svc: Services) -> list[dict[str, object]]:
     """The events of ``transfer_scenario`` for the first A-class SKU that WH-SH holds above its
-    reorder point with no alert of ``a-below-rop`` there in the last day (else none)."""
+    reorder point with no alert of ``a-below-rop`` there in the last day, and another warehouse
+    of which a stock just over 45 days of cover gives only part of WH-SH's need once a sale
+    leaves WH-SH 6 days of cover (below its reorder point, not critical); else none."""
     from sqlalchemy import select
 
+    from engine.actions.context import SourceStock
+    from engine.actions.suggest_transfer import giveable
     from engine.services.pair_now import facts_now
     from engine.storage.tables import alerts
 
     now = svc.clock.now()
     with svc.uow() as uow:
         snap = svc.cache.current(uow.conn)
-        sh, bj = snap.warehouse_ids.get("WH-SH"), snap.warehouse_ids.get("WH-BJ")
-        if sh is None or bj is None:
+        ids = {code: snap.warehouse_ids.get(code) for code in ("WH-SH", "WH-GZ", "WH-BJ")}
+        sh = ids.pop("WH-SH")
+        if sh is None or None in ids.values():
             return []
         recent = {row.sku_id for row in uow.conn.execute(
             select(alerts.c.sku_id).where(alerts.c.rule == "a-below-rop",
@@ -109,15 +117,24 @@ def _transfer_events(svc: Services) -> list[dict[str, object]]:
         for sku_id, sku in sorted(snap.sku_facts.items(), key=lambda kv: kv[1]["code"]):
             if sku.get("abc_class") != "A" or sku_id in recent:
                 continue
-            here, there = facts_now(uow.conn, snap, sku_id, sh, now), facts_now(
-                uow.conn, snap, sku_id, bj, now)
-            if here is None or there is None:
+            here = facts_now(uow.conn, snap, sku_id, sh, now)
+            if here is None or here["stock"]["on_order"] != 0:
                 continue
-            available, rop = here["stock"]["available"], here["metrics"]["reorder_point"]
-            if available > rop + 1 and here["stock"]["on_order"] == 0:
-                return transfer_scenario(sku["code"], available, rop,
-                                         there["metrics"]["avg_daily_demand"],
-                                         (now - timedelta(minutes=1)).isoformat())
+            m, available = here["metrics"], here["stock"]["available"]
+            left = math.ceil(6 * m["avg_daily_demand"])
+            if not 0 < left < m["reorder_point"] - 1 or available <= m["reorder_point"] + 1:
+                continue
+            for code, wid in ids.items():
+                there = facts_now(uow.conn, snap, sku_id, wid, now)
+                if there is None:
+                    continue
+                rop = there["metrics"]["reorder_point"]
+                found = float(max(math.floor(there["metrics"]["avg_daily_demand"] * 45) + 1,
+                                  math.ceil(rop) + 2))
+                gives = giveable(SourceStock(code, None, found, rop, 0.0, 0.0))
+                if 0 < gives < m["max_stock"] - left - 1:
+                    return transfer_scenario(sku["code"], code, found, available - left,
+                                             (now - timedelta(minutes=1)).isoformat())
     return []
 
 

@@ -145,16 +145,16 @@ def demo_end(now: datetime) -> date:
     return (now.astimezone(timezone(timedelta(hours=8))) - timedelta(days=1)).date()
 
 
-def transfer_scenario(sku: str, available_here: float, reorder_point: float,
-                      demand_there: float, at: str) -> list[dict[str, Any]]:
-    """Two events that end the demo with a transfer to look at (issue #19): a stocktake at
-    WH-BJ finds 90 days of ``sku``'s demand there (a misplaced pallet), then a sale at WH-SH
-    takes it just below its reorder point. The rule's ``suggest_transfer`` proposes part of
-    the surplus before its requisition buys the rest. Stable ids: loading twice adds nothing."""
-    found = round(max(demand_there, 1.0) * 90)
-    sold = max(1, int(available_here - reorder_point) + 1)
+def transfer_scenario(sku: str, source: str, found: float, sold: float,
+                      at: str) -> list[dict[str, Any]]:
+    """Two events that end the demo with a transfer and a smaller requisition to look at
+    (issue #19): a stocktake at ``source`` finds ``found`` of ``sku`` (a misplaced pallet: just
+    over 45 days of its demand there), then a large sale at WH-SH takes it well below its
+    reorder point. The rule's ``suggest_transfer`` proposes what ``source`` can give and stay
+    above its own reorder point, less than WH-SH needs, so its requisition buys only the rest.
+    Stable ids: loading twice adds nothing."""
     return [
-        {"id": f"demo-transfer-count-{sku}", "type": "count", "sku": sku, "warehouse": "WH-BJ",
+        {"id": f"demo-transfer-count-{sku}", "type": "count", "sku": sku, "warehouse": source,
          "qty": found, "at": at, "ref": "STOCKTAKE-DEMO"},
         {"id": f"demo-transfer-sale-{sku}", "type": "sale", "sku": sku, "warehouse": "WH-SH",
          "qty": sold, "at": at, "ref": "POS-DEMO"},
