@@ -6,6 +6,7 @@ import contextlib
 import math
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -132,10 +133,19 @@ def _transfer_events(svc: Services) -> list[dict[str, object]]:
                 found = float(max(math.floor(there["metrics"]["avg_daily_demand"] * 45) + 1,
                                   math.ceil(rop) + 2))
                 gives = giveable(SourceStock(code, None, found, rop, 0.0, 0.0))
-                if 0 < gives < m["max_stock"] - left - 1:
+                need = m["max_stock"] - left
+                if 0 < gives < need - 1 and _ordered(here, need - gives) < _ordered(here, need):
                     return transfer_scenario(sku["code"], code, found, available - left,
                                              (now - timedelta(minutes=1)).isoformat())
     return []
+
+
+def _ordered(facts: dict[str, Any], asked: float) -> float:
+    """What a requisition asking ``asked`` orders from the SKU's preferred supplier (MOQ and
+    pack rounding): the demo's transfer is chosen so that the order it leaves is smaller."""
+    link = facts.get("supplier") or {}
+    pack = float(link.get("pack_size") or 1) or 1.0
+    return max(float(link.get("moq") or 0), math.ceil(asked / pack) * pack)
 
 
 def _ingest(svc: Services, events: list[dict[str, object]], batch: int = 5000) -> dict[str, int]:
