@@ -238,6 +238,11 @@ def _duration(message: str) -> str:
     return _("Enter a duration, such as 30 minutes, 4 hours or 7 days.")
 
 
+def _configured(known: str) -> str:
+    """The channels a warning says are configured, "none" in the viewer's language."""
+    return str(_("none")) if known == "none" else known
+
+
 def _unknown(problem: Problem) -> str:
     value = _quoted(problem.message)
     kind = problem.code.removeprefix("unknown_")
@@ -339,8 +344,8 @@ _BY_CODE: dict[str, Any] = {
         "The daily digest goes by %(channels)s, which nobody has configured on this "
         "installation (configured: %(known)s): it would never arrive.",
         channels=(re.search(r"goes by (.+?), which", p.message) or [0, "?"])[1],
-        known=(lambda k: _("none") if k == "none" else k)(
-            (re.search(r"configured channels: ([^)]*)\)", p.message) or [0, "none"])[1])),
+        known=_configured((re.search(r"configured channels: ([^)]*)\)", p.message)
+                           or [0, "none"])[1])),
     "deprecated": lambda p: _("promotion_days is deprecated: it still marks promotion days, but "
                               "a calendar of kind promotion also raises the forecast over the "
                               "lead time; move these days there."),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.rules.compiled import CompiledRuleset
+from engine.rules.compiled import DAILY, STOCK_CHANGING, CompiledRuleset
 
 GLOBAL_KEYS = ("settings", "calendars")
 
@@ -21,9 +21,16 @@ def _by_id(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {str(i["id"]): i for i in items if isinstance(i, Mapping) and "id" in i}
 
 
+STOCK_STATE_TRIGGERS = STOCK_CHANGING | {DAILY}
+
+
 def changed_rules(old: CompiledRuleset | None, new: CompiledRuleset) -> list[str]:
-    """The ids of ``new``'s enabled rules whose outcome may differ from ``old``'s, in order."""
-    enabled = [r for r in new.rules if r.enabled]
+    """The ids of ``new``'s enabled rules whose outcome may differ from ``old``'s, in order.
+
+    Only rules that answer to the stock (a stock-changing event or the daily run in their
+    ``on``): a rule on ``supplier_delay`` alone reacts to a delay, which the current stock
+    cannot stand in for."""
+    enabled = [r for r in new.rules if r.enabled and r.on & STOCK_STATE_TRIGGERS]
     if old is None:
         return [r.id for r in enabled]
     before, after = old.document, new.document
