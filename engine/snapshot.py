@@ -67,6 +67,10 @@ class Snapshot:
     # issue #19: the rules alerting per group×warehouse, and whether a rule suggests transfers
     group_rules: tuple[Rule, ...] = ()
     suggests_transfers: bool = False
+    # worked out once per snapshot, not per applied batch: whether a rule raises requisitions
+    # (the pair's open ones are counted) and whether one reads ``order.*`` (open orders loaded)
+    raises_requisitions: bool = False
+    reads_orders: bool = False
 
     def params(self, groups: tuple[str, ...]) -> Mapping[str, Any]:
         found = self._params.get(groups)
@@ -228,6 +232,9 @@ class Snapshot:
                                  if r.enabled and r.per == "group_warehouse")
         self.suggests_transfers = any(a.kind == "suggest_transfer" for r in compiled.rules
                                       if r.enabled for a in r.actions)
+        self.raises_requisitions = any(a.kind == "create_requisition" for r in compiled.rules
+                                       for a in r.actions)
+        self.reads_orders = any("'order." in repr(r.when) for r in compiled.rules)
         self.promotion_days = frozenset(str(d) for d in compiled.settings.extra.get("promotion_days", []))
         # the stored forecasts, when some group uses them, are loaded by the caller (storage)
 

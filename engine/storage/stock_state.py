@@ -63,14 +63,13 @@ def load(conn: Connection, snap: Snapshot, keys: Iterable[tuple[int, int]],
             pairs[(sku_id, wh_id)].last_resolved[rule] = at
     if snap.needs_total:
         state.others_available = _others_available(conn, snap, keys)
-    raises = rs is not None and any(a.kind == "create_requisition" for r in rs.compiled.rules
-                                    for a in r.actions)
+    raises = rs is not None and snap.raises_requisitions
     if raises:
         _count_open_requisitions(conn, pairs)
     if snap.suggests_transfers or snap.group_rules:  # issue #19
         transfer_state.load(conn, snap, state, keys)
     # issue #19: the open orders' arrival, for the coverage check and the ``order.*`` facts
-    if rs is not None and (raises or any("'order." in repr(r.when) for r in rs.compiled.rules)):
+    if rs is not None and (raises or snap.reads_orders):
         found = load_open_orders(conn, pairs, rs.compiled.settings.default_lead_time_days)
         for key, orders in found.items():
             pairs[key].open_orders = orders
